@@ -1,0 +1,240 @@
+"""``course``: the one command for instructors and learners, thin over nbgrader and the helpers."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from helpers.paths import ASSIGNMENTS, course_root
+
+
+def _root(args) -> Path:
+    return Path(args.root).resolve() if getattr(args, "root", None) else course_root()
+
+
+def _print_results(results, root: Path) -> None:
+    from helpers.instructor import grading
+
+    print(grading.table(results))
+    for r in results:
+        if r.status != "graded":
+            print(f"  {r.student}/{r.assignment}: {r.status}: {r.reason}")
+        for note in r.notes:
+            print(f"  {r.student}/{r.assignment}: {note}")
+
+
+def cmd_release(args) -> int:
+    from helpers.instructor import release
+
+    root = _root(args)
+    for path in release.release(root, args.assignments or None):
+        print(f"released {path.relative_to(root)}")
+    return 0
+
+
+def cmd_setup(args) -> int:
+    from helpers.instructor import release
+
+    root = _root(args)
+    copied = release.setup_notebooks(root)
+    for path in copied:
+        print(f"copied {path.relative_to(root)}")
+    print(f"notebooks/ is ready ({len(copied)} new file(s); existing files are never overwritten).")
+    return 0
+
+
+def _grade(root: Path, assignments, workers: int, force: bool, timeout: int | None, students=None):
+    from helpers.instructor import grading, release
+
+    assignments = list(assignments or release.available_assignments(root))
+    release.ensure_registered(root, assignments)
+    settings = grading.Settings.load(root, timeout=timeout)
+    jobs = grading.find_jobs(root, assignments)
+    if students:
+        jobs = [j for j in jobs if j.student in students]
+    results = grading.grade_all(settings, jobs, workers=workers, force=force)
+    grading.write_csv(root, results)
+    grading.sync_gradebook(settings, results)
+    return results
+
+
+def _default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def cmd_grade(args) -> int:
+    root = _root(args)
+    for a in args.assignments:
+        if a not in ASSIGNMENTS:
+            print(f"error: unknown assignment {a!r}; choose from {', '.join(ASSIGNMENTS)}", file=sys.stderr)
+            return 2
+    if not (root / "submitted").is_dir():
+        print(f"error: {root / 'submitted'} does not exist: put submissions in "
+              "submitted/<student>/<assignment>/<assignment>.ipynb (or run `course demo`).", file=sys.stderr)
+        return 2
+    results = _grade(root, args.assignments, args.workers, args.force, args.timeout, args.student)
+    _print_results(results, root)
+    print(f"\ngrades: {root / 'grades.csv'}   feedback: {root / 'feedback'}/<student>/<assignment>/")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from helpers.instructor import demo, release
+
+    root = _root(args)
+    assignments = args.assignments or release.available_assignments(root)
+    release.ensure_registered(root, assignments)
+    expected = demo.create_demo_class(root, assignments)
+    print(f"demo class written to submitted/: {', '.join(demo.STUDENTS)} x {', '.join(assignments)}")
+    results = _grade(root, assignments, args.workers, False, args.timeout, list(demo.STUDENTS))
+    _print_results(results, root)
+    wrong = [(r.student, r.assignment, r.score, expected[(r.student, r.assignment)]) for r in results
+             if (r.student, r.assignment) in expected and r.score != expected[(r.student, r.assignment)]]
+    for student, assignment, got, want in wrong:
+        print(f"UNEXPECTED: {student}/{assignment} scored {got:g}, expected {want:g}", file=sys.stderr)
+        for r in results:
+            if r.student == student and r.assignment == assignment:
+                for c in r.cells:
+                    if c.points < c.max_points:
+                        print(f"    {c.grade_id}: {c.message}", file=sys.stderr)
+    if not wrong:
+        print("\ndemo: every student earned exactly the expected points.")
+    return 1 if wrong else 0
+
+
+def _function_of_tests(source) -> dict[str, str]:
+    """Test cell grade_id -> the graded function (the solution cell before it)."""
+    from helpers.instructor import notebooks as nbu
+
+    owner, current = {}, None
+    for cell in source.cells:
+        if nbu.is_solution(cell):
+            current = nbu.grade_id(cell)
+        elif nbu.is_test(cell):
+            owner[nbu.grade_id(cell)] = current or nbu.grade_id(cell)
+    return owner
+
+
+def cmd_check(args) -> int:
+    from helpers.instructor import grading, notebooks as nbu, release
+
+    root = _root(args)
+    path = Path(args.notebook).resolve()
+    if not path.is_file():
+        print(f"error: {args.notebook}: no such file.", file=sys.stderr)
+        return 2
+    assignment = args.assignment or path.stem
+    if assignment not in ASSIGNMENTS:
+        print(f"error: cannot tell which assignment {path.name} is; name it after one of "
+              f"{', '.join(ASSIGNMENTS)} or pass --assignment.", file=sys.stderr)
+        return 2
+    before = path.read_bytes()
+    settings = grading.Settings.load(root, timeout=args.timeout)
+    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
+        # The notebook is read from a private copy: the learner's file is never opened for writing.
+        copy = Path(tmp) / "submission" / path.name
+        copy.parent.mkdir()
+        copy.write_bytes(before)
+        result = grading.grade_notebook(settings, assignment, "you", copy, Path(tmp) / "graded",
+                                        threads=os.cpu_count() or 1)
+    assert path.read_bytes() == before
+    if result.status != "graded":
+        print(f"{path.name}: {result.status}: {result.reason}")
+        return 1
+    source = nbu.read_notebook(grading.source_path(root, assignment))
+    owner = _function_of_tests(source)
+    per_function: dict[str, list] = {}
+    for c in result.cells:
+        per_function.setdefault(owner.get(c.grade_id, c.grade_id), []).append(c)
+    width = max(len(f) for f in per_function)
+    print(f"{assignment}: {result.score:g} / {result.max_score:g} points\n")
+    for function, cells in per_function.items():
+        got, total = sum(c.points for c in cells), sum(c.max_points for c in cells)
+        print(f"  {function.ljust(width)}  {got:>4g} / {total:<4g}  {'ok' if got == total else ''}")
+        for c in cells:
+            if c.points < c.max_points:
+                print(f"      {c.grade_id}: {c.message or c.status}")
+    for note in result.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def cmd_refs(args) -> int:
+    from helpers.instructor import references
+
+    root = _root(args)
+    for assignment in args.assignments or references.assignments_with_references():
+        path = references.write(assignment, root)
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="course", description=__doc__)
+    parser.add_argument("--root", help="course folder (default: the nearest folder with nbgrader_config.py)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="build release/<id>/ from source/<id>/ through nbgrader")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("setup", help="fill notebooks/ from release/ without overwriting anything")
+    p.set_defaults(func=cmd_setup)
+
+    def grading_options(p):
+        p.add_argument("--workers", type=int, default=_default_workers(),
+                       help="notebooks graded at once (default: the number of cores)")
+        p.add_argument("--timeout", type=int, default=None,
+                       help="seconds one cell may run (default: Execute.timeout in nbgrader_config.py)")
+
+    p = sub.add_parser("demo", help="write a demo class to submitted/, grade it and print the table")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    grading_options(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("grade", help="autograde every submission, write feedback and grades.csv")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--force", action="store_true", help="grade again even what is already graded")
+    grading_options(p)
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("check", help="grade one of your notebooks with the full tests; it is never modified")
+    p.add_argument("notebook")
+    p.add_argument("--assignment", choices=ASSIGNMENTS)
+    p.add_argument("--timeout", type=int, default=None)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("refs", help="regenerate the checks' reference outputs from the source solutions")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    p.set_defaults(func=cmd_refs)
+
+    try:
+        from helpers import signs
+    except ImportError:  # pragma: no cover - the data module is part of the package
+        signs = None
+    if signs is not None and hasattr(signs, "add_cli"):
+        signs.add_cli(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from helpers.instructor.grading import GradingIncomplete
+
+    try:
+        return int(args.func(args) or 0)
+    except GradingIncomplete as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished grades are kept; run the same command again to resume.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Instructor tooling: release, reference outputs, demo class, grading. Reads ``source/``; never shipped to students."""

@@ -1,0 +1,89 @@
+"""A small demo class: submissions made from the source and its wrong variants, then graded.
+
+* ``reference_student`` hands in the source solutions;
+* ``blank_student`` hands in the untouched release;
+* ``partial_student`` hands in the solutions with the variants listed under ``partial_student`` in
+  ``source/<id>/wrong_variants.json`` (realistic mistakes), so it earns exactly the points of the
+  functions it got right.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from helpers.instructor import notebooks as nbu
+
+STUDENTS = ("reference_student", "partial_student", "blank_student")
+
+
+def load_variants(root: Path, assignment: str) -> dict:
+    path = root / "source" / assignment / "wrong_variants.json"
+    return json.loads(path.read_text()) if path.is_file() else {"variants": [], "partial_student": []}
+
+
+def _strip_markers(source: str) -> str:
+    lines = [line for line in source.splitlines()
+             if line.strip() not in (nbu.BEGIN_SOLUTION, nbu.END_SOLUTION)]
+    return "\n".join(lines)
+
+
+def filled_notebook(root: Path, assignment: str, variant_names: list[str] = ()) -> nbformat.NotebookNode:
+    """The release notebook with every solution cell answered as the source does, then the variants applied."""
+    release = nbu.read_notebook(root / "release" / assignment / f"{assignment}.ipynb")
+    source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+    answers = {nbu.grade_id(c): _strip_markers(c.source) for c in nbu.solution_cells(source)}
+    variants = {v["name"]: v for v in load_variants(root, assignment)["variants"]}
+    for name in variant_names:
+        if name not in variants:
+            raise KeyError(f"{assignment}: no wrong variant named {name!r} in wrong_variants.json")
+        variant = variants[name]
+        text = answers[variant["cell"]]
+        for old, new in variant["replace"]:
+            if old not in text:
+                raise ValueError(f"{assignment}: variant {name!r} expects {old!r} in solution cell "
+                                 f"{variant['cell']!r}; update wrong_variants.json after editing the source.")
+            text = text.replace(old, new)
+        answers[variant["cell"]] = text
+    for cell in release.cells:
+        if nbu.is_solution(cell) and nbu.grade_id(cell) in answers:
+            cell.source = answers[nbu.grade_id(cell)]
+    return release
+
+
+def expected_score(root: Path, assignment: str, variant_names: list[str]) -> float:
+    """Full marks minus the points of every test cell the variants are declared to fail."""
+    source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+    variants = {v["name"]: v for v in load_variants(root, assignment)["variants"]}
+    failing = {gid for name in variant_names for gid in variants[name]["fails"]}
+    return sum(nbu.points(c) for c in nbu.test_cells(source) if nbu.grade_id(c) not in failing)
+
+
+def write_submission(root: Path, student: str, assignment: str, nb: nbformat.NotebookNode) -> Path:
+    folder = root / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{assignment}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def create_demo_class(root: Path, assignments: list[str]) -> dict[tuple[str, str], float]:
+    """Write the three demo students' submissions; returns the score each should get."""
+    expected = {}
+    for assignment in assignments:
+        variants = load_variants(root, assignment)
+        partial = list(variants.get("partial_student", []))
+        release_nb = root / "release" / assignment / f"{assignment}.ipynb"
+        blank_dir = root / "submitted" / "blank_student" / assignment
+        blank_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(release_nb, blank_dir / f"{assignment}.ipynb")
+        write_submission(root, "reference_student", assignment, filled_notebook(root, assignment))
+        write_submission(root, "partial_student", assignment, filled_notebook(root, assignment, partial))
+        full = expected_score(root, assignment, [])
+        expected[("reference_student", assignment)] = full
+        expected[("partial_student", assignment)] = expected_score(root, assignment, partial)
+        expected[("blank_student", assignment)] = 0.0
+    return expected

@@ -1,0 +1,162 @@
+"""Run a notebook cell by cell so that no cell can stop the others from being graded.
+
+* A cell running past ``timeout`` seconds is interrupted; if the kernel does not answer a
+  probe after that, it is killed and restarted.
+* A kernel that dies (``os._exit``, a segfault, the memory limit) is restarted; the cells that
+  had run without error before are replayed quietly to rebuild the state, and grading goes on
+  with the next cell.
+* A cell's output is capped at ``max_output_chars``; the rest is dropped with a note.
+
+Every code cell gets a status: ``ok``, ``error``, ``timeout``, ``kernel died`` or ``not run``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_code_cell, new_output
+from traitlets.config import Config
+
+MAX_RESTARTS = 3
+PROBE_SECONDS = 10
+
+
+class _KernelStuck(RuntimeError):
+    pass
+
+
+def _error_output(ename: str, evalue: str):
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class _GuardedClient(NotebookClient):
+    """nbclient with a record of timed-out cells and a cap on each cell's output."""
+
+    def __init__(self, *args, max_output_chars: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_output_chars = max_output_chars
+        self.timed_out = False
+        self._output_chars: dict[int, int] = {}
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self.timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = len(str(content.get("text", ""))) + len(str(content.get("data", ""))) + len(str(content.get("traceback", "")))
+        used = self._output_chars.get(cell_index, 0)
+        self._output_chars[cell_index] = used + size
+        if used + size > self.max_output_chars and msg.get("msg_type") != "error":
+            if used <= self.max_output_chars:
+                outs.append(new_output("stream", name="stderr",
+                                       text=f"\n[output cut: this cell printed more than {self.max_output_chars:,} characters]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+@dataclass
+class ExecutionReport:
+    statuses: dict[int, str] = field(default_factory=dict)  # cell index -> status
+    restarts: int = 0
+    seconds: float = 0.0
+
+
+def _cell_failed(cell) -> bool:
+    return any(out.get("output_type") == "error" for out in cell.get("outputs", []))
+
+
+def execute_notebook(nb: nbformat.NotebookNode, cwd: str, env: dict[str, str], timeout: int,
+                     startup_timeout: int = 120, max_output_chars: int = 200_000,
+                     replayable=lambda cell: True) -> ExecutionReport:
+    """Execute ``nb`` in place (outputs are written into its cells) and report each cell's status."""
+    with tempfile.TemporaryDirectory(prefix="course-kernel-") as socket_dir:
+        return _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir)
+
+
+def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir) -> ExecutionReport:
+    report = ExecutionReport()
+    started = time.monotonic()
+    code = [k for k, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    for k in code:
+        nb.cells[k].outputs = []
+        nb.cells[k].execution_count = None
+    client = _GuardedClient(
+        nb, timeout=timeout, startup_timeout=startup_timeout, kernel_name="python3",
+        allow_errors=True, interrupt_on_timeout=True, record_timing=False,
+        error_on_timeout={"ename": "CellTimeoutError", "evalue": f"cell ran longer than {timeout} s", "traceback": []},
+        iopub_timeout=4, raise_on_iopub_timeout=False, shutdown_kernel="immediate",
+        resources={"metadata": {"path": cwd}}, max_output_chars=max_output_chars,
+        # Unix sockets instead of TCP ports: nothing listens on the network, and no port clashes
+        # between parallel workers.
+        # The socket path must be absolute: the kernel runs in another working folder.
+        config=Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(socket_dir, "kernel")}}),
+    )
+    position = 0
+    while position < len(code):
+        try:
+            with client.setup_kernel(env=env):
+                if report.restarts:
+                    _replay(client, nb, [k for k in code[:position] if report.statuses.get(k) == "ok"
+                                         and replayable(nb.cells[k])])
+                while position < len(code):
+                    index = code[position]
+                    cell = nb.cells[index]
+                    client.timed_out = False
+                    client.execute_cell(cell, index)
+                    if client.timed_out:
+                        report.statuses[index] = "timeout"
+                        cell.outputs.append(_error_output("CellTimeoutError",
+                                                          f"this cell ran longer than {timeout} s and was interrupted"))
+                        position += 1
+                        if not _responsive(client):
+                            raise _KernelStuck()
+                    else:
+                        report.statuses[index] = "error" if _cell_failed(cell) else "ok"
+                        position += 1
+        except (DeadKernelError, _KernelStuck) as exc:
+            if isinstance(exc, _KernelStuck):
+                pass  # the timed-out cell already carries its reason; the kernel is replaced
+            else:
+                index = code[position]
+                report.statuses[index] = "kernel died"
+                nb.cells[index].outputs.append(_error_output(
+                    "DeadKernelError", "the kernel died while running this cell (crash, os._exit or memory limit)"))
+                position += 1
+            report.restarts += 1
+            client.km = None
+            client.kc = None
+            if report.restarts > MAX_RESTARTS:
+                for index in code[position:]:
+                    report.statuses[index] = "not run"
+                    nb.cells[index].outputs = [_error_output("NotRun", "not run: the kernel died too many times")]
+                break
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _replay(client: _GuardedClient, nb, indices: list[int]) -> None:
+    """Re-run cells that succeeded before a restart, discarding their outputs."""
+    for index in indices:
+        scratch = copy.deepcopy(nb.cells[index])
+        scratch.outputs = []
+        client.execute_cell(scratch, index)
+
+
+def _responsive(client: _GuardedClient) -> bool:
+    """After an interrupt: does the kernel answer a trivial request within a few seconds?"""
+    saved = client.timeout
+    client.timeout = PROBE_SECONDS
+    client.timed_out = False
+    try:
+        client.execute_cell(new_code_cell("pass"), 0)
+    finally:
+        client.timeout = saved
+    return not client.timed_out

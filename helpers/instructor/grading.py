@@ -1,0 +1,506 @@
+"""The one grading runner, used by ``course grade``, ``course check`` and ``course demo``.
+
+For each submission ``submitted/<student>/<id>/<id>.ipynb`` it
+
+1. builds the notebook to run from the *source* notebook: locked and test cells come from the
+   source (hidden tests included), so edited, deleted or reordered test cells change nothing;
+   the student's solution cells are taken by ``grade_id`` (a missing one becomes the release stub);
+   the student's own extra cells keep their place after the graded cell they followed;
+2. executes it cell by cell (:mod:`helpers.instructor.execute`: timeouts, crash recovery);
+3. scores every test cell of the source: full points if it ran without error, else 0, with the
+   error's message as the reason;
+4. writes ``autograded/<student>/<id>/<id>.ipynb`` and ``grade.json`` atomically, then the
+   feedback HTML (hidden tests removed) under ``feedback/<student>/<id>/``.
+
+Submissions are graded in parallel worker processes; a finished ``grade.json`` whose submission
+and source are unchanged is not graded again, so a rerun after a crash resumes.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from helpers.instructor import notebooks as nbu
+from helpers.instructor.execute import execute_notebook
+from helpers.paths import ASSIGNMENTS
+
+GRADE_FILE = "grade.json"
+RESULT_VERSION = 1
+
+
+# ------------------------------------------------------------------ configuration
+
+@dataclass
+class Settings:
+    root: Path
+    timeout: int = 120
+    startup_timeout: int = 120
+    max_output_chars: int = 200_000
+    course_id: str = "cnn-course"
+
+    @classmethod
+    def load(cls, root: Path, timeout: int | None = None) -> "Settings":
+        """Read the execution limits from ``nbgrader_config.py``, the one place they are set."""
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        execute = config.get("Execute", {})
+        settings = cls(root=root)
+        settings.timeout = int(timeout or execute.get("timeout", settings.timeout))
+        settings.startup_timeout = int(execute.get("startup_timeout", settings.startup_timeout))
+        settings.course_id = str(config.get("CourseDirectory", {}).get("course_id", settings.course_id))
+        max_lines = config.get("LimitOutput", {}).get("max_lines")
+        if max_lines:
+            settings.max_output_chars = int(max_lines) * 200
+        return settings
+
+
+# ------------------------------------------------------------------ building the notebook to run
+
+def source_path(root: Path, assignment: str) -> Path:
+    return root / "source" / assignment / f"{assignment}.ipynb"
+
+
+def release_path(root: Path, assignment: str) -> Path:
+    return root / "release" / assignment / f"{assignment}.ipynb"
+
+
+def merge_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNode,
+                     student: nbformat.NotebookNode | None) -> tuple[nbformat.NotebookNode, list[str]]:
+    """The notebook to execute, and notes on what had to be restored."""
+    notes: list[str] = []
+    release_cells = {nbu.grade_id(c): c for c in release.cells if nbu.grade_id(c)}
+    source_ids = {nbu.grade_id(c) for c in source.cells if nbu.grade_id(c)}
+    student_solutions: dict[str, object] = {}
+    extra_after: dict[str | None, list] = {}
+    anchor = None
+    seen_ids = []
+    for cell in (student.cells if student is not None else []):
+        gid = nbu.grade_id(cell)
+        if gid in source_ids:
+            if gid in seen_ids:
+                notes.append(f"duplicate cell {gid!r} ignored")
+                continue
+            seen_ids.append(gid)
+            anchor = gid
+            if nbu.is_solution(cell) and cell.get("cell_type") == "code":
+                student_solutions[gid] = cell
+            continue
+        if cell.get("cell_type") not in ("code", "markdown", "raw"):
+            continue
+        extra = nbformat.v4.new_code_cell(cell.get("source", "")) if cell.get("cell_type") == "code" \
+            else copy.deepcopy(cell)
+        extra.metadata = {}  # a student's cell can never claim to be graded
+        extra_after.setdefault(anchor, []).append(extra)
+
+    order = [nbu.grade_id(c) for c in source.cells if nbu.grade_id(c)]
+    student_order = [g for g in seen_ids]
+    if student is not None:
+        missing_tests = [nbu.grade_id(c) for c in nbu.test_cells(source) if nbu.grade_id(c) not in seen_ids]
+        if missing_tests:
+            notes.append("test cells restored from the source: " + ", ".join(missing_tests))
+        if student_order != [g for g in order if g in student_order]:
+            notes.append("cells were reordered; the source order was restored")
+
+    merged = copy.deepcopy(source)
+    cells = list(extra_after.get(None, []))
+    for cell in source.cells:
+        gid = nbu.grade_id(cell)
+        if gid is None:
+            continue  # free cells belong to the student: their copy is kept, in place
+        if nbu.is_solution(cell) and cell.cell_type == "code":
+            if gid in student_solutions:
+                chosen = copy.deepcopy(cell)
+                chosen.source = student_solutions[gid].get("source", "")
+            else:
+                chosen = copy.deepcopy(release_cells.get(gid, cell))
+                if student is not None:
+                    notes.append(f"solution cell {gid!r} is missing: graded as unanswered")
+        else:
+            chosen = copy.deepcopy(cell)
+        chosen.outputs = [] if chosen.cell_type == "code" else None
+        if chosen.cell_type != "code":
+            chosen.pop("outputs", None)
+        cells.append(chosen)
+        cells.extend(extra_after.get(gid, []))
+    merged.cells = cells
+    merged.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    return merged, notes
+
+
+# ------------------------------------------------------------------ results
+
+@dataclass
+class CellScore:
+    grade_id: str
+    points: float
+    max_points: float
+    status: str
+    message: str = ""
+    description: str = ""
+
+
+@dataclass
+class Result:
+    student: str
+    assignment: str
+    score: float
+    max_score: float
+    status: str  # graded | missing | invalid
+    reason: str = ""
+    cells: list[CellScore] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    submission_sha256: str = ""
+    source_sha256: str = ""
+    seconds: float = 0.0
+    graded_at: str = ""
+    version: int = RESULT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Result":
+        data = json.loads(text)
+        data["cells"] = [CellScore(**c) for c in data.get("cells", [])]
+        return cls(**data)
+
+
+def _error_message(cell) -> str:
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            value = str(out.get("evalue", "")).strip()
+            return f"{out.get('ename', 'Error')}: {value}" if value else str(out.get("ename", "Error"))
+    return ""
+
+
+def score_cells(source, executed, statuses: dict[int, str]) -> list[CellScore]:
+    by_id = {}
+    for index, cell in enumerate(executed.cells):
+        gid = nbu.grade_id(cell)
+        if gid and gid not in by_id:
+            by_id[gid] = (index, cell)
+    scores = []
+    for test in nbu.test_cells(source):
+        gid = nbu.grade_id(test)
+        index, cell = by_id[gid]
+        status = statuses.get(index, "not run")
+        passed = status == "ok"
+        scores.append(CellScore(grade_id=gid, points=nbu.points(test) if passed else 0.0,
+                                max_points=nbu.points(test), status="passed" if passed else status,
+                                message="" if passed else (_error_message(cell) or status),
+                                description=nbu.docstring_line(test.source)))
+    return scores
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def _atomic_write(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data.encode() if isinstance(data, str) else data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------ one submission
+
+def kernel_env(threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env["NBGRADER_EXECUTION"] = "autograde"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                 "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        env[name] = str(max(1, threads))
+    # The kernel must find the same Python (and `helpers`) as this process.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def grade_notebook(settings: Settings, assignment: str, student: str, notebook_path: Path | None,
+                   out_dir: Path, threads: int = 1) -> Result:
+    """Grade one notebook file into ``out_dir`` (executed notebook + grade.json). Never raises for a bad notebook."""
+    root = settings.root
+    source = nbu.read_notebook(source_path(root, assignment))
+    release = nbu.read_notebook(release_path(root, assignment))
+    max_score = sum(nbu.points(c) for c in nbu.test_cells(source))
+    result = Result(student=student, assignment=assignment, score=0.0, max_score=max_score, status="graded",
+                    source_sha256=sha256_file(source_path(root, assignment)),
+                    graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    student_nb = None
+    if notebook_path is None or not notebook_path.is_file():
+        result.status, result.reason = "missing", f"no notebook {assignment}.ipynb was submitted"
+    else:
+        result.submission_sha256 = sha256_file(notebook_path)
+        try:
+            student_nb = nbu.read_notebook(notebook_path)
+        except nbu.NotebookError as exc:
+            result.status, result.reason = "invalid", str(exc)
+    if student_nb is None:
+        result.cells = [CellScore(nbu.grade_id(c), 0.0, nbu.points(c), result.status, result.reason,
+                                  nbu.docstring_line(c.source)) for c in nbu.test_cells(source)]
+        _atomic_write(out_dir / GRADE_FILE, result.to_json())
+        return result
+
+    kernel = student_nb.get("metadata", {}).get("kernelspec", {}).get("name")
+    merged, notes = merge_submission(source, release, student_nb)
+    if kernel and kernel != "python3":
+        notes.append(f"kernel {kernel!r} replaced by python3")
+    result.notes = notes
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if notebook_path is not None:  # the submission's other files (data, images) sit beside the notebook
+        for item in notebook_path.parent.iterdir():
+            if item.is_file() and item.suffix != ".ipynb" and not item.name.startswith("."):
+                shutil.copy2(item, out_dir / item.name)
+    test_ids = {nbu.grade_id(c) for c in nbu.test_cells(source)}
+    report = execute_notebook(merged, cwd=str(out_dir), env=kernel_env(threads), timeout=settings.timeout,
+                              startup_timeout=settings.startup_timeout,
+                              max_output_chars=settings.max_output_chars,
+                              replayable=lambda cell: nbu.grade_id(cell) not in test_ids)
+    result.cells = score_cells(source, merged, report.statuses)
+    result.score = sum(c.points for c in result.cells)
+    result.seconds = round(report.seconds, 2)
+    if report.restarts:
+        result.notes.append(f"the kernel was restarted {report.restarts} time(s)")
+    _atomic_write(out_dir / f"{assignment}.ipynb", nbformat.writes(merged))
+    _atomic_write(out_dir / GRADE_FILE, result.to_json())
+    return result
+
+
+# ------------------------------------------------------------------ a whole class
+
+@dataclass
+class Job:
+    student: str
+    assignment: str
+
+
+def submission_notebook(root: Path, job: Job) -> Path:
+    return root / "submitted" / job.student / job.assignment / f"{job.assignment}.ipynb"
+
+
+def autograded_dir(root: Path, job: Job) -> Path:
+    return root / "autograded" / job.student / job.assignment
+
+
+def find_jobs(root: Path, assignments: list[str] | None = None) -> list[Job]:
+    """Every (student, assignment) pair: each student folder in ``submitted/`` times each assignment."""
+    wanted = list(assignments or [a for a in ASSIGNMENTS if source_path(root, a).is_file()])
+    submitted = root / "submitted"
+    students = sorted(p.name for p in submitted.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+        if submitted.is_dir() else []
+    return [Job(s, a) for s in students for a in wanted]
+
+
+def cached_result(root: Path, job: Job) -> Result | None:
+    """The stored result if it is complete and still describes the current submission and source."""
+    path = autograded_dir(root, job) / GRADE_FILE
+    if not path.is_file():
+        return None
+    try:
+        result = Result.from_json(path.read_text())
+    except (ValueError, TypeError, KeyError):
+        return None
+    if result.version != RESULT_VERSION:
+        return None
+    if result.submission_sha256 != sha256_file(submission_notebook(root, job)):
+        return None
+    if result.source_sha256 != sha256_file(source_path(root, job.assignment)):
+        return None
+    return result
+
+
+def _worker(args) -> Result:
+    settings, job, threads = args
+    root = settings.root
+    out_dir = autograded_dir(root, job)
+    # Start clean: a crash may have left a half-run folder behind (grade.json is written last).
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    nb_path = submission_notebook(root, job)
+    result = grade_notebook(settings, job.assignment, job.student, nb_path if nb_path.is_file() else None,
+                            out_dir, threads=threads)
+    write_feedback(root, job, result)
+    return result
+
+
+def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool = False,
+              progress: bool = True) -> list[Result]:
+    """Grade ``jobs`` with ``workers`` processes; returns results in job order."""
+    root = settings.root
+    results: dict[int, Result] = {}
+    todo = []
+    for k, job in enumerate(jobs):
+        cached = None if force else cached_result(root, job)
+        if cached is not None:
+            results[k] = cached
+        else:
+            todo.append(k)
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr,
+                   bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]")
+    failures: list[tuple[Job, BaseException]] = []
+
+    def finished(k: int, outcome: Result | BaseException) -> None:
+        if isinstance(outcome, BaseException):
+            failures.append((jobs[k], outcome))
+        else:
+            results[k] = outcome
+        if bar:
+            bar.update(1)
+
+    if todo:
+        if workers <= 1:
+            for k in todo:
+                try:
+                    outcome = _worker((settings, jobs[k], threads))
+                except Exception as exc:  # the grader's own failure, not the student's
+                    outcome = exc
+                finished(k, outcome)
+        else:
+            import multiprocessing
+
+            context = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                futures = {pool.submit(_worker, (settings, jobs[k], threads)): k for k in todo}
+                for future in concurrent.futures.as_completed(futures):
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:
+                        outcome = exc
+                    finished(futures[future], outcome)
+    if bar:
+        bar.close()
+    if failures:
+        raise GradingIncomplete(failures, [results[k] for k in sorted(results)])
+    return [results[k] for k in range(len(jobs))]
+
+
+class GradingIncomplete(RuntimeError):
+    """Some notebooks could not be graded because of the grader itself (no kernel, disk full...).
+
+    Their results were not written, so running the same command again grades just those.
+    """
+
+    def __init__(self, failures, results):
+        self.failures, self.results = failures, results
+        lines = [f"{job.student}/{job.assignment}: {type(exc).__name__}: {exc}" for job, exc in failures]
+        super().__init__(f"{len(failures)} notebook(s) could not be graded; run the command again to retry them:\n  "
+                         + "\n  ".join(lines))
+
+
+# ------------------------------------------------------------------ feedback, csv, table, gradebook
+
+def write_feedback(root: Path, job: Job, result: Result) -> Path:
+    """feedback/<student>/<id>/<id>.html: the graded notebook without hidden tests, and the score table."""
+    from nbconvert import HTMLExporter
+
+    notebook = autograded_dir(root, job) / f"{job.assignment}.ipynb"
+    out = root / "feedback" / job.student / job.assignment / f"{job.assignment}.html"
+    rows = "".join(f"<tr><td>{c.grade_id}</td><td>{c.points:g} / {c.max_points:g}</td>"
+                   f"<td>{_html_escape(c.message)}</td></tr>" for c in result.cells)
+    summary = (f"<h1>{job.assignment}: {result.score:g} / {result.max_score:g}</h1>"
+               + (f"<p>{_html_escape(result.reason)}</p>" if result.reason else "")
+               + "".join(f"<p>Note: {_html_escape(n)}</p>" for n in result.notes)
+               + f"<table><tr><th>test</th><th>points</th><th>why not full marks</th></tr>{rows}</table>")
+    if notebook.is_file():
+        nb = nbformat.read(notebook, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and nbu.is_test(cell):
+                # Neither the hidden tests nor a traceback through them may reach the student.
+                cell.source = nbu.strip_hidden_tests(cell.source)
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") == "error":
+                        output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(summary))
+        body, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
+    else:
+        body = f"<html><body>{summary}</body></html>"
+    _atomic_write(out, body)
+    return out
+
+
+def _html_escape(text: str) -> str:
+    import html
+    return html.escape(text or "")
+
+
+def write_csv(root: Path, results: list[Result]) -> Path:
+    path = root / "grades.csv"
+    rows = [["student", "assignment", "score", "max_score", "status", "reason"]]
+    rows += [[r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason] for r in results]
+    import io
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    _atomic_write(path, buffer.getvalue())
+    return path
+
+
+def table(results: list[Result]) -> str:
+    """Points per student (rows) and assignment (columns)."""
+    students = sorted({r.student for r in results})
+    assignments = [a for a in ASSIGNMENTS if any(r.assignment == a for r in results)]
+    cell = {(r.student, r.assignment): r for r in results}
+    width = max([len("student")] + [len(s) for s in students])
+    cols = [max(len(a), 9) for a in assignments]
+    lines = ["student".ljust(width) + "  " + "  ".join(a.rjust(w) for a, w in zip(assignments, cols)) + "      total"]
+    for s in students:
+        parts, total, total_max = [], 0.0, 0.0
+        for a, w in zip(assignments, cols):
+            r = cell.get((s, a))
+            if r is None:
+                parts.append("-".rjust(w))
+                continue
+            total += r.score
+            total_max += r.max_score
+            parts.append(f"{r.score:g}/{r.max_score:g}".rjust(w))
+        lines.append(s.ljust(width) + "  " + "  ".join(parts) + f"  {f'{total:g}/{total_max:g}':>9}")
+    return "\n".join(lines)
+
+
+def sync_gradebook(settings: Settings, results: list[Result]) -> None:
+    """Record every score in nbgrader's gradebook from this one process (formgrader and exports see them)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    import warnings
+
+    url = f"sqlite:///{settings.root / 'gradebook.db'}"
+    with warnings.catch_warnings(), Gradebook(url, course_id=settings.course_id) as gb:
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices from inside nbgrader
+        known = {a.name for a in gb.assignments}
+        for r in results:
+            if r.assignment not in known:
+                continue  # not released yet from this folder: `course release` registers it
+            gb.update_or_create_student(r.student)
+            try:
+                gb.find_submission(r.assignment, r.student)
+            except MissingEntry:
+                gb.add_submission(r.assignment, r.student)
+            for c in r.cells:
+                try:
+                    grade = gb.find_grade(c.grade_id, r.assignment, r.assignment, r.student)
+                except MissingEntry:
+                    continue
+                grade.auto_score = c.points
+            gb.db.commit()
