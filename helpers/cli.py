@@ -212,12 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.set_defaults(func=cmd_refs)
 
-    try:
-        from helpers import signs
-    except ImportError:  # pragma: no cover - the data module is part of the package
-        signs = None
-    if signs is not None and hasattr(signs, "add_cli"):
-        signs.add_cli(sub)
+    import importlib
+
+    for name in ("signs", "pretrain"):  # modules that bring their own subcommand
+        try:
+            module = importlib.import_module(f"helpers.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"helpers.{name}":
+                raise
+            continue
+        module.add_cli(sub)
     return parser
 
 

@@ -6,6 +6,7 @@ proves the stored file is current.
 
 from __future__ import annotations
 
+import importlib
 import io
 from pathlib import Path
 from typing import Callable
@@ -13,26 +14,27 @@ from typing import Callable
 import numpy as np
 
 from helpers.instructor.notebooks import read_notebook, solution_code
-from helpers.paths import course_root
+from helpers.paths import ASSIGNMENTS, course_root
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 
 
-def solution_namespace(assignment: str, root: Path | None = None, preamble: str = "import numpy as np\n") -> dict:
-    """Execute the source notebook's solution cells and return the names they define."""
+def check_module(assignment: str):
+    """``helpers.checks.<assignment>``: its cases, checks and ``compute_references``."""
+    return importlib.import_module(f"helpers.checks.{assignment}")
+
+
+def solution_namespace(assignment: str, root: Path | None = None) -> dict:
+    """Execute the source notebook's solution cells (after the check module's PREAMBLE) and return their names."""
     nb = read_notebook((root or course_root()) / "source" / assignment / f"{assignment}.ipynb")
+    preamble = getattr(check_module(assignment), "PREAMBLE", "import numpy as np\n")
     namespace: dict = {"__name__": f"solutions_{assignment}"}
-    exec(compile(preamble + solution_code(nb), f"<source/{assignment} solutions>", "exec"), namespace)
+    exec(compile(preamble + "\n" + solution_code(nb), f"<source/{assignment} solutions>", "exec"), namespace)
     return namespace
 
 
-def _builders() -> dict[str, Callable[[dict], dict[str, np.ndarray]]]:
-    from helpers.checks import step_by_step
-    return {"cnn_step_by_step": step_by_step.compute_references}
-
-
 def compute(assignment: str, root: Path | None = None) -> dict[str, np.ndarray]:
-    return _builders()[assignment](solution_namespace(assignment, root))
+    return check_module(assignment).compute_references(solution_namespace(assignment, root))
 
 
 def serialize(refs: dict[str, np.ndarray]) -> bytes:
@@ -52,4 +54,13 @@ def write(assignment: str, root: Path | None = None) -> Path:
 
 
 def assignments_with_references() -> list[str]:
-    return list(_builders())
+    """Assignments whose check module defines ``compute_references``."""
+    found = []
+    for assignment in ASSIGNMENTS:
+        try:
+            module = check_module(assignment)
+        except ModuleNotFoundError:
+            continue
+        if hasattr(module, "compute_references"):
+            found.append(assignment)
+    return found

@@ -1,0 +1,89 @@
+"""The one comparator for Keras models: layer by layer, against an expected summary.
+
+``describe_model(model)`` turns a model into plain rows (JSON-friendly): one per layer with its
+class, output shape, parameter count and the settings that matter (padding, strides, pool size,
+activation, filters, kernel size, units, axis). References store those rows (produced from the
+source solutions); ``compare_model`` checks the number of layers, then names the first layer
+that differs and how.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpers.compare import CheckFailure
+
+_SETTINGS = ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "activation", "axis", "rate")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "__name__"):
+        return value.__name__
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _output_shape(layer) -> list | None:
+    try:
+        shape = layer.output.shape
+    except (AttributeError, ValueError):
+        return None
+    return [None if d is None else int(d) for d in shape]
+
+
+def describe_model(model) -> list[dict]:
+    """Rows of the model's summary: name, class, output shape, params and key settings."""
+    rows = []
+    for layer in model.layers:
+        config = layer.get_config()
+        row = {
+            "name": layer.name,
+            "class": type(layer).__name__,
+            "output_shape": _output_shape(layer),
+            "params": int(layer.count_params()),
+        }
+        for key in _SETTINGS:
+            if key in config:
+                row[key] = _plain(config[key])
+        rows.append(row)
+    return rows
+
+
+def compare_model(model, expected: list[dict], check_names: bool = False) -> None:
+    """Raise :class:`CheckFailure` naming the first layer whose description differs from ``expected``."""
+    got = describe_model(model)
+    for index, (g, e) in enumerate(zip(got, expected)):
+        keys = [k for k in e if k != "name" or check_names]
+        for key in keys:
+            if g.get(key) != e[key]:
+                raise CheckFailure(
+                    f"layer {index} ({g['name']}, {g['class']}): {key} should be {e[key]!r}, got {g.get(key)!r}. "
+                    f"Expected layer: {_short(e)}."
+                )
+    if len(got) != len(expected):
+        extra = got[len(expected)] if len(got) > len(expected) else expected[len(got)]
+        raise CheckFailure(
+            f"the model has {len(got)} layers, expected {len(expected)}; the first "
+            f"{'extra' if len(got) > len(expected) else 'missing'} layer is {_short(extra)}."
+        )
+    total_got, total_expected = sum(r["params"] for r in got), sum(r["params"] for r in expected)
+    if total_got != total_expected:
+        raise CheckFailure(f"total parameters: expected {total_expected:,}, got {total_got:,}.")
+
+
+def _short(row: dict) -> str:
+    parts = [f"{row.get('class')} {row.get('name', '')}".strip(), f"output {row.get('output_shape')}",
+             f"{row.get('params')} params"]
+    return ", ".join(parts)
+
+
+def print_summary(rows: list[dict]) -> None:
+    """A compact text summary of described rows (what a notebook prints next to ``model.summary()``)."""
+    for index, row in enumerate(rows):
+        settings = ", ".join(f"{k}={row[k]}" for k in _SETTINGS if k in row)
+        print(f"{index:3d} {row['class']:<22} {str(row['output_shape']):<22} {row['params']:>10,}  {settings}")
