@@ -179,8 +179,11 @@ class Result:
         return cls(**data)
 
 
-def _error_message(cell) -> str:
-    for out in cell.get("outputs", []):
+def _error_message(cell, last: bool = False) -> str:
+    outputs = cell.get("outputs", [])
+    for out in (reversed(outputs) if last else outputs):
+        if out.get("output_type") == "error" and out.get("ename") == "NotImplementedError":
+            return "not answered yet (the function still raises NotImplementedError)"
         if out.get("output_type") == "error":
             value = str(out.get("evalue", "")).strip()
             return f"{out.get('ename', 'Error')}: {value}" if value else str(out.get("ename", "Error"))
@@ -201,7 +204,7 @@ def score_cells(source, executed, statuses: dict[int, str]) -> list[CellScore]:
         passed = status == "ok"
         scores.append(CellScore(grade_id=gid, points=nbu.points(test) if passed else 0.0,
                                 max_points=nbu.points(test), status="passed" if passed else status,
-                                message="" if passed else (_error_message(cell) or status),
+                                message="" if passed else (_error_message(cell, last=status != "error") or status),
                                 description=nbu.docstring_line(test.source)))
     return scores
 

@@ -8,8 +8,18 @@ from pathlib import Path
 
 import nbformat
 
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+
+def _marker(trait) -> str:
+    return "### " + trait.default_value
+
+
+# nbgrader's own delimiters (with the Python comment sign), so that nothing here can drift from them.
+BEGIN_SOLUTION = _marker(ClearSolutions.begin_solution_delimeter)
+END_SOLUTION = _marker(ClearSolutions.end_solution_delimeter)
+BEGIN_HIDDEN = _marker(ClearHiddenTests.begin_test_delimeter)
+END_HIDDEN = _marker(ClearHiddenTests.end_test_delimeter)
 
 
 class NotebookError(ValueError):

@@ -1,0 +1,207 @@
+"""End-to-end grading of cnn_step_by_step: right, blank, wrong, broken and hostile submissions.
+
+One class is graded once (module fixture, two workers); the tests then read its results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers.instructor import demo, grading, notebooks as nbu
+
+from conftest import make_course_copy
+
+pytestmark = pytest.mark.slow
+ASSIGNMENT = "cnn_step_by_step"
+TIMEOUT = 8
+
+
+def _solution_cell(nb, gid):
+    return next(c for c in nb.cells if nbu.grade_id(c) == gid)
+
+
+def _submissions(root: Path) -> dict[str, tuple[nbformat.NotebookNode | bytes | None, float]]:
+    """student -> (notebook or raw bytes or None for missing, expected score)."""
+    full = demo.expected_score(root, ASSIGNMENT, [])
+    subs: dict = {"reference": (demo.filled_notebook(root, ASSIGNMENT), full)}
+    subs["blank"] = (nbu.read_notebook(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 0.0)
+    for variant in demo.load_variants(root, ASSIGNMENT)["variants"]:
+        subs[f"variant_{variant['name']}"] = (demo.filled_notebook(root, ASSIGNMENT, [variant["name"]]),
+                                              demo.expected_score(root, ASSIGNMENT, [variant["name"]]))
+
+    nb = demo.filled_notebook(root, ASSIGNMENT)  # an infinite loop inside conv_forward: 20 points lost
+    cell = _solution_cell(nb, "conv_forward")
+    cell.source = cell.source.replace("    (m, n_H_prev, n_W_prev, n_C_prev) = A_prev.shape",
+                                      "    while True:\n        pass\n    (m, n_H_prev, n_W_prev, n_C_prev) = A_prev.shape", 1)
+    subs["infinite_loop"] = (nb, full - 20)
+
+    nb = demo.filled_notebook(root, ASSIGNMENT)  # tampered tests: deleted, edited to pass, and reordered
+    nb.cells = [c for c in nb.cells if nbu.grade_id(c) != "zero_pad_values"]
+    _solution_cell(nb, "conv_single_step_value").source = "pass"
+    cell = _solution_cell(nb, "conv_single_step")
+    cell.source = cell.source.replace("Z = Z + b.item()", "Z = Z")
+    tests = [k for k, c in enumerate(nb.cells) if nbu.is_test(c)]
+    nb.cells[tests[-1]], nb.cells[tests[-2]] = nb.cells[tests[-2]], nb.cells[tests[-1]]
+    subs["tampered_tests"] = (nb, full - 10)
+
+    nb = demo.filled_notebook(root, ASSIGNMENT)  # the kernel dies in a scratch cell half-way
+    position = next(k for k, c in enumerate(nb.cells) if nbu.grade_id(c) == "pool_forward")
+    nb.cells.insert(position, nbformat.v4.new_code_cell("import os\nos._exit(3)"))
+    subs["kernel_exit"] = (nb, full)
+
+    nb = demo.filled_notebook(root, ASSIGNMENT)  # a solution cell deleted, its function defined elsewhere
+    nb.cells = [c for c in nb.cells if nbu.grade_id(c) != "distribute_value"]
+    subs["missing_solution_cell"] = (nb, full - 5)
+
+    nb = demo.filled_notebook(root, ASSIGNMENT)
+    nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "?", "language": "python"}
+    subs["wrong_kernel_name"] = (nb, full)
+
+    subs["invalid_json"] = (b'{"cells": [', 0.0)
+    subs["missing_notebook"] = (None, 0.0)
+    return subs
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = make_course_copy(tmp_path_factory.mktemp("class") / "course", [ASSIGNMENT])
+    subs = _submissions(root)
+    for student, (content, _) in subs.items():
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        if isinstance(content, bytes):
+            (folder / f"{ASSIGNMENT}.ipynb").write_bytes(content)
+        elif content is not None:
+            nbformat.write(content, folder / f"{ASSIGNMENT}.ipynb")
+    settings = grading.Settings.load(root, timeout=TIMEOUT)
+    jobs = grading.find_jobs(root, [ASSIGNMENT])
+    results = grading.grade_all(settings, jobs, workers=2, progress=False)
+    return root, {r.student: r for r in results}, {s: e for s, (_, e) in subs.items()}
+
+
+def _explain(result):
+    return "; ".join(f"{c.grade_id}: {c.message}" for c in result.cells if c.points < c.max_points)
+
+
+def test_every_submission_scores_exactly_as_expected(graded):
+    _, results, expected = graded
+    wrong = {s: (results[s].score, expected[s], _explain(results[s]))
+             for s in expected if results[s].score != expected[s]}
+    assert wrong == {}
+
+
+def test_each_wrong_variant_fails_exactly_its_declared_cells(graded):
+    root, results, _ = graded
+    for variant in demo.load_variants(root, ASSIGNMENT)["variants"]:
+        result = results[f"variant_{variant['name']}"]
+        failed = sorted(c.grade_id for c in result.cells if c.points < c.max_points)
+        assert failed == sorted(variant["fails"]), variant["name"]
+
+
+def test_reference_and_blank(graded):
+    _, results, _ = graded
+    assert results["reference"].score == results["reference"].max_score == 100
+    blank = results["blank"]
+    assert blank.score == 0 and blank.status == "graded"
+    assert all("not answered yet" in c.message for c in blank.cells)
+
+
+def test_an_endless_cell_is_cut_and_the_rest_is_graded(graded):
+    _, results, _ = graded
+    cells = {c.grade_id: c for c in results["infinite_loop"].cells}
+    assert cells["conv_forward_values"].status == "timeout"
+    assert f"{TIMEOUT} s" in cells["conv_forward_values"].message
+    assert all(c.status == "passed" for gid, c in cells.items() if gid != "conv_forward_values")
+
+
+def test_tampered_tests_are_restored(graded):
+    _, results, _ = graded
+    result = results["tampered_tests"]
+    cells = {c.grade_id: c for c in result.cells}
+    assert cells["conv_single_step_value"].points == 0 and "expected -6.99" in cells["conv_single_step_value"].message
+    assert cells["zero_pad_values"].status == "passed"
+    assert any("restored" in n for n in result.notes) and any("reordered" in n for n in result.notes)
+
+
+def test_a_dead_kernel_is_restarted(graded):
+    _, results, _ = graded
+    assert any("restarted" in n for n in results["kernel_exit"].notes)
+
+
+def test_broken_and_missing_notebooks_score_zero_with_a_reason(graded):
+    _, results, _ = graded
+    assert results["invalid_json"].status == "invalid" and "not valid notebook JSON" in results["invalid_json"].reason
+    assert results["missing_notebook"].status == "missing"
+    assert results["missing_solution_cell"].notes and "distribute_value" in " ".join(results["missing_solution_cell"].notes)
+    assert any("no-such-kernel" in n for n in results["wrong_kernel_name"].notes)
+
+
+def test_feedback_has_no_hidden_tests(graded):
+    root, results, _ = graded
+    for student in ("reference", "blank", "variant_conv_backward_crop_breaks_without_padding"):
+        html = (root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+        assert "HIDDEN TESTS" not in html and "default_rng(16)" not in html
+        assert f"{results[student].score:g} / 100" in html
+
+
+def test_rerun_resumes_without_regrading(graded):
+    root, results, _ = graded
+    settings = grading.Settings.load(root, timeout=TIMEOUT)
+    jobs = grading.find_jobs(root, [ASSIGNMENT])
+    stamps = {j.student: (grading.autograded_dir(root, j) / grading.GRADE_FILE).stat().st_mtime_ns for j in jobs}
+    # One student hands in again; a crash left another one's folder without grade.json.
+    target = root / "submitted" / "blank" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nbformat.write(demo.filled_notebook(root, ASSIGNMENT), target)
+    (grading.autograded_dir(root, grading.Job("wrong_kernel_name", ASSIGNMENT)) / grading.GRADE_FILE).unlink()
+    again = {r.student: r for r in grading.grade_all(settings, jobs, workers=1, progress=False)}
+    regraded = {j.student for j in jobs
+                if (grading.autograded_dir(root, j) / grading.GRADE_FILE).stat().st_mtime_ns != stamps[j.student]}
+    assert regraded == {"blank", "wrong_kernel_name"}
+    assert again["blank"].score == 100
+    assert {s: r.score for s, r in again.items() if s not in regraded} == \
+        {s: r.score for s, r in results.items() if s not in regraded}
+
+
+def test_grades_csv_and_gradebook(graded):
+    root, results, _ = graded
+    grading.write_csv(root, list(results.values()))
+    rows = (root / "grades.csv").read_text().splitlines()
+    assert rows[0] == "student,assignment,score,max_score,status,reason"
+    assert len(rows) == len(results) + 1
+
+
+def _course(*args, cwd):
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    return subprocess.run([sys.executable, "-m", "helpers.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_check_prints_points_per_function_and_leaves_the_file_alone(tmp_path, root):
+    notebook = tmp_path / f"{ASSIGNMENT}.ipynb"
+    nbformat.write(demo.filled_notebook(root, ASSIGNMENT, ["conv_single_step_no_bias"]), notebook)
+    before = notebook.read_bytes(), notebook.stat().st_mtime_ns
+    proc = _course("--root", str(root), "check", str(notebook), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "cnn_step_by_step: 90 / 100 points" in proc.stdout
+    assert "conv_single_step_value: CheckFailure" in proc.stdout
+    assert (notebook.read_bytes(), notebook.stat().st_mtime_ns) == before
+    assert not list(tmp_path.glob("*.json")) and not (tmp_path / "autograded").exists()
+
+
+def test_demo_command_end_to_end(tmp_path):
+    root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
+    proc = _course("demo", "--workers", "2", cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = {line.split()[0]: line.split()[1] for line in proc.stdout.splitlines()
+             if line.split() and line.split()[0].endswith("_student")}
+    assert lines == {"reference_student": "100/100", "partial_student": f"{demo.expected_score(root, ASSIGNMENT, demo.load_variants(root, ASSIGNMENT)['partial_student']):g}/100",
+                     "blank_student": "0/100"}
+    assert (root / "grades.csv").is_file() and (root / "gradebook.db").is_file()
+    assert json.loads((root / "autograded" / "blank_student" / ASSIGNMENT / "grade.json").read_text())["score"] == 0

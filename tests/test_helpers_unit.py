@@ -1,0 +1,139 @@
+"""Unit tests of the helpers: comparator, vectorized layers, gradient check, grading-mode switch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import mode, vectorized
+from helpers.compare import CheckFailure, assert_array_close, assert_scalar_close
+from helpers.gradcheck import check_gradients, numeric_gradient, relative_error
+from helpers.instructor.references import solution_namespace
+
+
+@pytest.fixture(scope="module")
+def solutions():
+    return solution_namespace("cnn_step_by_step")
+
+
+# ---------------------------------------------------------------- comparator
+
+def test_array_compare_refuses_broadcasting():
+    with pytest.raises(CheckFailure, match=r"expected shape \(3,\), got shape \(3, 1\)"):
+        assert_array_close("x", np.zeros((3, 1)), np.zeros(3))
+
+
+def test_array_compare_names_first_differing_index():
+    expected = np.arange(12.0).reshape(3, 4)
+    got = expected.copy()
+    got[1, 2] += 1e-3
+    got[2, 0] += 1
+    with pytest.raises(CheckFailure, match=r"2 of 12 values differ; first at index \(1, 2\)"):
+        assert_array_close("Z", got, expected)
+
+
+def test_array_compare_tolerates_float_reordering_only():
+    expected = np.random.default_rng(0).standard_normal((4, 5)) * 100
+    assert_array_close("Z", expected * (1 + 1e-12), expected)
+    with pytest.raises(CheckFailure):
+        assert_array_close("Z", expected + 1e-3, expected)
+
+
+def test_array_compare_rejects_lists_nan_and_wrong_bool():
+    with pytest.raises(CheckFailure, match="numpy array"):
+        assert_array_close("x", [1.0, 2.0], np.array([1.0, 2.0]))
+    with pytest.raises(CheckFailure):
+        assert_array_close("x", np.array([np.nan]), np.array([1.0]))
+    with pytest.raises(CheckFailure, match="boolean"):
+        assert_array_close("mask", np.array([1, 0]), np.array([True, False]))
+
+
+def test_scalar_compare_accepts_any_scalar_and_explains_arrays():
+    for value in (1.5, np.float64(1.5), np.array(1.5), np.float32(1.5)):
+        assert_scalar_close("Z", value, 1.5)
+    with pytest.raises(CheckFailure, match=r"\.item\(\)"):
+        assert_scalar_close("Z", np.ones((1, 1, 1)) * 1.5, 1.5)
+
+
+# ---------------------------------------------------------------- vectorized layers
+
+CONFIGS = [((2, 5, 7, 3), 3, 4, 1, 0), ((3, 7, 5, 2), 3, 2, 2, 1), ((1, 6, 6, 1), 1, 3, 3, 0),
+           ((2, 5, 5, 2), 2, 1, 3, 2), ((10, 4, 4, 3), 2, 8, 2, 2)]
+
+
+@pytest.mark.parametrize("shape,f,n_C,stride,pad", CONFIGS)
+def test_vectorized_conv_equals_loops_and_tensorflow(solutions, shape, f, n_C, stride, pad):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    A, W, b = rng.standard_normal(shape), rng.standard_normal((f, f, shape[-1], n_C)), rng.standard_normal((1, 1, 1, n_C))
+    hp = {"stride": stride, "pad": pad}
+    fast = vectorized.conv_forward(A, W, b, hp)
+    loops, _ = solutions["conv_forward"](A, W, b, hp)
+    assert_array_close("vectorized vs loops", fast, loops, atol=1e-10)
+    with tf.device("/CPU:0"):
+        reference = tf.nn.conv2d(vectorized.pad_spatial(A, pad), W, strides=stride, padding="VALID").numpy() + b
+    assert_array_close("vectorized vs tf.nn.conv2d", fast, reference, atol=1e-9)
+
+
+@pytest.mark.parametrize("mode_name", ["max", "average"])
+@pytest.mark.parametrize("shape,f,stride", [((2, 5, 7, 3), 2, 1), ((1, 7, 6, 2), 3, 2), ((2, 6, 5, 2), 2, 3)])
+def test_vectorized_pooling_equals_loops(solutions, mode_name, shape, f, stride):
+    A = np.random.default_rng(2).standard_normal(shape)
+    hp = {"f": f, "stride": stride}
+    assert_array_close("pool forward", vectorized.pool_forward(A, hp, mode_name),
+                       solutions["pool_forward"](A, hp, mode=mode_name)[0], atol=1e-12)
+    dA = np.random.default_rng(3).standard_normal(vectorized.pool_forward(A, hp, mode_name).shape)
+    assert_array_close("pool backward", vectorized.pool_backward(dA, A, hp, mode_name),
+                       solutions["pool_backward"](dA, (A, hp), mode=mode_name), atol=1e-12)
+
+
+def test_vectorized_conv_backward_equals_loops(solutions):
+    rng = np.random.default_rng(4)
+    A, W, b = rng.standard_normal((2, 5, 6, 3)), rng.standard_normal((3, 3, 3, 2)), rng.standard_normal((1, 1, 1, 2))
+    hp = {"stride": 2, "pad": 1}
+    dZ = rng.standard_normal(vectorized.conv_forward(A, W, b, hp).shape)
+    for name, fast, slow in zip(("dA_prev", "dW", "db"), vectorized.conv_backward(dZ, A, W, hp),
+                                solutions["conv_backward"](dZ, (A, W, b, hp))):
+        assert_array_close(name, fast, slow, atol=1e-10)
+
+
+def test_vectorized_rejects_unknown_mode():
+    with pytest.raises(ValueError, match="mode"):
+        vectorized.pool_forward(np.zeros((1, 4, 4, 1)), {"f": 2, "stride": 2}, "median")
+
+
+# ---------------------------------------------------------------- gradient check
+
+def test_numeric_gradient_of_a_quadratic():
+    x = np.array([1.0, -2.0, 3.0])
+    grad = numeric_gradient(lambda: float(np.sum(x ** 2)), x)
+    assert relative_error(grad, 2 * x) < 1e-9
+    assert np.array_equal(x, [1.0, -2.0, 3.0])  # restored after perturbation
+
+
+def test_gradient_check_catches_a_wrong_gradient():
+    rng = np.random.default_rng(5)
+    A, W, b = rng.standard_normal((1, 4, 4, 2)), rng.standard_normal((2, 2, 2, 3)), rng.standard_normal((1, 1, 1, 3))
+    hp = {"stride": 1, "pad": 0}
+    dZ = rng.standard_normal(vectorized.conv_forward(A, W, b, hp).shape)
+    dA, dW, db = vectorized.conv_backward(dZ, A, W, hp)
+    forward = lambda A_prev, W, b: vectorized.conv_forward(A_prev, W, b, hp)  # noqa: E731
+    errors = check_gradients("ok", forward, {"A_prev": A, "W": W, "b": b}, {"A_prev": dA, "W": dW, "b": db}, dZ,
+                             verbose=False)
+    assert max(errors.values()) < 1e-7
+    with pytest.raises(CheckFailure, match="dW"):
+        check_gradients("bad", forward, {"A_prev": A, "W": W, "b": b}, {"W": dW * 1.01}, dZ, verbose=False)
+
+
+# ---------------------------------------------------------------- grading-mode switch
+
+def test_mode_switch(monkeypatch, capsys):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("COURSE_FAST", raising=False)
+    assert not mode.grading() and not mode.fast() and mode.epochs(100, 2) == 100
+    monkeypatch.setenv("COURSE_FAST", "1")
+    assert mode.fast() and not mode.grading() and mode.epochs(100, 2) == 2
+    assert "fast mode" in capsys.readouterr().out
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert mode.grading() and mode.fast()
