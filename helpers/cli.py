@@ -133,6 +133,7 @@ def cmd_check(args) -> int:
         return 2
     before = path.read_bytes()
     settings = grading.Settings.load(root, timeout=args.timeout)
+    grading.prepare_data()
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         # The notebook is read from a private copy: the learner's file is never opened for writing.
         copy = Path(tmp) / "submission" / path.name

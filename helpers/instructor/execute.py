@@ -22,7 +22,10 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell, new_output
+from jupyter_client.manager import AsyncKernelManager
 from traitlets.config import Config
+
+from helpers.instructor import sandbox
 
 MAX_RESTARTS = 3
 PROBE_SECONDS = 10
@@ -36,14 +39,42 @@ def _error_output(ename: str, evalue: str):
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
+class _SandboxedKernelManager(AsyncKernelManager):
+    """Starts the kernel through :mod:`helpers.instructor.sandbox` when a spec is attached."""
+
+    sandbox_spec = None
+
+    def write_connection_file(self, **kwargs):
+        result = super().write_connection_file(**kwargs)
+        uid = getattr(self.sandbox_spec, "uid", None)
+        if uid is not None and os.path.exists(self.connection_file):
+            os.chown(self.connection_file, uid, uid)  # the kernel's user must read its own connection file
+        return result
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        if self.sandbox_spec is None:
+            return cmd
+        return sandbox.wrap_command(self.sandbox_spec, cmd)
+
+
 class _GuardedClient(NotebookClient):
     """nbclient with a record of timed-out cells and a cap on each cell's output."""
 
-    def __init__(self, *args, max_output_chars: int, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, max_output_chars: int, sandbox_spec=None, socket_dir: str = "", **kwargs):
+        super().__init__(*args, kernel_manager_class=_SandboxedKernelManager, **kwargs)
         self.max_output_chars = max_output_chars
+        self.sandbox_spec = sandbox_spec
+        self.socket_dir = socket_dir
         self.timed_out = False
         self._output_chars: dict[int, int] = {}
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.sandbox_spec = self.sandbox_spec
+        # The kernel may run as another user: its connection file and sockets live in the job folder.
+        km.connection_file = os.path.join(self.socket_dir, f"kernel-{os.urandom(4).hex()}.json")
+        return km
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True
@@ -73,15 +104,24 @@ def _cell_failed(cell) -> bool:
     return any(out.get("output_type") == "error" for out in cell.get("outputs", []))
 
 
-def execute_notebook(nb: nbformat.NotebookNode, cwd: str, env: dict[str, str], timeout: int,
+def execute_notebook(nb: nbformat.NotebookNode, env: dict[str, str], timeout: int,
                      startup_timeout: int = 120, max_output_chars: int = 200_000,
-                     replayable=lambda cell: True) -> ExecutionReport:
-    """Execute ``nb`` in place (outputs are written into its cells) and report each cell's status."""
+                     replayable=lambda cell: True, sandbox_spec: "sandbox.SandboxSpec | None" = None,
+                     workdir: str | None = None) -> ExecutionReport:
+    """Execute ``nb`` in place (outputs are written into its cells) and report each cell's status.
+
+    The kernel runs in ``sandbox_spec.workdir`` (or ``workdir``) and, with a spec, inside the sandbox.
+    """
     with tempfile.TemporaryDirectory(prefix="course-kernel-") as socket_dir:
-        return _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir)
+        if sandbox_spec is not None and sandbox_spec.uid is not None:
+            os.chown(socket_dir, sandbox_spec.uid, sandbox_spec.uid)
+        cwd = sandbox_spec.workdir if sandbox_spec is not None else (workdir or os.getcwd())
+        return _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
+                        sandbox_spec)
 
 
-def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir) -> ExecutionReport:
+def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
+             sandbox_spec) -> ExecutionReport:
     report = ExecutionReport()
     started = time.monotonic()
     code = [k for k, cell in enumerate(nb.cells) if cell.cell_type == "code"]
@@ -94,6 +134,7 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
         error_on_timeout={"ename": "CellTimeoutError", "evalue": f"cell ran longer than {timeout} s", "traceback": []},
         iopub_timeout=4, raise_on_iopub_timeout=False, shutdown_kernel="immediate",
         resources={"metadata": {"path": cwd}}, max_output_chars=max_output_chars,
+        sandbox_spec=sandbox_spec, socket_dir=socket_dir,
         # Unix sockets instead of TCP ports: nothing listens on the network, and no port clashes
         # between parallel workers.
         # The socket path must be absolute: the kernel runs in another working folder.

@@ -50,6 +50,11 @@ class Settings:
     startup_timeout: int = 120
     max_output_chars: int = 200_000
     course_id: str = "cnn-course"
+    sandbox: bool = True
+    sandbox_uid_base: int = 61000
+    cpu_seconds: int = 900
+    memory_mb: int = 8192
+    max_processes: int = 1024
 
     @classmethod
     def load(cls, root: Path, timeout: int | None = None) -> "Settings":
@@ -62,6 +67,10 @@ class Settings:
         settings.timeout = int(timeout or execute.get("timeout", settings.timeout))
         settings.startup_timeout = int(execute.get("startup_timeout", settings.startup_timeout))
         settings.course_id = str(config.get("CourseDirectory", {}).get("course_id", settings.course_id))
+        grader = config.get("CourseGrader", {})
+        for name in ("sandbox", "sandbox_uid_base", "cpu_seconds", "memory_mb", "max_processes"):
+            if name in grader:
+                setattr(settings, name, type(getattr(settings, name))(grader[name]))
         max_lines = config.get("LimitOutput", {}).get("max_lines")
         if max_lines:
             settings.max_output_chars = int(max_lines) * 200
@@ -224,8 +233,13 @@ def _atomic_write(path: Path, data: str | bytes) -> None:
 
 # ------------------------------------------------------------------ one submission
 
+_PASSED_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "SIGNS_DATA_DIR", "VIRTUAL_ENV")
+_PASSED_PREFIXES = ("LC_", "OPENBLAS_", "COURSE_", "TF_")
+
+
 def kernel_env(threads: int) -> dict[str, str]:
-    env = dict(os.environ)
+    """The kernel's whole environment: only what it needs, none of the grader's secrets."""
+    env = {k: v for k, v in os.environ.items() if k in _PASSED_ENV or k.startswith(_PASSED_PREFIXES)}
     env["NBGRADER_EXECUTION"] = "autograde"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
@@ -234,13 +248,47 @@ def kernel_env(threads: int) -> dict[str, str]:
                  "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         env[name] = str(max(1, threads))
     # The kernel must find the same Python (and `helpers`) as this process.
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "/usr/bin:/bin")
     return env
+
+
+_SLOT = 0  # this worker's index: each concurrent kernel runs as a user of its own
+
+
+def _set_slot(slots) -> None:
+    global _SLOT
+    _SLOT = slots.get()
+
+
+def sandbox_spec(settings: Settings, workdir: Path) -> "SandboxSpec | None":
+    from helpers.instructor.sandbox import SandboxSpec, sandbox_works
+
+    if not settings.sandbox:
+        return None
+    root = settings.root
+    import helpers
+
+    spec = SandboxSpec(
+        workdir=str(workdir),
+        hide_dirs=[str(root / d) for d in ("source", "submitted", "autograded", "feedback", ".git")],
+        hide_files=[str(root / f) for f in ("gradebook.db", "grades.csv")],
+        uid=settings.sandbox_uid_base + _SLOT if os.geteuid() == 0 else None,
+        cpu_seconds=settings.cpu_seconds,
+        memory_bytes=settings.memory_mb << 20,
+        max_processes=settings.max_processes,
+        expose=sorted({sys.base_prefix, sys.prefix, str(Path(helpers.__file__).resolve().parent.parent)}),
+    )
+    if spec.uid is not None:
+        os.chown(workdir, spec.uid, spec.uid)
+        if not sandbox_works(spec):
+            os.chown(workdir, os.getuid(), os.getgid())
+            spec.uid = None  # this machine cannot run the kernel as another user: keep namespaces and limits
+    return spec
 
 
 def grade_notebook(settings: Settings, assignment: str, student: str, notebook_path: Path | None,
                    out_dir: Path, threads: int = 1) -> Result:
-    """Grade one notebook file into ``out_dir`` (executed notebook + grade.json). Never raises for a bad notebook."""
+    """Grade one notebook file; the executed notebook goes to ``out_dir``. Never raises for a bad notebook."""
     root = settings.root
     source = nbu.read_notebook(source_path(root, assignment))
     release = nbu.read_notebook(release_path(root, assignment))
@@ -260,7 +308,6 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
     if student_nb is None:
         result.cells = [CellScore(nbu.grade_id(c), 0.0, nbu.points(c), result.status, result.reason,
                                   nbu.docstring_line(c.source)) for c in nbu.test_cells(source)]
-        _atomic_write(out_dir / GRADE_FILE, result.to_json())
         return result
 
     kernel = student_nb.get("metadata", {}).get("kernelspec", {}).get("name")
@@ -269,22 +316,33 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
         notes.append(f"kernel {kernel!r} replaced by python3")
     result.notes = notes
     out_dir.mkdir(parents=True, exist_ok=True)
-    if notebook_path is not None:  # the submission's other files (data, images) sit beside the notebook
-        for item in notebook_path.parent.iterdir():
-            if item.is_file() and item.suffix != ".ipynb" and not item.name.startswith("."):
-                shutil.copy2(item, out_dir / item.name)
     test_ids = {nbu.grade_id(c) for c in nbu.test_cells(source)}
-    report = execute_notebook(merged, cwd=str(out_dir), env=kernel_env(threads), timeout=settings.timeout,
-                              startup_timeout=settings.startup_timeout,
-                              max_output_chars=settings.max_output_chars,
-                              replayable=lambda cell: nbu.grade_id(cell) not in test_ids)
+    job_dir = Path(tempfile.mkdtemp(prefix="course-job-"))
+    try:
+        os.chmod(job_dir, 0o711)
+        workdir = job_dir / "work"
+        workdir.mkdir(mode=0o700)
+        if notebook_path is not None:  # the submission's other files (data, images) sit beside the notebook
+            for item in notebook_path.parent.iterdir():
+                if item.is_file() and item.suffix != ".ipynb" and not item.name.startswith("."):
+                    shutil.copy2(item, workdir / item.name)
+        spec = sandbox_spec(settings, workdir)
+        if spec is not None and spec.uid is not None:
+            for path in workdir.iterdir():
+                os.chown(path, spec.uid, spec.uid)
+        report = execute_notebook(merged, env=kernel_env(threads), timeout=settings.timeout,
+                                  startup_timeout=settings.startup_timeout,
+                                  max_output_chars=settings.max_output_chars,
+                                  replayable=lambda cell: nbu.grade_id(cell) not in test_ids,
+                                  sandbox_spec=spec, workdir=str(workdir))
+    finally:
+        shutil.rmtree(job_dir, ignore_errors=True)
     result.cells = score_cells(source, merged, report.statuses)
     result.score = sum(c.points for c in result.cells)
     result.seconds = round(report.seconds, 2)
     if report.restarts:
         result.notes.append(f"the kernel was restarted {report.restarts} time(s)")
     _atomic_write(out_dir / f"{assignment}.ipynb", nbformat.writes(merged))
-    _atomic_write(out_dir / GRADE_FILE, result.to_json())
     return result
 
 
@@ -342,7 +400,17 @@ def _worker(args) -> Result:
     result = grade_notebook(settings, job.assignment, job.student, nb_path if nb_path.is_file() else None,
                             out_dir, threads=threads)
     write_feedback(root, job, result)
+    _atomic_write(out_dir / GRADE_FILE, result.to_json())  # last: its presence means "done"
     return result
+
+
+def prepare_data() -> None:
+    """Generate the SIGNS files before any kernel needs them: kernels cannot write outside their folder."""
+    try:
+        from helpers import signs
+    except ImportError:
+        return
+    signs.load_dataset(verbose=False)
 
 
 def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool = False,
@@ -351,6 +419,7 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
     root = settings.root
     results: dict[int, Result] = {}
     todo = []
+    prepare_data()
     for k, job in enumerate(jobs):
         cached = None if force else cached_result(root, job)
         if cached is not None:
@@ -385,7 +454,11 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
             import multiprocessing
 
             context = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            slots = context.Queue()
+            for slot in range(workers):
+                slots.put(slot)
+            with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                        initializer=_set_slot, initargs=(slots,)) as pool:
                 futures = {pool.submit(_worker, (settings, jobs[k], threads)): k for k in todo}
                 for future in concurrent.futures.as_completed(futures):
                     try:
