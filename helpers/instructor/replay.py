@@ -34,12 +34,14 @@ class Player:
 
     def __call__(self, *args, **kwargs):
         if self.used >= len(self._calls):
-            raise ReplayMismatch(f"{self.__name__} was called more often than in your notebook's run.")
+            raise ReplayMismatch(f"the calls your notebook made to {self.__name__} differ from the test's: "
+                                 "it was called fewer times there (were the checks changed in the notebook?).")
         entry = self._calls[self.used]
         self.used += 1
         if not record.same_fingerprint(entry.get("args"), record.fingerprint([list(args), dict(kwargs)])):
-            raise ReplayMismatch(f"{self.__name__} was called with other arguments than in your notebook's run "
-                                 "(does it change its inputs or depend on hidden state?).")
+            raise ReplayMismatch(f"the calls your notebook made to {self.__name__} differ from the test's: "
+                                 "other arguments (were the checks changed in the notebook, or does the "
+                                 "function change its inputs?).")
         for arg, after in zip(args, entry.get("args_after") or []):
             if after is not None and hasattr(arg, "shape"):
                 changed = record.decode(after)
