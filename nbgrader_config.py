@@ -34,3 +34,15 @@ c.Execute.allow_errors = True
 c.Execute.execute_retries = 0
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+
+# `course grade` only (nbgrader ignores this section).
+# Each kernel runs sandboxed: no network, its own PID and mount namespaces (course files hidden),
+# an unprivileged uid per worker when the grader is root, and these limits.
+c.CourseGrader.sandbox = True
+c.CourseGrader.cpu_seconds = 900
+c.CourseGrader.memory_mb = 8192
+c.CourseGrader.max_processes = 1024
+# Test cells decided outside the student's process, from recorded return values. The TensorFlow
+# assignments' checks also watch how a function calls its helpers, which a replay cannot see,
+# so they are decided inside the sandboxed kernel.
+c.CourseGrader.trusted_replay = ["cnn_step_by_step"]

@@ -15,6 +15,7 @@ import base64
 import functools
 import json
 import math
+import types
 
 import numpy as np
 
@@ -193,13 +194,18 @@ class _Recorder:
         self.depth = 0
 
     def wrap(self, name: str, function):
-        recorder = self
+        """A recording stand-in for ``function`` that shares its globals.
 
-        @functools.wraps(function)
+        Checks that swap the helpers a function calls do it through ``function.__globals__``; the
+        stand-in is rebuilt on the student's globals so that this keeps working, and therefore it
+        looks up nothing global itself: everything it needs comes through its closure.
+        """
+        recorder, fingerprint_, encode_, ndarray = self, fingerprint, encode, np.ndarray
+
         def recorded(*args, **kwargs):
             if recorder.depth:
                 return function(*args, **kwargs)
-            entry = {"function": name, "args": fingerprint([list(args), dict(kwargs)])}
+            entry = {"function": name, "args": fingerprint_([list(args), dict(kwargs)])}
             recorder.depth += 1
             try:
                 result = function(*args, **kwargs)
@@ -210,12 +216,15 @@ class _Recorder:
                 raise
             finally:
                 recorder.depth -= 1
-            entry["result"] = encode(result)
-            entry["args_after"] = [encode(a) if type(a) is np.ndarray else None for a in args]
+            entry["result"] = encode_(result)
+            entry["args_after"] = [encode_(a) if type(a) is ndarray else None for a in args]
             recorder.calls.append(entry)
             return result
 
-        return recorded
+        globals_ = getattr(function, "__globals__", None)
+        if isinstance(globals_, dict):
+            recorded = types.FunctionType(recorded.__code__, globals_, name, None, recorded.__closure__)
+        return functools.update_wrapper(recorded, function)
 
 
 def run_test(grade_id: str, names: tuple[str, ...], source: str, namespace: dict) -> None:

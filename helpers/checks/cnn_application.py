@@ -1,0 +1,574 @@
+"""Checks for ``cnn_application``.
+
+The example inputs are drawn with fixed numpy seeds; the expected outputs are stored in
+``helpers/reference/cnn_application.npz``, produced by running the source solutions
+(``course refs``), never typed in.
+
+A function is checked on its own. While ``model`` runs, the graded functions it calls
+(``create_placeholders``, ``initialize_parameters``, ``forward_propagation``,
+``compute_cost``) are replaced by trusted versions: the initial parameters come from the
+stored reference values, the forward pass and the cost are written with other TensorFlow
+calls (``tf.nn.convolution``, ``tf.nn.pool``, Keras' cross-entropy) than the ones the
+notebook asks for. ``model`` is never graded on a long run: it trains for a few epochs on a
+seeded slice of SIGNS, and the check verifies what any correct training loop must do (the
+cost falls, every parameter moves, the minibatches are reshuffled every epoch, the
+accuracies it reports are the ones its parameters give).
+
+Float32 results are compared with tolerances that survive thread counts and oneDNN.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import numbers
+from functools import cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from helpers.compare import CheckFailure, assert_array_close, assert_equal
+
+ASSIGNMENT = "cnn_application"
+REFERENCE_FILE = Path(__file__).resolve().parent.parent / "reference" / f"{ASSIGNMENT}.npz"
+
+PREAMBLE = (
+    "import numpy as np\n"
+    "import tensorflow as tf\n"
+    "import matplotlib.pyplot as plt\n"
+    "from tqdm.auto import tqdm\n"
+    "from tensorflow.keras import layers as tfl\n"
+    "from helpers import plotting\n"
+    "from helpers.signs import random_mini_batches\n"
+)
+
+PARAMETER_SHAPES = {"W1": (4, 4, 3, 8), "W2": (2, 2, 8, 16), "W3": (64, 6), "b3": (6,)}
+FLOAT32_RTOL = 1e-4
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+# ---------------------------------------------------------------- example inputs
+
+def case_create_placeholders():
+    return {"n_H0": 64, "n_W0": 64, "n_C0": 3, "n_y": 6}
+
+
+def case_forward_propagation_X():
+    np.random.seed(1)
+    return np.random.randn(2, 64, 64, 3).astype(np.float32)
+
+
+def case_compute_cost():
+    np.random.seed(3)
+    Z3 = np.random.randn(4, 6).astype(np.float32)
+    labels = np.random.randint(0, 6, size=4)
+    Y = np.eye(6, dtype=np.float32)[labels]
+    return {"Z3": Z3, "Y": Y}
+
+
+KERAS_INPUT_SHAPES = {"signs": (64, 64, 3), "small_grey": (32, 32, 1)}
+
+
+# ------------------------------------------------------ trusted dependencies
+
+def _trusted_create_placeholders(n_H0, n_W0, n_C0, n_y):
+    tf = _tf()
+    return (tf.TensorSpec([None, n_H0, n_W0, n_C0], tf.float32, name="X"),
+            tf.TensorSpec([None, n_y], tf.float32, name="Y"))
+
+
+def _trusted_initialize_parameters():
+    """Fresh tf.Variables holding the reference initial parameters."""
+    tf = _tf()
+    return {name: tf.Variable(reference(f"initialize_parameters/{name}").astype(np.float32), name=name)
+            for name in PARAMETER_SHAPES}
+
+
+def trusted_forward(X, parameters):
+    """The network of the notebook, written with tf.nn.convolution / tf.nn.pool: logits (m, n_y)."""
+    tf = _tf()
+    X = tf.cast(X, tf.float32)
+    A1 = tf.nn.relu(tf.nn.convolution(X, parameters["W1"], strides=1, padding="SAME"))
+    P1 = tf.nn.pool(A1, window_shape=(8, 8), pooling_type="MAX", strides=(8, 8), padding="SAME")
+    A2 = tf.nn.relu(tf.nn.convolution(P1, parameters["W2"], strides=1, padding="SAME"))
+    P2 = tf.nn.pool(A2, window_shape=(4, 4), pooling_type="MAX", strides=(4, 4), padding="SAME")
+    F = tf.reshape(P2, (tf.shape(P2)[0], -1))
+    return tf.linalg.matmul(F, parameters["W3"]) + parameters["b3"]
+
+
+def _trusted_compute_cost(Z3, Y):
+    tf = _tf()
+    return tf.reduce_mean(tf.keras.losses.categorical_crossentropy(Y, Z3, from_logits=True))
+
+
+TRUSTED = {
+    "create_placeholders": _trusted_create_placeholders,
+    "initialize_parameters": _trusted_initialize_parameters,
+    "forward_propagation": trusted_forward,
+    "compute_cost": _trusted_compute_cost,
+}
+
+DEPENDENCIES = {
+    "model": ("create_placeholders", "initialize_parameters", "forward_propagation", "compute_cost"),
+}
+
+
+@contextlib.contextmanager
+def _replaced(namespace: dict, replacements: dict):
+    saved = {name: namespace[name] for name in replacements if name in namespace}
+    namespace.update(replacements)
+    try:
+        yield
+    finally:
+        for name in replacements:
+            if name in saved:
+                namespace[name] = saved[name]
+            else:
+                namespace.pop(name, None)
+
+
+@contextlib.contextmanager
+def trusted_dependencies(function: Callable, extra: dict | None = None):
+    """While inside, the graded functions ``function`` calls by name are the trusted versions."""
+    replacements = {name: TRUSTED[name] for name in DEPENDENCIES.get(function.__name__, ())}
+    replacements.update(extra or {})
+    with _replaced(getattr(function, "__globals__", {}), replacements):
+        yield
+
+
+def call_isolated(function: Callable, *args, **kwargs):
+    with trusted_dependencies(function):
+        return function(*args, **kwargs)
+
+
+# --------------------------------------------------------------- references
+
+@cache
+def _references() -> dict[str, np.ndarray]:
+    if not REFERENCE_FILE.is_file():
+        raise FileNotFoundError(
+            f"{REFERENCE_FILE} is missing: the package is incomplete. Reinstall it, or run `course refs`."
+        )
+    with np.load(REFERENCE_FILE) as data:
+        return {key: data[key] for key in data.files}
+
+
+def reference(key: str) -> np.ndarray:
+    return _references()[key]
+
+
+def reference_rows(key: str) -> list[dict]:
+    return json.loads(str(reference(key)))
+
+
+def _spec_description(spec) -> dict:
+    return {"class": type(spec).__name__, "shape": None if spec.shape.rank is None else list(spec.shape.as_list()),
+            "dtype": getattr(spec.dtype, "name", str(spec.dtype))}
+
+
+def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
+    """Run the reference solutions on the example inputs; the result is what the npz stores."""
+    import keras
+
+    refs: dict[str, np.ndarray] = {}
+    specs = solutions["create_placeholders"](**case_create_placeholders())
+    refs["create_placeholders/specs"] = np.asarray(json.dumps([_spec_description(s) for s in specs]))
+    parameters = solutions["initialize_parameters"]()
+    for name in PARAMETER_SHAPES:
+        refs[f"initialize_parameters/{name}"] = np.asarray(parameters[name].numpy(), dtype=np.float32)
+    Z3 = solutions["forward_propagation"](case_forward_propagation_X(), parameters)
+    refs["forward_propagation/Z3"] = np.asarray(Z3.numpy(), dtype=np.float32)
+    cost = solutions["compute_cost"](**case_compute_cost())
+    refs["compute_cost/cost"] = np.asarray(float(cost), dtype=np.float64)
+    from helpers.model_compare import describe_model
+
+    for key, shape in KERAS_INPUT_SHAPES.items():
+        keras.utils.set_random_seed(1)
+        built = solutions["convolutional_model"](shape)
+        refs[f"convolutional_model/{key}/rows"] = np.asarray(json.dumps(describe_model(built)))
+    return refs
+
+
+# ------------------------------------------------------------ helpers of the checks
+
+def _passed():
+    print("All tests passed.")
+
+
+def _numpy(name: str, value) -> np.ndarray:
+    tf = _tf()
+    if isinstance(value, (tf.Tensor, tf.Variable)):
+        return value.numpy()
+    if isinstance(value, np.ndarray):
+        return value
+    raise CheckFailure(f"{name}: expected a TensorFlow tensor, got {type(value).__name__}.")
+
+
+def _f32_tolerance(expected) -> float:
+    scale = float(np.max(np.abs(expected))) if np.size(expected) else 0.0
+    return 1e-5 * max(scale, 1.0)
+
+
+def _as_number(name: str, value) -> float:
+    tf = _tf()
+    if isinstance(value, (tf.Tensor, tf.Variable)):
+        value = value.numpy()
+    if isinstance(value, np.ndarray):
+        if value.size != 1:
+            raise CheckFailure(f"{name}: expected a single number, got an array of shape {value.shape}.")
+        value = value.reshape(())[()]
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise CheckFailure(f"{name}: expected a number, got {type(value).__name__} {value!r}.")
+    return float(value)
+
+
+# ------------------------------------------------------------ create_placeholders
+
+def create_placeholders_matches(create_placeholders, n_H0, n_W0, n_C0, n_y):
+    tf = _tf()
+    result = create_placeholders(n_H0, n_W0, n_C0, n_y)
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise CheckFailure(f"create_placeholders must return a tuple (X, Y) of two tf.TensorSpec, got "
+                           f"{type(result).__name__}.")
+    for name, spec, shape in zip("XY", result, ([None, n_H0, n_W0, n_C0], [None, n_y])):
+        call = f"create_placeholders({n_H0}, {n_W0}, {n_C0}, {n_y})"
+        if not isinstance(spec, tf.TensorSpec):
+            raise CheckFailure(f"{call}: {name} should be a tf.TensorSpec, got {type(spec).__name__}.")
+        got_shape = None if spec.shape.rank is None else spec.shape.as_list()
+        assert_equal(f"{call}: the shape of {name} (None keeps the batch size free)", got_shape, shape)
+        assert_equal(f"{call}: the dtype of {name}", spec.dtype, tf.float32)
+    return result
+
+
+def create_placeholders(create_placeholders):
+    c = case_create_placeholders()
+    specs = create_placeholders_matches(create_placeholders, **c)
+    expected = json.loads(str(reference("create_placeholders/specs")))
+    assert_equal("create_placeholders(64, 64, 3, 6)", [_spec_description(s) for s in specs], expected)
+    print("X =", specs[0])
+    print("Y =", specs[1])
+    _passed()
+
+
+# ------------------------------------------------------------ initialize_parameters
+
+def initialize_parameters_structure(initialize_parameters):
+    tf = _tf()
+    parameters = initialize_parameters()
+    if not isinstance(parameters, dict):
+        raise CheckFailure(f"initialize_parameters must return a dict, got {type(parameters).__name__}.")
+    assert_equal("the keys of parameters", sorted(parameters), sorted(PARAMETER_SHAPES))
+    for name, shape in PARAMETER_SHAPES.items():
+        value = parameters[name]
+        if not isinstance(value, tf.Variable):
+            raise CheckFailure(f"parameters[{name!r}] should be a tf.Variable (so that training can change it), "
+                               f"got {type(value).__name__}.")
+        assert_equal(f"the shape of parameters[{name!r}]", tuple(value.shape.as_list()), shape)
+        assert_equal(f"the dtype of parameters[{name!r}]", value.dtype, tf.float32)
+    return parameters
+
+
+def initialize_parameters(initialize_parameters):
+    parameters = initialize_parameters_structure(initialize_parameters)
+    for name in PARAMETER_SHAPES:
+        expected = reference(f"initialize_parameters/{name}")
+        assert_array_close(f"parameters[{name!r}]", parameters[name].numpy(), expected, atol=1e-6, rtol=1e-5)
+    _passed()
+
+
+def initialize_parameters_properties(initialize_parameters):
+    """Seeded (two calls agree), fresh variables each call, Glorot-uniform range, zero bias."""
+    first = initialize_parameters_structure(initialize_parameters)
+    second = initialize_parameters_structure(initialize_parameters)
+    for name, shape in PARAMETER_SHAPES.items():
+        if first[name] is second[name]:
+            raise CheckFailure(f"two calls returned the same tf.Variable for {name!r}: create new variables.")
+        assert_array_close(f"parameters[{name!r}] of a second call (the initializer must be seeded)",
+                           second[name].numpy(), first[name].numpy(), atol=0, rtol=0)
+        if name.startswith("W"):
+            receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+            limit = np.sqrt(6.0 / (receptive * shape[-2] + receptive * shape[-1]))
+            values = first[name].numpy()
+            if np.abs(values).max() > limit * (1 + 1e-6):
+                raise CheckFailure(f"parameters[{name!r}]: Glorot-uniform values lie in [-{limit:.4f}, {limit:.4f}], "
+                                   f"got {values.min():.4f}..{values.max():.4f}.")
+    assert_array_close("parameters['b3']", first["b3"].numpy(), np.zeros(6, np.float32), atol=0)
+
+
+# ------------------------------------------------------------ forward_propagation
+
+def forward_propagation_matches(forward_propagation, X, parameters, expected, what: str):
+    tf = _tf()
+    Z3 = forward_propagation(X, parameters)
+    if not isinstance(Z3, tf.Tensor):
+        raise CheckFailure(f"forward_propagation should return a tf.Tensor (the logits Z3), got {type(Z3).__name__}.")
+    assert_array_close(f"Z3 {what}", Z3.numpy(), expected, atol=_f32_tolerance(expected), rtol=FLOAT32_RTOL)
+    return Z3
+
+
+def forward_propagation(forward_propagation):
+    parameters = _trusted_initialize_parameters()
+    Z3 = forward_propagation_matches(forward_propagation, case_forward_propagation_X(), parameters,
+                                     reference("forward_propagation/Z3"), "for the example batch of 2 images")
+    print("Z3 =", Z3.numpy())
+    _passed()
+
+
+def forward_propagation_oracle(forward_propagation, m, seed, scale=1.0):
+    """Random images and random (not Glorot) parameters: the logits equal the trusted network's."""
+    tf = _tf()
+    rng = np.random.default_rng(seed)
+    X = rng.random((m, 64, 64, 3), dtype=np.float32)
+    parameters = {name: tf.Variable((scale * rng.standard_normal(shape)).astype(np.float32), name=name)
+                  for name, shape in PARAMETER_SHAPES.items()}
+    expected = trusted_forward(X, parameters).numpy()
+    forward_propagation_matches(forward_propagation, X, parameters, expected,
+                                f"for {m} random images and random parameters (seed {seed})")
+
+
+def forward_propagation_in_graph(forward_propagation):
+    """forward_propagation also works inside a tf.function with a free batch size."""
+    tf = _tf()
+    parameters = _trusted_initialize_parameters()
+    spec = tf.TensorSpec([None, 64, 64, 3], tf.float32)
+    compiled = tf.function(lambda X: forward_propagation(X, parameters), input_signature=[spec])
+    X = case_forward_propagation_X()
+    Z3 = compiled(X)
+    assert_array_close("Z3 computed inside a tf.function", Z3.numpy(), reference("forward_propagation/Z3"),
+                       atol=_f32_tolerance(reference("forward_propagation/Z3")), rtol=FLOAT32_RTOL)
+
+
+# ------------------------------------------------------------ compute_cost
+
+def compute_cost_matches(compute_cost, Z3, Y, expected: float, what: str):
+    tf = _tf()
+    cost = compute_cost(tf.constant(Z3), tf.constant(Y))
+    if not isinstance(cost, tf.Tensor):
+        raise CheckFailure(f"compute_cost should return a tf.Tensor, got {type(cost).__name__}.")
+    if cost.shape.rank != 0:
+        raise CheckFailure(f"compute_cost {what}: expected a scalar tensor (shape ()), got shape "
+                           f"{tuple(cost.shape.as_list())}: average over the examples.")
+    got = float(cost.numpy())
+    if not abs(got - expected) <= 1e-5 * max(1.0, abs(expected)):
+        raise CheckFailure(f"compute_cost {what}: expected {expected:.7f}, got {got:.7f}.")
+    return got
+
+
+def compute_cost(compute_cost):
+    c = case_compute_cost()
+    got = compute_cost_matches(compute_cost, c["Z3"], c["Y"], float(reference("compute_cost/cost")),
+                               "for the example logits")
+    print("cost =", f"{got:.7f}")
+    _passed()
+
+
+def compute_cost_oracle(compute_cost, m, seed, soft_labels=False):
+    rng = np.random.default_rng(seed)
+    Z3 = (3 * rng.standard_normal((m, 6))).astype(np.float32)
+    if soft_labels:
+        Y = rng.random((m, 6)).astype(np.float32)
+        Y /= Y.sum(axis=1, keepdims=True)
+    else:
+        Y = np.eye(6, dtype=np.float32)[rng.integers(0, 6, size=m)]
+    shifted = Z3.astype(np.float64) - Z3.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    expected = float(np.mean(-(Y * log_softmax).sum(axis=1)))
+    compute_cost_matches(compute_cost, Z3, Y, expected,
+                         f"for {m} examples{' with soft labels' if soft_labels else ''} (seed {seed})")
+
+
+# ------------------------------------------------------------ model
+
+MODEL_RUNS = {
+    # name: (examples per class in the training slice, test slice per class, epochs, minibatch size, data seed)
+    "visible": (16, 4, 8, 32, 0),
+    "hidden": (12, 5, 8, 16, 7),
+}
+
+
+@cache
+def _signs_arrays():
+    from helpers import signs
+
+    X_train, Y_train, X_test, Y_test, _ = signs.load_dataset(verbose=False)
+    return X_train, Y_train.reshape(-1), X_test, Y_test.reshape(-1)
+
+
+def _slice(X, y, per_class, rng):
+    picks = np.concatenate([rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in range(6)])
+    picks = rng.permutation(picks)
+    return (X[picks] / 255.0).astype(np.float32), np.eye(6, dtype=np.float32)[y[picks]]
+
+
+def model_slice(run: str):
+    per_train, per_test, _, _, seed = MODEL_RUNS[run]
+    X_train, y_train, X_test, y_test = _signs_arrays()
+    rng = np.random.default_rng(seed)
+    return _slice(X_train, y_train, per_train, rng) + _slice(X_test, y_test, per_test, rng)
+
+
+_runs: dict = {}
+
+
+def _run_model(model, run: str):
+    """Train ``model`` briefly on a slice (cached per function object and run), trusted dependencies in place."""
+    key = (run, model)
+    if key in _runs:
+        return _runs[key]
+    from helpers.signs import random_mini_batches as course_random_mini_batches
+
+    _, _, num_epochs, minibatch_size, _ = MODEL_RUNS[run]
+    X_train, Y_train, X_test, Y_test = model_slice(run)
+    calls = []
+
+    def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
+        calls.append({"m": int(np.shape(X)[0]), "mini_batch_size": mini_batch_size, "seed": seed})
+        return course_random_mini_batches(X, Y, mini_batch_size, seed)
+
+    outcome: dict = {"calls": calls, "data": (X_train, Y_train, X_test, Y_test), "epochs": num_epochs,
+                     "minibatch_size": minibatch_size}
+    try:
+        with trusted_dependencies(model, extra={"random_mini_batches": random_mini_batches}):
+            outcome["result"] = model(X_train, Y_train, X_test, Y_test, learning_rate=0.009,
+                                      num_epochs=num_epochs, minibatch_size=minibatch_size, print_cost=False)
+    except Exception as exc:  # reported by whichever check asks for the run
+        outcome["error"] = exc
+    _runs[key] = outcome
+    return outcome
+
+
+def _model_result(model, run: str):
+    outcome = _run_model(model, run)
+    if "error" in outcome:
+        exc = outcome["error"]
+        raise CheckFailure(f"model raised {type(exc).__name__}: {exc}") from exc
+    result = outcome["result"]
+    if not isinstance(result, tuple) or len(result) != 3:
+        raise CheckFailure("model must return a tuple (train_accuracy, test_accuracy, parameters), got "
+                           f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, tuple)
+                                                         else "") + ".")
+    return outcome, result
+
+
+def _cost_of(parameters, X, Y) -> float:
+    return float(_trusted_compute_cost(trusted_forward(X, parameters), Y).numpy())
+
+
+def model_training_run(model, run: str):
+    tf = _tf()
+    outcome, (_, _, parameters) = _model_result(model, run)
+    X_train, Y_train, _, _ = outcome["data"]
+    epochs, size = outcome["epochs"], outcome["minibatch_size"]
+    what = f"after {epochs} epochs on {X_train.shape[0]} examples, minibatch_size={size}"
+    if not isinstance(parameters, dict):
+        raise CheckFailure(f"the third value model returns should be the parameters dict, got "
+                           f"{type(parameters).__name__}.")
+    assert_equal("the keys of the parameters model returns", sorted(parameters), sorted(PARAMETER_SHAPES))
+    initial = _trusted_initialize_parameters()
+    for name, shape in PARAMETER_SHAPES.items():
+        value = parameters[name]
+        if not isinstance(value, tf.Variable):
+            raise CheckFailure(f"parameters[{name!r}] returned by model should be a tf.Variable, got "
+                               f"{type(value).__name__}.")
+        assert_equal(f"the shape of parameters[{name!r}] returned by model", tuple(value.shape.as_list()), shape)
+        change = float(np.max(np.abs(value.numpy() - initial[name].numpy())))
+        if not np.isfinite(change):
+            raise CheckFailure(f"parameters[{name!r}] {what} holds NaN or inf.")
+        if change < 1e-6:
+            raise CheckFailure(f"parameters[{name!r}] {what} still equals its initial value: the optimizer must "
+                               "update every variable (apply the gradients of all of them).")
+    before, after = _cost_of(initial, X_train, Y_train), _cost_of(parameters, X_train, Y_train)
+    if not after < before - 0.03:
+        raise CheckFailure(f"the training cost did not fall {what}: {before:.4f} with the initial parameters, "
+                           f"{after:.4f} with the returned ones.")
+    calls = outcome["calls"]
+    if len(calls) != epochs:
+        raise CheckFailure(f"model called random_mini_batches {len(calls)} times for {epochs} epochs: reshuffle "
+                           "the training set once at the start of every epoch.")
+    for call in calls:
+        if call["m"] != X_train.shape[0] or call["mini_batch_size"] != size:
+            raise CheckFailure(f"random_mini_batches was called on {call['m']} examples with mini_batch_size="
+                               f"{call['mini_batch_size']}; expected the whole training set "
+                               f"({X_train.shape[0]} examples) and minibatch_size={size}.")
+    seeds = [call["seed"] for call in calls]
+    if len(set(map(repr, seeds))) != len(seeds):
+        raise CheckFailure(f"random_mini_batches was called with seeds {seeds}: the same seed gives the same "
+                           "minibatches every epoch. Increment the seed once per epoch.")
+    return before, after
+
+
+def model_training(model):
+    before, after = model_training_run(model, "visible")
+    print(f"cost on the training slice: {before:.4f} before training, {after:.4f} after")
+    _passed()
+
+
+def model_accuracy_run(model, run: str):
+    outcome, (train_accuracy, test_accuracy, parameters) = _model_result(model, run)
+    X_train, Y_train, X_test, Y_test = outcome["data"]
+    if not isinstance(parameters, dict) or sorted(parameters) != sorted(PARAMETER_SHAPES):
+        raise CheckFailure("model must return the trained parameters dict (W1, W2, W3, b3) as third value.")
+    results = []
+    for name, got, X, Y in (("train_accuracy", train_accuracy, X_train, Y_train),
+                            ("test_accuracy", test_accuracy, X_test, Y_test)):
+        value = _as_number(name, got)
+        predictions = np.argmax(trusted_forward(X, parameters).numpy(), axis=1)
+        expected = float(np.mean(predictions == np.argmax(Y, axis=1)))
+        if abs(value - expected) > 1e-6:
+            raise CheckFailure(f"{name}: the returned parameters classify {expected:.6f} of the "
+                               f"{X.shape[0]} examples correctly, model returned {value:.6f}.")
+        results.append(value)
+    return tuple(results)
+
+
+def model_accuracy(model):
+    train_accuracy, test_accuracy = model_accuracy_run(model, "visible")
+    print(f"train_accuracy = {train_accuracy:.6f}, test_accuracy = {test_accuracy:.6f} (short run on a slice)")
+    _passed()
+
+
+# ------------------------------------------------------------ convolutional_model
+
+def convolutional_model_matches(convolutional_model, input_key: str):
+    import keras
+
+    from helpers.model_compare import compare_model
+
+    shape = KERAS_INPUT_SHAPES[input_key]
+    keras.utils.set_random_seed(1)
+    built = convolutional_model(shape)
+    if not isinstance(built, keras.Model):
+        raise CheckFailure(f"convolutional_model should return a keras Model, got {type(built).__name__}.")
+    if type(built).__name__ != "Functional":
+        raise CheckFailure(f"convolutional_model should build the model with the Functional API "
+                           f"(keras.Model(inputs=..., outputs=...)), got a {type(built).__name__}.")
+    compare_model(built, reference_rows(f"convolutional_model/{input_key}/rows"))
+    return built
+
+
+def convolutional_model(convolutional_model):
+    from helpers.model_compare import describe_model, print_summary
+
+    built = convolutional_model_matches(convolutional_model, "signs")
+    print_summary(describe_model(built))
+    _passed()
+
+
+def convolutional_model_probabilities(convolutional_model):
+    """The outputs of the model are class probabilities: non-negative, summing to one per example."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    built = convolutional_model((64, 64, 3))
+    X = np.random.default_rng(5).random((3, 64, 64, 3), dtype=np.float32)
+    probabilities = np.asarray(built(X, training=False))
+    assert_equal("the shape of the model's output for 3 images", probabilities.shape, (3, 6))
+    if probabilities.min() < 0 or np.abs(probabilities.sum(axis=1) - 1).max() > 1e-5:
+        raise CheckFailure("the model's outputs should be probabilities (a softmax over 6 classes); rows sum to "
+                           f"{probabilities.sum(axis=1)}.")

@@ -1,0 +1,169 @@
+"""Tests of assignment 2, ``cnn_application``: references, notebook structure, and grading end to end.
+
+The slow tests grade, in one go on a temporary copy of the course, the source solutions, the
+untouched release and every wrong variant of ``source/cnn_application/wrong_variants.json``; each
+must earn exactly its expected points, losing exactly the test cells it is declared to fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers.instructor import demo, grading, notebooks as nbu
+from helpers.paths import course_root
+
+ASSIGNMENT = "cnn_application"
+ROOT = course_root(Path(__file__).resolve().parent)
+SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+RELEASE = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+GRADED_FUNCTIONS = ["create_placeholders", "initialize_parameters", "forward_propagation", "compute_cost",
+                    "model", "convolutional_model"]
+MARKERS = (nbu.BEGIN_SOLUTION, nbu.END_SOLUTION, nbu.BEGIN_HIDDEN, nbu.END_HIDDEN)
+
+
+def _variants() -> dict:
+    return demo.load_variants(ROOT, ASSIGNMENT)
+
+
+def _without_names(rows: list[dict]) -> list[dict]:
+    """Keras numbers layer names per process (conv2d, conv2d_1, ...): compare everything else."""
+    return [{k: v for k, v in row.items() if k != "name"} for row in rows]
+
+
+# ------------------------------------------------------------------ references
+
+def test_stored_references_match_a_fresh_run():
+    from helpers.checks import cnn_application as check
+    from helpers.instructor import references
+
+    fresh = references.compute(ASSIGNMENT, ROOT)
+    with np.load(check.REFERENCE_FILE) as stored_file:
+        stored = {key: stored_file[key] for key in stored_file.files}
+    assert sorted(fresh) == sorted(stored), "run `course refs cnn_application`"
+    for key, value in fresh.items():
+        value, expected = np.asarray(value), stored[key]
+        if expected.dtype.kind in "US":
+            got_json, expected_json = json.loads(str(value)), json.loads(str(expected))
+            if key.startswith("convolutional_model/"):
+                got_json, expected_json = _without_names(got_json), _without_names(expected_json)
+            assert got_json == expected_json, f"{key} differs from a fresh run: run `course refs {ASSIGNMENT}`"
+        else:
+            assert value.shape == expected.shape, key
+            np.testing.assert_allclose(value, expected, rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+# ------------------------------------------------------------------ notebook structure
+
+def test_source_structure():
+    source = nbu.read_notebook(SOURCE)
+    solutions = [nbu.grade_id(c) for c in nbu.solution_cells(source)]
+    assert solutions == GRADED_FUNCTIONS
+    tests = nbu.test_cells(source)
+    assert sum(nbu.points(c) for c in tests) == 100
+    ids = [nbu.grade_id(c) for c in source.cells if nbu.grade_id(c)]
+    assert len(ids) == len(set(ids)), "grade_ids must be unique"
+    for cell in tests:
+        assert nbu.docstring_line(cell.source), f"{nbu.grade_id(cell)} has no one-line docstring"
+        assert nbu.BEGIN_HIDDEN in cell.source and nbu.END_HIDDEN in cell.source, nbu.grade_id(cell)
+        assert "check." in cell.source.split(nbu.BEGIN_HIDDEN)[0], f"{nbu.grade_id(cell)}: no visible check"
+    for cell in nbu.solution_cells(source):
+        text = cell.source
+        assert text.count("### START CODE HERE ###") == text.count("### END CODE HERE ###") >= 1
+        assert text.count(nbu.BEGIN_SOLUTION) == text.count(nbu.END_SOLUTION) == text.count("### START CODE HERE ###")
+    for cell in source.cells:
+        if cell.cell_type == "code":
+            assert not cell.get("outputs") and cell.get("execution_count") is None, "source has stored outputs"
+
+
+def test_release_has_no_solution_or_hidden_markers():
+    release = nbu.read_notebook(RELEASE)
+    for cell in release.cells:
+        for marker in MARKERS:
+            assert marker not in cell.source, f"{marker!r} left in the release ({nbu.grade_id(cell)})"
+        if cell.cell_type == "code":
+            assert not cell.get("outputs"), "the release has stored outputs"
+    source = nbu.read_notebook(SOURCE)
+    assert [nbu.grade_id(c) for c in nbu.test_cells(release)] == [nbu.grade_id(c) for c in nbu.test_cells(source)]
+    assert (RELEASE.parent / "my_sign.png").is_file()
+    assert not (RELEASE.parent / "wrong_variants.json").exists()
+    for path in (ROOT / "helpers" / "checks" / f"{ASSIGNMENT}.py",):
+        text = path.read_text()
+        for marker in MARKERS:
+            assert marker not in text
+
+
+def test_wrong_variants_apply_to_the_source():
+    variants = _variants()
+    source = nbu.read_notebook(SOURCE)
+    test_ids = {nbu.grade_id(c) for c in nbu.test_cells(source)}
+    names = [v["name"] for v in variants["variants"]]
+    assert len(names) == len(set(names))
+    for wanted in ("padding", "pool_size", "softmax_twice", "not_averaged", "no_shuffling"):
+        assert any(wanted in name for name in names), wanted
+    assert 2 <= len(variants["partial_student"]) <= 3
+    for variant in variants["variants"]:
+        assert variant["cell"] in GRADED_FUNCTIONS
+        assert variant["fails"] and set(variant["fails"]) <= test_ids
+        demo.filled_notebook(ROOT, ASSIGNMENT, [variant["name"]])  # raises if a replacement no longer applies
+
+
+# ------------------------------------------------------------------ grading, end to end
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade reference, blank and every wrong variant in one run on a temporary course copy."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    for folder in ("source", "release"):
+        shutil.copytree(ROOT / folder / ASSIGNMENT, root / folder / ASSIGNMENT)
+    submissions = {"reference": demo.filled_notebook(ROOT, ASSIGNMENT), "blank": None}
+    for variant in _variants()["variants"]:
+        submissions[variant["name"]] = demo.filled_notebook(ROOT, ASSIGNMENT, [variant["name"]])
+    for student, notebook in submissions.items():
+        if notebook is None:
+            folder = root / "submitted" / student / ASSIGNMENT
+            folder.mkdir(parents=True)
+            shutil.copy2(RELEASE, folder / RELEASE.name)
+        else:
+            demo.write_submission(root, student, ASSIGNMENT, notebook)
+    settings = grading.Settings.load(root)
+    jobs = [grading.Job(student, ASSIGNMENT) for student in submissions]
+    workers = max(1, min(2, os.cpu_count() or 1))
+    results = grading.grade_all(settings, jobs, workers=workers, force=True, progress=False)
+    return {r.student: r for r in results}
+
+
+def _failed(result) -> set[str]:
+    return {c.grade_id for c in result.cells if c.points < c.max_points}
+
+
+@pytest.mark.slow
+def test_reference_earns_full_marks(graded):
+    result = graded["reference"]
+    assert result.status == "graded"
+    assert result.score == result.max_score == 100, {c.grade_id: c.message for c in result.cells if c.message}
+    print(f"reference graded in {result.seconds:.1f} s")
+
+
+@pytest.mark.slow
+def test_release_earns_zero_without_crashing(graded):
+    result = graded["blank"]
+    assert result.status == "graded" and result.score == 0
+    assert all(c.status == "error" for c in result.cells), [(c.grade_id, c.status) for c in result.cells]
+    assert not any("restarted" in note for note in result.notes), result.notes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", [v["name"] for v in _variants()["variants"]])
+def test_wrong_variant_loses_exactly_its_points(graded, variant):
+    declared = {v["name"]: v for v in _variants()["variants"]}[variant]
+    result = graded[variant]
+    assert result.status == "graded"
+    assert _failed(result) == set(declared["fails"]), {c.grade_id: c.message for c in result.cells if c.message}
+    assert result.score == demo.expected_score(ROOT, ASSIGNMENT, [variant])
