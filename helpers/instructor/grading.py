@@ -58,6 +58,7 @@ class Settings:
     cpu_seconds: int = 900
     memory_mb: int = 8192
     max_processes: int = 1024
+    sandbox_uid_ok: bool | None = None  # found once per run by probe_sandbox(); None: not probed yet
 
     @classmethod
     def load(cls, root: Path, timeout: int | None = None) -> "Settings":
@@ -293,11 +294,26 @@ def sandbox_spec(settings: Settings, workdir: Path) -> "SandboxSpec | None":
         expose=sorted({sys.base_prefix, sys.prefix, str(Path(helpers.__file__).resolve().parent.parent)}),
     )
     if spec.uid is not None:
-        os.chown(workdir, spec.uid, spec.uid)
-        if not sandbox_works(spec):
+        if settings.sandbox_uid_ok is None:
+            os.chown(workdir, spec.uid, spec.uid)
+            settings.sandbox_uid_ok = sandbox_works(spec)
             os.chown(workdir, os.getuid(), os.getgid())
+        if not settings.sandbox_uid_ok:
             spec.uid = None  # this machine cannot run the kernel as another user: keep namespaces and limits
+        else:
+            os.chown(workdir, spec.uid, spec.uid)
     return spec
+
+
+def probe_sandbox(settings: Settings) -> None:
+    """Find out once, before workers start, whether kernels can run as the sandbox's own users."""
+    if not settings.sandbox or os.geteuid() != 0 or settings.sandbox_uid_ok is not None:
+        return
+    with tempfile.TemporaryDirectory(prefix="course-probe-") as tmp:
+        os.chmod(tmp, 0o711)
+        workdir = Path(tmp) / "work"
+        workdir.mkdir(mode=0o700)
+        sandbox_spec(settings, workdir)
 
 
 def grade_notebook(settings: Settings, assignment: str, student: str, notebook_path: Path | None,
@@ -452,6 +468,7 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
     results: dict[int, Result] = {}
     todo = []
     prepare_data()
+    probe_sandbox(settings)
     for k, job in enumerate(jobs):
         cached = None if force else cached_result(root, job)
         if cached is not None:
