@@ -46,7 +46,8 @@ def cmd_setup(args) -> int:
     return 0
 
 
-def _grade(root: Path, assignments, workers: int, force: bool, timeout: int | None, students=None):
+def _grade(root: Path, assignments, workers: int, force: bool, timeout: int | None, students=None,
+           scheduler: str | None = None):
     from helpers.instructor import grading, release
 
     assignments = list(assignments or release.available_assignments(root))
@@ -55,7 +56,7 @@ def _grade(root: Path, assignments, workers: int, force: bool, timeout: int | No
     jobs = grading.find_jobs(root, assignments)
     if students:
         jobs = [j for j in jobs if j.student in students]
-    results = grading.grade_all(settings, jobs, workers=workers, force=force)
+    results = grading.grade_all(settings, jobs, workers=workers, force=force, scheduler=scheduler)
     grading.write_csv(root, results)
     grading.sync_gradebook(settings, results)
     return results
@@ -75,7 +76,8 @@ def cmd_grade(args) -> int:
         print(f"error: {root / 'submitted'} does not exist: put submissions in "
               "submitted/<student>/<assignment>/<assignment>.ipynb (or run `course demo`).", file=sys.stderr)
         return 2
-    results = _grade(root, args.assignments, args.workers, args.force, args.timeout, args.student)
+    results = _grade(root, args.assignments, args.workers, args.force, args.timeout, args.student,
+                     args.scheduler)
     _print_results(results, root)
     print(f"\ngrades: {root / 'grades.csv'}   feedback: {root / 'feedback'}/<student>/<assignment>/")
     return 0
@@ -200,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="grade again even what is already graded")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on a Dask cluster (e.g. tcp://host:8786) instead of local processes; "
+                        "its workers must see this course folder at the same path")
     grading_options(p)
     p.set_defaults(func=cmd_grade)
 

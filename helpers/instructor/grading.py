@@ -59,6 +59,11 @@ class Settings:
     memory_mb: int = 8192
     max_processes: int = 1024
     sandbox_uid_ok: bool | None = None  # found once per run by probe_sandbox(); None: not probed yet
+    db_url: str = ""  # nbgrader's CourseDirectory.db_url; empty: sqlite gradebook.db in the course folder
+
+    @property
+    def gradebook_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.root / 'gradebook.db'}"
 
     @classmethod
     def load(cls, root: Path, timeout: int | None = None) -> "Settings":
@@ -71,6 +76,7 @@ class Settings:
         settings.timeout = int(timeout or execute.get("timeout", settings.timeout))
         settings.startup_timeout = int(execute.get("startup_timeout", settings.startup_timeout))
         settings.course_id = str(config.get("CourseDirectory", {}).get("course_id", settings.course_id))
+        settings.db_url = str(config.get("CourseDirectory", {}).get("db_url", "") or "")
         grader = config.get("CourseGrader", {})
         for name in ("sandbox", "trusted_replay", "sandbox_uid_base", "cpu_seconds", "memory_mb", "max_processes"):
             if name in grader:
@@ -267,7 +273,12 @@ def kernel_env(threads: int) -> dict[str, str]:
     return env
 
 
-_SLOT = 0  # this worker's index: each concurrent kernel runs as a user of its own
+_SLOT: int | None = None  # this worker's index: each concurrent kernel runs as a user of its own
+
+
+def _slot() -> int:
+    """The local pool numbers its workers; elsewhere (serial, a distributed worker) the pid tells them apart."""
+    return _SLOT if _SLOT is not None else os.getpid() % 4000
 
 
 def _set_slot(slots) -> None:
@@ -287,7 +298,7 @@ def sandbox_spec(settings: Settings, workdir: Path) -> "SandboxSpec | None":
         workdir=str(workdir),
         hide_dirs=[str(root / d) for d in ("source", "submitted", "autograded", "feedback", ".git")],
         hide_files=[str(root / f) for f in ("gradebook.db", "grades.csv")],
-        uid=settings.sandbox_uid_base + _SLOT if os.geteuid() == 0 else None,
+        uid=settings.sandbox_uid_base + _slot() if os.geteuid() == 0 else None,
         cpu_seconds=settings.cpu_seconds,
         memory_bytes=settings.memory_mb << 20,
         max_processes=settings.max_processes,
@@ -462,8 +473,12 @@ def prepare_data() -> None:
 
 
 def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool = False,
-              progress: bool = True) -> list[Result]:
-    """Grade ``jobs`` with ``workers`` processes; returns results in job order."""
+              progress: bool = True, scheduler: str | None = None) -> list[Result]:
+    """Grade ``jobs`` with ``workers`` local processes, or on a Dask cluster at ``scheduler``.
+
+    Returns results in job order. Every worker must see the course folder at the same path (a shared
+    file system); results come back to this process, which alone writes the gradebook.
+    """
     root = settings.root
     results: dict[int, Result] = {}
     todo = []
@@ -491,7 +506,19 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
         if bar:
             bar.update(1)
 
-    if todo:
+    if todo and scheduler:
+        from distributed import Client, as_completed as dask_completed
+
+        with Client(scheduler) as client:
+            futures = {client.submit(_worker, (settings, jobs[k], threads), pure=False, key=f"grade-{k}-{os.urandom(4).hex()}"): k
+                       for k in todo}
+            for future in dask_completed(list(futures)):
+                try:
+                    outcome = future.result()
+                except Exception as exc:
+                    outcome = exc
+                finished(futures[future], outcome)
+    elif todo:
         if workers <= 1:
             for k in todo:
                 try:
@@ -610,8 +637,7 @@ def sync_gradebook(settings: Settings, results: list[Result]) -> None:
 
     import warnings
 
-    url = f"sqlite:///{settings.root / 'gradebook.db'}"
-    with warnings.catch_warnings(), Gradebook(url, course_id=settings.course_id) as gb:
+    with warnings.catch_warnings(), Gradebook(settings.gradebook_url, course_id=settings.course_id) as gb:
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices from inside nbgrader
         known = {a.name for a in gb.assignments}
         for r in results:

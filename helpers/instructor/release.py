@@ -37,11 +37,13 @@ def release(root: Path, assignments: list[str] | None = None) -> list[Path]:
 
 def ensure_registered(root: Path, assignments: list[str]) -> None:
     """The gradebook knows an assignment's cells only after generate_assignment ran in this folder."""
-    db = root / "gradebook.db"
+    from helpers.instructor.grading import Settings
+
+    url = Settings.load(root).gradebook_url
     missing = list(assignments)
-    if db.is_file():
+    if not url.startswith("sqlite:///") or Path(url[len("sqlite:///"):]).is_file():
         from nbgrader.api import Gradebook
-        with Gradebook(f"sqlite:///{db}") as gb:
+        with Gradebook(url) as gb:
             known = {a.name for a in gb.assignments if a.notebooks}
         missing = [a for a in assignments if a not in known]
     if missing:
