@@ -506,47 +506,50 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
         if bar:
             bar.update(1)
 
-    if todo and scheduler:
-        from distributed import Client, as_completed as dask_completed
-
-        with Client(scheduler) as client:
-            futures = {client.submit(_worker, (settings, jobs[k], threads), pure=False, key=f"grade-{k}-{os.urandom(4).hex()}"): k
-                       for k in todo}
-            for future in dask_completed(list(futures)):
-                try:
-                    outcome = future.result()
-                except Exception as exc:
-                    outcome = exc
-                finished(futures[future], outcome)
-    elif todo:
-        if workers <= 1:
-            for k in todo:
-                try:
-                    outcome = _worker((settings, jobs[k], threads))
-                except Exception as exc:  # the grader's own failure, not the student's
-                    outcome = exc
-                finished(k, outcome)
-        else:
-            import multiprocessing
-
-            context = multiprocessing.get_context("spawn")
-            slots = context.Queue()
-            for slot in range(workers):
-                slots.put(slot)
-            with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                        initializer=_set_slot, initargs=(slots,)) as pool:
-                futures = {pool.submit(_worker, (settings, jobs[k], threads)): k for k in todo}
-                for future in concurrent.futures.as_completed(futures):
-                    try:
-                        outcome = future.result()
-                    except Exception as exc:
-                        outcome = exc
-                    finished(futures[future], outcome)
+    for k, outcome in _run_jobs(todo, [(settings, job, threads) for job in jobs], workers, scheduler):
+        finished(k, outcome)
     if bar:
         bar.close()
     if failures:
         raise GradingIncomplete(failures, [results[k] for k in sorted(results)])
     return [results[k] for k in range(len(jobs))]
+
+
+def _settle(call):
+    """The result of ``call()``, or the grader's own exception (never the student's: those are scores)."""
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001
+        return exc
+
+
+def _run_jobs(todo: list[int], arguments: list, workers: int, scheduler: str | None):
+    """Yield (index, Result or exception) as jobs finish: on a Dask cluster, a local pool, or in turn."""
+    if not todo:
+        return
+    if scheduler:
+        from distributed import Client, as_completed as dask_completed
+
+        with Client(scheduler) as client:
+            futures = {client.submit(_worker, arguments[k], pure=False, key=f"grade-{k}-{os.urandom(4).hex()}"): k
+                       for k in todo}
+            for future in dask_completed(list(futures)):
+                yield futures[future], _settle(future.result)
+    elif workers <= 1:
+        for k in todo:
+            yield k, _settle(lambda: _worker(arguments[k]))
+    else:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        slots = context.Queue()
+        for slot in range(workers):
+            slots.put(slot)
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                    initializer=_set_slot, initargs=(slots,)) as pool:
+            futures = {pool.submit(_worker, arguments[k]): k for k in todo}
+            for future in concurrent.futures.as_completed(futures):
+                yield futures[future], _settle(future.result)
 
 
 class GradingIncomplete(RuntimeError):
