@@ -121,7 +121,7 @@ def _function_of_tests(source) -> dict[str, str]:
 
 
 def cmd_check(args) -> int:
-    from helpers.instructor import grading, notebooks as nbu, release
+    from helpers.instructor import grading, notebooks as nbu
 
     root = _root(args)
     path = Path(args.notebook).resolve()

@@ -19,19 +19,18 @@ Float32 results are compared with tolerances that survive thread counts and oneD
 
 from __future__ import annotations
 
-import contextlib
 import json
 import numbers
 from functools import cache
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from helpers.checks import REFERENCE_DIR, load_references, swapped_globals
 from helpers.compare import CheckFailure, assert_array_close, assert_equal
 
 ASSIGNMENT = "cnn_application"
-REFERENCE_FILE = Path(__file__).resolve().parent.parent / "reference" / f"{ASSIGNMENT}.npz"
+REFERENCE_FILE = REFERENCE_DIR / f"{ASSIGNMENT}.npz"
 
 PREAMBLE = (
     "import numpy as np\n"
@@ -119,27 +118,11 @@ DEPENDENCIES = {
 }
 
 
-@contextlib.contextmanager
-def _replaced(namespace: dict, replacements: dict):
-    saved = {name: namespace[name] for name in replacements if name in namespace}
-    namespace.update(replacements)
-    try:
-        yield
-    finally:
-        for name in replacements:
-            if name in saved:
-                namespace[name] = saved[name]
-            else:
-                namespace.pop(name, None)
-
-
-@contextlib.contextmanager
 def trusted_dependencies(function: Callable, extra: dict | None = None):
     """While inside, the graded functions ``function`` calls by name are the trusted versions."""
     replacements = {name: TRUSTED[name] for name in DEPENDENCIES.get(function.__name__, ())}
     replacements.update(extra or {})
-    with _replaced(getattr(function, "__globals__", {}), replacements):
-        yield
+    return swapped_globals(function, replacements)
 
 
 def call_isolated(function: Callable, *args, **kwargs):
@@ -149,18 +132,8 @@ def call_isolated(function: Callable, *args, **kwargs):
 
 # --------------------------------------------------------------- references
 
-@cache
-def _references() -> dict[str, np.ndarray]:
-    if not REFERENCE_FILE.is_file():
-        raise FileNotFoundError(
-            f"{REFERENCE_FILE} is missing: the package is incomplete. Reinstall it, or run `course refs`."
-        )
-    with np.load(REFERENCE_FILE) as data:
-        return {key: data[key] for key in data.files}
-
-
 def reference(key: str) -> np.ndarray:
-    return _references()[key]
+    return load_references(ASSIGNMENT)[key]
 
 
 def reference_rows(key: str) -> list[dict]:

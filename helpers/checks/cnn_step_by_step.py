@@ -14,20 +14,18 @@ A function is checked on its own: while it runs, the functions it calls
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-from functools import cache
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from helpers import vectorized
+from helpers.checks import REFERENCE_DIR, load_references, swapped_globals
 from helpers.compare import CheckFailure, assert_array_close, assert_equal, assert_scalar_close
 from helpers.gradcheck import check_gradients
 
 ASSIGNMENT = "cnn_step_by_step"
-REFERENCE_FILE = Path(__file__).resolve().parent.parent / "reference" / f"{ASSIGNMENT}.npz"
+REFERENCE_FILE = REFERENCE_DIR / f"{ASSIGNMENT}.npz"
 
 
 # ---------------------------------------------------------------- example inputs
@@ -112,24 +110,10 @@ DEPENDENCIES = {
 }
 
 
-@contextlib.contextmanager
 def trusted_dependencies(function: Callable):
     """While inside, the helpers ``function`` calls by name are the trusted versions."""
-    function = inspect.unwrap(function)  # through the grader's recording wrapper, to the student's code
-    namespace = getattr(function, "__globals__", {})
-    saved = {}
-    for name in DEPENDENCIES.get(function.__name__, ()):
-        if name in namespace:
-            saved[name] = namespace[name]
-        namespace[name] = TRUSTED[name]
-    try:
-        yield
-    finally:
-        for name in DEPENDENCIES.get(function.__name__, ()):
-            if name in saved:
-                namespace[name] = saved[name]
-            else:
-                namespace.pop(name, None)
+    name = inspect.unwrap(function).__name__
+    return swapped_globals(function, {dep: TRUSTED[dep] for dep in DEPENDENCIES.get(name, ())})
 
 
 def call_isolated(function: Callable, *args, **kwargs):
@@ -139,18 +123,8 @@ def call_isolated(function: Callable, *args, **kwargs):
 
 # --------------------------------------------------------------- references
 
-@cache
-def _references() -> dict[str, np.ndarray]:
-    if not REFERENCE_FILE.is_file():
-        raise FileNotFoundError(
-            f"{REFERENCE_FILE} is missing: the package is incomplete. Reinstall it, or run `course refs`."
-        )
-    with np.load(REFERENCE_FILE) as data:
-        return {key: data[key] for key in data.files}
-
-
 def reference(key: str) -> np.ndarray:
-    return _references()[key]
+    return load_references(ASSIGNMENT)[key]
 
 
 def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:

@@ -286,7 +286,7 @@ def _set_slot(slots) -> None:
     _SLOT = slots.get()
 
 
-def sandbox_spec(settings: Settings, workdir: Path) -> "SandboxSpec | None":
+def sandbox_spec(settings: Settings, workdir: Path):
     from helpers.instructor.sandbox import SandboxSpec, sandbox_works
 
     if not settings.sandbox:

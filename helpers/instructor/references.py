@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import io
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
