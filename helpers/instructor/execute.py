@@ -107,21 +107,23 @@ def _cell_failed(cell) -> bool:
 def execute_notebook(nb: nbformat.NotebookNode, env: dict[str, str], timeout: int,
                      startup_timeout: int = 120, max_output_chars: int = 200_000,
                      replayable=lambda cell: True, sandbox_spec: "sandbox.SandboxSpec | None" = None,
-                     workdir: str | None = None) -> ExecutionReport:
+                     workdir: str | None = None, log_path: str | None = None) -> ExecutionReport:
     """Execute ``nb`` in place (outputs are written into its cells) and report each cell's status.
 
-    The kernel runs in ``sandbox_spec.workdir`` (or ``workdir``) and, with a spec, inside the sandbox.
+    The kernel runs in ``sandbox_spec.workdir`` (or ``workdir``) and, with a spec, inside the sandbox;
+    what it prints outside the notebook (library warnings, crash reports) goes to ``log_path``.
     """
-    with tempfile.TemporaryDirectory(prefix="course-kernel-") as socket_dir:
+    with tempfile.TemporaryDirectory(prefix="course-kernel-") as socket_dir, \
+            open(log_path or os.devnull, "ab") as log:
         if sandbox_spec is not None and sandbox_spec.uid is not None:
             os.chown(socket_dir, sandbox_spec.uid, sandbox_spec.uid)
         cwd = sandbox_spec.workdir if sandbox_spec is not None else (workdir or os.getcwd())
         return _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
-                        sandbox_spec)
+                        sandbox_spec, log)
 
 
 def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
-             sandbox_spec) -> ExecutionReport:
+             sandbox_spec, log) -> ExecutionReport:
     report = ExecutionReport()
     started = time.monotonic()
     code = [k for k, cell in enumerate(nb.cells) if cell.cell_type == "code"]
@@ -143,7 +145,7 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
     position = 0
     while position < len(code):
         try:
-            with client.setup_kernel(env=env):
+            with client.setup_kernel(env=env, stdout=log, stderr=log):
                 if report.restarts:
                     _replay(client, nb, [k for k in code[:position] if report.statuses.get(k) == "ok"
                                          and replayable(nb.cells[k])])

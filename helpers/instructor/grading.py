@@ -383,7 +383,8 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
                                   startup_timeout=settings.startup_timeout,
                                   max_output_chars=settings.max_output_chars,
                                   replayable=lambda cell: nbu.grade_id(cell) not in test_ids,
-                                  sandbox_spec=spec, workdir=str(workdir))
+                                  sandbox_spec=spec, workdir=str(workdir),
+                                  log_path=str(out_dir / "kernel.log"))
     finally:
         shutil.rmtree(job_dir, ignore_errors=True)
     verdicts = None
