@@ -1,0 +1,434 @@
+"""Checks for ``residual_networks``.
+
+``identity_block`` and ``convolutional_block`` are each wrapped in a small Keras model on a
+fixed input. Before it is run, every layer with a course name (``res1a_branch2a``,
+``bn1a_branch2a``, ...) gets fixed weights drawn from a generator seeded by the case and the
+layer's name (Glorot-uniform kernels, non-trivial biases and batch-norm statistics), so the
+outputs do not depend on the initialiser the student picked, nor on the order layers were
+created. The outputs with ``training=False`` (moving statistics) and ``training=True`` (batch
+statistics) are compared with ``helpers/reference/residual_networks.npz``, which
+``course refs`` produces by running the source solutions; float32 tolerances (rtol 1e-4, atol
+1e-4 of the answer's scale) absorb thread-count and oneDNN differences.
+
+``ResNet50`` is compared layer by layer with :func:`helpers.model_compare.compare_model`.
+While it is built, the two blocks it calls are replaced by trusted ones that replay the
+reference blocks' layer graph (recorded by ``course refs`` from the source solutions, stored
+as data in the npz), so a wrong block costs the points of that block only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import zlib
+from functools import cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from helpers.compare import CheckFailure, assert_array_close, assert_equal
+from helpers.model_compare import compare_model, describe_model
+
+ASSIGNMENT = "residual_networks"
+REFERENCE_FILE = Path(__file__).resolve().parent.parent / "reference" / f"{ASSIGNMENT}.npz"
+
+# Imports the solution cells rely on (the notebook's setup cell imports the same names).
+PREAMBLE = """\
+import numpy as np
+import tensorflow as tf
+import keras
+from keras.layers import (Input, Add, Dense, Activation, ZeroPadding2D, BatchNormalization, Flatten,
+                          Conv2D, AveragePooling2D, MaxPooling2D)
+from keras.models import Model
+from keras.initializers import glorot_uniform
+"""
+
+RTOL = 1e-4
+ATOL_SCALE = 1e-4
+
+# Layers that carry a course name; the others (Activation, Add, ...) get Keras's automatic names.
+COURSE_NAME = re.compile(r"^(conv1|bn_conv1|fc\d+|res\d+[a-z]+_branch(1|2[abc])|bn\d+[a-z]+_branch(1|2[abc]))$")
+
+
+# ---------------------------------------------------------------- example cases
+# "visible" cases are the ones the notebook's test cells show; the others are used by hidden tests.
+
+IDENTITY_CASES = {
+    "visible": {"shape": (3, 4, 4, 3), "f": 2, "filters": [4, 4, 3], "stage": 1, "block": "a", "seed": 1},
+    "hidden_f3": {"shape": (2, 5, 5, 6), "f": 3, "filters": [2, 5, 6], "stage": 7, "block": "c", "seed": 2},
+    "hidden_wide": {"shape": (4, 3, 3, 8), "f": 1, "filters": [6, 3, 8], "stage": 3, "block": "b", "seed": 3},
+}
+
+CONVOLUTIONAL_CASES = {
+    "visible": {"shape": (3, 4, 4, 6), "f": 2, "filters": [2, 4, 6], "stage": 1, "block": "a", "s": 2, "seed": 1},
+    "hidden_s1": {"shape": (2, 5, 5, 3), "f": 3, "filters": [3, 3, 8], "stage": 2, "block": "a", "s": 1, "seed": 2},
+    "hidden_s3": {"shape": (2, 7, 7, 4), "f": 3, "filters": [4, 2, 5], "stage": 4, "block": "a", "s": 3, "seed": 3},
+}
+
+# Output shapes only (symbolic inputs, no weights): (input shape without batch, f, filters, s)
+IDENTITY_SHAPE_CASES = {
+    "visible": [((8, 8, 16), 3, [4, 4, 16])],
+    "hidden": [((5, 7, 3), 3, [2, 2, 3]), ((2, 2, 32), 1, [8, 16, 32]), ((9, 9, 5), 5, [3, 4, 5])],
+}
+CONVOLUTIONAL_SHAPE_CASES = {
+    "visible": [((9, 9, 5), 3, [3, 3, 7], 2), ((6, 6, 4), 3, [4, 4, 12], 1)],
+    "hidden": [((10, 10, 3), 3, [2, 2, 8], 3), ((7, 5, 2), 1, [3, 3, 6], 4), ((8, 8, 8), 5, [4, 4, 4], 2)],
+}
+
+RESNET_CASES = {
+    "visible": {"input_shape": (64, 64, 3), "classes": 6},
+    "hidden_96_10": {"input_shape": (96, 96, 3), "classes": 10},
+}
+
+# The blocks' graphs are recorded with these marker arguments, then replayed with any others.
+_GRAPH_MARKERS = {"f": 5, "filters": [11, 12, 13], "stage": 7, "block": "q", "s": 7}
+
+
+def example_input(shape, seed: int = 1) -> np.ndarray:
+    """The fixed float32 input of a case: standard normal values from a seeded generator."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+# ------------------------------------------------------------- fixed weights
+
+def _layer_rng(seed: int, name: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def set_test_weights(model, seed: int = 1) -> list[str]:
+    """Give every course-named Conv2D / BatchNormalization / Dense layer fixed weights; returns their names.
+
+    Kernels are Glorot-uniform, biases and batch-norm parameters small and non-trivial (so that
+    ``training=False``, which uses the moving statistics, really differs from ``training=True``).
+    """
+    import keras
+
+    named = []
+    for layer in model.layers:
+        if not COURSE_NAME.match(layer.name):
+            continue
+        rng = _layer_rng(seed, layer.name)
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            kernel, bias = layer.kernel, layer.bias
+            shape = tuple(kernel.shape)
+            receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+            fan_in, fan_out = receptive * shape[-2], receptive * shape[-1]
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            kernel.assign(rng.uniform(-limit, limit, shape).astype(np.float32))
+            if bias is not None:
+                bias.assign(rng.normal(0.0, 0.1, tuple(bias.shape)).astype(np.float32))
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            n = tuple(layer.gamma.shape)
+            layer.gamma.assign(rng.uniform(0.5, 1.5, n).astype(np.float32))
+            layer.beta.assign(rng.normal(0.0, 0.2, n).astype(np.float32))
+            layer.moving_mean.assign(rng.normal(0.0, 0.5, n).astype(np.float32))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n).astype(np.float32))
+        else:
+            continue
+        named.append(layer.name)
+    return named
+
+
+# ------------------------------------------------------------- building blocks into models
+
+def _tensor_check(name: str, result) -> None:
+    import keras
+
+    if not isinstance(result, keras.KerasTensor):
+        raise CheckFailure(f"{name} must return the block's output tensor X (a KerasTensor), "
+                           f"got {type(result).__name__}.")
+
+
+def block_model(function: Callable, input_shape, f, filters, stage, block, s=None):
+    """A Keras model wrapping one call of ``function`` on an Input of ``input_shape`` (no batch axis)."""
+    import keras
+
+    X_input = keras.Input(shape=tuple(input_shape))
+    kwargs = {"stage": stage, "block": block}
+    if s is not None:
+        kwargs["s"] = s
+    out = function(X_input, f, list(filters), **kwargs)
+    _tensor_check(function.__name__, out)
+    return keras.Model(inputs=X_input, outputs=out)
+
+
+def _block_outputs(function: Callable, case: dict) -> dict[str, np.ndarray]:
+    model = block_model(function, case["shape"][1:], case["f"], case["filters"], case["stage"], case["block"],
+                        case.get("s"))
+    names = set_test_weights(model, case["seed"])
+    X = example_input(case["shape"], case["seed"])
+    return {
+        "names": names,
+        "inference": np.asarray(model(X, training=False)),
+        "training": np.asarray(model(X, training=True)),
+    }
+
+
+def _case_label(function_name: str, case: dict) -> str:
+    s = f", s={case['s']}" if "s" in case else ""
+    return (f"{function_name}(X of shape {tuple(case['shape'])}, f={case['f']}, filters={case['filters']}, "
+            f"stage={case['stage']}, block={case['block']!r}{s})")
+
+
+def _check_block_values(function: Callable, kind: str, case_key: str, training: bool) -> None:
+    cases = IDENTITY_CASES if kind == "identity_block" else CONVOLUTIONAL_CASES
+    case = cases[case_key]
+    label = _case_label(kind, case)
+    got = _block_outputs(function, case)
+    expected_names = json.loads(str(reference(f"{kind}/{case_key}/names")))
+    missing = [n for n in expected_names if n not in got["names"]]
+    if missing:
+        raise CheckFailure(f"{label}: no layer named {missing[0]!r}. Expected the course's layer names "
+                           f"{expected_names}; the block has {got['names'] or 'none of them'}.")
+    extra = [n for n in got["names"] if n not in expected_names]
+    if extra:
+        raise CheckFailure(f"{label}: unexpected layer {extra[0]!r}; expected exactly {expected_names}.")
+    key = "training" if training else "inference"
+    expected = reference(f"{kind}/{case_key}/{key}")
+    scale = max(float(np.max(np.abs(expected))), 1.0)
+    assert_array_close(f"{label}, output with training={training}", got[key], expected,
+                       atol=ATOL_SCALE * scale, rtol=RTOL)
+
+
+def _check_shapes(function: Callable, kind: str, which: str) -> None:
+    cases = (IDENTITY_SHAPE_CASES if kind == "identity_block" else CONVOLUTIONAL_SHAPE_CASES)[which]
+    expected_all = json.loads(str(reference(f"{kind}/shapes/{which}")))
+    for case, expected in zip(cases, expected_all):
+        shape, f, filters = case[:3]
+        s = case[3] if len(case) > 3 else None
+        model = block_model(function, shape, f, filters, stage=9, block="z", s=s)
+        got = [None if d is None else int(d) for d in model.output.shape]
+        label = f"{kind}(X of shape {(None, *shape)}, f={f}, filters={filters}" + (f", s={s})" if s else ")")
+        assert_equal(f"output shape of {label}", got, expected)
+
+
+# ------------------------------------------------------------- trusted blocks (graph replay)
+
+def record_graph(model) -> str:
+    """The layer graph of a block model as JSON: class, config and inbound tensors of every layer."""
+    config = json.loads(model.to_json())["config"]
+    layers = []
+    for layer in config["layers"]:
+        entry = {k: layer[k] for k in ("module", "class_name", "config", "registered_name", "name", "inbound_nodes")}
+        layers.append(entry)
+    def first_name(spec):  # [name, node, tensor] for one tensor, a list of those for several
+        return spec[0] if isinstance(spec[0], str) else spec[0][0]
+
+    return json.dumps({"layers": layers, "input": first_name(config["input_layers"]),
+                       "output": first_name(config["output_layers"])}, sort_keys=True)
+
+
+def _substitute(config: dict, f, filters, stage, block, s) -> dict:
+    marks = _GRAPH_MARKERS
+    config = dict(config)
+    name = config.get("name", "")
+    tag = f"{marks['stage']}{marks['block']}"
+    if COURSE_NAME.match(name.replace(tag, "1a")):
+        config["name"] = name.replace(tag, f"{stage}{block}")
+    else:
+        config.pop("name", None)  # automatic names stay automatic (unique in the bigger model)
+    if "filters" in config:
+        config["filters"] = dict(zip(marks["filters"], filters))[config["filters"]]
+    if config.get("kernel_size") == [marks["f"]] * 2:
+        config["kernel_size"] = [f, f]
+    if config.get("strides") == [marks["s"]] * 2:
+        config["strides"] = [s, s]
+    return config
+
+
+def _resolve(value, tensors):
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        return tensors[value["config"]["keras_history"][0]]
+    if isinstance(value, list):
+        return [_resolve(v, tensors) for v in value]
+    if isinstance(value, dict):
+        return {k: _resolve(v, tensors) for k, v in value.items()}
+    return value
+
+
+def replay_graph(graph_json: str, X, f, filters, stage, block, s=1):
+    """Apply the recorded block graph to tensor ``X`` with these arguments; returns the output tensor."""
+    import keras
+
+    graph = json.loads(graph_json)
+    tensors = {graph["input"]: X}
+    for layer in graph["layers"]:
+        if layer["class_name"] == "InputLayer":
+            continue
+        spec = {k: layer[k] for k in ("module", "class_name", "registered_name")}
+        spec["config"] = _substitute(layer["config"], f, list(filters), stage, block, s)
+        new_layer = keras.saving.deserialize_keras_object(spec)
+        node = layer["inbound_nodes"][0]
+        args = _resolve(node["args"], tensors)
+        kwargs = {k: v for k, v in _resolve(node["kwargs"], tensors).items() if v is not None}
+        tensors[layer["name"]] = new_layer(*args, **kwargs)
+    return tensors[graph["output"]]
+
+
+def trusted_identity_block(X, f, filters, stage, block):
+    return replay_graph(str(reference("graph/identity_block")), X, f, filters, stage, block)
+
+
+def trusted_convolutional_block(X, f, filters, stage, block, s=2):
+    return replay_graph(str(reference("graph/convolutional_block")), X, f, filters, stage, block, s)
+
+
+TRUSTED = {"identity_block": trusted_identity_block, "convolutional_block": trusted_convolutional_block}
+DEPENDENCIES = {"ResNet50": ("identity_block", "convolutional_block")}
+
+
+@contextlib.contextmanager
+def trusted_dependencies(function: Callable):
+    """While inside, the blocks ``function`` calls by name are the trusted (replayed) versions."""
+    namespace = getattr(function, "__globals__", {})
+    saved = {}
+    names = DEPENDENCIES.get(function.__name__, ())
+    for name in names:
+        if name in namespace:
+            saved[name] = namespace[name]
+        namespace[name] = TRUSTED[name]
+    try:
+        yield
+    finally:
+        for name in names:
+            if name in saved:
+                namespace[name] = saved[name]
+            else:
+                namespace.pop(name, None)
+
+
+def build_resnet_isolated(ResNet50: Callable, input_shape, classes):
+    import keras
+
+    with trusted_dependencies(ResNet50):
+        model = ResNet50(input_shape=tuple(input_shape), classes=classes)
+    if not isinstance(model, keras.Model):
+        raise CheckFailure(f"ResNet50 must return a keras Model, got {type(model).__name__}.")
+    for layer in model.layers:  # axis=-1 and axis=3 are the same channels axis
+        if layer.__class__.__name__ == "BatchNormalization" and isinstance(layer.axis, int) and layer.axis < 0:
+            layer.axis += len(layer.output.shape)
+    return model
+
+
+def parameter_counts(model) -> dict[str, int]:
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    non_trainable = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
+    return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
+
+
+# --------------------------------------------------------------- references
+
+@cache
+def _references() -> dict[str, np.ndarray]:
+    if not REFERENCE_FILE.is_file():
+        raise FileNotFoundError(
+            f"{REFERENCE_FILE} is missing: the package is incomplete. Reinstall it, or run `course refs`."
+        )
+    with np.load(REFERENCE_FILE) as data:
+        return {key: data[key] for key in data.files}
+
+
+def reference(key: str) -> np.ndarray:
+    return _references()[key]
+
+
+def _resnet_key(case_key: str) -> str:
+    return f"ResNet50/{case_key}"
+
+
+def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
+    """Run the reference solutions on the example inputs; the result is what the npz stores."""
+    import keras
+
+    keras.backend.clear_session()  # fresh name counters: automatic layer names do not depend on history
+    keras.utils.set_random_seed(0)
+    refs: dict[str, object] = {}
+    for kind, cases in (("identity_block", IDENTITY_CASES), ("convolutional_block", CONVOLUTIONAL_CASES)):
+        for key, case in cases.items():
+            out = _block_outputs(solutions[kind], case)
+            refs[f"{kind}/{key}/names"] = json.dumps(out["names"])
+            refs[f"{kind}/{key}/inference"] = out["inference"]
+            refs[f"{kind}/{key}/training"] = out["training"]
+    for kind, cases in (("identity_block", IDENTITY_SHAPE_CASES), ("convolutional_block", CONVOLUTIONAL_SHAPE_CASES)):
+        for which, items in cases.items():
+            shapes = []
+            for case in items:
+                model = block_model(solutions[kind], case[0], case[1], case[2], stage=9, block="z",
+                                    s=case[3] if len(case) > 3 else None)
+                shapes.append([None if d is None else int(d) for d in model.output.shape])
+            refs[f"{kind}/shapes/{which}"] = json.dumps(shapes)
+    marks = _GRAPH_MARKERS
+    identity = block_model(solutions["identity_block"], (15, 15, marks["filters"][2]), marks["f"], marks["filters"],
+                           marks["stage"], marks["block"])
+    refs["graph/identity_block"] = record_graph(identity)
+    conv = block_model(solutions["convolutional_block"], (15, 15, 10), marks["f"], marks["filters"],
+                       marks["stage"], marks["block"], marks["s"])
+    refs["graph/convolutional_block"] = record_graph(conv)
+    for key, case in RESNET_CASES.items():
+        # Built with the solution's own blocks: the replayed ones must give the very same rows (tested).
+        model = solutions["ResNet50"](input_shape=case["input_shape"], classes=case["classes"])
+        refs[f"{_resnet_key(key)}/rows"] = json.dumps(describe_model(model))
+        refs[f"{_resnet_key(key)}/params"] = json.dumps(parameter_counts(model))
+        keras.backend.clear_session()
+    return {key: np.asarray(value) for key, value in refs.items()}
+
+
+# ------------------------------------------------------------ visible checks
+
+def _passed():
+    print("All tests passed.")
+
+
+def identity_block(identity_block, training: bool = False, case: str = "visible"):
+    """Values of the block on the fixed input, with BN in inference (training=False) or training mode."""
+    _check_block_values(identity_block, "identity_block", case, training)
+    _passed()
+
+
+def convolutional_block(convolutional_block, training: bool = False, case: str = "visible"):
+    _check_block_values(convolutional_block, "convolutional_block", case, training)
+    _passed()
+
+
+def identity_block_shapes(identity_block, which: str = "visible"):
+    _check_shapes(identity_block, "identity_block", which)
+    _passed()
+
+
+def convolutional_block_shapes(convolutional_block, which: str = "visible"):
+    _check_shapes(convolutional_block, "convolutional_block", which)
+    _passed()
+
+
+def expected_rows(case: str = "visible") -> list[dict]:
+    return json.loads(str(reference(f"{_resnet_key(case)}/rows")))
+
+
+def expected_parameters(case: str = "visible") -> dict[str, int]:
+    return json.loads(str(reference(f"{_resnet_key(case)}/params")))
+
+
+def ResNet50_layers(ResNet50, case: str = "visible"):
+    """Layer by layer against the reference summary (the blocks are the trusted ones), then the course names."""
+    spec = RESNET_CASES[case]
+    model = build_resnet_isolated(ResNet50, spec["input_shape"], spec["classes"])
+    expected = expected_rows(case)
+    compare_model(model, expected)
+    got = describe_model(model)
+    for index, (g, e) in enumerate(zip(got, expected)):
+        if COURSE_NAME.match(e["name"]) and g["name"] != e["name"]:
+            raise CheckFailure(f"layer {index} ({g['class']}): should be named {e['name']!r}, got {g['name']!r}.")
+    _passed()
+
+
+def ResNet50_parameters(ResNet50, case: str = "visible"):
+    spec = RESNET_CASES[case]
+    model = build_resnet_isolated(ResNet50, spec["input_shape"], spec["classes"])
+    got, expected = parameter_counts(model), expected_parameters(case)
+    for key in ("total", "non_trainable"):
+        if got[key] != expected[key]:
+            raise CheckFailure(f"ResNet50(input_shape={spec['input_shape']}, classes={spec['classes']}): "
+                               f"{key.replace('_', '-')} parameters should be {expected[key]:,}, got {got[key]:,}.")
+    _passed()

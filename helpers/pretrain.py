@@ -1,0 +1,386 @@
+"""``course pretrain``: the bundle trains its own ResNet-50 weights for ``residual_networks``.
+
+There is no network access, so the course's pre-trained weights cannot be downloaded: this
+command trains the very architecture of the assignment on the SIGNS data in use and saves
+
+* ``weights/resnet50_signs.weights.h5`` -- the weights (Keras 3 format);
+* ``weights/resnet50_signs.json`` -- the manifest: which data (the SIGNS manifest), epochs,
+  timings, validation and test accuracy, training settings, library versions, history.
+
+The model is not defined here (``helpers`` never holds an answer): it is built by executing the
+solution cells of ``source/residual_networks/residual_networks.ipynb``, the instructor's copy,
+so the architecture lives in one place.
+
+Training: a stratified validation split of the training set, data augmentation (small shifts,
+zooms, rotations, mirror images, brightness and contrast), Adam with a warm-up and a cosine
+learning-rate decay fitted to the time budget, early stopping on the validation loss (best
+weights kept). Where the CPU computes in bfloat16 natively (AVX512-BF16 / AMX) it trains in
+mixed bfloat16, which is faster there; the test accuracy is always measured in float32, as the
+notebook runs the model.
+
+The notebook calls :func:`load_pretrained`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from helpers.paths import course_root
+
+ASSIGNMENT = "residual_networks"
+WEIGHTS_FILE = "resnet50_signs.weights.h5"
+MANIFEST_FILE = "resnet50_signs.json"
+INPUT_SHAPE = (64, 64, 3)
+CLASSES = 6
+
+
+def weights_dir(directory=None) -> Path:
+    """Where the weights live: ``directory`` if given, else ``<course>/weights``."""
+    return Path(directory).expanduser().resolve() if directory else course_root() / "weights"
+
+
+# ------------------------------------------------------------------ the model, from the source notebook
+
+def build_model(root: Path | None = None, input_shape=INPUT_SHAPE, classes=CLASSES):
+    """ResNet-50 built by the source notebook's solution cells (instructor's copy)."""
+    from helpers.instructor.references import solution_namespace
+
+    root = root or course_root()
+    source = root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    if not source.is_file():
+        raise FileNotFoundError(f"{source} is missing: `course pretrain` builds the model from the "
+                                "instructor's source notebook; run it from a full course checkout.")
+    namespace = solution_namespace(ASSIGNMENT, root)
+    return namespace["ResNet50"](input_shape=input_shape, classes=classes)
+
+
+def cpu_has_native_bf16() -> bool:
+    """True where the CPU has bfloat16 instructions (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slow."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def library_versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "numpy": np.__version__, "tensorflow": tf.__version__,
+            "keras": keras.__version__}
+
+
+# ------------------------------------------------------------------ data
+
+def _split(y: np.ndarray, val_fraction: float, seed: int):
+    """Stratified train/validation indices."""
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        n_val = int(round(val_fraction * idx.size))
+        val.extend(idx[:n_val])
+        train.extend(idx[n_val:])
+    return np.array(sorted(train)), np.array(sorted(val))
+
+
+def augmentation(seed: int):
+    """The augmentation layers, applied to training batches only."""
+    import keras
+
+    layers = keras.layers
+    return keras.Sequential([
+        layers.RandomFlip("horizontal", seed=seed),   # a mirrored hand shows the same number of fingers
+        layers.RandomTranslation(0.06, 0.06, fill_mode="nearest", seed=seed + 1),
+        layers.RandomZoom((-0.05, 0.05), fill_mode="nearest", seed=seed + 2),
+        layers.RandomRotation(0.025, fill_mode="nearest", seed=seed + 3),
+        layers.RandomContrast(0.1, seed=seed + 4),
+        layers.RandomBrightness(0.1, value_range=(0.0, 1.0), seed=seed + 5),
+    ], name="augmentation")
+
+
+def datasets(X, Y, batch_size: int, seed: int, augment: bool = True):
+    """A shuffled, augmented, prefetched tf.data pipeline over in-memory arrays."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((X, Y)).shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augment:
+        aug = augmentation(seed)
+        ds = ds.map(lambda x, y: (tf.clip_by_value(aug(x, training=True), 0.0, 1.0), y),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# ------------------------------------------------------------------ schedule and progress
+
+def _budget_callback(minutes: float, max_epochs: int, steps_per_epoch: int, peak_lr: float, warmup_epochs: float,
+                     log=print):
+    """Warm-up then cosine decay of the learning rate, planned for as many epochs as the time budget allows.
+
+    After each epoch the plan is revised from the mean epoch time so far; training stops when
+    the next epoch would not finish within the budget.
+    """
+    import keras
+
+    class BudgetSchedule(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.started = None
+            self.epoch_seconds: list[float] = []
+            self.planned = max_epochs
+            self.step = 0
+            self.stopped_for_time = False
+
+        def _lr(self):
+            total = max(1, self.planned * steps_per_epoch)
+            warm = max(1, int(warmup_epochs * steps_per_epoch))
+            if self.step < warm:
+                return peak_lr * (self.step + 1) / warm
+            progress = min(1.0, (self.step - warm) / max(1, total - warm))
+            return peak_lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+        def on_train_begin(self, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_started = time.perf_counter()
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.model.optimizer.learning_rate.assign(self._lr())
+            self.step += 1
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            now = time.perf_counter()
+            self.epoch_seconds.append(now - self.epoch_started)
+            elapsed = now - self.started
+            per_epoch = float(np.mean(self.epoch_seconds[1:] or self.epoch_seconds))
+            fit = int((minutes * 60 - elapsed) // per_epoch) + epoch + 1
+            self.planned = min(max_epochs, max(epoch + 2, fit))
+            lr = float(np.asarray(self.model.optimizer.learning_rate))
+            log(f"epoch {epoch + 1:3d}/{self.planned:<3d} loss {logs.get('loss', float('nan')):.4f} "
+                f"acc {logs.get('accuracy', float('nan')):.3f}  val_loss {logs.get('val_loss', float('nan')):.4f} "
+                f"val_acc {logs.get('val_accuracy', float('nan')):.3f}  lr {lr:.1e}  "
+                f"{self.epoch_seconds[-1]:.1f} s  (elapsed {elapsed / 60:.1f} min)")
+            if elapsed + per_epoch > minutes * 60 and epoch + 1 < max_epochs:
+                self.stopped_for_time = True
+                self.model.stop_training = True
+                log(f"time budget of {minutes:g} min reached: stopping.")
+
+    return BudgetSchedule()
+
+
+# ------------------------------------------------------------------ training
+
+def train(out_dir=None, data_dir=None, max_epochs: int = 60, minutes: float = 13.5, batch_size: int = 32,
+          val_fraction: float = 0.1, patience: int = 12, peak_lr: float = 1e-3, seed: int = 0,
+          limit: int | None = None, precision: str = "auto", root: Path | None = None, log=print) -> dict:
+    """Train ResNet-50 on SIGNS and save weights + manifest in ``out_dir``; returns the manifest."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    from helpers import signs
+
+    started = time.perf_counter()
+    out = weights_dir(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    X_train_orig, Y_train_orig, X_test_orig, Y_test_orig, _ = signs.load_dataset(data_dir, verbose=False)
+    data = signs.describe(data_dir)
+    y = Y_train_orig.reshape(-1)
+    X = X_train_orig.astype(np.float32) / 255.0
+    Y = signs.convert_to_one_hot(y, CLASSES).T.astype(np.float32)
+    X_test = X_test_orig.astype(np.float32) / 255.0
+    Y_test = signs.convert_to_one_hot(Y_test_orig, CLASSES).T.astype(np.float32)
+    train_idx, val_idx = _split(y, val_fraction, seed)
+    if limit:
+        train_idx = train_idx[:limit]
+        val_idx = val_idx[:max(6, limit // 4)]
+    log(f"SIGNS data: {data['source']} ({data['data_dir']}); {train_idx.size} training, {val_idx.size} validation, "
+        f"{X_test.shape[0]} test images")
+
+    if precision == "auto":
+        precision = "mixed_bfloat16" if cpu_has_native_bf16() else "float32"
+    keras.utils.set_random_seed(seed)
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        model = build_model(root)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    if precision != "float32":
+        # The softmax and the loss in float32: bfloat16 keeps 8 bits of mantissa, too few for them.
+        model.layers[-1].dtype_policy = "float32"
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            # Moving statistics that follow the weights within an epoch or two (the default 0.99
+            # lags far behind on 30 steps per epoch); a training setting, not part of the weights.
+            layer.momentum = 0.9
+    steps = math.ceil(train_idx.size / batch_size)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=peak_lr), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    log(f"ResNet-50 from source/{ASSIGNMENT}: {model.count_params():,} parameters; precision {precision}, "
+        f"batch {batch_size}, at most {max_epochs} epochs or {minutes:g} min")
+    schedule = _budget_callback(minutes, max_epochs, steps, peak_lr, warmup_epochs=min(1.0, max_epochs / 4), log=log)
+    callbacks = [schedule]
+    if val_idx.size:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                       restore_best_weights=True, verbose=0))
+    history = model.fit(datasets(X[train_idx], Y[train_idx], batch_size, seed), epochs=max_epochs,
+                        validation_data=(X[val_idx], Y[val_idx]) if val_idx.size else None,
+                        callbacks=callbacks, verbose=0)
+    train_seconds = time.perf_counter() - started
+
+    weights_path = out / WEIGHTS_FILE
+    tmp = out / f".{WEIGHTS_FILE}.tmp.weights.h5"
+    model.save_weights(tmp)
+    # The test accuracy is measured as the notebook will see it: a float32 model loading the file.
+    keras.backend.clear_session()
+    evaluator = build_model(root)
+    evaluator.load_weights(tmp)
+    # Saved again from the uncompiled model: the weights alone, without the optimizer's state (3x smaller).
+    evaluator.save_weights(tmp)
+    evaluator.compile(loss="categorical_crossentropy", metrics=["accuracy"])
+    test_loss, test_accuracy = evaluator.evaluate(X_test, Y_test, verbose=0, batch_size=64)
+    val_loss, val_accuracy = (evaluator.evaluate(X[val_idx], Y[val_idx], verbose=0, batch_size=64)
+                              if val_idx.size else (None, None))
+    os.replace(tmp, weights_path)
+    epochs_run = len(history.history.get("loss", []))
+    stopper = callbacks[-1] if val_idx.size else None
+    manifest = {
+        "weights": WEIGHTS_FILE,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": f"ResNet50(input_shape={INPUT_SHAPE}, classes={CLASSES}) from source/{ASSIGNMENT}",
+        "parameters": int(evaluator.count_params()),
+        "data": {"source": data["source"], "files": data["files"]},
+        "training_images": int(train_idx.size),
+        "validation_images": int(val_idx.size),
+        "limited": bool(limit),
+        "epochs": epochs_run,
+        "best_epoch": (int(getattr(stopper, "best_epoch", epochs_run - 1)) + 1) if stopper else epochs_run,
+        "stopped": ("time budget" if schedule.stopped_for_time else
+                    "early stopping" if stopper is not None and stopper.stopped_epoch else "max epochs"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "train_seconds": round(train_seconds, 1),
+        "seconds_per_epoch": round(float(np.mean(schedule.epoch_seconds)), 2) if schedule.epoch_seconds else None,
+        "test_accuracy": round(float(test_accuracy), 4),
+        "test_loss": round(float(test_loss), 4),
+        "validation_accuracy": None if val_accuracy is None else round(float(val_accuracy), 4),
+        "settings": {"batch_size": batch_size, "max_epochs": max_epochs, "minutes": minutes, "peak_lr": peak_lr,
+                     "schedule": "linear warm-up, cosine decay to 2% fitted to the time budget",
+                     "early_stopping": f"val_loss, patience {patience}, best weights restored",
+                     "batchnorm_momentum": 0.9, "precision": precision, "seed": seed,
+                     "augmentation": "horizontal flip, translation 6%, zoom 5%, rotation 0.025 turn (9 degrees), "
+                                     "contrast 10%, brightness 10%",
+                     "threads": os.cpu_count()},
+        "versions": library_versions(),
+        "history": {k: [round(float(v), 5) for v in vals] for k, vals in history.history.items()},
+    }
+    manifest_tmp = out / f".{MANIFEST_FILE}.tmp"
+    manifest_tmp.write_text(json.dumps(manifest, indent=1))
+    os.replace(manifest_tmp, out / MANIFEST_FILE)
+    log(f"saved {weights_path} and {out / MANIFEST_FILE}")
+    log(f"{epochs_run} epochs ({manifest['stopped']}), {manifest['seconds'] / 60:.1f} min, "
+        f"{manifest['seconds_per_epoch']} s/epoch")
+    log(f"test accuracy: {test_accuracy:.3f}")
+    return manifest
+
+
+# ------------------------------------------------------------------ using the weights
+
+def read_manifest(directory=None) -> dict | None:
+    path = weights_dir(directory) / MANIFEST_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def load_pretrained(model, directory=None, verbose: bool = True) -> dict | None:
+    """Load the bundle's weights into ``model``; returns the manifest, or None (saying why) if there are none."""
+    folder = weights_dir(directory)
+    weights, manifest = folder / WEIGHTS_FILE, read_manifest(directory)
+    if not weights.is_file() or manifest is None:
+        if verbose:
+            print(f"No pre-trained weights in {folder}. Make them with `course pretrain` (about 15 minutes on "
+                  "two CPU cores), then run this cell again.")
+        return None
+    try:
+        import warnings
+
+        with warnings.catch_warnings():  # the file holds no optimizer state, by design
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(weights)
+    except Exception as exc:  # a different architecture: say so instead of a long traceback
+        if verbose:
+            print(f"The weights in {weights} do not fit this model ({type(exc).__name__}: {str(exc)[:200]}). "
+                  "They are for the course's ResNet50: check your ResNet50 against the tests above.")
+        return None
+    if verbose:
+        print(f"Loaded {weights.name}, trained by `course pretrain` on {manifest.get('created', '?')}: "
+              f"{manifest.get('epochs')} epochs in {manifest.get('seconds', 0) / 60:.1f} min, "
+              f"on {manifest.get('data', {}).get('source', '?')} SIGNS data; "
+              f"test accuracy then: {manifest.get('test_accuracy')}.")
+        if manifest.get("limited"):
+            print("Note: these weights come from a shortened test run (--limit); run `course pretrain` for real ones.")
+        try:
+            from helpers import signs
+
+            now = {k: v.get("sha256") for k, v in signs.describe()["files"].items()}
+            then = {k: v.get("sha256") for k, v in manifest.get("data", {}).get("files", {}).items()}
+            if now != then:
+                print("Warning: the SIGNS data in use is not the data these weights were trained on; "
+                      "run `course pretrain` again for weights that match it.")
+        except Exception:
+            pass
+    return manifest
+
+
+# ------------------------------------------------------------------ command line
+
+def _command(args) -> int:
+    try:
+        train(out_dir=args.out, data_dir=args.data_dir, max_epochs=args.epochs, minutes=args.minutes,
+              batch_size=args.batch_size, val_fraction=args.val_fraction, patience=args.patience,
+              peak_lr=args.lr, seed=args.seed, limit=args.limit, precision=args.precision,
+              log=lambda line: print(line, flush=True))
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def add_cli(subparsers):
+    """Register the ``pretrain`` subcommand."""
+    p = subparsers.add_parser(
+        "pretrain", help="train the residual_networks ResNet-50 on the SIGNS data in use and save its weights",
+        description="Train ResNet-50 (built from source/residual_networks) on the SIGNS data in use, with "
+                    "augmentation, a learning-rate schedule fitted to the time budget and early stopping; "
+                    "save weights/resnet50_signs.weights.h5 and a manifest; print the test accuracy.")
+    p.add_argument("--epochs", type=int, default=60, help="at most this many epochs (default %(default)s)")
+    p.add_argument("--minutes", type=float, default=13.5,
+                   help="time budget for the training epochs, in minutes (default %(default)s; with start-up and the final test about 15 min in all)")
+    p.add_argument("--batch-size", type=int, default=32, help="mini-batch size (default %(default)s)")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="validation split (default %(default)s)")
+    p.add_argument("--patience", type=int, default=12, help="early-stopping patience in epochs (default %(default)s)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None,
+                   help="train on only this many images (a quick test of the plumbing, not real weights)")
+    p.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16"), default="auto",
+                   help="auto: mixed bfloat16 where the CPU has bf16 instructions, else float32")
+    p.add_argument("--out", metavar="DIR", default=None, help="weights folder (default <course>/weights)")
+    p.add_argument("--data-dir", metavar="DIR", default=None, help="SIGNS data folder (default as the notebooks)")
+    p.set_defaults(func=_command)
+    return p

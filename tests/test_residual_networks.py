@@ -1,0 +1,251 @@
+"""Tests of assignment 3, ``residual_networks``: references, the trusted blocks, grading end to end, pretrain.
+
+The slow tests grade, in one go on a temporary copy of the course, the source solutions, the
+untouched release and every wrong variant of ``source/residual_networks/wrong_variants.json``;
+each must earn exactly its expected points, losing exactly the test cells it is declared to fail.
+The pretrain test runs ``course pretrain`` on a tiny budget (a few images, one epoch) into a
+temporary folder and checks the manifest and that the weights load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers.instructor import demo, grading, notebooks as nbu
+from helpers.paths import course_root
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ASSIGNMENT = "residual_networks"
+ROOT = course_root(Path(__file__).resolve().parent)
+SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+RELEASE = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+GRADED_FUNCTIONS = ["identity_block", "convolutional_block", "ResNet50"]
+
+
+def _variants() -> dict:
+    return demo.load_variants(ROOT, ASSIGNMENT)
+
+
+@pytest.fixture(scope="module")
+def solutions():
+    from helpers.instructor.references import solution_namespace
+
+    return solution_namespace(ASSIGNMENT, ROOT)
+
+
+@pytest.fixture(scope="module")
+def check():
+    from helpers.checks import residual_networks
+
+    return residual_networks
+
+
+# ------------------------------------------------------------------ references and checks
+
+def test_stored_references_match_a_fresh_computation(solutions, check):
+    fresh = check.compute_references(solutions)
+    with np.load(check.REFERENCE_FILE) as stored:
+        assert sorted(stored.files) == sorted(fresh), "run `course refs residual_networks`"
+        for key in stored.files:
+            if stored[key].dtype.kind == "f":
+                expected = stored[key]
+                scale = max(float(np.max(np.abs(expected))), 1.0)
+                np.testing.assert_allclose(fresh[key], expected, rtol=check.RTOL, atol=check.ATOL_SCALE * scale,
+                                           strict=True, err_msg=f"{key} is stale: run `course refs {ASSIGNMENT}`")
+            else:
+                assert str(fresh[key]) == str(stored[key]), f"{key} is stale: run `course refs {ASSIGNMENT}`"
+
+
+def test_reference_numbers_are_the_course_ones(check):
+    for case in ("visible", "hidden_96_10"):
+        rows = check.expected_rows(case)
+        assert sum(r["params"] for r in rows) == check.expected_parameters(case)["total"]
+    params = check.expected_parameters("visible")
+    assert params["total"] == 23_600_006 and params["non_trainable"] == 53_120
+    rows = check.expected_rows("visible")
+    names = [r["name"] for r in rows]
+    for name in ("conv1", "bn_conv1", "res2a_branch1", "bn2a_branch1", "res4f_branch2c", "bn5c_branch2c", "fc6"):
+        assert name in names
+    assert rows[-1]["output_shape"] == [None, 6] and rows[-1]["activation"] == "softmax"
+
+
+def test_the_checks_pass_the_source_solutions(solutions, check, capsys):
+    for training in (False, True):
+        for case in check.IDENTITY_CASES:
+            check.identity_block(solutions["identity_block"], training=training, case=case)
+        for case in check.CONVOLUTIONAL_CASES:
+            check.convolutional_block(solutions["convolutional_block"], training=training, case=case)
+    for which in ("visible", "hidden"):
+        check.identity_block_shapes(solutions["identity_block"], which)
+        check.convolutional_block_shapes(solutions["convolutional_block"], which)
+    assert capsys.readouterr().out.count("All tests passed.") == 16
+
+
+def test_replayed_blocks_build_the_reference_resnet(solutions, check):
+    """The trusted blocks (replayed from the recorded graphs) give the very rows of the solution's own blocks."""
+    import keras
+
+    X = keras.Input(shape=(6, 6, 8))
+    out = check.trusted_convolutional_block(X, 3, [4, 5, 9], stage=3, block="a", s=2)
+    assert tuple(out.shape) == (None, 3, 3, 9)
+    model = keras.Model(X, out)
+    names = {layer.name for layer in model.layers}
+    assert {"res3a_branch2a", "res3a_branch2b", "res3a_branch2c", "res3a_branch1", "bn3a_branch1"} <= names
+    check.ResNet50_layers(solutions["ResNet50"])
+    check.ResNet50_parameters(solutions["ResNet50"], case="hidden_96_10")
+
+
+def test_a_wrong_block_costs_only_its_own_points(solutions, check):
+    """ResNet50 is checked with trusted blocks: a broken identity_block in its namespace changes nothing."""
+    namespace = solutions["ResNet50"].__globals__
+    original = namespace["identity_block"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("broken block")
+
+    namespace["identity_block"] = broken
+    try:
+        check.ResNet50_parameters(solutions["ResNet50"])
+    finally:
+        namespace["identity_block"] = original
+    assert namespace["identity_block"] is original
+
+
+def test_weights_do_not_depend_on_the_initialiser(solutions, check):
+    """A block built with another initialiser (and layers created in another order) gives the same output."""
+    import keras
+
+    case = check.IDENTITY_CASES["visible"]
+    X = check.example_input(case["shape"], case["seed"])
+    outputs = []
+    for init_seed in (0, 123):
+        keras.utils.set_random_seed(init_seed)
+        model = check.block_model(solutions["identity_block"], case["shape"][1:], case["f"], case["filters"],
+                                  case["stage"], case["block"])
+        for layer in model.layers:  # scramble whatever the initialisers drew
+            for w in layer.weights:
+                w.assign(np.random.default_rng(init_seed).standard_normal(tuple(w.shape)).astype(np.float32))
+        check.set_test_weights(model, case["seed"])
+        outputs.append(np.asarray(model(X, training=False)))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+def test_variants_apply_to_the_current_source():
+    variants = _variants()
+    assert set(variants["partial_student"]) <= {v["name"] for v in variants["variants"]}
+    assert len(variants["partial_student"]) == 2
+    test_ids = {nbu.grade_id(c) for c in nbu.test_cells(nbu.read_notebook(SOURCE))}
+    for variant in variants["variants"]:
+        assert set(variant["fails"]) <= test_ids
+        assert all(f.startswith(variant["cell"] + "_") for f in variant["fails"]), variant["name"]
+        demo.filled_notebook(ROOT, ASSIGNMENT, [variant["name"]])  # raises if a replacement no longer applies
+    required = {"convolutional_block_missing_shortcut_bn", "identity_block_relu_before_add",
+                "convolutional_block_stride_on_middle_conv", "ResNet50_missing_stage4_block"}
+    assert required <= {v["name"] for v in variants["variants"]}
+
+
+# ------------------------------------------------------------------ grading end to end
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade reference, blank and every wrong variant in one run on a temporary course copy."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    for folder in ("source", "release"):
+        shutil.copytree(ROOT / folder / ASSIGNMENT, root / folder / ASSIGNMENT)
+    submissions = {"reference": demo.filled_notebook(ROOT, ASSIGNMENT), "blank": None}
+    for variant in _variants()["variants"]:
+        submissions[variant["name"]] = demo.filled_notebook(ROOT, ASSIGNMENT, [variant["name"]])
+    for student, notebook in submissions.items():
+        if notebook is None:
+            folder = root / "submitted" / student / ASSIGNMENT
+            folder.mkdir(parents=True)
+            shutil.copy2(RELEASE, folder / RELEASE.name)
+        else:
+            demo.write_submission(root, student, ASSIGNMENT, notebook)
+    settings = grading.Settings.load(root)
+    jobs = [grading.Job(student, ASSIGNMENT) for student in submissions]
+    workers = max(1, min(2, os.cpu_count() or 1))
+    results = grading.grade_all(settings, jobs, workers=workers, force=True, progress=False)
+    graded = _Graded({r.student: r for r in results})
+    graded.root = root
+    return graded
+
+
+class _Graded(dict):
+    """Results by student, and the temporary course folder they were graded in."""
+    root: Path
+
+
+def _failed(result) -> set[str]:
+    return {c.grade_id for c in result.cells if c.points < c.max_points}
+
+
+@pytest.mark.slow
+def test_reference_earns_full_marks_quickly(graded):
+    result = graded["reference"]
+    assert result.status == "graded"
+    assert result.score == result.max_score == 100, {c.grade_id: c.message for c in result.cells if c.message}
+    assert result.seconds < 90, f"grading took {result.seconds:.0f} s"
+    print(f"reference graded in {result.seconds:.1f} s")
+
+
+@pytest.mark.slow
+def test_release_earns_zero_without_crashing(graded):
+    result = graded["blank"]
+    assert result.status == "graded" and result.score == 0
+    assert all(c.status == "error" for c in result.cells), [(c.grade_id, c.status) for c in result.cells]
+    assert not any("restarted" in note for note in result.notes), result.notes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", [v["name"] for v in _variants()["variants"]])
+def test_wrong_variant_loses_exactly_its_points(graded, variant):
+    declared = {v["name"]: v for v in _variants()["variants"]}[variant]
+    result = graded[variant]
+    assert result.status == "graded"
+    assert _failed(result) == set(declared["fails"]), {c.grade_id: c.message for c in result.cells if c.message}
+    assert result.score == demo.expected_score(ROOT, ASSIGNMENT, [variant])
+
+
+@pytest.mark.slow
+def test_graded_notebook_says_the_training_was_skipped(graded):
+    notebook = nbu.read_notebook(graded.root / "autograded" / "reference" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    text = "".join("".join(out.get("text", "")) for cell in notebook.cells if cell.cell_type == "code"
+                   for out in cell.get("outputs", []))
+    assert "grading: the 2-epoch training is skipped" in text
+
+
+# ------------------------------------------------------------------ pretrain
+
+def test_pretrain_plumbing_on_a_tiny_budget(tmp_path, capsys):
+    """`course pretrain --epochs 1 --limit 24` writes weights and a manifest that the notebook's loader accepts."""
+    from helpers import cli, pretrain, signs
+
+    out = tmp_path / "weights"
+    assert pretrain.load_pretrained(object(), out) is None
+    assert "course pretrain" in capsys.readouterr().out
+    code = cli.main(["pretrain", "--epochs", "1", "--limit", "24", "--batch-size", "8", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "test accuracy: 0." in printed
+    manifest = json.loads((out / pretrain.MANIFEST_FILE).read_text())
+    assert manifest["epochs"] == 1 and manifest["limited"] and manifest["training_images"] == 24
+    assert manifest["data"]["files"] == signs.describe()["files"]
+    assert manifest["parameters"] == 23_600_006
+    assert 0.0 <= manifest["test_accuracy"] <= 1.0
+    assert {"tensorflow", "keras", "numpy", "python"} <= set(manifest["versions"])
+    assert len(manifest["history"]["loss"]) == 1
+    size = (out / pretrain.WEIGHTS_FILE).stat().st_size
+    assert 90e6 < size < 100e6, f"{size:,} bytes: 23.6 M float32 weights, without the optimizer's state"
+    model = pretrain.build_model(ROOT)
+    assert pretrain.load_pretrained(model, out) == manifest
+    loaded = capsys.readouterr().out
+    assert "Loaded resnet50_signs.weights.h5" in loaded and "shortened test run" in loaded
