@@ -149,6 +149,7 @@ def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
     """Run the reference solutions on the example inputs; the result is what the npz stores."""
     import keras
 
+    keras.backend.clear_session()  # fresh name counters: automatic layer names do not depend on history
     refs: dict[str, np.ndarray] = {}
     specs = solutions["create_placeholders"](**case_create_placeholders())
     refs["create_placeholders/specs"] = np.asarray(json.dumps([_spec_description(s) for s in specs]))
