@@ -27,6 +27,25 @@ def make_course_copy(target: Path, assignments: list[str] | None = None) -> Path
     return target
 
 
+UNTOUCHED_RELEASE = "hand in the untouched release"
+
+
+def write_submissions(root: Path, assignment: str, submissions: dict) -> None:
+    """submitted/<student>/<assignment>/: a notebook, raw bytes, UNTOUCHED_RELEASE, or None for a missing notebook."""
+    import nbformat
+
+    for student, content in submissions.items():
+        folder = root / "submitted" / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{assignment}.ipynb"
+        if isinstance(content, str) and content == UNTOUCHED_RELEASE:
+            shutil.copy2(root / "release" / assignment / f"{assignment}.ipynb", target)
+        elif isinstance(content, bytes):
+            target.write_bytes(content)
+        elif content is not None:
+            nbformat.write(content, target)
+
+
 @pytest.fixture
 def course_copy(tmp_path) -> Path:
     return make_course_copy(tmp_path / "course", ["cnn_step_by_step"])

@@ -19,7 +19,7 @@ import pytest
 from helpers.instructor import demo, grading, notebooks as nbu
 from helpers.instructor.sandbox import namespace_mode
 
-from conftest import make_course_copy
+from conftest import make_course_copy, write_submissions
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "cnn_step_by_step"
@@ -135,13 +135,7 @@ def batch(tmp_path_factory):
     honest = {"honest_reference": (demo.filled_notebook(root, ASSIGNMENT), 100.0),
               "honest_partial": (demo.filled_notebook(root, ASSIGNMENT, ["conv_backward_crop_breaks_without_padding"]),
                                  demo.expected_score(root, ASSIGNMENT, ["conv_backward_crop_breaks_without_padding"]))}
-    for student, (content, _) in {**cases, **honest}.items():
-        folder = root / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        if isinstance(content, bytes):
-            (folder / f"{ASSIGNMENT}.ipynb").write_bytes(content)
-        elif content is not None:
-            nbformat.write(content, folder / f"{ASSIGNMENT}.ipynb")
+    write_submissions(root, ASSIGNMENT, {student: content for student, (content, _) in {**cases, **honest}.items()})
     protected = [root / "gradebook.db", root / "grades.csv", root / "nbgrader_config.py",
                  *sorted((root / "source").rglob("*")), *sorted((root / "release").rglob("*")),
                  *sorted((root / "submitted").rglob("*"))]

@@ -16,7 +16,7 @@ import pytest
 
 from helpers.instructor import demo, grading, notebooks as nbu
 
-from conftest import make_course_copy
+from conftest import make_course_copy, write_submissions
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "cnn_step_by_step"
@@ -73,13 +73,7 @@ def _submissions(root: Path) -> dict[str, tuple[nbformat.NotebookNode | bytes | 
 def graded(tmp_path_factory):
     root = make_course_copy(tmp_path_factory.mktemp("class") / "course", [ASSIGNMENT])
     subs = _submissions(root)
-    for student, (content, _) in subs.items():
-        folder = root / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        if isinstance(content, bytes):
-            (folder / f"{ASSIGNMENT}.ipynb").write_bytes(content)
-        elif content is not None:
-            nbformat.write(content, folder / f"{ASSIGNMENT}.ipynb")
+    write_submissions(root, ASSIGNMENT, {student: content for student, (content, _) in subs.items()})
     settings = grading.Settings.load(root, timeout=TIMEOUT)
     jobs = grading.find_jobs(root, [ASSIGNMENT])
     results = grading.grade_all(settings, jobs, workers=2, progress=False)

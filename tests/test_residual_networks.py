@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,8 @@ import pytest
 
 from helpers.instructor import demo, grading, notebooks as nbu
 from helpers.paths import course_root
+
+from conftest import UNTOUCHED_RELEASE, make_course_copy, write_submissions
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -156,20 +157,11 @@ def test_variants_apply_to_the_current_source():
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Grade reference, blank and every wrong variant in one run on a temporary course copy."""
-    root = tmp_path_factory.mktemp("course")
-    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    for folder in ("source", "release"):
-        shutil.copytree(ROOT / folder / ASSIGNMENT, root / folder / ASSIGNMENT)
-    submissions = {"reference": demo.filled_notebook(ROOT, ASSIGNMENT), "blank": None}
+    root = make_course_copy(tmp_path_factory.mktemp("course"), [ASSIGNMENT])
+    submissions = {"reference": demo.filled_notebook(ROOT, ASSIGNMENT), "blank": UNTOUCHED_RELEASE}
     for variant in _variants()["variants"]:
         submissions[variant["name"]] = demo.filled_notebook(ROOT, ASSIGNMENT, [variant["name"]])
-    for student, notebook in submissions.items():
-        if notebook is None:
-            folder = root / "submitted" / student / ASSIGNMENT
-            folder.mkdir(parents=True)
-            shutil.copy2(RELEASE, folder / RELEASE.name)
-        else:
-            demo.write_submission(root, student, ASSIGNMENT, notebook)
+    write_submissions(root, ASSIGNMENT, submissions)
     settings = grading.Settings.load(root)
     jobs = [grading.Job(student, ASSIGNMENT) for student in submissions]
     workers = max(1, min(2, os.cpu_count() or 1))
