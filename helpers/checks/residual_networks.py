@@ -18,7 +18,6 @@ as data in the npz), so a wrong block costs the points of that block only.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import zlib
@@ -28,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from helpers.checks import swapped_globals
 from helpers.compare import CheckFailure, assert_array_close, assert_equal
 from helpers.model_compare import compare_model, describe_model
 
@@ -279,24 +279,9 @@ TRUSTED = {"identity_block": trusted_identity_block, "convolutional_block": trus
 DEPENDENCIES = {"ResNet50": ("identity_block", "convolutional_block")}
 
 
-@contextlib.contextmanager
 def trusted_dependencies(function: Callable):
     """While inside, the blocks ``function`` calls by name are the trusted (replayed) versions."""
-    namespace = getattr(function, "__globals__", {})
-    saved = {}
-    names = DEPENDENCIES.get(function.__name__, ())
-    for name in names:
-        if name in namespace:
-            saved[name] = namespace[name]
-        namespace[name] = TRUSTED[name]
-    try:
-        yield
-    finally:
-        for name in names:
-            if name in saved:
-                namespace[name] = saved[name]
-            else:
-                namespace.pop(name, None)
+    return swapped_globals(function, {name: TRUSTED[name] for name in DEPENDENCIES.get(function.__name__, ())})
 
 
 def build_resnet_isolated(ResNet50: Callable, input_shape, classes):
