@@ -2,16 +2,22 @@
 
 While grading, each test cell runs through :func:`run_test`: the graded functions it names are
 wrapped so that every top-level call records a fingerprint of its arguments and its result, encoded
-as JSON (arrays as base64 bytes with dtype and shape; never pickle). The records leave the kernel as
-one display output of type ``application/vnd.course.record+json``. The grader then runs the same test
-code again in its own process, where the student's functions are replaced by players of these
-records (:mod:`helpers.instructor.replay`): the verdict comes from trusted numpy and trusted checks,
-whatever the student's code patched inside the kernel.
+as JSON (arrays as base64 bytes with dtype and shape; Keras blocks and models as their layer graph,
+see :mod:`helpers.keras_graph`; never pickle or code). A check can also mark a value computed from
+the student's code as an observation (:func:`observed`: what a function did besides returning, such
+as the minibatches ``model`` asked for, or a result computed inside a ``tf.function``). The records
+leave the kernel as one display output of type ``application/vnd.course.record+json``. The grader
+then runs the same test code again in its own process, where the student's functions are replaced by
+players of these records and observations are read back from them
+(:mod:`helpers.instructor.replay`): the verdict comes from trusted numpy, trusted Keras and trusted
+checks, whatever the student's code patched inside the kernel.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import functools
 import json
 import math
@@ -21,6 +27,10 @@ import numpy as np
 
 MIME = "application/vnd.course.record+json"
 _MAX_ARRAY_BYTES = 64 << 20
+
+# Who answers observed() now: the kernel's recorder while a test cell runs under grading, the
+# grader's playback while it replays one, nobody otherwise (the check then just computes).
+_SESSION: contextvars.ContextVar = contextvars.ContextVar("course_record_session", default=None)
 
 # ------------------------------------------------------------------ the codec
 
@@ -65,7 +75,9 @@ def _encode_framework(value):
     names = {c.__module__.split(".")[0] + "." + c.__name__ for c in cls.__mro__}
     try:
         if "keras.Model" in names or any(n.endswith(".Functional") or n.endswith(".Sequential") for n in names):
-            return {"__keras_model__": value.to_json()}
+            from helpers import keras_graph
+
+            return {"__keras__": keras_graph.describe_model(value)}
         if any(n.endswith(".KerasTensor") for n in names):
             return {"__keras_tensor__": [None if d is None else int(d) for d in value.shape],
                     "dtype": str(value.dtype)}
@@ -96,7 +108,41 @@ class Unserializable:
     __hash__ = object.__hash__
 
 
-def decode(data):
+def keras_inputs(args, kwargs) -> list:
+    """The KerasTensors among a call's arguments, in order (a block's symbolic inputs)."""
+    found = []
+
+    def visit(value):
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                visit(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                visit(item)
+        elif any(c.__name__ == "KerasTensor" for c in type(value).__mro__):
+            found.append(value)
+
+    visit((args, kwargs))
+    return found
+
+
+def encode_result(result, args, kwargs):
+    """Like :func:`encode`; a KerasTensor built from KerasTensor arguments travels as its layer graph."""
+    if any(c.__name__ == "KerasTensor" for c in type(result).__mro__):
+        inputs = keras_inputs(args, kwargs)
+        if inputs:
+            try:
+                from helpers import keras_graph
+
+                return {"__keras__": keras_graph.describe_tensor(result, inputs)}
+            except Exception as exc:  # noqa: BLE001 - e.g. an output not connected to the inputs
+                return {"__unserializable__": f"Keras tensor whose layers cannot be read back "
+                                              f"({type(exc).__name__}: {str(exc)[:300]})"}
+    return encode(result)
+
+
+def decode(data, inputs: list | None = None):
+    """The value ``data`` stands for; ``inputs`` are the KerasTensors a recorded block is applied to."""
     if isinstance(data, list):
         return [decode(v) for v in data]
     if not isinstance(data, dict):
@@ -124,9 +170,9 @@ def decode(data):
     if "__keras_tensor__" in data:
         import keras
         return keras.KerasTensor(shape=tuple(data["__keras_tensor__"]), dtype=data["dtype"])
-    if "__keras_model__" in data:
-        import keras
-        return keras.models.model_from_json(data["__keras_model__"])
+    if "__keras__" in data:
+        from helpers import keras_graph
+        return keras_graph.rebuild(data["__keras__"], inputs)
     if "__unserializable__" in data:
         return Unserializable(str(data["__unserializable__"]))
     return Unserializable("unknown record")
@@ -193,6 +239,24 @@ class _Recorder:
         self.calls: list[dict] = []
         self.depth = 0
 
+    def observe(self, label: str, compute):
+        if self.depth:
+            return compute()
+        entry = {"observe": label}
+        self.depth += 1
+        try:
+            value = compute()
+        except BaseException as exc:
+            entry["raised"] = type(exc).__name__
+            entry["message"] = str(exc)[:2000]
+            self.calls.append(entry)
+            raise
+        finally:
+            self.depth -= 1
+        entry["result"] = encode(value)
+        self.calls.append(entry)
+        return value
+
     def wrap(self, name: str, function):
         """A recording stand-in for ``function`` that shares its globals.
 
@@ -200,7 +264,7 @@ class _Recorder:
         stand-in is rebuilt on the student's globals so that this keeps working, and therefore it
         looks up nothing global itself: everything it needs comes through its closure.
         """
-        recorder, fingerprint_, encode_, ndarray = self, fingerprint, encode, np.ndarray
+        recorder, fingerprint_, encode_, encode_result_, ndarray = self, fingerprint, encode, encode_result, np.ndarray
 
         def recorded(*args, **kwargs):
             if recorder.depth:
@@ -216,7 +280,7 @@ class _Recorder:
                 raise
             finally:
                 recorder.depth -= 1
-            entry["result"] = encode_(result)
+            entry["result"] = encode_result_(result, args, kwargs)
             entry["args_after"] = [encode_(a) if type(a) is ndarray else None for a in args]
             recorder.calls.append(entry)
             return result
@@ -227,6 +291,27 @@ class _Recorder:
         return functools.update_wrapper(recorded, function)
 
 
+def observed(label: str, compute):
+    """``compute()``, a value made by the student's code; under grading it is recorded as plain data.
+
+    In the kernel the value is computed and recorded under ``label``; when the grader replays the
+    test, the recorded value is returned instead (``compute`` is not called). Outside grading this is
+    just ``compute()``.
+    """
+    session = _SESSION.get()
+    return compute() if session is None else session.observe(label, compute)
+
+
+@contextlib.contextmanager
+def session(answerer):
+    """While inside, :func:`observed` asks ``answerer.observe(label, compute)``."""
+    token = _SESSION.set(answerer)
+    try:
+        yield answerer
+    finally:
+        _SESSION.reset(token)
+
+
 def run_test(grade_id: str, names: tuple[str, ...], source: str, namespace: dict) -> None:
     """Run one test cell's code in the notebook's namespace, recording calls to the graded ``names``."""
     recorder = _Recorder()
@@ -234,7 +319,8 @@ def run_test(grade_id: str, names: tuple[str, ...], source: str, namespace: dict
     for name, function in originals.items():
         namespace[name] = recorder.wrap(name, function)
     try:
-        exec(compile(source, f"<test {grade_id}>", "exec"), namespace)
+        with session(recorder):
+            exec(compile(source, f"<test {grade_id}>", "exec"), namespace)
     finally:
         for name, function in originals.items():
             namespace[name] = function

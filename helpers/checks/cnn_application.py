@@ -19,6 +19,7 @@ Float32 results are compared with tolerances that survive thread counts and oneD
 
 from __future__ import annotations
 
+import inspect
 import json
 import numbers
 from functools import cache
@@ -26,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from helpers import record
 from helpers.checks import REFERENCE_DIR, load_references, swapped_globals
 from helpers.compare import CheckFailure, assert_array_close, assert_equal
 
@@ -257,22 +259,24 @@ def initialize_parameters(initialize_parameters):
 
 
 def initialize_parameters_properties(initialize_parameters):
-    """Seeded (two calls agree), fresh variables each call, Glorot-uniform range, zero bias."""
+    """Seeded, new variables on every call (zeroing the first call's must not touch the second's),
+    Glorot-uniform range, zero bias."""
     first = initialize_parameters_structure(initialize_parameters)
+    for value in first.values():
+        value.assign(np.zeros(tuple(value.shape.as_list()), np.float32))
     second = initialize_parameters_structure(initialize_parameters)
     for name, shape in PARAMETER_SHAPES.items():
-        if first[name] is second[name]:
-            raise CheckFailure(f"two calls returned the same tf.Variable for {name!r}: create new variables.")
-        assert_array_close(f"parameters[{name!r}] of a second call (the initializer must be seeded)",
-                           second[name].numpy(), first[name].numpy(), atol=0, rtol=0)
+        assert_array_close(f"parameters[{name!r}] of a second call, after the first call's variables were set to "
+                           "zero (seed the initializer, and create new tf.Variables on every call)",
+                           second[name].numpy(), reference(f"initialize_parameters/{name}"), atol=1e-6, rtol=1e-5)
         if name.startswith("W"):
             receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
             limit = np.sqrt(6.0 / (receptive * shape[-2] + receptive * shape[-1]))
-            values = first[name].numpy()
+            values = second[name].numpy()
             if np.abs(values).max() > limit * (1 + 1e-6):
                 raise CheckFailure(f"parameters[{name!r}]: Glorot-uniform values lie in [-{limit:.4f}, {limit:.4f}], "
                                    f"got {values.min():.4f}..{values.max():.4f}.")
-    assert_array_close("parameters['b3']", first["b3"].numpy(), np.zeros(6, np.float32), atol=0)
+    assert_array_close("parameters['b3']", second["b3"].numpy(), np.zeros(6, np.float32), atol=0)
 
 
 # ------------------------------------------------------------ forward_propagation
@@ -313,7 +317,7 @@ def forward_propagation_in_graph(forward_propagation):
     spec = tf.TensorSpec([None, 64, 64, 3], tf.float32)
     compiled = tf.function(lambda X: forward_propagation(X, parameters), input_signature=[spec])
     X = case_forward_propagation_X()
-    Z3 = compiled(X)
+    Z3 = record.observed("forward_propagation inside a tf.function", lambda: compiled(X))
     assert_array_close("Z3 computed inside a tf.function", Z3.numpy(), reference("forward_propagation/Z3"),
                        atol=_f32_tolerance(reference("forward_propagation/Z3")), rtol=FLOAT32_RTOL)
 
@@ -390,9 +394,13 @@ def model_slice(run: str):
 _runs: dict = {}
 
 
-def _run_model(model, run: str):
-    """Train ``model`` briefly on a slice (cached per function object and run), trusted dependencies in place."""
-    key = (run, model)
+def _train(model, run: str) -> dict:
+    """Train ``model`` briefly on a slice, trusted dependencies in place; plain data, cached per function and run.
+
+    The outcome holds what ``model`` returned (or the error it raised) and the arguments of every
+    call it made to ``random_mini_batches``.
+    """
+    key = (run, inspect.unwrap(model))
     if key in _runs:
         return _runs[key]
     from helpers.signs import random_mini_batches as course_random_mini_batches
@@ -405,24 +413,30 @@ def _run_model(model, run: str):
         calls.append({"m": int(np.shape(X)[0]), "mini_batch_size": mini_batch_size, "seed": seed})
         return course_random_mini_batches(X, Y, mini_batch_size, seed)
 
-    outcome: dict = {"calls": calls, "data": (X_train, Y_train, X_test, Y_test), "epochs": num_epochs,
-                     "minibatch_size": minibatch_size}
+    outcome: dict = {"calls": calls}
     try:
         with trusted_dependencies(model, extra={"random_mini_batches": random_mini_batches}):
             outcome["result"] = model(X_train, Y_train, X_test, Y_test, learning_rate=0.009,
                                       num_epochs=num_epochs, minibatch_size=minibatch_size, print_cost=False)
     except Exception as exc:  # reported by whichever check asks for the run
-        outcome["error"] = exc
+        outcome["error"] = f"{type(exc).__name__}: {exc}"
     _runs[key] = outcome
+    return outcome
+
+
+def _run_model(model, run: str) -> dict:
+    """The outcome of the short run: computed in the kernel, read back from its record by the grader."""
+    outcome = dict(record.observed(f"model, run {run!r}", lambda: _train(model, run)))
+    _, _, outcome["epochs"], outcome["minibatch_size"], _ = MODEL_RUNS[run]
+    outcome["data"] = model_slice(run)
     return outcome
 
 
 def _model_result(model, run: str):
     outcome = _run_model(model, run)
     if "error" in outcome:
-        exc = outcome["error"]
-        raise CheckFailure(f"model raised {type(exc).__name__}: {exc}") from exc
-    result = outcome["result"]
+        raise CheckFailure(f"model raised {outcome['error']}")
+    result = outcome.get("result")
     if not isinstance(result, tuple) or len(result) != 3:
         raise CheckFailure("model must return a tuple (train_accuracy, test_accuracy, parameters), got "
                            f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, tuple)

@@ -27,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from helpers import keras_graph
 from helpers.checks import swapped_globals
 from helpers.compare import CheckFailure, assert_array_close, assert_equal
 from helpers.model_compare import compare_model, describe_model
@@ -207,17 +208,8 @@ def _check_shapes(function: Callable, kind: str, which: str) -> None:
 # ------------------------------------------------------------- trusted blocks (graph replay)
 
 def record_graph(model) -> str:
-    """The layer graph of a block model as JSON: class, config and inbound tensors of every layer."""
-    config = json.loads(model.to_json())["config"]
-    layers = []
-    for layer in config["layers"]:
-        entry = {k: layer[k] for k in ("module", "class_name", "config", "registered_name", "name", "inbound_nodes")}
-        layers.append(entry)
-    def first_name(spec):  # [name, node, tensor] for one tensor, a list of those for several
-        return spec[0] if isinstance(spec[0], str) else spec[0][0]
-
-    return json.dumps({"layers": layers, "input": first_name(config["input_layers"]),
-                       "output": first_name(config["output_layers"])}, sort_keys=True)
+    """The layer graph of a block model as JSON (see :mod:`helpers.keras_graph`)."""
+    return json.dumps(keras_graph.describe_tensor(model.output, [model.input]), sort_keys=True)
 
 
 def _substitute(config: dict, f, filters, stage, block, s) -> dict:
@@ -238,33 +230,10 @@ def _substitute(config: dict, f, filters, stage, block, s) -> dict:
     return config
 
 
-def _resolve(value, tensors):
-    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        return tensors[value["config"]["keras_history"][0]]
-    if isinstance(value, list):
-        return [_resolve(v, tensors) for v in value]
-    if isinstance(value, dict):
-        return {k: _resolve(v, tensors) for k, v in value.items()}
-    return value
-
-
 def replay_graph(graph_json: str, X, f, filters, stage, block, s=1):
     """Apply the recorded block graph to tensor ``X`` with these arguments; returns the output tensor."""
-    import keras
-
-    graph = json.loads(graph_json)
-    tensors = {graph["input"]: X}
-    for layer in graph["layers"]:
-        if layer["class_name"] == "InputLayer":
-            continue
-        spec = {k: layer[k] for k in ("module", "class_name", "registered_name")}
-        spec["config"] = _substitute(layer["config"], f, list(filters), stage, block, s)
-        new_layer = keras.saving.deserialize_keras_object(spec)
-        node = layer["inbound_nodes"][0]
-        args = _resolve(node["args"], tensors)
-        kwargs = {k: v for k, v in _resolve(node["kwargs"], tensors).items() if v is not None}
-        tensors[layer["name"]] = new_layer(*args, **kwargs)
-    return tensors[graph["output"]]
+    return keras_graph.rebuild(json.loads(graph_json), [X],
+                               transform=lambda config: _substitute(config, f, list(filters), stage, block, s))
 
 
 def trusted_identity_block(X, f, filters, stage, block):

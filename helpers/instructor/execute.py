@@ -5,7 +5,8 @@
 * A kernel that dies (``os._exit``, a segfault, the memory limit) is restarted; the cells that
   had run without error before are replayed quietly to rebuild the state, and grading goes on
   with the next cell.
-* A cell's output is capped at ``max_output_chars``; the rest is dropped with a note.
+* A cell's output is capped at ``max_output_chars``; the rest is dropped with a note. A test
+  cell's record of calls for the grader (:mod:`helpers.record`) has its own, larger cap.
 
 Every code cell gets a status: ``ok``, ``error``, ``timeout``, ``kernel died`` or ``not run``.
 """
@@ -13,6 +14,7 @@ Every code cell gets a status: ``ok``, ``error``, ``timeout``, ``kernel died`` o
 from __future__ import annotations
 
 import copy
+import json
 import os
 import tempfile
 import time
@@ -25,9 +27,11 @@ from nbformat.v4 import new_code_cell, new_output
 from jupyter_client.manager import AsyncKernelManager
 from traitlets.config import Config
 
+from helpers import record
 from helpers.instructor import sandbox
 
 MAX_RESTARTS = 3
+MAX_RECORD_CHARS = 64 << 20  # one test cell's record of calls (a ResNet-50 graph is about 0.2 MB)
 PROBE_SECONDS = 10
 
 
@@ -68,6 +72,7 @@ class _GuardedClient(NotebookClient):
         self.socket_dir = socket_dir
         self.timed_out = False
         self._output_chars: dict[int, int] = {}
+        self._record_chars: dict[int, int] = {}
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -82,6 +87,17 @@ class _GuardedClient(NotebookClient):
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
+        data = content.get("data") if isinstance(content.get("data"), dict) else {}
+        if record.MIME in data:
+            # A test cell's record of calls is for the grader, not a reader: its own, larger budget.
+            used = self._record_chars.get(cell_index, 0)
+            size = len(json.dumps(data[record.MIME]))
+            self._record_chars[cell_index] = used + size
+            if used + size > MAX_RECORD_CHARS:
+                outs.append(new_output("stream", name="stderr",
+                                       text=f"\n[record dropped: more than {MAX_RECORD_CHARS:,} characters]\n"))
+                return None
+            return super().output(outs, msg, display_id, cell_index)
         size = len(str(content.get("text", ""))) + len(str(content.get("data", ""))) + len(str(content.get("traceback", "")))
         used = self._output_chars.get(cell_index, 0)
         self._output_chars[cell_index] = used + size

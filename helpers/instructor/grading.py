@@ -281,9 +281,14 @@ def _slot() -> int:
     return _SLOT if _SLOT is not None else os.getpid() % 4000
 
 
-def _set_slot(slots) -> None:
+def _set_slot(slots, threads: int = 0) -> None:
     global _SLOT
     _SLOT = slots.get()
+    if threads:  # the replays in this worker share the cores like its kernels do (set before TF loads)
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+            os.environ[name] = str(threads)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def sandbox_spec(settings: Settings, workdir: Path):
@@ -389,6 +394,8 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
         shutil.rmtree(job_dir, ignore_errors=True)
     verdicts = None
     if replayed:
+        if "keras" in sys.modules:  # nothing of an earlier job's models lingers in this process
+            sys.modules["keras"].backend.clear_session()
         namespace = replay.trusted_namespace(source)
         verdicts = {}
         for cell in merged.cells:
@@ -547,7 +554,7 @@ def _run_jobs(todo: list[int], arguments: list, workers: int, scheduler: str | N
         for slot in range(workers):
             slots.put(slot)
         with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                    initializer=_set_slot, initargs=(slots,)) as pool:
+                                                    initializer=_set_slot, initargs=(slots, arguments[todo[0]][2])) as pool:
             futures = {pool.submit(_worker, arguments[k]): k for k in todo}
             for future in concurrent.futures.as_completed(futures):
                 yield futures[future], _settle(future.result)

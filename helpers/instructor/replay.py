@@ -2,7 +2,10 @@
 
 The test code comes from ``source/`` and runs here with trusted numpy, trusted helpers and the
 setup cell's imports; each graded function it calls is a :class:`Player` that hands back, in order,
-what the student's function returned in the kernel for the same arguments (checked by fingerprint).
+what the student's function returned in the kernel for the same arguments (checked by fingerprint);
+a Keras block comes back as its layer graph, rebuilt here on the test's own inputs, so the trusted
+test sets its weights and computes its outputs itself. Values a check marks as observations
+(:func:`helpers.record.observed`) are read back in order from the record instead of computed.
 A cell passes only if this trusted run passes and consumes exactly the recorded calls.
 """
 
@@ -49,7 +52,25 @@ class Player:
                     arg[...] = changed  # the student's function changed this input in place
         if "raised" in entry:
             raise StudentError(f"{entry['raised']}: {entry.get('message', '')}")
-        return record.decode(entry["result"])
+        return record.decode(entry["result"], inputs=record.keras_inputs(args, kwargs))
+
+
+class Playback:
+    """Answers :func:`helpers.record.observed` from the recorded observations, in order."""
+
+    def __init__(self, entries: list[dict]):
+        self.entries = entries
+        self.used = 0
+
+    def observe(self, label: str, compute):
+        if self.used >= len(self.entries) or self.entries[self.used].get("observe") != label:
+            raise ReplayMismatch(f"the notebook's run did not record {label!r} where the test expects it "
+                                 "(were the checks changed in the notebook?).")
+        entry = self.entries[self.used]
+        self.used += 1
+        if "raised" in entry:
+            raise StudentError(f"{entry['raised']}: {entry.get('message', '')}")
+        return record.decode(entry.get("result"))
 
 
 def _graded_names(source_nb) -> list[str]:
@@ -100,15 +121,18 @@ def verdict(test_source: str, grade_id: str, graded: list[str], records: dict | 
     calls = records.get("calls") or []
     names = names_in(test_source, graded)
     players = {n: Player(n, [c for c in calls if c.get("function") == n]) for n in names}
+    playback = Playback([c for c in calls if "observe" in c])
     scope = dict(namespace)
     scope.update(players)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), record.session(playback):
             exec(compile(test_source, f"<trusted test {grade_id}>", "exec"), scope)
     except Exception as exc:  # noqa: BLE001 - any failure of the trusted test is the verdict
         message = str(exc).strip()
         return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     unused = {n: len(p._calls) - p.used for n, p in players.items() if p.used != len(p._calls)}
+    if playback.used != len(playback.entries):
+        unused["observations"] = len(playback.entries) - playback.used
     if unused:
         return f"the notebook's run made other calls than the test ({unused})"
     return ""

@@ -1,0 +1,242 @@
+"""Keras graphs as plain data, and rebuilt from it under limits.
+
+A function that builds layers on symbolic inputs (a ResNet block: ``X -> ... -> output``) is
+described by the graph between its inputs and its output; a function that returns a model, by the
+model's configuration. Both are JSON (Keras's own functional configuration: layer class, settings
+and inbound tensors), never code. :func:`rebuild` turns such a description back into layers
+applied to given inputs, one node at a time, and refuses what could harm the process that
+rebuilds it:
+
+- only Keras's own layer classes (``module`` under ``keras``), Keras's safe mode on
+  (no ``Lambda`` with code);
+- at most :data:`MAX_LAYERS` layers, :data:`MAX_PARAMETERS` parameters (the variables are created
+  uninitialised inside a ``keras.StatelessScope`` and counted before any memory is given to them),
+  and :data:`MAX_ELEMENTS` values per example in any tensor.
+
+The grader uses it to take a student's block or model out of the kernel as data
+(:mod:`helpers.record`); the residual_networks checks use it to replay the reference blocks.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+import numpy as np
+
+MAX_LAYERS = 2000
+MAX_PARAMETERS = 64_000_000
+MAX_ELEMENTS = 1 << 24
+
+
+class GraphRefused(ValueError):
+    """The description cannot be rebuilt: it is malformed, uses foreign code, or is too big."""
+
+
+# ---------------------------------------------------------------- describing
+
+def describe_tensor(output, inputs: list) -> dict:
+    """The graph from the KerasTensors ``inputs`` to the KerasTensor ``output``."""
+    import keras
+
+    model = keras.Model(inputs=inputs if len(inputs) > 1 else inputs[0], outputs=output)
+    return {"graph": json.loads(model.to_json())["config"]}
+
+
+def describe_model(model) -> dict:
+    return {"model": json.loads(model.to_json())}
+
+
+# ---------------------------------------------------------------- rebuilding
+
+def _check_config(value, where: str) -> None:
+    """Every serialized object inside a layer configuration must be one of Keras's own."""
+    if isinstance(value, dict):
+        module = value.get("module")
+        if module is not None and not (isinstance(module, str) and (module == "keras" or module.startswith("keras."))):
+            raise GraphRefused(f"{where}: {value.get('class_name')!r} comes from {module!r}; only Keras's own "
+                               "layers can be checked.")
+        if value.get("registered_name") not in (None, value.get("class_name")):
+            raise GraphRefused(f"{where}: custom object {value.get('registered_name')!r} cannot be checked.")
+        for item in value.values():
+            _check_config(item, where)
+    elif isinstance(value, list):
+        for item in value:
+            _check_config(item, where)
+
+
+def _deserialize_layer(layer: dict, transform: Callable[[dict], dict] | None):
+    import keras
+
+    if not isinstance(layer, dict) or not isinstance(layer.get("config"), dict):
+        raise GraphRefused("a layer description is malformed")
+    where = f"layer {layer.get('name')!r}"
+    _check_config(layer, where)
+    if layer.get("class_name") in ("Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"):
+        raise GraphRefused(f"{where}: a {layer['class_name']} layer holds code, which cannot be checked.")
+    spec = {k: layer.get(k) for k in ("module", "class_name", "registered_name")}
+    spec["config"] = transform(layer["config"]) if transform else layer["config"]
+    try:
+        return keras.saving.deserialize_keras_object(spec, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - whatever Keras refuses, the graph is refused
+        raise GraphRefused(f"{where} cannot be rebuilt: {type(exc).__name__}: {exc}") from exc
+
+
+def _resolve(value, tensors: dict):
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        history = value.get("config", {}).get("keras_history")
+        key = tuple(history) if isinstance(history, list) else None
+        if key not in tensors:
+            raise KeyError(key)
+        return tensors[key]
+    if isinstance(value, list):
+        return [_resolve(v, tensors) for v in value]
+    if isinstance(value, dict):
+        return {k: _resolve(v, tensors) for k, v in value.items()}
+    return value
+
+
+def _tensor_specs(value) -> list[list]:
+    """Keras writes one tensor as [name, node, index] and several as a list of those."""
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, list) and len(v) == 3 and isinstance(v[0], str)
+                                              and all(isinstance(i, int) for i in v[1:]) for v in value):
+        raise GraphRefused(f"malformed tensor list {str(value)[:80]}")
+    return value
+
+
+def _check_size(name: str, tensor) -> None:
+    for item in tensor if isinstance(tensor, (list, tuple)) else [tensor]:
+        shape = getattr(item, "shape", None)
+        if shape is None:
+            continue
+        per_example = int(np.prod([d for d in shape[1:] if d is not None], dtype=np.float64))
+        if per_example > MAX_ELEMENTS:
+            raise GraphRefused(f"layer {name!r} makes a tensor of shape {tuple(shape)}: more than "
+                               f"{MAX_ELEMENTS:,} values per example.")
+
+
+def _apply(config: dict, inputs: list, transform) -> tuple[list, list, list]:
+    """Rebuild the layers of a functional ``config`` on ``inputs``; returns (outputs, input tensors, layers)."""
+    import keras
+
+    layers = config.get("layers")
+    if not isinstance(layers, list):
+        raise GraphRefused("the description has no layer list")
+    if len(layers) > MAX_LAYERS:
+        raise GraphRefused(f"{len(layers)} layers: more than {MAX_LAYERS}.")
+    input_names = [spec[0] for spec in _tensor_specs(config.get("input_layers"))]
+    tensors: dict[tuple, object] = {}
+    if inputs is None:
+        by_name = {layer.get("name"): layer for layer in layers}
+        inputs = []
+        for name in input_names:
+            layer_config = by_name.get(name, {}).get("config", {})
+            shape = layer_config.get("batch_shape") or layer_config.get("batch_input_shape")
+            if not isinstance(shape, list) or not shape:
+                raise GraphRefused(f"input {name!r} has no shape")
+            inputs.append(keras.Input(batch_shape=tuple(shape), dtype=layer_config.get("dtype", "float32"),
+                                      name=str(name)))
+    if len(inputs) != len(input_names):
+        raise GraphRefused(f"the graph has {len(input_names)} input(s), {len(inputs)} given")
+    for name, tensor in zip(input_names, inputs):
+        tensors[(name, 0, 0)] = tensor
+    pending, instances = [], []
+    for layer in layers:
+        if layer.get("class_name") == "InputLayer":
+            continue
+        instance = _deserialize_layer(layer, transform)
+        instances.append(instance)
+        for index, node in enumerate(layer.get("inbound_nodes") or []):
+            pending.append((layer.get("name"), index, instance, node))
+    while pending:
+        waiting = []
+        for name, index, instance, node in pending:
+            try:
+                args = _resolve(node.get("args", []), tensors)
+                kwargs = {k: v for k, v in _resolve(node.get("kwargs", {}), tensors).items() if v is not None}
+            except KeyError:
+                waiting.append((name, index, instance, node))
+                continue
+            out = instance(*args, **kwargs)
+            _check_size(name, out)
+            for position, tensor in enumerate(out if isinstance(out, (list, tuple)) else [out]):
+                tensors[(name, index, position)] = tensor
+        if len(waiting) == len(pending):
+            raise GraphRefused("the graph's layers do not connect its inputs to its output")
+        pending = waiting
+    outputs = []
+    for spec in _tensor_specs(config.get("output_layers")):
+        key = tuple(spec)
+        if key not in tensors:
+            raise GraphRefused(f"output {spec!r} is not made by any layer")
+        outputs.append(tensors[key])
+    if not outputs:
+        raise GraphRefused("the graph has no output")
+    return outputs, inputs, instances
+
+
+def _parameter_count(layers) -> int:
+    return int(sum(np.prod(w.shape, dtype=np.float64) for layer in layers for w in layer.weights))
+
+
+def _limited(build: Callable):
+    """Run ``build`` with uninitialised variables; give them memory only if they are few enough."""
+    import keras
+
+    with keras.StatelessScope(initialize_variables=False):
+        try:
+            result, layers = build()
+            count = _parameter_count(layers)
+            if count > MAX_PARAMETERS:
+                raise GraphRefused(f"{count:,} parameters: more than {MAX_PARAMETERS:,}.")
+        except Exception:
+            keras.backend.clear_session()  # drop the uninitialised variables with the refused graph
+            raise
+    with keras.StatelessScope():
+        pass  # leaving the outermost scope initialises the variables created above
+    return result
+
+
+def rebuild(data: dict, inputs: list | None = None, transform: Callable[[dict], dict] | None = None):
+    """The KerasTensor (``graph``, applied to ``inputs``) or the Model (``model``) that ``data`` describes.
+
+    ``transform`` may rewrite each layer's configuration first (the trusted blocks use it to change
+    names, filters and strides). Raises :class:`GraphRefused` for anything it will not build.
+    """
+    import keras
+
+    if not isinstance(data, dict):
+        raise GraphRefused("not a graph description")
+    if "graph" in data:
+        def build():
+            outputs, _, layers = _apply(data["graph"], list(inputs or []), transform)
+            return (outputs[0] if len(outputs) == 1 else outputs), layers
+        return _limited(build)
+    if "model" in data:
+        model = data["model"]
+        if not isinstance(model, dict) or not isinstance(model.get("config"), dict):
+            raise GraphRefused("a model description is malformed")
+        config = model["config"]
+        if model.get("class_name") == "Sequential":
+            def build():
+                import keras as k
+
+                layers = [_deserialize_layer(layer, transform) for layer in config.get("layers", [])]
+                if len(layers) > MAX_LAYERS:
+                    raise GraphRefused(f"{len(layers)} layers: more than {MAX_LAYERS}.")
+                built = k.Sequential(layers, name=config.get("name"))
+                return built, built.layers
+            return _limited(build)
+        if model.get("class_name") not in ("Functional", "Model"):
+            raise GraphRefused(f"a {model.get('class_name')!r} model cannot be checked: build it with the "
+                               "Functional API")
+
+        def build():
+            outputs, used, _ = _apply(config, None, transform)
+            built = keras.Model(inputs=used if len(used) > 1 else used[0],
+                                outputs=outputs if len(outputs) > 1 else outputs[0], name=config.get("name"))
+            return built, built.layers
+        return _limited(build)
+    raise GraphRefused("not a graph description")

@@ -1,0 +1,130 @@
+"""Trusted replay for the TensorFlow assignments: cheats inside the kernel gain nothing.
+
+One batch with both TensorFlow assignments: students who patch the checks, the comparator or
+numpy next to wrong answers, and a block the grader refuses to rebuild (a ``Lambda`` layer holds
+code). Each earns exactly the points of its honest cells, with the real reason.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from helpers.instructor import demo, grading, notebooks as nbu
+
+from conftest import make_course_copy, write_submissions
+
+pytestmark = pytest.mark.slow
+
+APP, RESNET = "cnn_application", "residual_networks"
+
+PATCH_APP_CHECKS = '''
+for _name in ("forward_propagation", "forward_propagation_oracle", "forward_propagation_in_graph",
+              "model_training", "model_training_run", "convolutional_model", "convolutional_model_matches",
+              "convolutional_model_probabilities"):
+    setattr(check, _name, lambda *a, **k: print("All tests passed."))
+'''
+
+PATCH_COMPARE = '''
+import numpy as np, helpers.compare as compare
+np.allclose = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+compare.assert_array_close = lambda *a, **k: None
+compare.assert_equal = lambda *a, **k: None
+check.assert_array_close = lambda *a, **k: None
+check.assert_equal = lambda *a, **k: None
+'''
+
+PATCH_RESNET_CHECKS = '''
+for _name in ("identity_block", "ResNet50_layers", "ResNet50_parameters"):
+    setattr(check, _name, lambda *a, **k: print("All tests passed."))
+'''
+
+FINAL_RELU = 'X = Add()([X, X_shortcut])\n    X = Activation("relu")(X)'
+LAMBDA_RELU = 'X = Add()([X, X_shortcut])\n    X = keras.layers.Lambda(lambda t: tf.nn.relu(t))(X)'
+
+
+def _with_cell(nb, code: str):
+    """``code`` in a cell of its own just before the first test cell."""
+    k = next(i for i, c in enumerate(nb.cells) if nbu.is_test(c))
+    cell = nbformat.v4.new_code_cell(code)
+    cell.pop("id", None)  # the release is nbformat 4.4, which has no cell ids
+    nb.cells.insert(k, cell)
+    return nb
+
+
+def _replace_in_solution(nb, grade_id: str, old: str, new: str):
+    cell = next(c for c in nb.cells if nbu.grade_id(c) == grade_id)
+    assert old in cell.source
+    cell.source = cell.source.replace(old, new)
+    return nb
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    root = make_course_copy(tmp_path_factory.mktemp("replay") / "course", [APP, RESNET])
+    app_wrong = ["forward_propagation_wrong_padding", "model_no_shuffling", "convolutional_model_no_softmax"]
+    app_numeric = ["compute_cost_not_averaged", "initialize_parameters_glorot_normal"]
+    resnet_wrong = ["identity_block_relu_before_add", "ResNet50_missing_stage4_block"]
+    cases = {
+        APP: {
+            "patched_checks": (_with_cell(demo.filled_notebook(root, APP, app_wrong), PATCH_APP_CHECKS),
+                               demo.expected_score(root, APP, app_wrong)),
+            "patched_compare": (_with_cell(demo.filled_notebook(root, APP, app_numeric), PATCH_COMPARE),
+                                demo.expected_score(root, APP, app_numeric)),
+        },
+        RESNET: {
+            "patched_checks": (_with_cell(demo.filled_notebook(root, RESNET, resnet_wrong), PATCH_RESNET_CHECKS),
+                               demo.expected_score(root, RESNET, resnet_wrong)),
+            "lambda_block": (_replace_in_solution(demo.filled_notebook(root, RESNET), "identity_block",
+                                                  FINAL_RELU, LAMBDA_RELU),
+                             demo.expected_score(root, RESNET, ["identity_block_relu_before_add"])
+                             - _points(root, RESNET, "identity_block_shapes")),
+        },
+    }
+    for assignment, students in cases.items():
+        write_submissions(root, assignment, {s: nb for s, (nb, _) in students.items()})
+    settings = grading.Settings.load(root)
+    assert set(settings.trusted_replay) >= {APP, RESNET}
+    jobs = [grading.Job(s, a) for a, students in cases.items() for s in students]
+    results = grading.grade_all(settings, jobs, workers=2, force=True, progress=False)
+    return {(r.assignment, r.student): r for r in results}, cases
+
+
+def _points(root, assignment: str, grade_id: str) -> float:
+    source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+    return next(nbu.points(c) for c in nbu.test_cells(source) if nbu.grade_id(c) == grade_id)
+
+
+def _messages(result) -> dict[str, str]:
+    return {c.grade_id: c.message for c in result.cells if c.points < c.max_points}
+
+
+def test_each_cheat_earns_exactly_its_honest_points(batch):
+    results, cases = batch
+    wrong = {key: (results[key].score, expected, _messages(results[key]))
+             for assignment, students in cases.items() for student, (_, expected) in students.items()
+             if results[(key := (assignment, student))].score != expected}
+    assert wrong == {}
+
+
+def test_patched_checks_are_caught_by_the_replay(batch):
+    results, _ = batch
+    for key in ((APP, "patched_checks"), (RESNET, "patched_checks")):
+        messages = _messages(results[key])
+        assert messages and all("differ from the test's" in m or "did not record" in m for m in messages.values()), \
+            messages
+
+
+def test_patched_comparators_fail_with_the_real_reason(batch):
+    results, _ = batch
+    messages = _messages(results[(APP, "patched_compare")])
+    assert "compute_cost for the example logits: expected" in messages["compute_cost_value"]
+    assert "parameters['W1']" in messages["initialize_parameters_values"]
+
+
+def test_a_block_with_code_is_refused_not_run(batch):
+    results, _ = batch
+    messages = _messages(results[(RESNET, "lambda_block")])
+    assert set(messages) == {"identity_block_inference", "identity_block_training", "identity_block_shapes"}
+    assert all("Lambda" in m for m in messages.values()), messages
