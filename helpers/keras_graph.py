@@ -14,7 +14,7 @@ rebuilds it:
   and :data:`MAX_ELEMENTS` values per example in any tensor.
 
 The grader uses it to take a student's block or model out of the kernel as data
-(:mod:`helpers.record`); the residual_networks checks use it to replay the reference blocks.
+(:mod:`helpers.record`).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _check_config(value, where: str) -> None:
             _check_config(item, where)
 
 
-def _deserialize_layer(layer: dict, transform: Callable[[dict], dict] | None):
+def _deserialize_layer(layer: dict):
     import keras
 
     if not isinstance(layer, dict) or not isinstance(layer.get("config"), dict):
@@ -75,7 +75,7 @@ def _deserialize_layer(layer: dict, transform: Callable[[dict], dict] | None):
     if layer.get("class_name") in ("Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"):
         raise GraphRefused(f"{where}: a {layer['class_name']} layer holds code, which cannot be checked.")
     spec = {k: layer.get(k) for k in ("module", "class_name", "registered_name")}
-    spec["config"] = transform(layer["config"]) if transform else layer["config"]
+    spec["config"] = layer["config"]
     try:
         return keras.saving.deserialize_keras_object(spec, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - whatever Keras refuses, the graph is refused
@@ -117,7 +117,7 @@ def _check_size(name: str, tensor) -> None:
                                f"{MAX_ELEMENTS:,} values per example.")
 
 
-def _apply(config: dict, inputs: list, transform) -> tuple[list, list, list]:
+def _apply(config: dict, inputs: list | None) -> tuple[list, list, list]:
     """Rebuild the layers of a functional ``config`` on ``inputs``; returns (outputs, input tensors, layers)."""
     import keras
 
@@ -146,7 +146,7 @@ def _apply(config: dict, inputs: list, transform) -> tuple[list, list, list]:
     for layer in layers:
         if layer.get("class_name") == "InputLayer":
             continue
-        instance = _deserialize_layer(layer, transform)
+        instance = _deserialize_layer(layer)
         instances.append(instance)
         for index, node in enumerate(layer.get("inbound_nodes") or []):
             pending.append((layer.get("name"), index, instance, node))
@@ -199,11 +199,10 @@ def _limited(build: Callable):
     return result
 
 
-def rebuild(data: dict, inputs: list | None = None, transform: Callable[[dict], dict] | None = None):
+def rebuild(data: dict, inputs: list | None = None):
     """The KerasTensor (``graph``, applied to ``inputs``) or the Model (``model``) that ``data`` describes.
 
-    ``transform`` may rewrite each layer's configuration first (the trusted blocks use it to change
-    names, filters and strides). Raises :class:`GraphRefused` for anything it will not build.
+    Raises :class:`GraphRefused` for anything it will not build.
     """
     import keras
 
@@ -211,7 +210,7 @@ def rebuild(data: dict, inputs: list | None = None, transform: Callable[[dict], 
         raise GraphRefused("not a graph description")
     if "graph" in data:
         def build():
-            outputs, _, layers = _apply(data["graph"], list(inputs or []), transform)
+            outputs, _, layers = _apply(data["graph"], list(inputs or []))
             return (outputs[0] if len(outputs) == 1 else outputs), layers
         return _limited(build)
     if "model" in data:
@@ -223,7 +222,7 @@ def rebuild(data: dict, inputs: list | None = None, transform: Callable[[dict], 
             def build():
                 import keras as k
 
-                layers = [_deserialize_layer(layer, transform) for layer in config.get("layers", [])]
+                layers = [_deserialize_layer(layer) for layer in config.get("layers", [])]
                 if len(layers) > MAX_LAYERS:
                     raise GraphRefused(f"{len(layers)} layers: more than {MAX_LAYERS}.")
                 built = k.Sequential(layers, name=config.get("name"))
@@ -234,7 +233,7 @@ def rebuild(data: dict, inputs: list | None = None, transform: Callable[[dict], 
                                "Functional API")
 
         def build():
-            outputs, used, _ = _apply(config, None, transform)
+            outputs, used, _ = _apply(config, None)
             built = keras.Model(inputs=used if len(used) > 1 else used[0],
                                 outputs=outputs if len(outputs) > 1 else outputs[0], name=config.get("name"))
             return built, built.layers
