@@ -1,7 +1,7 @@
 """Loops vs vectorized numpy vs TensorFlow on a realistic convolution and pooling layer.
 
 The loop versions are the reference solutions of cnn_step_by_step (run from source/); the
-vectorized ones are helpers.vectorized. All three are timed in this one run and their outputs
+vectorized ones are benchmarks/vectorized.py. All three are timed in this one run and their outputs
 compared. Usage: python benchmarks/conv_speed.py [--repeat N]
 """
 
@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from helpers import vectorized  # noqa: E402
+import vectorized  # noqa: E402  (benchmarks/vectorized.py, beside this script)
 from helpers.instructor.references import solution_namespace  # noqa: E402
 
 

@@ -1,14 +1,20 @@
-"""Unit tests of the helpers: comparator, vectorized layers, gradient check, grading-mode switch."""
+"""Unit tests of the helpers (comparator, gradient check, grading-mode switch) and of the benchmark's vectorized layers."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from helpers import mode, vectorized
+from helpers import mode
 from helpers.compare import CheckFailure, assert_array_close, assert_scalar_close
 from helpers.gradcheck import check_gradients, numeric_gradient, relative_error
 from helpers.instructor.references import solution_namespace
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import vectorized  # noqa: E402  (benchmarks/vectorized.py)
 
 
 @pytest.fixture(scope="module")

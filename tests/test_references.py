@@ -58,3 +58,34 @@ def test_mean_of_dA_in_the_pool_backward_example():
     from helpers.checks import cnn_step_by_step as check
 
     assert float(np.mean(check.case_pool_backward()["dA"])) == pytest.approx(0.145713902729, abs=1e-12)
+
+
+# The hidden tests compare gradients with the reference solution's; those must be right numerically.
+@pytest.mark.parametrize("shape,f,n_C,stride,pad", [((2, 5, 4, 2), 3, 3, 1, 1), ((1, 7, 5, 3), 3, 2, 2, 0),
+                                                    ((2, 4, 6, 1), 2, 2, 3, 2)])
+def test_reference_conv_backward_passes_numeric_gradient_checks(shape, f, n_C, stride, pad):
+    from helpers.gradcheck import check_gradients
+
+    solutions = references.solution_namespace("cnn_step_by_step")
+    rng = np.random.default_rng(16)
+    A, W, b = rng.standard_normal(shape), rng.standard_normal((f, f, shape[-1], n_C)), rng.standard_normal((1, 1, 1, n_C))
+    hp = {"stride": stride, "pad": pad}
+    Z, cache = solutions["conv_forward"](A, W, b, hp)
+    dZ = rng.standard_normal(Z.shape)
+    grads = dict(zip(("A_prev", "W", "b"), solutions["conv_backward"](dZ, cache)))
+    check_gradients("reference conv_backward", lambda A_prev, W, b: solutions["conv_forward"](A_prev, W, b, hp)[0],
+                    {"A_prev": A, "W": W, "b": b}, grads, dZ, verbose=False)
+
+
+@pytest.mark.parametrize("mode", ["max", "average"])
+@pytest.mark.parametrize("shape,f,stride", [((2, 5, 4, 2), 2, 1), ((1, 7, 6, 3), 3, 2), ((2, 4, 4, 1), 2, 2)])
+def test_reference_pool_backward_passes_numeric_gradient_checks(shape, f, stride, mode):
+    from helpers.gradcheck import check_gradients
+
+    solutions = references.solution_namespace("cnn_step_by_step")
+    A = np.random.default_rng(18).standard_normal(shape)
+    hp = {"f": f, "stride": stride}
+    out, cache = solutions["pool_forward"](A, hp, mode=mode)
+    dA = np.random.default_rng(0).standard_normal(out.shape)
+    check_gradients("reference pool_backward", lambda A_prev: solutions["pool_forward"](A_prev, hp, mode=mode)[0],
+                    {"A_prev": A}, {"A_prev": solutions["pool_backward"](dA, cache, mode=mode)}, dA, verbose=False)

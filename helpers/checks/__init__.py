@@ -3,7 +3,7 @@
 A notebook imports its module as ``check`` and calls e.g. ``check.conv_forward(conv_forward)``:
 it prints "All tests passed." or raises :class:`helpers.compare.CheckFailure` with one precise
 diagnostic. What the modules share lives here: the stored reference outputs and the swap of a
-function's helpers for trusted versions while it is checked.
+function's helpers for stand-ins (reference answers, or a network that is not the answer) while it is checked.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def swapped_globals(function: Callable, replacements: dict[str, Callable]):
     """While inside, the names in ``replacements`` mean the given objects for ``function``'s code.
 
     A mistake in one graded function then costs only that function's points: the others it calls are
-    replaced by trusted versions while it is checked.
+    replaced by stand-ins while it is checked.
     """
     namespace = getattr(inspect.unwrap(function), "__globals__", {})
     saved = {name: namespace[name] for name in replacements if name in namespace}

@@ -2,17 +2,16 @@
 
 The example inputs are drawn with fixed numpy seeds; the expected outputs are stored in
 ``helpers/reference/cnn_application.npz``, produced by running the source solutions
-(``course refs``), never typed in.
+(``course refs``), never typed in: the course's examples and the other inputs the hidden tests use.
 
 A function is checked on its own. While ``model`` runs, the graded functions it calls
 (``create_placeholders``, ``initialize_parameters``, ``forward_propagation``,
-``compute_cost``) are replaced by trusted versions: the initial parameters come from the
-stored reference values, the forward pass and the cost are written with other TensorFlow
-calls (``tf.nn.convolution``, ``tf.nn.pool``, Keras' cross-entropy) than the ones the
-notebook asks for. ``model`` is never graded on a long run: it trains for a few epochs on a
-seeded slice of SIGNS, and the check verifies what any correct training loop must do (the
-cost falls, every parameter moves, the minibatches are reshuffled every epoch, the
-accuracies it reports are the ones its parameters give).
+``compute_cost``) are replaced by stand-ins that are not the answers: a linear classifier on
+8x8-averaged pixels with a squared-error cost, and input signatures of any shape. ``model`` is
+never graded on a long run: it trains for a few epochs on a seeded slice of SIGNS, and the check
+verifies what any correct training loop must do with whatever network it is given (the cost
+falls, every parameter moves, the minibatches are reshuffled every epoch, the accuracies it
+reports are the ones its parameters give).
 
 Float32 results are compared with tolerances that survive thread counts and oneDNN.
 """
@@ -75,44 +74,77 @@ def case_compute_cost():
 
 KERAS_INPUT_SHAPES = {"signs": (64, 64, 3), "small_grey": (32, 32, 1)}
 
+# Other inputs of the hidden tests: (m, seed, scale) for forward_propagation, (m, seed, soft labels) for
+# compute_cost. Their expected outputs are stored by `course refs`.
+FORWARD_CASES = [(5, 11, 1.0), (1, 12, 0.3)]
+COST_CASES = [(7, 2, False), (3, 4, True)]
 
-# ------------------------------------------------------ trusted dependencies
 
-def _trusted_create_placeholders(n_H0, n_W0, n_C0, n_y):
+def _forward_key(m, seed, scale) -> str:
+    return f"forward_propagation/m{m}_seed{seed}_scale{float(scale)}"
+
+
+def _cost_key(m, seed, soft_labels) -> str:
+    return f"compute_cost/m{m}_seed{seed}{'_soft' if soft_labels else ''}"
+
+
+def case_forward_propagation_random(m, seed, scale=1.0):
+    """Random images and random (not Glorot) parameters."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((m, 64, 64, 3), dtype=np.float32)
+    parameters = {name: (scale * rng.standard_normal(shape)).astype(np.float32)
+                  for name, shape in PARAMETER_SHAPES.items()}
+    return X, parameters
+
+
+def case_compute_cost_random(m, seed, soft_labels=False):
+    rng = np.random.default_rng(seed)
+    Z3 = (3 * rng.standard_normal((m, 6))).astype(np.float32)
+    if soft_labels:
+        Y = rng.random((m, 6)).astype(np.float32)
+        Y /= Y.sum(axis=1, keepdims=True)
+    else:
+        Y = np.eye(6, dtype=np.float32)[rng.integers(0, 6, size=m)]
+    return Z3, Y
+
+
+# ------------------------------------------------------ stand-ins for model's dependencies
+
+STAND_IN_POOL = 8
+STAND_IN_SHAPES = {"W": ((64 // STAND_IN_POOL) ** 2 * 3, 6), "b": (6,)}
+
+
+def _stand_in_create_placeholders(n_H0, n_W0, n_C0, n_y):
+    """Signatures that accept float32 tensors of any shape (not the answer, which fixes the shapes)."""
     tf = _tf()
-    return (tf.TensorSpec([None, n_H0, n_W0, n_C0], tf.float32, name="X"),
-            tf.TensorSpec([None, n_y], tf.float32, name="Y"))
+    return tf.TensorSpec(None, tf.float32, name="X"), tf.TensorSpec(None, tf.float32, name="Y")
 
 
-def _trusted_initialize_parameters():
-    """Fresh tf.Variables holding the reference initial parameters."""
+def _stand_in_initialize_parameters():
     tf = _tf()
-    return {name: tf.Variable(reference(f"initialize_parameters/{name}").astype(np.float32), name=name)
-            for name in PARAMETER_SHAPES}
+    rng = np.random.default_rng(0)
+    return {"W": tf.Variable((0.01 * rng.standard_normal(STAND_IN_SHAPES["W"])).astype(np.float32), name="W"),
+            "b": tf.Variable(np.zeros(STAND_IN_SHAPES["b"], np.float32), name="b")}
 
 
-def trusted_forward(X, parameters):
-    """The network of the notebook, written with tf.nn.convolution / tf.nn.pool: logits (m, n_y)."""
+def stand_in_forward(X, parameters):
+    """A linear classifier on 8x8-averaged pixels, centred on 0.5: logits (m, 6)."""
     tf = _tf()
-    X = tf.cast(X, tf.float32)
-    A1 = tf.nn.relu(tf.nn.convolution(X, parameters["W1"], strides=1, padding="SAME"))
-    P1 = tf.nn.pool(A1, window_shape=(8, 8), pooling_type="MAX", strides=(8, 8), padding="SAME")
-    A2 = tf.nn.relu(tf.nn.convolution(P1, parameters["W2"], strides=1, padding="SAME"))
-    P2 = tf.nn.pool(A2, window_shape=(4, 4), pooling_type="MAX", strides=(4, 4), padding="SAME")
-    F = tf.reshape(P2, (tf.shape(P2)[0], -1))
-    return tf.linalg.matmul(F, parameters["W3"]) + parameters["b3"]
+    pooled = tf.nn.avg_pool2d(tf.cast(X, tf.float32), STAND_IN_POOL, STAND_IN_POOL, "VALID") - 0.5
+    return tf.reshape(pooled, (tf.shape(pooled)[0], -1)) @ parameters["W"] + parameters["b"]
 
 
-def _trusted_compute_cost(Z3, Y):
+def _stand_in_cost(Z, Y):
+    """Squared distance between the softmax and the labels, averaged over the examples."""
     tf = _tf()
-    return tf.reduce_mean(tf.keras.losses.categorical_crossentropy(Y, Z3, from_logits=True))
+    return tf.reduce_mean(tf.reduce_sum(tf.square(tf.nn.softmax(Z) - Y), axis=1))
 
 
-TRUSTED = {
-    "create_placeholders": _trusted_create_placeholders,
-    "initialize_parameters": _trusted_initialize_parameters,
-    "forward_propagation": trusted_forward,
-    "compute_cost": _trusted_compute_cost,
+STAND_INS = {
+    "create_placeholders": _stand_in_create_placeholders,
+    "initialize_parameters": _stand_in_initialize_parameters,
+    "forward_propagation": stand_in_forward,
+    "compute_cost": _stand_in_cost,
 }
 
 DEPENDENCIES = {
@@ -120,16 +152,18 @@ DEPENDENCIES = {
 }
 
 
-def trusted_dependencies(function: Callable, extra: dict | None = None):
-    """While inside, the graded functions ``function`` calls by name are the trusted versions."""
-    replacements = {name: TRUSTED[name] for name in DEPENDENCIES.get(function.__name__, ())}
+def stand_in_dependencies(function: Callable, extra: dict | None = None):
+    """While inside, the graded functions ``function`` calls by name are the stand-ins."""
+    replacements = {name: STAND_INS[name] for name in DEPENDENCIES.get(function.__name__, ())}
     replacements.update(extra or {})
     return swapped_globals(function, replacements)
 
 
-def call_isolated(function: Callable, *args, **kwargs):
-    with trusted_dependencies(function):
-        return function(*args, **kwargs)
+def _reference_parameters():
+    """Fresh tf.Variables holding the initial parameters of the reference solution (stored data)."""
+    tf = _tf()
+    return {name: tf.Variable(reference(f"initialize_parameters/{name}").astype(np.float32), name=name)
+            for name in PARAMETER_SHAPES}
 
 
 # --------------------------------------------------------------- references
@@ -162,6 +196,16 @@ def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
     refs["forward_propagation/Z3"] = np.asarray(Z3.numpy(), dtype=np.float32)
     cost = solutions["compute_cost"](**case_compute_cost())
     refs["compute_cost/cost"] = np.asarray(float(cost), dtype=np.float64)
+    import tensorflow as tf
+
+    for case in FORWARD_CASES:
+        X, values = case_forward_propagation_random(*case)
+        variables = {name: tf.Variable(value, name=name) for name, value in values.items()}
+        refs[_forward_key(*case)] = np.asarray(solutions["forward_propagation"](X, variables).numpy(), np.float32)
+    for case in COST_CASES:
+        Z3, Y = case_compute_cost_random(*case)
+        refs[_cost_key(*case)] = np.asarray(float(solutions["compute_cost"](tf.constant(Z3), tf.constant(Y))),
+                                            dtype=np.float64)
     from helpers.model_compare import describe_model
 
     for key, shape in KERAS_INPUT_SHAPES.items():
@@ -291,7 +335,7 @@ def forward_propagation_matches(forward_propagation, X, parameters, expected, wh
 
 
 def forward_propagation(forward_propagation):
-    parameters = _trusted_initialize_parameters()
+    parameters = _reference_parameters()
     Z3 = forward_propagation_matches(forward_propagation, case_forward_propagation_X(), parameters,
                                      reference("forward_propagation/Z3"), "for the example batch of 2 images")
     print("Z3 =", Z3.numpy())
@@ -299,21 +343,19 @@ def forward_propagation(forward_propagation):
 
 
 def forward_propagation_oracle(forward_propagation, m, seed, scale=1.0):
-    """Random images and random (not Glorot) parameters: the logits equal the trusted network's."""
+    """Random images and random (not Glorot) parameters: the logits equal the stored reference ones."""
     tf = _tf()
-    rng = np.random.default_rng(seed)
-    X = rng.random((m, 64, 64, 3), dtype=np.float32)
-    parameters = {name: tf.Variable((scale * rng.standard_normal(shape)).astype(np.float32), name=name)
-                  for name, shape in PARAMETER_SHAPES.items()}
-    expected = trusted_forward(X, parameters).numpy()
-    forward_propagation_matches(forward_propagation, X, parameters, expected,
+    key = _forward_key(m, seed, scale)
+    X, values = case_forward_propagation_random(m, seed, scale)
+    parameters = {name: tf.Variable(value, name=name) for name, value in values.items()}
+    forward_propagation_matches(forward_propagation, X, parameters, reference(key),
                                 f"for {m} random images and random parameters (seed {seed})")
 
 
 def forward_propagation_in_graph(forward_propagation):
     """forward_propagation also works inside a tf.function with a free batch size."""
     tf = _tf()
-    parameters = _trusted_initialize_parameters()
+    parameters = _reference_parameters()
     spec = tf.TensorSpec([None, 64, 64, 3], tf.float32)
     compiled = tf.function(lambda X: forward_propagation(X, parameters), input_signature=[spec])
     X = case_forward_propagation_X()
@@ -347,17 +389,8 @@ def compute_cost(compute_cost):
 
 
 def compute_cost_oracle(compute_cost, m, seed, soft_labels=False):
-    rng = np.random.default_rng(seed)
-    Z3 = (3 * rng.standard_normal((m, 6))).astype(np.float32)
-    if soft_labels:
-        Y = rng.random((m, 6)).astype(np.float32)
-        Y /= Y.sum(axis=1, keepdims=True)
-    else:
-        Y = np.eye(6, dtype=np.float32)[rng.integers(0, 6, size=m)]
-    shifted = Z3.astype(np.float64) - Z3.max(axis=1, keepdims=True)
-    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    expected = float(np.mean(-(Y * log_softmax).sum(axis=1)))
-    compute_cost_matches(compute_cost, Z3, Y, expected,
+    Z3, Y = case_compute_cost_random(m, seed, soft_labels)
+    compute_cost_matches(compute_cost, Z3, Y, float(reference(_cost_key(m, seed, soft_labels))),
                          f"for {m} examples{' with soft labels' if soft_labels else ''} (seed {seed})")
 
 
@@ -395,7 +428,7 @@ _runs: dict = {}
 
 
 def _train(model, run: str) -> dict:
-    """Train ``model`` briefly on a slice, trusted dependencies in place; plain data, cached per function and run.
+    """Train ``model`` briefly on a slice, the stand-ins in place; plain data, cached per function and run.
 
     The outcome holds what ``model`` returned (or the error it raised) and the arguments of every
     call it made to ``random_mini_batches``.
@@ -415,7 +448,7 @@ def _train(model, run: str) -> dict:
 
     outcome: dict = {"calls": calls}
     try:
-        with trusted_dependencies(model, extra={"random_mini_batches": random_mini_batches}):
+        with stand_in_dependencies(model, extra={"random_mini_batches": random_mini_batches}):
             outcome["result"] = model(X_train, Y_train, X_test, Y_test, learning_rate=0.009,
                                       num_epochs=num_epochs, minibatch_size=minibatch_size, print_cost=False)
     except Exception as exc:  # reported by whichever check asks for the run
@@ -445,7 +478,7 @@ def _model_result(model, run: str):
 
 
 def _cost_of(parameters, X, Y) -> float:
-    return float(_trusted_compute_cost(trusted_forward(X, parameters), Y).numpy())
+    return float(_stand_in_cost(stand_in_forward(X, parameters), Y).numpy())
 
 
 def model_training_run(model, run: str):
@@ -457,9 +490,10 @@ def model_training_run(model, run: str):
     if not isinstance(parameters, dict):
         raise CheckFailure(f"the third value model returns should be the parameters dict, got "
                            f"{type(parameters).__name__}.")
-    assert_equal("the keys of the parameters model returns", sorted(parameters), sorted(PARAMETER_SHAPES))
-    initial = _trusted_initialize_parameters()
-    for name, shape in PARAMETER_SHAPES.items():
+    assert_equal("the keys of the parameters model returns (it must return the dict initialize_parameters gave "
+                 "it; in this check, the stand-in's)", sorted(parameters), sorted(STAND_IN_SHAPES))
+    initial = _stand_in_initialize_parameters()
+    for name, shape in STAND_IN_SHAPES.items():
         value = parameters[name]
         if not isinstance(value, tf.Variable):
             raise CheckFailure(f"parameters[{name!r}] returned by model should be a tf.Variable, got "
@@ -500,13 +534,14 @@ def model_training(model):
 def model_accuracy_run(model, run: str):
     outcome, (train_accuracy, test_accuracy, parameters) = _model_result(model, run)
     X_train, Y_train, X_test, Y_test = outcome["data"]
-    if not isinstance(parameters, dict) or sorted(parameters) != sorted(PARAMETER_SHAPES):
-        raise CheckFailure("model must return the trained parameters dict (W1, W2, W3, b3) as third value.")
+    if not isinstance(parameters, dict) or sorted(parameters) != sorted(STAND_IN_SHAPES):
+        raise CheckFailure("model must return, as third value, the dict of trained parameters that "
+                           "initialize_parameters gave it.")
     results = []
     for name, got, X, Y in (("train_accuracy", train_accuracy, X_train, Y_train),
                             ("test_accuracy", test_accuracy, X_test, Y_test)):
         value = _as_number(name, got)
-        predictions = np.argmax(trusted_forward(X, parameters).numpy(), axis=1)
+        predictions = np.argmax(stand_in_forward(X, parameters).numpy(), axis=1)
         expected = float(np.mean(predictions == np.argmax(Y, axis=1)))
         if abs(value - expected) > 1e-6:
             raise CheckFailure(f"{name}: the returned parameters classify {expected:.6f} of the "

@@ -7,12 +7,13 @@ proves the stored file is current.
 from __future__ import annotations
 
 import importlib
+import inspect
 import io
 from pathlib import Path
 
 import numpy as np
 
-from helpers.instructor.notebooks import read_notebook, solution_code
+from helpers.instructor.notebooks import read_notebook, solution_code, test_cells
 from helpers.paths import ASSIGNMENTS, course_root
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
@@ -33,7 +34,13 @@ def solution_namespace(assignment: str, root: Path | None = None) -> dict:
 
 
 def compute(assignment: str, root: Path | None = None) -> dict[str, np.ndarray]:
-    return check_module(assignment).compute_references(solution_namespace(assignment, root))
+    """The check module's references; a module that takes ``test_sources`` also gets every test cell's code."""
+    module = check_module(assignment)
+    solutions = solution_namespace(assignment, root)
+    if "test_sources" in inspect.signature(module.compute_references).parameters:
+        nb = read_notebook((root or course_root()) / "source" / assignment / f"{assignment}.ipynb")
+        return module.compute_references(solutions, test_sources=[cell.source for cell in test_cells(nb)])
+    return module.compute_references(solutions)
 
 
 def serialize(refs: dict[str, np.ndarray]) -> bytes:

@@ -3,8 +3,8 @@
 These are the fast versions a library would use: every output position is
 computed at once from a strided *view* of the padded input (no copy), so the
 work happens inside numpy. They use the same shapes and ``hparameters`` keys as
-the course's loop versions, which makes them a trusted oracle for checks and a
-yardstick for the benchmark.
+the course's loop versions: the yardstick of ``conv_speed.py``. They live here, not
+in ``helpers``, because ``helpers`` is what students import and holds no answer.
 
 Shapes (CS231n style):
     A_prev -- (m, n_H_prev, n_W_prev, n_C_prev)
