@@ -18,7 +18,6 @@ and source are unchanged is not graded again, so a rerun after a crash resumes.
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import copy
 import csv
@@ -29,13 +28,12 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from helpers.instructor import notebooks as nbu, replay
+from helpers.instructor import feedback, notebooks as nbu, replay
 from helpers.instructor.execute import execute_notebook
 from helpers.paths import ASSIGNMENTS
 
@@ -577,41 +575,6 @@ class GradingIncomplete(RuntimeError):
 
 # ------------------------------------------------------------------ feedback, csv, table, gradebook
 
-class _Memo:
-    """A filter that remembers its last results: most cells (prose, set-up, tests) are the same for every student."""
-
-    def __init__(self, function, size: int = 4096):
-        self.function, self.size, self.results = function, size, collections.OrderedDict()
-
-    def __call__(self, source, *args, **kwargs):
-        key = (source, repr(args), repr(sorted(kwargs.items())))
-        if key in self.results:
-            self.results.move_to_end(key)
-            return self.results[key]
-        value = self.results[key] = self.function(source, *args, **kwargs)
-        if len(self.results) > self.size:
-            self.results.popitem(last=False)
-        return value
-
-
-_EXPORTERS = threading.local()
-
-
-def _feedback_exporter():
-    """One HTML exporter per thread, kept: building one and highlighting the same cells again cost ~1 s a notebook."""
-    exporter = getattr(_EXPORTERS, "exporter", None)
-    if exporter is None:
-        from nbconvert import HTMLExporter
-        from nbconvert.filters.highlight import Highlight2HTML
-        from nbconvert.filters.strings import clean_html
-
-        exporter = HTMLExporter(template_name="classic")
-        exporter.register_filter("highlight_code", _Memo(Highlight2HTML(pygments_lexer="ipython3", parent=exporter)))
-        exporter.register_filter("clean_html", _Memo(clean_html))
-        _EXPORTERS.exporter = exporter
-    return exporter
-
-
 def write_feedback(root: Path, job: Job, result: Result) -> Path:
     """feedback/<student>/<id>/<id>.html: the graded notebook without hidden tests, and the score table."""
     notebook = autograded_dir(root, job) / f"{job.assignment}.ipynb"
@@ -631,10 +594,9 @@ def write_feedback(root: Path, job: Job, result: Result) -> Path:
                 for output in cell.get("outputs", []):
                     if output.get("output_type") == "error":
                         output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
-        nb.cells.insert(0, nbformat.v4.new_markdown_cell(summary))
-        body, _ = _feedback_exporter().from_notebook_node(nb)
+        body = feedback.render(nb, f"{job.student}: {job.assignment}", summary)
     else:
-        body = f"<html><body>{summary}</body></html>"
+        body = f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{summary}</body></html>"
     _atomic_write(out, body)
     return out
 
