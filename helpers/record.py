@@ -239,13 +239,11 @@ class _Recorder:
         self.calls: list[dict] = []
         self.depth = 0
 
-    def observe(self, label: str, compute):
-        if self.depth:
-            return compute()
-        entry = {"observe": label}
+    def run(self, entry: dict, compute):
+        """``compute()`` one level down (the calls inside are not recorded); an error it raises is recorded."""
         self.depth += 1
         try:
-            value = compute()
+            return compute()
         except BaseException as exc:
             entry["raised"] = type(exc).__name__
             entry["message"] = str(exc)[:2000]
@@ -253,6 +251,12 @@ class _Recorder:
             raise
         finally:
             self.depth -= 1
+
+    def observe(self, label: str, compute):
+        if self.depth:
+            return compute()
+        entry = {"observe": label}
+        value = self.run(entry, compute)
         entry["result"] = encode(value)
         self.calls.append(entry)
         return value
@@ -270,16 +274,7 @@ class _Recorder:
             if recorder.depth:
                 return function(*args, **kwargs)
             entry = {"function": name, "args": fingerprint_([list(args), dict(kwargs)])}
-            recorder.depth += 1
-            try:
-                result = function(*args, **kwargs)
-            except BaseException as exc:
-                entry["raised"] = type(exc).__name__
-                entry["message"] = str(exc)[:2000]
-                recorder.calls.append(entry)
-                raise
-            finally:
-                recorder.depth -= 1
+            result = recorder.run(entry, lambda: function(*args, **kwargs))
             entry["result"] = encode_result_(result, args, kwargs)
             entry["args_after"] = [encode_(a) if type(a) is ndarray else None for a in args]
             recorder.calls.append(entry)
