@@ -19,6 +19,7 @@ and source are unchanged is not graded again, so a rerun after a crash resumes.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import copy
 import csv
 import datetime as dt
@@ -396,7 +397,10 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
     if replayed:
         if "keras" in sys.modules:  # nothing of an earlier job's models lingers in this process
             sys.modules["keras"].backend.clear_session()
-        namespace = replay.trusted_namespace(source)
+        with _stderr_to_devnull():  # TensorFlow's start-up chatter (absl, CUDA probes) is not for the terminal
+            namespace = replay.trusted_namespace(source)
+            if "tensorflow" in sys.modules:
+                sys.modules["tensorflow"].constant(0)  # the device probe happens on the first operation
         verdicts = {}
         for cell in merged.cells:
             gid = nbu.grade_id(cell)
@@ -411,6 +415,20 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
         result.notes.append(f"the kernel was restarted {report.restarts} time(s)")
     _atomic_write(out_dir / f"{assignment}.ipynb", nbformat.writes(merged))
     return result
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull():
+    """While inside, file descriptor 2 (where C++ libraries log) goes to /dev/null."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 # ------------------------------------------------------------------ a whole class
