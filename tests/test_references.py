@@ -89,3 +89,35 @@ def test_reference_pool_backward_passes_numeric_gradient_checks(shape, f, stride
     dA = np.random.default_rng(0).standard_normal(out.shape)
     check_gradients("reference pool_backward", lambda A_prev: solutions["pool_forward"](A_prev, hp, mode=mode)[0],
                     {"A_prev": A}, {"A_prev": solutions["pool_backward"](dA, cache, mode=mode)}, dA, verbose=False)
+
+
+# The stand-ins that replace a function's dependencies while it is checked are not answers.
+def test_cnn_application_stand_ins_fail_the_checks_they_stand_in_for():
+    from helpers.checks import cnn_application as check
+    from helpers.compare import CheckFailure
+
+    for name in ("create_placeholders", "initialize_parameters", "forward_propagation", "compute_cost"):
+        with pytest.raises((CheckFailure, KeyError)):  # the stand-in network has parameters W and b only
+            getattr(check, name)(check.STAND_INS[name])
+
+
+def test_resnet_stand_in_blocks_fail_the_block_checks():
+    from helpers.checks import residual_networks as check
+    from helpers.compare import CheckFailure
+
+    for name in ("identity_block", "convolutional_block"):
+        with pytest.raises(CheckFailure, match="no layer named"):
+            getattr(check, name)(check.STAND_INS[name])
+
+
+def test_step_by_step_tables_answer_only_the_inputs_they_hold():
+    from helpers.checks import cnn_step_by_step as check
+    from helpers.compare import CheckFailure
+
+    c = check.case_conv_forward()  # conv_forward pads its input: the table holds that call
+    padded = np.pad(c["A_prev"], ((0, 0), (2, 2), (2, 2), (0, 0)))
+    np.testing.assert_array_equal(check.answer("zero_pad", c["A_prev"], 2), padded)
+    with pytest.raises(CheckFailure, match="no stored reference"):
+        check.answer("zero_pad", c["A_prev"] + 1.0, 2)
+    assert check.answer("zero_pad", c["A_prev"] + 1.0, 2, fallback=lambda X, pad: "the student's own") == \
+        "the student's own"
