@@ -46,6 +46,43 @@ def write_submissions(root: Path, assignment: str, submissions: dict) -> None:
             nbformat.write(content, target)
 
 
+def grade_reference_blank_and_variants(target: Path, assignment: str) -> tuple[Path, dict]:
+    """Grade the source answers, the untouched release and every wrong variant in one run on a course copy.
+
+    Returns the copy and the results by student ("reference", "blank", and each variant's name).
+    """
+    import os
+
+    from helpers.instructor import demo, grading
+
+    root = make_course_copy(target, [assignment])
+    submissions = {"reference": demo.filled_notebook(ROOT, assignment), "blank": UNTOUCHED_RELEASE}
+    for variant in demo.load_variants(ROOT, assignment)["variants"]:
+        submissions[variant["name"]] = demo.filled_notebook(ROOT, assignment, [variant["name"]])
+    write_submissions(root, assignment, submissions)
+    jobs = [grading.Job(student, assignment) for student in submissions]
+    results = grading.grade_all(grading.Settings.load(root), jobs, workers=max(1, min(2, os.cpu_count() or 1)),
+                                force=True, progress=False)
+    return root, {r.student: r for r in results}
+
+
+def assert_blank_earns_zero(result) -> None:
+    """The untouched release: graded, 0 points, every test cell an error, and no kernel crash on the way."""
+    assert result.status == "graded" and result.score == 0
+    assert all(c.status == "error" for c in result.cells), [(c.grade_id, c.status) for c in result.cells]
+    assert not any("restarted" in note for note in result.notes), result.notes
+
+
+def assert_variant_loses_exactly(result, assignment: str, variant: dict) -> None:
+    """A wrong variant fails exactly its declared test cells and scores the rest."""
+    from helpers.instructor import demo
+
+    assert result.status == "graded"
+    failed = {c.grade_id for c in result.cells if c.points < c.max_points}
+    assert failed == set(variant["fails"]), {c.grade_id: c.message for c in result.cells if c.message}
+    assert result.score == demo.expected_score(ROOT, assignment, [variant["name"]])
+
+
 @pytest.fixture
 def course_copy(tmp_path) -> Path:
     return make_course_copy(tmp_path / "course", ["cnn_step_by_step"])

@@ -278,19 +278,24 @@ def create_placeholders(create_placeholders):
 
 # ------------------------------------------------------------ initialize_parameters
 
-def initialize_parameters_structure(initialize_parameters):
+def _check_variables(parameters, shapes: dict, where: str = "", keys_hint: str = "") -> None:
+    """``parameters`` is a dict of float32 tf.Variables with exactly these names and shapes."""
     tf = _tf()
-    parameters = initialize_parameters()
     if not isinstance(parameters, dict):
-        raise CheckFailure(f"initialize_parameters must return a dict, got {type(parameters).__name__}.")
-    assert_equal("the keys of parameters", sorted(parameters), sorted(PARAMETER_SHAPES))
-    for name, shape in PARAMETER_SHAPES.items():
+        raise CheckFailure(f"the parameters{where} should be a dict of tf.Variables, got {type(parameters).__name__}.")
+    assert_equal(f"the keys of the parameters{where}{keys_hint}", sorted(parameters), sorted(shapes))
+    for name, shape in shapes.items():
         value = parameters[name]
         if not isinstance(value, tf.Variable):
-            raise CheckFailure(f"parameters[{name!r}] should be a tf.Variable (so that training can change it), "
-                               f"got {type(value).__name__}.")
-        assert_equal(f"the shape of parameters[{name!r}]", tuple(value.shape.as_list()), shape)
-        assert_equal(f"the dtype of parameters[{name!r}]", value.dtype, tf.float32)
+            raise CheckFailure(f"parameters[{name!r}]{where} should be a tf.Variable (so that training can change "
+                               f"it), got {type(value).__name__}.")
+        assert_equal(f"the shape of parameters[{name!r}]{where}", tuple(value.shape.as_list()), shape)
+        assert_equal(f"the dtype of parameters[{name!r}]{where}", value.dtype, tf.float32)
+
+
+def initialize_parameters_structure(initialize_parameters):
+    parameters = initialize_parameters()
+    _check_variables(parameters, PARAMETER_SHAPES)
     return parameters
 
 
@@ -482,24 +487,15 @@ def _cost_of(parameters, X, Y) -> float:
 
 
 def model_training_run(model, run: str):
-    tf = _tf()
     outcome, (_, _, parameters) = _model_result(model, run)
     X_train, Y_train, _, _ = outcome["data"]
     epochs, size = outcome["epochs"], outcome["minibatch_size"]
     what = f"after {epochs} epochs on {X_train.shape[0]} examples, minibatch_size={size}"
-    if not isinstance(parameters, dict):
-        raise CheckFailure(f"the third value model returns should be the parameters dict, got "
-                           f"{type(parameters).__name__}.")
-    assert_equal("the keys of the parameters model returns (it must return the dict initialize_parameters gave "
-                 "it; in this check, the stand-in's)", sorted(parameters), sorted(STAND_IN_SHAPES))
+    _check_variables(parameters, STAND_IN_SHAPES, " returned by model",
+                     " (model returns the dict initialize_parameters gave it; in this check, the stand-in's)")
     initial = _stand_in_initialize_parameters()
-    for name, shape in STAND_IN_SHAPES.items():
-        value = parameters[name]
-        if not isinstance(value, tf.Variable):
-            raise CheckFailure(f"parameters[{name!r}] returned by model should be a tf.Variable, got "
-                               f"{type(value).__name__}.")
-        assert_equal(f"the shape of parameters[{name!r}] returned by model", tuple(value.shape.as_list()), shape)
-        change = float(np.max(np.abs(value.numpy() - initial[name].numpy())))
+    for name in STAND_IN_SHAPES:
+        change = float(np.max(np.abs(parameters[name].numpy() - initial[name].numpy())))
         if not np.isfinite(change):
             raise CheckFailure(f"parameters[{name!r}] {what} holds NaN or inf.")
         if change < 1e-6:
