@@ -66,8 +66,14 @@ def assert_array_close(name: str, got, expected, *, atol: float | None = None, r
         count = int(wrong.sum())
         raise CheckFailure(
             f"{name}: {count} of {expected.size} values differ; first at index {index}: "
-            f"expected {expected[index]!r}, got {got[index]!r}."
+            f"expected {_scalar(expected[index])}, got {_scalar(got[index])}."
         )
+
+
+def _scalar(value) -> str:
+    """One array element as a reader writes it: 0.87349991, True, 3 (not np.float32(0.87349991))."""
+    item = np.asarray(value).item()
+    return f"{item:.10g}" if isinstance(item, float) else repr(item)
 
 
 def assert_equal(name: str, got, expected) -> None:
