@@ -83,6 +83,11 @@ def _hostile(root: Path, port: int) -> dict[str, tuple[object, float]]:
         "background_process": (with_cell(
             "import subprocess, threading, time\nsubprocess.Popen(['sleep', '4242'])\n"
             "threading.Thread(target=lambda: time.sleep(4242), daemon=True).start()"), full),
+        # The kernel itself leaves its process group and drops its parent-death signal, then starts a
+        # process in a session of its own: only killing everything of the kernel's user ends them.
+        "escapes_its_kernel": (with_cell(
+            "import ctypes, os, subprocess\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)\nos.setsid()\n"
+            "subprocess.Popen(['sleep', '4343'], start_new_session=True)"), full),
         "patched_numpy": (with_cell(CHEAT_PATCHES, ["conv_single_step_no_bias", "zero_pad_wrong_axis"],
                                     before="zero_pad_values_heading"),
                           full - points["conv_single_step_value"] - points["zero_pad_values"]),
@@ -147,7 +152,7 @@ def batch(tmp_path_factory):
     stop.set()
     thread.join()
     server.close()
-    leftovers = subprocess.run(["pgrep", "-f", "sleep 4242"], capture_output=True, text=True).stdout.split()
+    leftovers = subprocess.run(["pgrep", "-f", "sleep (4242|4343)"], capture_output=True, text=True).stdout.split()
     return {"root": root, "results": {r.student: r for r in results}, "expected": {**cases, **honest},
             "before": before, "after": after, "connections": connections, "leftovers": leftovers,
             "settings": settings}

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -161,6 +164,114 @@ def test_rerun_resumes_without_regrading(graded):
     assert again["blank"].score == 100
     assert {s: r.score for s, r in again.items() if s not in regraded} == \
         {s: r.score for s, r in results.items() if s not in regraded}
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _sandbox_user_processes() -> list[str]:
+    base = grading.Settings.sandbox_uid_base
+    lines = subprocess.run(["ps", "-eo", "pid=,uid=,args="], capture_output=True, text=True).stdout.splitlines()
+    return [line for line in lines if base <= int(line.split()[1]) < base + 1000]
+
+
+@pytest.mark.parametrize("how", ["kill -9 of the grader alone", "Ctrl-C in its terminal"])
+def test_a_killed_run_leaves_nothing_running_and_a_rerun_finishes_it(tmp_path, how):
+    """The grader stopped half-way: its workers and kernels end with it; the same command then grades just
+    the rest, and every student ends up once in grades.csv and the gradebook, as if never interrupted."""
+    from nbgrader.api import Gradebook
+
+    root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
+    variants = [v["name"] for v in demo.load_variants(root, ASSIGNMENT)["variants"]][:5]
+    students = {"reference": [], **{f"student{k}": [v] for k, v in enumerate(variants)}}
+    write_submissions(root, ASSIGNMENT, {s: demo.filled_notebook(root, ASSIGNMENT, v) for s, v in students.items()})
+    expected = {s: demo.expected_score(root, ASSIGNMENT, v) for s, v in students.items()}
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    command = [sys.executable, "-m", "helpers.cli", "grade", "--workers", "2", "--timeout", str(TIMEOUT)]
+
+    def finished() -> dict[str, int]:
+        return {p.parent.parent.name: p.stat().st_mtime_ns
+                for p in (root / "autograded").glob(f"*/{ASSIGNMENT}/{grading.GRADE_FILE}")}
+
+    run = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True, start_new_session=True)  # a process group of its own, as in a terminal
+    deadline = time.monotonic() + 600
+    while not finished() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.poll() is None, "the run ended before it could be killed"
+    family = _children(run.pid)
+    family += [kid for pid in family for kid in _children(pid)]  # the workers' kernel launchers
+    if how.startswith("kill"):
+        os.kill(run.pid, signal.SIGKILL)  # the grader alone, as the OOM killer would
+        run.wait()
+        run.stderr.close()
+    else:
+        os.killpg(run.pid, signal.SIGINT)  # a terminal sends Ctrl-C to the whole foreground group
+        _, stderr = run.communicate(timeout=60)
+        assert run.returncode == 130 and stderr.rstrip().endswith("run the same command again to resume.")
+    done = finished()
+    assert 0 < len(done) < len(students)
+    deadline = time.monotonic() + 20
+    while (any(map(_alive, family)) or _sandbox_user_processes()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in family if _alive(pid)] and not _sandbox_user_processes()
+
+    proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    again = finished()
+    assert {s: again[s] for s in done} == done  # what was finished is not graded again
+    rows = (root / "grades.csv").read_text().splitlines()[1:]
+    assert sorted(row.split(",")[0] for row in rows) == sorted(students)
+    assert {row.split(",")[0]: float(row.split(",")[2]) for row in rows} == expected
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        assert len(gb.find_assignment(ASSIGNMENT).submissions) == len(students)
+        assert {s: gb.find_submission(ASSIGNMENT, s).score for s in students} == expected
+    assert not list(Path(tempfile.gettempdir()).glob(f"course-*-{run.pid}-*"))  # its scratch folders are swept
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="kernels run as users of their own only when the grader is root")
+def test_each_grading_process_holds_a_user_of_its_own_and_clears_it_first():
+    base = 62500  # away from the users the other tests' kernels get
+    claim = ("import sys, time\nfrom helpers.instructor import sandbox\n"
+             "print(sandbox.claim_user(int(sys.argv[1]), 3), flush=True)\ntime.sleep(120)")
+
+    def claimer():
+        return subprocess.Popen([sys.executable, "-c", claim, str(base)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    holders = [claimer(), claimer()]
+    try:
+        assert sorted(int(h.stdout.readline()) for h in holders) == [base, base + 1]
+        left_behind = subprocess.Popen(["sleep", "4545"], user=base + 2, group=base + 2, extra_groups=[])
+        holders.append(claimer())
+        assert int(holders[-1].stdout.readline()) == base + 2
+        assert left_behind.wait(timeout=10) == -signal.SIGKILL  # a killed grader's leftover, ended on claim
+        full = subprocess.run([sys.executable, "-c", claim, str(base)], capture_output=True, text=True, timeout=60)
+        assert full.returncode != 0 and "are in use: grade with fewer workers" in full.stderr
+        holders[0].kill()
+        holders[0].wait()
+        holders[0] = claimer()  # a lock dies with its process: the user is free again
+        assert int(holders[0].stdout.readline()) in (base, base + 1)
+    finally:
+        for holder in holders:
+            holder.kill()
+            holder.wait()
 
 
 def test_grades_csv_and_gradebook(graded):

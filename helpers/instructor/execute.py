@@ -129,7 +129,7 @@ def execute_notebook(nb: nbformat.NotebookNode, env: dict[str, str], timeout: in
     The kernel runs in ``sandbox_spec.workdir`` (or ``workdir``) and, with a spec, inside the sandbox;
     what it prints outside the notebook (library warnings, crash reports) goes to ``log_path``.
     """
-    with tempfile.TemporaryDirectory(prefix="course-kernel-") as socket_dir, \
+    with tempfile.TemporaryDirectory(prefix=sandbox.scratch_prefix("kernel")) as socket_dir, \
             open(log_path or os.devnull, "ab") as log:
         if sandbox_spec is not None and sandbox_spec.uid is not None:
             os.chown(socket_dir, sandbox_spec.uid, sandbox_spec.uid)

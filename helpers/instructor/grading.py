@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.instructor import feedback, notebooks as nbu, replay
+from helpers.instructor import feedback, notebooks as nbu, replay, sandbox
 from helpers.instructor.execute import execute_notebook
 from helpers.paths import ASSIGNMENTS
 
@@ -274,18 +275,11 @@ def kernel_env(threads: int) -> dict[str, str]:
     return env
 
 
-_SLOT: int | None = None  # this worker's index: each concurrent kernel runs as a user of its own
-
-
-def _slot() -> int:
-    """The local pool numbers its workers; elsewhere (serial, a distributed worker) the pid tells them apart."""
-    return _SLOT if _SLOT is not None else os.getpid() % 4000
-
-
-def _set_slot(slots, threads: int = 0) -> None:
-    global _SLOT
-    _SLOT = slots.get()
-    if threads:  # the replays in this worker share the cores like its kernels do (set before TF loads)
+def _init_worker(threads: int = 0) -> None:
+    """Start of a local pool worker: it dies with the grader, and its replays share the cores like its kernels."""
+    sandbox.die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle (it ends the workers)
+    if threads:  # set before TensorFlow loads
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                      "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
             os.environ[name] = str(threads)
@@ -293,18 +287,16 @@ def _set_slot(slots, threads: int = 0) -> None:
 
 
 def sandbox_spec(settings: Settings, workdir: Path):
-    from helpers.instructor.sandbox import SandboxSpec, sandbox_works
-
     if not settings.sandbox:
         return None
     root = settings.root
     import helpers
 
-    spec = SandboxSpec(
+    spec = sandbox.SandboxSpec(
         workdir=str(workdir),
         hide_dirs=[str(root / d) for d in ("source", "submitted", "autograded", "feedback", ".git")],
         hide_files=[str(root / f) for f in ("gradebook.db", "grades.csv")],
-        uid=settings.sandbox_uid_base + _slot() if os.geteuid() == 0 else None,
+        uid=sandbox.claim_user(settings.sandbox_uid_base) if os.geteuid() == 0 else None,
         cpu_seconds=settings.cpu_seconds,
         memory_bytes=settings.memory_mb << 20,
         max_processes=settings.max_processes,
@@ -313,7 +305,7 @@ def sandbox_spec(settings: Settings, workdir: Path):
     if spec.uid is not None:
         if settings.sandbox_uid_ok is None:
             os.chown(workdir, spec.uid, spec.uid)
-            settings.sandbox_uid_ok = sandbox_works(spec)
+            settings.sandbox_uid_ok = sandbox.sandbox_works(spec)
             os.chown(workdir, os.getuid(), os.getgid())
         if not settings.sandbox_uid_ok:
             spec.uid = None  # this machine cannot run the kernel as another user: keep namespaces and limits
@@ -372,7 +364,8 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
             if nbu.is_test(cell):
                 test_sources[nbu.grade_id(cell)] = cell.source
                 cell.source = replay.instrument(cell.source, nbu.grade_id(cell), graded_names)
-    job_dir = Path(tempfile.mkdtemp(prefix="course-job-"))
+    job_dir = Path(tempfile.mkdtemp(prefix=sandbox.scratch_prefix("job")))
+    spec = None
     try:
         os.chmod(job_dir, 0o711)
         workdir = job_dir / "work"
@@ -392,6 +385,8 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
                                   sandbox_spec=spec, workdir=str(workdir),
                                   log_path=str(out_dir / "kernel.log"))
     finally:
+        if spec is not None and spec.uid is not None:
+            sandbox.kill_user(spec.uid)  # whatever the kernel started, however it hid, ends with it
         shutil.rmtree(job_dir, ignore_errors=True)
     verdicts = None
     if replayed:
@@ -509,6 +504,7 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
     results: dict[int, Result] = {}
     todo = []
     prepare_data()
+    sandbox.sweep_scratch()
     probe_sandbox(settings)
     for k, job in enumerate(jobs):
         cached = None if force else cached_result(root, job)
@@ -532,10 +528,12 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
         if bar:
             bar.update(1)
 
-    for k, outcome in _run_jobs(todo, [(settings, job, threads) for job in jobs], workers, scheduler):
-        finished(k, outcome)
-    if bar:
-        bar.close()
+    try:
+        for k, outcome in _run_jobs(todo, [(settings, job, threads) for job in jobs], workers, scheduler):
+            finished(k, outcome)
+    finally:  # also on Ctrl-C: the bar is done before the command says how to resume
+        if bar:
+            bar.close()
     if failures:
         raise GradingIncomplete(failures, [results[k] for k in sorted(results)])
     return [results[k] for k in range(len(jobs))]
@@ -568,14 +566,18 @@ def _run_jobs(todo: list[int], arguments: list, workers: int, scheduler: str | N
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
-        slots = context.Queue()
-        for slot in range(workers):
-            slots.put(slot)
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                    initializer=_set_slot, initargs=(slots, arguments[todo[0]][2])) as pool:
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                      initializer=_init_worker, initargs=(arguments[todo[0]][2],))
+        try:
             futures = {pool.submit(_worker, arguments[k]): k for k in todo}
             for future in concurrent.futures.as_completed(futures):
                 yield futures[future], _settle(future.result)
+        except BaseException:  # Ctrl-C: stop now, not after the notebooks in progress; their kernels die with the workers
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
 
 class GradingIncomplete(RuntimeError):

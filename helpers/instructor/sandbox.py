@@ -11,23 +11,30 @@ When the grader runs as root (a grading server, CI), the kernel gets, without Do
 * its own **PID namespace**: a process it leaves behind dies with it;
 * its own **mount namespace** in which ``source/``, ``submitted/``, ``autograded/``, ``feedback/``,
   the gradebook and ``grades.csv`` are covered by empty, read-only mounts;
-* an **unprivileged user** (a numeric uid of its own per worker slot, no groups), so it can write only
-  its job folder (mode 0700) and cannot read another student's;
+* an **unprivileged user** (a numeric uid that one grading process holds at a time, no groups), so it
+  can write only its job folder (mode 0700) and cannot read another student's; when the notebook is
+  done, every process of that user is killed, so nothing it started outlives its grading;
 * **resource limits**: CPU seconds, address space, processes/threads, open files, file size, no core files.
 
 Without root the same limits apply, but the namespaces need unprivileged user namespaces; where those
 are unavailable the kernel runs with the grader's rights and only the resource limits apply
 (``course grade`` says so once). See the README's "Isolation" section.
+
+Whatever kills the grader (Ctrl-C, ``kill -9``, the OOM killer), its kernels die with it: the sandbox
+launcher and the kernel are started with a parent-death signal.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import asdict, dataclass, field
 
 
@@ -90,16 +97,118 @@ def namespace_mode() -> str | None:
     return _NAMESPACES  # type: ignore[return-value]
 
 
+_PDEATHSIG: list[str] | None | bool = False
+
+
+def _pdeathsig_prefix() -> list[str]:
+    """``setpriv --pdeathsig KILL --`` where util-linux has it: the launcher dies with the grader."""
+    global _PDEATHSIG
+    if _PDEATHSIG is False:
+        _PDEATHSIG = None
+        setpriv = shutil.which("setpriv")
+        if setpriv:
+            try:
+                ok = subprocess.run([setpriv, "--pdeathsig", "KILL", "--", "true"], capture_output=True,
+                                    timeout=10).returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                ok = False
+            _PDEATHSIG = [setpriv, "--pdeathsig", "KILL", "--"] if ok else None
+    return list(_PDEATHSIG or [])
+
+
+def die_with_parent() -> None:
+    """Have Linux SIGKILL this process when its parent ends (call it in a process of one thread)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the uid sweep (kill_user) still ends what a kernel leaves behind
+
+
 def wrap_command(spec: SandboxSpec, kernel_cmd: list[str]) -> list[str]:
     """The command that starts ``kernel_cmd`` inside the sandbox described by ``spec``."""
     inner = [sys.executable, "-m", "helpers.instructor.sandbox", "--inside", spec.to_json(), "--", *kernel_cmd]
     mode = namespace_mode() if spec.namespaces else None
     if mode is None:
-        return inner
+        return [*_pdeathsig_prefix(), *inner]
     flags = ["--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
     if mode == "userns":
         flags = ["--user", "--map-root-user", *flags]
-    return [shutil.which("unshare") or "unshare", *flags, "--", *inner]
+    return [*_pdeathsig_prefix(), shutil.which("unshare") or "unshare", *flags, "--", *inner]
+
+
+# ------------------------------------------------------------------ the kernels' users
+
+_LOCK_DIR = os.path.join(tempfile.gettempdir(), "course-sandbox-users")
+_CLAIMED: tuple[int, int, int] | None = None  # (base, uid, lock fd) held by this process
+
+
+def claim_user(base: int, count: int = 1000) -> int:
+    """A uid in ``[base, base + count)`` that no other living grading process holds; held until exit.
+
+    Each grading process (a local worker, a Dask worker, a serial run) takes the first uid whose lock
+    file it can lock, so two kernels never share a user, even across concurrent ``course grade`` runs
+    on one machine. A lock dies with its process: the processes a killed grader's kernel left under that
+    uid are killed here before the uid is used again. Root only.
+    """
+    global _CLAIMED
+    if _CLAIMED is not None and _CLAIMED[0] == base:
+        return _CLAIMED[1]
+    os.makedirs(_LOCK_DIR, mode=0o700, exist_ok=True)
+    info = os.lstat(_LOCK_DIR)
+    if info.st_uid != os.geteuid() or info.st_mode & 0o077 or not os.path.isdir(_LOCK_DIR):
+        raise RuntimeError(f"{_LOCK_DIR} must be a folder of this user with mode 0700 (it holds the locks of the "
+                           "sandbox users); remove it and grade again")
+    for uid in range(base, base + count):
+        fd = os.open(os.path.join(_LOCK_DIR, f"{uid}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        kill_user(uid)  # leftovers of a grader that was killed while it held this uid
+        _CLAIMED = (base, uid, fd)
+        return uid
+    raise RuntimeError(f"all {count} sandbox users from {base} are in use: grade with fewer workers")
+
+
+def scratch_prefix(kind: str) -> str:
+    """Prefix of a temporary folder of this process (a job folder, a kernel's sockets): see sweep_scratch."""
+    return f"course-{kind}-{os.getpid()}-"
+
+
+def sweep_scratch() -> list[str]:
+    """Remove the temporary folders of grading processes that no longer live (a run killed with -9)."""
+    removed = []
+    for entry in os.scandir(tempfile.gettempdir()):
+        parts = entry.name.split("-")
+        if len(parts) < 4 or parts[0] != "course" or parts[1] not in ("job", "kernel") or not parts[2].isdigit():
+            continue
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        if os.geteuid() != 0 and entry.stat(follow_symlinks=False).st_uid != os.geteuid():
+            continue  # root hands a kernel's socket folder to the kernel's user; others sweep only their own
+        try:
+            os.kill(int(parts[2]), 0)
+            continue  # its process lives
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
+
+
+def kill_user(uid: int) -> None:
+    """SIGKILL every process of ``uid`` (the kernel's user), from a helper that runs as that user."""
+    if uid <= 0 or os.geteuid() != 0:
+        raise ValueError(f"kill_user needs root and a sandbox uid, not {uid}")
+    # kill(-1) as that user reaches all its processes, in any PID namespace, and nothing else. The
+    # shell is one every user may run (the grader's own Python may sit in a closed home folder).
+    subprocess.run(["/bin/sh", "-c", "kill -s KILL -- -1 2>/dev/null; exit 0"], user=uid, group=uid,
+                   extra_groups=[], cwd="/", env={}, capture_output=True, timeout=30, check=True)
 
 
 def _mount(*args: str) -> None:
@@ -169,6 +278,7 @@ def _inside(spec: SandboxSpec, kernel_cmd: list[str]) -> None:
         os.setgroups([])
         os.setgid(spec.uid)
         os.setuid(spec.uid)
+    die_with_parent()  # again: a change of user clears it (the parent is the launcher, or the grader)
     os.chdir(spec.workdir)
     os.environ["HOME"] = spec.workdir
     os.environ["MPLCONFIGDIR"] = os.path.join(spec.workdir, ".matplotlib")
