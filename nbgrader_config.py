@@ -37,8 +37,11 @@ c.LimitOutput.max_traceback = 100
 
 # `course grade` only (nbgrader ignores this section).
 # Each kernel runs sandboxed: no network, its own PID and mount namespaces (course files hidden),
-# an unprivileged uid per worker when the grader is root, and these limits.
+# these limits, and, when the grader is root, an unprivileged uid of its grading process: the first
+# free one from sandbox_uid_base up (held by a lock in /tmp/course-sandbox-users/; every process of
+# that uid is killed after each notebook).
 c.CourseGrader.sandbox = True
+c.CourseGrader.sandbox_uid_base = 61000
 c.CourseGrader.cpu_seconds = 900
 c.CourseGrader.memory_mb = 8192
 c.CourseGrader.max_processes = 1024
