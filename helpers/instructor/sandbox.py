@@ -178,9 +178,8 @@ def scratch_prefix(kind: str) -> str:
     return f"course-{kind}-{os.getpid()}-"
 
 
-def sweep_scratch() -> list[str]:
+def sweep_scratch() -> None:
     """Remove the temporary folders of grading processes that no longer live (a run killed with -9)."""
-    removed = []
     for entry in os.scandir(tempfile.gettempdir()):
         parts = entry.name.split("-")
         if len(parts) < 4 or parts[0] != "course" or parts[1] not in ("job", "kernel") or not parts[2].isdigit():
@@ -197,8 +196,6 @@ def sweep_scratch() -> list[str]:
         except PermissionError:
             continue
         shutil.rmtree(entry.path, ignore_errors=True)
-        removed.append(entry.path)
-    return removed
 
 
 def kill_user(uid: int) -> None:
