@@ -45,6 +45,5 @@ c.CourseGrader.sandbox_uid_base = 61000
 c.CourseGrader.cpu_seconds = 900
 c.CourseGrader.memory_mb = 8192
 c.CourseGrader.max_processes = 1024
-# Test cells decided outside the student's process: the kernel records what the graded functions
-# returned (arrays, tensors, Keras layer graphs) as plain data and the grader reruns the tests on it.
-c.CourseGrader.trusted_replay = ["cnn_step_by_step", "cnn_application", "residual_networks"]
+# Wall-clock budget of one notebook, beside the per-cell `Execute.timeout`.
+c.CourseGrader.notebook_timeout = 1800

@@ -178,7 +178,8 @@ def _apply(config: dict, inputs: list | None) -> tuple[list, list, list]:
 
 
 def _parameter_count(layers) -> int:
-    return int(sum(np.prod(w.shape, dtype=np.float64) for layer in layers for w in layer.weights))
+    # operations such as the `+` of two tensors are nodes too, with no weights
+    return int(sum(np.prod(w.shape, dtype=np.float64) for layer in layers for w in getattr(layer, "weights", [])))
 
 
 def _limited(build: Callable):

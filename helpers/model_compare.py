@@ -5,6 +5,10 @@ class, output shape, parameter count and the settings that matter (padding, stri
 activation, filters, kernel size, units, axis). References store those rows (produced from the
 source solutions); ``compare_model`` checks the number of layers, then names the first layer
 that differs and how.
+
+Layers are compared by what they compute, not how they are spelled (:func:`canonical_rows`): a
+``ReLU()`` layer, an ``Activation("relu")`` layer and ``activation="relu"`` inside a Conv2D or
+Dense are the same step; so are ``Softmax()`` and ``activation="softmax"``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from typing import Any
 
 from helpers.compare import CheckFailure
 
-_SETTINGS = ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "activation", "axis", "rate")
+_SETTINGS = ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "activation", "axis", "rate",
+             "max_value", "negative_slope", "threshold")
 
 
 def _plain(value: Any) -> Any:
@@ -54,9 +59,34 @@ def describe_model(model) -> list[dict]:
     return rows
 
 
+_ACTIVATION_LAYERS = {"ReLU": "relu", "Softmax": "softmax", "ELU": "elu", "LeakyReLU": "leaky_relu"}
+
+
+def canonical_rows(rows: list[dict]) -> list[dict]:
+    """The same rows with every activation as a layer of its own, spelled one way."""
+    out = []
+    for row in rows:
+        row = dict(row)
+        if row.get("class") in _ACTIVATION_LAYERS and row.get("params", 0) == 0 and not row.get("max_value") \
+                and not row.get("negative_slope") and not row.get("threshold"):
+            out.append({"name": row.get("name"), "class": "Activation", "output_shape": row.get("output_shape"),
+                        "params": 0, "activation": _ACTIVATION_LAYERS[row["class"]]})
+            continue
+        activation = row.get("activation")
+        if row.get("class") != "Activation" and activation not in (None, "linear"):
+            row["activation"] = "linear"
+            out.append(row)
+            out.append({"name": row.get("name"), "class": "Activation", "output_shape": row.get("output_shape"),
+                        "params": 0, "activation": activation})
+            continue
+        out.append(row)
+    return out
+
+
 def compare_model(model, expected: list[dict], check_names: bool = False) -> None:
     """Raise :class:`CheckFailure` naming the first layer whose description differs from ``expected``."""
-    got = describe_model(model)
+    got = canonical_rows(describe_model(model))
+    expected = canonical_rows(expected)
     for index, (g, e) in enumerate(zip(got, expected)):
         keys = [k for k in e if k != "name" or check_names]
         for key in keys:

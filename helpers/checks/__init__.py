@@ -1,49 +1,113 @@
-"""Student self-checks, one module per assignment.
+"""Student self-checks, one module per assignment, and where their expected values come from.
 
 A notebook imports its module as ``check`` and calls e.g. ``check.conv_forward(conv_forward)``:
 it prints "All tests passed." or raises :class:`helpers.compare.CheckFailure` with one precise
-diagnostic. What the modules share lives here: the stored reference outputs and the swap of a
-function's helpers for stand-ins (reference answers, or a network that is not the answer) while it is checked.
+diagnostic.
+
+The same check code runs in two places, with two sources of expected values:
+
+* in a student's notebook, the visible checks compare with the course's published examples,
+  stored in ``helpers/reference/<assignment>.npz`` (``course refs`` records them by running the
+  source solutions; they are the values of the notebook's "Expected output" tables);
+* under grading, the whole test cell (hidden tests included) runs in the grader's process, where
+  :func:`using_solutions` makes the source solutions available: every expected value, for the
+  examples and for every hidden input, is computed there, on fresh copies, every time.
+
+Nothing a student's kernel can read answers a hidden test: the package holds the published examples
+only, and the hidden tests' inputs and expected values exist only in the grader.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
+import contextvars
+import copy
 from functools import cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from helpers.compare import CheckFailure
+
+__tracebackhide__ = True
+
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
+
+_SOLUTIONS: contextvars.ContextVar = contextvars.ContextVar("course_solutions", default=None)
+
+
+class Solutions:
+    """The source notebook's solutions, in the grader's process: expected values computed on demand."""
+
+    def __init__(self, assignment: str, namespace: dict):
+        self.assignment = assignment
+        self.namespace = namespace
+        self.memo: dict = {}  # what a check module computes once from the solutions
+        self._stored: dict | None = None
+
+    def function(self, name: str):
+        return self.namespace[name]
+
+    def call(self, name: str, *args, **kwargs):
+        """The reference output of ``name`` on copies of the arguments (the caller's stay untouched)."""
+        result = self.namespace[name](*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        return _fresh(result)
+
+    def stored(self) -> dict[str, np.ndarray]:
+        """What ``course refs`` stores, computed here from the solutions (once per grading process)."""
+        if self._stored is None:
+            import importlib
+
+            module = importlib.import_module(f"helpers.checks.{self.assignment}")
+            self._stored = module.compute_references(self.namespace)
+        return self._stored
+
+
+def _fresh(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, tuple):
+        return tuple(_fresh(v) for v in value)
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    return value
+
+
+def solutions() -> Solutions | None:
+    """The grader's solutions while a test cell is judged; None in a student's notebook."""
+    return _SOLUTIONS.get()
+
+
+@contextlib.contextmanager
+def using_solutions(found: Solutions):
+    token = _SOLUTIONS.set(found)
+    try:
+        yield found
+    finally:
+        _SOLUTIONS.reset(token)
+
+
+def expected_call(name: str, *args, **kwargs):
+    """The reference output of graded function ``name`` for these inputs (under grading only)."""
+    found = solutions()
+    if found is None:
+        raise CheckFailure(f"the expected output of {name} for these inputs is known only when the notebook is graded "
+                           "(course check, or your instructor's grader).")
+    return found.call(name, *args, **kwargs)
 
 
 @cache
 def load_references(assignment: str) -> dict[str, np.ndarray]:
-    """``helpers/reference/<assignment>.npz``, produced by ``course refs`` from the source solutions."""
+    """``helpers/reference/<assignment>.npz``: the course's published examples."""
     path = REFERENCE_DIR / f"{assignment}.npz"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: the package is incomplete. Reinstall it, or run `course refs`.")
+        raise FileNotFoundError(f"{path} is missing: the course package is incomplete; reinstall it.")
     with np.load(path) as data:
         return {key: data[key] for key in data.files}
 
 
-@contextlib.contextmanager
-def swapped_globals(function: Callable, replacements: dict[str, Callable]):
-    """While inside, the names in ``replacements`` mean the given objects for ``function``'s code.
-
-    A mistake in one graded function then costs only that function's points: the others it calls are
-    replaced by stand-ins while it is checked.
-    """
-    namespace = getattr(inspect.unwrap(function), "__globals__", {})
-    saved = {name: namespace[name] for name in replacements if name in namespace}
-    namespace.update(replacements)
-    try:
-        yield
-    finally:
-        for name in replacements:
-            if name in saved:
-                namespace[name] = saved[name]
-            else:
-                namespace.pop(name, None)
+def stored_reference(assignment: str, key: str) -> np.ndarray:
+    """An example's expected value: computed from the solutions under grading, else the published one."""
+    found = solutions()
+    table = found.stored() if found is not None and found.assignment == assignment else load_references(assignment)
+    return np.array(table[key])

@@ -1,34 +1,39 @@
 """Checks for ``cnn_application``.
 
-The example inputs are drawn with fixed numpy seeds; the expected outputs are stored in
-``helpers/reference/cnn_application.npz``, produced by running the source solutions
-(``course refs``), never typed in: the course's examples and the other inputs the hidden tests use.
+The example inputs are drawn with fixed numpy seeds. In a notebook the expected outputs are the
+course's published examples (``helpers/reference/cnn_application.npz``, recorded from the source
+solutions by ``course refs``); under grading the source solutions compute them in the grader, for
+the examples and for the hidden tests' other inputs alike.
 
-A function is checked on its own. While ``model`` runs, the graded functions it calls
-(``create_placeholders``, ``initialize_parameters``, ``forward_propagation``,
-``compute_cost``) are replaced by stand-ins that are not the answers: a linear classifier on
-8x8-averaged pixels with a squared-error cost, and input signatures of any shape. ``model`` is
-never graded on a long run: it trains for a few epochs on a seeded slice of SIGNS, and the check
-verifies what any correct training loop must do with whatever network it is given (the cost
-falls, every parameter moves, the minibatches are reshuffled every epoch, the accuracies it
-reports are the ones its parameters give).
+``model`` is checked on its own: while it runs, the graded functions it calls
+(``create_placeholders``, ``initialize_parameters``, ``forward_propagation``, ``compute_cost``) are
+stand-ins with the same signatures that are not the answers (a linear classifier on 8x8-averaged
+pixels with a squared-error cost, input signatures of any shape), in the notebook and under grading
+alike (the ``model`` harness). ``model`` is never graded on a long run: it trains for a few epochs
+on a seeded slice of SIGNS, and the checks verify what any correct training loop must do with
+whatever network it is given (the cost falls, every parameter moves, the minibatches are reshuffled
+every epoch, the accuracies it reports are the ones its parameters give). The training is judged
+from the stand-in's variables as the loop left them, so a crash in the accuracy lines costs the
+accuracy cell only.
 
 Float32 results are compared with tolerances that survive thread counts and oneDNN.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import numbers
+import weakref
 from functools import cache
 from typing import Callable
 
 import numpy as np
 
-from helpers import record
-from helpers.checks import REFERENCE_DIR, load_references, swapped_globals
+from helpers import calls
+from helpers.checks import REFERENCE_DIR, expected_call, solutions, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal
+
+__tracebackhide__ = True
 
 ASSIGNMENT = "cnn_application"
 REFERENCE_FILE = REFERENCE_DIR / f"{ASSIGNMENT}.npz"
@@ -114,6 +119,8 @@ STAND_IN_POOL = 8
 STAND_IN_SHAPES = {"W": ((64 // STAND_IN_POOL) ** 2 * 3, 6), "b": (6,)}
 
 
+# The stand-ins have the real functions' signatures, so every way of calling those works on them.
+
 def _stand_in_create_placeholders(n_H0, n_W0, n_C0, n_y):
     """Signatures that accept float32 tensors of any shape (not the answer, which fixes the shapes)."""
     tf = _tf()
@@ -134,29 +141,74 @@ def stand_in_forward(X, parameters):
     return tf.reshape(pooled, (tf.shape(pooled)[0], -1)) @ parameters["W"] + parameters["b"]
 
 
-def _stand_in_cost(Z, Y):
+def _stand_in_cost(Z3, Y):
     """Squared distance between the softmax and the labels, averaged over the examples."""
     tf = _tf()
-    return tf.reduce_mean(tf.reduce_sum(tf.square(tf.nn.softmax(Z) - Y), axis=1))
+    return tf.reduce_mean(tf.reduce_sum(tf.square(tf.nn.softmax(Z3) - Y), axis=1))
 
 
-STAND_INS = {
-    "create_placeholders": _stand_in_create_placeholders,
-    "initialize_parameters": _stand_in_initialize_parameters,
-    "forward_propagation": stand_in_forward,
-    "compute_cost": _stand_in_cost,
-}
-
-DEPENDENCIES = {
-    "model": ("create_placeholders", "initialize_parameters", "forward_propagation", "compute_cost"),
-}
+_stand_in_create_placeholders.__name__ = "create_placeholders"
+_stand_in_initialize_parameters.__name__ = "initialize_parameters"
+_stand_in_cost.__name__ = "compute_cost"
 
 
-def stand_in_dependencies(function: Callable, extra: dict | None = None):
-    """While inside, the graded functions ``function`` calls by name are the stand-ins."""
-    replacements = {name: STAND_INS[name] for name in DEPENDENCIES.get(function.__name__, ())}
-    replacements.update(extra or {})
-    return swapped_globals(function, replacements)
+def _model_harness() -> dict:
+    """``model`` with the stand-ins; observes its calls of random_mini_batches and the variables it trained."""
+    from helpers.signs import random_mini_batches as course_random_mini_batches
+
+    minibatch_calls: list[dict] = []
+    created: list[dict] = []
+
+    def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
+        minibatch_calls.append({"m": int(np.shape(X)[0]), "mini_batch_size": mini_batch_size, "seed": seed})
+        return course_random_mini_batches(X, Y, mini_batch_size, seed)
+
+    def initialize_parameters():
+        parameters = _stand_in_initialize_parameters()
+        created.append(parameters)
+        return parameters
+
+    def forward_propagation(X, parameters):
+        return stand_in_forward(X, parameters)
+
+    def observe() -> dict:
+        trained = None
+        if created:
+            trained = {name: np.asarray(v.numpy()) for name, v in created[-1].items()}
+        return {"minibatch_calls": minibatch_calls, "parameters": trained, "initialized": len(created)}
+
+    return {"replace": {"create_placeholders": _stand_in_create_placeholders,
+                        "initialize_parameters": initialize_parameters,
+                        "forward_propagation": forward_propagation, "compute_cost": _stand_in_cost,
+                        "random_mini_batches": random_mini_batches},
+            "observe": observe}
+
+
+def _second_call_harness() -> dict:
+    """Call twice, setting the first call's variables to zero in between: the second result is returned."""
+    def twice(function, *args, **kwargs):
+        first = function(*args, **kwargs)
+        for value in (first.values() if isinstance(first, dict) else []):
+            if hasattr(value, "assign") and hasattr(value, "shape"):
+                value.assign(np.zeros(tuple(value.shape.as_list()), np.float32))
+        return function(*args, **kwargs)
+
+    return {"call": twice}
+
+
+def _in_tf_function_harness() -> dict:
+    """Call inside a tf.function whose first input has a free batch size."""
+    def compiled(function, X, *rest, **kwargs):
+        tf = _tf()
+        spec = tf.TensorSpec([None, *np.shape(X)[1:]], tf.float32)
+        graph = tf.function(lambda X: function(X, *rest, **kwargs), input_signature=[spec])
+        return graph(X)
+
+    return {"call": compiled}
+
+
+HARNESSES = {"model": _model_harness, "second_call_after_zeroing": _second_call_harness,
+             "in_tf_function": _in_tf_function_harness}
 
 
 def _reference_parameters():
@@ -169,7 +221,7 @@ def _reference_parameters():
 # --------------------------------------------------------------- references
 
 def reference(key: str) -> np.ndarray:
-    return load_references(ASSIGNMENT)[key]
+    return stored_reference(ASSIGNMENT, key)
 
 
 def reference_rows(key: str) -> list[dict]:
@@ -196,22 +248,11 @@ def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
     refs["forward_propagation/Z3"] = np.asarray(Z3.numpy(), dtype=np.float32)
     cost = solutions["compute_cost"](**case_compute_cost())
     refs["compute_cost/cost"] = np.asarray(float(cost), dtype=np.float64)
-    import tensorflow as tf
-
-    for case in FORWARD_CASES:
-        X, values = case_forward_propagation_random(*case)
-        variables = {name: tf.Variable(value, name=name) for name, value in values.items()}
-        refs[_forward_key(*case)] = np.asarray(solutions["forward_propagation"](X, variables).numpy(), np.float32)
-    for case in COST_CASES:
-        Z3, Y = case_compute_cost_random(*case)
-        refs[_cost_key(*case)] = np.asarray(float(solutions["compute_cost"](tf.constant(Z3), tf.constant(Y))),
-                                            dtype=np.float64)
     from helpers.model_compare import describe_model
 
-    for key, shape in KERAS_INPUT_SHAPES.items():
-        keras.utils.set_random_seed(1)
-        built = solutions["convolutional_model"](shape)
-        refs[f"convolutional_model/{key}/rows"] = np.asarray(json.dumps(describe_model(built)))
+    keras.utils.set_random_seed(1)
+    built = solutions["convolutional_model"](KERAS_INPUT_SHAPES["signs"])
+    refs["convolutional_model/signs/rows"] = np.asarray(json.dumps(describe_model(built)))
     return refs
 
 
@@ -310,10 +351,10 @@ def initialize_parameters(initialize_parameters):
 def initialize_parameters_properties(initialize_parameters):
     """Seeded, new variables on every call (zeroing the first call's must not touch the second's),
     Glorot-uniform range, zero bias."""
-    first = initialize_parameters_structure(initialize_parameters)
-    for value in first.values():
-        value.assign(np.zeros(tuple(value.shape.as_list()), np.float32))
-    second = initialize_parameters_structure(initialize_parameters)
+    initialize_parameters_structure(initialize_parameters)
+    second = calls.call(initialize_parameters, harness="cnn_application:second_call_after_zeroing").value(
+        "initialize_parameters(), called a second time")
+    _check_variables(second, PARAMETER_SHAPES, " of a second call")
     for name, shape in PARAMETER_SHAPES.items():
         assert_array_close(f"parameters[{name!r}] of a second call, after the first call's variables were set to "
                            "zero (seed the initializer, and create new tf.Variables on every call)",
@@ -332,7 +373,7 @@ def initialize_parameters_properties(initialize_parameters):
 
 def forward_propagation_matches(forward_propagation, X, parameters, expected, what: str):
     tf = _tf()
-    Z3 = forward_propagation(X, parameters)
+    Z3 = calls.call(forward_propagation, X, parameters).value(f"forward_propagation(X {what})")
     if not isinstance(Z3, tf.Tensor):
         raise CheckFailure(f"forward_propagation should return a tf.Tensor (the logits Z3), got {type(Z3).__name__}.")
     assert_array_close(f"Z3 {what}", Z3.numpy(), expected, atol=_f32_tolerance(expected), rtol=FLOAT32_RTOL)
@@ -348,12 +389,12 @@ def forward_propagation(forward_propagation):
 
 
 def forward_propagation_oracle(forward_propagation, m, seed, scale=1.0):
-    """Random images and random (not Glorot) parameters: the logits equal the stored reference ones."""
+    """Random images and random (not Glorot) parameters: the logits equal the reference ones."""
     tf = _tf()
-    key = _forward_key(m, seed, scale)
     X, values = case_forward_propagation_random(m, seed, scale)
     parameters = {name: tf.Variable(value, name=name) for name, value in values.items()}
-    forward_propagation_matches(forward_propagation, X, parameters, reference(key),
+    expected = np.asarray(expected_call("forward_propagation", X, parameters))
+    forward_propagation_matches(forward_propagation, X, parameters, expected,
                                 f"for {m} random images and random parameters (seed {seed})")
 
 
@@ -361,10 +402,12 @@ def forward_propagation_in_graph(forward_propagation):
     """forward_propagation also works inside a tf.function with a free batch size."""
     tf = _tf()
     parameters = _reference_parameters()
-    spec = tf.TensorSpec([None, 64, 64, 3], tf.float32)
-    compiled = tf.function(lambda X: forward_propagation(X, parameters), input_signature=[spec])
     X = case_forward_propagation_X()
-    Z3 = record.observed("forward_propagation inside a tf.function", lambda: compiled(X))
+    Z3 = calls.call(forward_propagation, X, parameters, harness="cnn_application:in_tf_function").value(
+        "forward_propagation inside a tf.function (input signature [None, 64, 64, 3])")
+    if not isinstance(Z3, tf.Tensor):
+        raise CheckFailure(f"forward_propagation inside a tf.function should return a tf.Tensor, got "
+                           f"{type(Z3).__name__}.")
     assert_array_close("Z3 computed inside a tf.function", Z3.numpy(), reference("forward_propagation/Z3"),
                        atol=_f32_tolerance(reference("forward_propagation/Z3")), rtol=FLOAT32_RTOL)
 
@@ -373,7 +416,7 @@ def forward_propagation_in_graph(forward_propagation):
 
 def compute_cost_matches(compute_cost, Z3, Y, expected: float, what: str):
     tf = _tf()
-    cost = compute_cost(tf.constant(Z3), tf.constant(Y))
+    cost = calls.call(compute_cost, tf.constant(Z3), tf.constant(Y)).value(f"compute_cost {what}")
     if not isinstance(cost, tf.Tensor):
         raise CheckFailure(f"compute_cost should return a tf.Tensor, got {type(cost).__name__}.")
     if cost.shape.rank != 0:
@@ -394,8 +437,10 @@ def compute_cost(compute_cost):
 
 
 def compute_cost_oracle(compute_cost, m, seed, soft_labels=False):
+    tf = _tf()
     Z3, Y = case_compute_cost_random(m, seed, soft_labels)
-    compute_cost_matches(compute_cost, Z3, Y, float(reference(_cost_key(m, seed, soft_labels))),
+    expected = float(expected_call("compute_cost", tf.constant(Z3), tf.constant(Y)))
+    compute_cost_matches(compute_cost, Z3, Y, expected,
                          f"for {m} examples{' with soft labels' if soft_labels else ''} (seed {seed})")
 
 
@@ -429,57 +474,31 @@ def model_slice(run: str):
     return _slice(X_train, y_train, per_train, rng) + _slice(X_test, y_test, per_test, rng)
 
 
-_runs: dict = {}
-
-
-def _train(model, run: str) -> dict:
-    """Train ``model`` briefly on a slice, the stand-ins in place; plain data, cached per function and run.
-
-    The outcome holds what ``model`` returned (or the error it raised) and the arguments of every
-    call it made to ``random_mini_batches``.
-    """
-    key = (run, inspect.unwrap(model))
-    if key in _runs:
-        return _runs[key]
-    from helpers.signs import random_mini_batches as course_random_mini_batches
-
-    _, _, num_epochs, minibatch_size, _ = MODEL_RUNS[run]
-    X_train, Y_train, X_test, Y_test = model_slice(run)
-    calls = []
-
-    def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
-        calls.append({"m": int(np.shape(X)[0]), "mini_batch_size": mini_batch_size, "seed": seed})
-        return course_random_mini_batches(X, Y, mini_batch_size, seed)
-
-    outcome: dict = {"calls": calls}
-    try:
-        with stand_in_dependencies(model, extra={"random_mini_batches": random_mini_batches}):
-            outcome["result"] = model(X_train, Y_train, X_test, Y_test, learning_rate=0.009,
-                                      num_epochs=num_epochs, minibatch_size=minibatch_size, print_cost=False)
-    except Exception as exc:  # reported by whichever check asks for the run
-        outcome["error"] = f"{type(exc).__name__}: {exc}"
-    _runs[key] = outcome
-    return outcome
+_runs: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _run_model(model, run: str) -> dict:
-    """The outcome of the short run: computed in the kernel, read back from its record by the grader."""
-    outcome = dict(record.observed(f"model, run {run!r}", lambda: _train(model, run)))
-    _, _, outcome["epochs"], outcome["minibatch_size"], _ = MODEL_RUNS[run]
-    outcome["data"] = model_slice(run)
-    return outcome
+    """The short run of ``model`` on a slice, the stand-ins in place; once per function and run."""
+    runs = _runs.setdefault(model, {})
+    if run not in runs:
+        _, _, num_epochs, minibatch_size, _ = MODEL_RUNS[run]
+        X_train, Y_train, X_test, Y_test = model_slice(run)
+        outcome = calls.call(model, X_train, Y_train, X_test, Y_test, learning_rate=0.009, num_epochs=num_epochs,
+                             minibatch_size=minibatch_size, print_cost=False, harness="cnn_application:model")
+        runs[run] = {"outcome": outcome, "epochs": num_epochs, "minibatch_size": minibatch_size,
+                     "data": (X_train, Y_train, X_test, Y_test)}
+    return runs[run]
 
 
 def _model_result(model, run: str):
-    outcome = _run_model(model, run)
-    if "error" in outcome:
-        raise CheckFailure(f"model raised {outcome['error']}")
-    result = outcome.get("result")
+    run_data = _run_model(model, run)
+    outcome = run_data["outcome"]
+    result = outcome.value(f"model (a short run of {run_data['epochs']} epochs on a slice of SIGNS)")
     if not isinstance(result, tuple) or len(result) != 3:
         raise CheckFailure("model must return a tuple (train_accuracy, test_accuracy, parameters), got "
                            f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, tuple)
                                                          else "") + ".")
-    return outcome, result
+    return run_data, result
 
 
 def _cost_of(parameters, X, Y) -> float:
@@ -487,12 +506,19 @@ def _cost_of(parameters, X, Y) -> float:
 
 
 def model_training_run(model, run: str):
-    outcome, (_, _, parameters) = _model_result(model, run)
-    X_train, Y_train, _, _ = outcome["data"]
-    epochs, size = outcome["epochs"], outcome["minibatch_size"]
+    """Judged from the stand-in's variables as the training loop left them, whatever model did afterwards."""
+    tf = _tf()
+    run_data = _run_model(model, run)
+    outcome = run_data["outcome"]
+    X_train, Y_train, _, _ = run_data["data"]
+    epochs, size = run_data["epochs"], run_data["minibatch_size"]
     what = f"after {epochs} epochs on {X_train.shape[0]} examples, minibatch_size={size}"
-    _check_variables(parameters, STAND_IN_SHAPES, " returned by model",
-                     " (model returns the dict initialize_parameters gave it; in this check, the stand-in's)")
+    trained = outcome.observations.get("parameters")
+    if not isinstance(trained, dict) or sorted(trained) != sorted(STAND_IN_SHAPES):
+        if outcome.raised:
+            outcome.value(f"model (a short run of {epochs} epochs on a slice of SIGNS)")
+        raise CheckFailure("model did not call initialize_parameters: create the parameters with it.")
+    parameters = {name: tf.Variable(np.asarray(trained[name], np.float32), name=name) for name in STAND_IN_SHAPES}
     initial = _stand_in_initialize_parameters()
     for name in STAND_IN_SHAPES:
         change = float(np.max(np.abs(parameters[name].numpy() - initial[name].numpy())))
@@ -505,16 +531,18 @@ def model_training_run(model, run: str):
     if not after < before - 0.03:
         raise CheckFailure(f"the training cost did not fall {what}: {before:.4f} with the initial parameters, "
                            f"{after:.4f} with the returned ones.")
-    calls = outcome["calls"]
-    if len(calls) != epochs:
-        raise CheckFailure(f"model called random_mini_batches {len(calls)} times for {epochs} epochs: reshuffle "
-                           "the training set once at the start of every epoch.")
-    for call in calls:
+    minibatch_calls = outcome.observations.get("minibatch_calls") or []
+    if outcome.raised and len(minibatch_calls) < epochs:
+        outcome.value(f"model (a short run of {epochs} epochs on a slice of SIGNS)")
+    if len(minibatch_calls) != epochs:
+        raise CheckFailure(f"model called random_mini_batches {len(minibatch_calls)} times for {epochs} epochs: "
+                           "reshuffle the training set once at the start of every epoch.")
+    for call in minibatch_calls:
         if call["m"] != X_train.shape[0] or call["mini_batch_size"] != size:
             raise CheckFailure(f"random_mini_batches was called on {call['m']} examples with mini_batch_size="
                                f"{call['mini_batch_size']}; expected the whole training set "
                                f"({X_train.shape[0]} examples) and minibatch_size={size}.")
-    seeds = [call["seed"] for call in calls]
+    seeds = [call["seed"] for call in minibatch_calls]
     if len(set(map(repr, seeds))) != len(seeds):
         raise CheckFailure(f"random_mini_batches was called with seeds {seeds}: the same seed gives the same "
                            "minibatches every epoch. Increment the seed once per epoch.")
@@ -528,8 +556,8 @@ def model_training(model):
 
 
 def model_accuracy_run(model, run: str):
-    outcome, (train_accuracy, test_accuracy, parameters) = _model_result(model, run)
-    X_train, Y_train, X_test, Y_test = outcome["data"]
+    run_data, (train_accuracy, test_accuracy, parameters) = _model_result(model, run)
+    X_train, Y_train, X_test, Y_test = run_data["data"]
     if not isinstance(parameters, dict) or sorted(parameters) != sorted(STAND_IN_SHAPES):
         raise CheckFailure("model must return, as third value, the dict of trained parameters that "
                            "initialize_parameters gave it.")
@@ -567,8 +595,21 @@ def convolutional_model_matches(convolutional_model, input_key: str):
     if type(built).__name__ != "Functional":
         raise CheckFailure(f"convolutional_model should build the model with the Functional API "
                            f"(keras.Model(inputs=..., outputs=...)), got a {type(built).__name__}.")
-    compare_model(built, reference_rows(f"convolutional_model/{input_key}/rows"))
+    compare_model(built, _expected_rows(input_key))
     return built
+
+
+def _expected_rows(input_key: str) -> list[dict]:
+    """The reference model's layers: built from the solution under grading, else the published example's."""
+    found = solutions()
+    if found is None:
+        return reference_rows(f"convolutional_model/{input_key}/rows")
+    import keras
+
+    from helpers.model_compare import describe_model
+
+    keras.utils.set_random_seed(1)
+    return describe_model(found.call("convolutional_model", KERAS_INPUT_SHAPES[input_key]))
 
 
 def convolutional_model(convolutional_model):

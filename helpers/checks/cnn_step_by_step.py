@@ -1,38 +1,29 @@
 """Checks for ``cnn_step_by_step``.
 
-Each visible check rebuilds the course's example inputs (``np.random.seed(1)`` then
-the draws in the course's order), calls the student's function and compares every
-output with the reference stored in ``helpers/reference/cnn_step_by_step.npz``.
-That file is produced by running the source solutions (``course refs``), never typed
-in; it reproduces the course's published values.
+Each visible check rebuilds the course's example inputs (``np.random.seed(1)`` then the draws in
+the course's order), calls the student's function and compares every output with the expected one:
+in a notebook, the course's published example outputs (``helpers/reference/cnn_step_by_step.npz``,
+recorded from the source solutions by ``course refs``); under grading, the source solutions run in
+the grader on the same inputs. The hidden tests' other inputs are judged only in the grader.
 
-The other inputs the hidden tests use are answered the same way: ``course refs`` runs
-every test cell of the source notebook with the solutions and stores, per function,
-a table from a digest of the inputs to the reference output (:data:`TABLES`). Nothing
-here computes a convolution or a pooling itself.
-
-A function is checked on its own: while it runs, the graded functions it calls
-(``zero_pad``, ``conv_single_step``, ``create_mask_from_window``,
-``distribute_value``) answer from those tables, so a mistake costs the points of one
-function only. A call the tables do not know (a student's own way of slicing, say)
-goes to the student's function.
+A function is checked on its own: under grading, the graded functions it calls (``zero_pad``,
+``conv_single_step``, ``create_mask_from_window``, ``distribute_value``) are stand-ins that ask the
+grader for the reference output of each call (see :mod:`helpers.calls`), so a mistake costs the
+points of one function only. Nothing here computes a convolution or a pooling itself.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import inspect
-import io
-import json
-import sys
-from functools import cache
 from typing import Callable
 
 import numpy as np
 
-from helpers.checks import REFERENCE_DIR, load_references, swapped_globals
+from helpers import calls
+from helpers.calls import describe_call
+from helpers.checks import REFERENCE_DIR, expected_call, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal, assert_scalar_close
+
+__tracebackhide__ = True
 
 ASSIGNMENT = "cnn_step_by_step"
 REFERENCE_FILE = REFERENCE_DIR / f"{ASSIGNMENT}.npz"
@@ -85,146 +76,70 @@ def case_pool_backward():
     return {"A_prev": A_prev, "hparameters": hparameters, "dA": dA}
 
 
-# ------------------------------------------------------ tables of reference outputs
+# ------------------------------------------------------ what is checked with what
 
-# table -> the solution function that fills it while `course refs` records
-TABLES = ("zero_pad", "conv_single_step", "create_mask_from_window", "distribute_value",
-          "conv_forward", "pool_forward", "conv_backward", "pool_backward")
-
+# While a function is checked, the graded functions it calls are replaced (see helpers.calls):
+# under grading each asks the grader for the reference output of exactly that call.
 DEPENDENCIES = {
     "conv_forward": ("zero_pad", "conv_single_step"),
     "conv_backward": ("zero_pad",),
     "pool_backward": ("create_mask_from_window", "distribute_value"),
 }
 
-_recording: dict | None = None  # while `course refs` runs: {"solutions": ..., "tables": {table: {digest: value}}}
+_MAX_VALUES = 1 << 24
 
 
-def _canonical(value, out: list) -> None:
-    if isinstance(value, dict):
-        out.append(b"{")
-        for key in sorted(value, key=str):
-            out.append(str(key).encode() + b":")
-            _canonical(value[key], out)
-        out.append(b"}")
-    elif isinstance(value, (list, tuple)) and not all(isinstance(v, (int, np.integer)) for v in value):
-        out.append(b"[")
-        for item in value:
-            _canonical(item, out)
-        out.append(b"]")
-    elif isinstance(value, str):
-        out.append(b"s" + value.encode())
-    else:
-        array = np.asarray(value, dtype=np.float64)
-        if array.size == 1:  # b as (1, 1, 1) or as a number: the same input
-            array = array.reshape(())
-        out.append(repr(array.shape).encode() + array.tobytes())
+def dependency_call_allowed(name: str, args: tuple, kwargs: dict) -> str:
+    """'' when the grader may compute ``name`` on these arguments for a stand-in, else why not.
 
-
-def digest(*inputs) -> str:
-    parts: list = []
-    for value in inputs:
-        _canonical(value, parts)
-        parts.append(b"|")
-    return hashlib.sha256(b"".join(parts)).hexdigest()[:32]
-
-
-@cache
-def _load_tables() -> dict[str, dict[str, object]]:
-    refs = load_references(ASSIGNMENT)
-    tables: dict[str, dict[str, object]] = {}
-    for table in TABLES:
-        index = json.loads(str(refs[f"table/{table}/index"]))
-        flat = refs[f"table/{table}/values"]
-        entries = {}
-        for key, parts, is_tuple in index:
-            values = [flat[start:start + int(np.prod(shape, dtype=np.int64))].reshape(shape).astype(dtype)
-                      for start, shape, dtype in parts]
-            entries[key] = tuple(values) if is_tuple else values[0]
-        tables[table] = entries
-    return tables
-
-
-def _pack(tables: dict[str, dict[str, object]]) -> dict[str, np.ndarray]:
-    packed = {}
-    for table in TABLES:
-        index, chunks, start = [], [], 0
-        for key, value in sorted(tables.get(table, {}).items()):
-            values = value if isinstance(value, tuple) else (value,)
-            parts = []
-            for item in values:
-                array = np.asarray(item)
-                parts.append([start, list(array.shape), array.dtype.str])
-                chunks.append(array.astype(np.float64).ravel())
-                start += array.size
-            index.append([key, parts, isinstance(value, tuple)])
-        packed[f"table/{table}/index"] = np.asarray(json.dumps(index))
-        packed[f"table/{table}/values"] = np.concatenate(chunks) if chunks else np.zeros(0)
-    return packed
-
-
-def _copy(value):
-    if isinstance(value, tuple):
-        return tuple(_copy(v) for v in value)
-    array = np.array(value)
-    return array[()] if array.ndim == 0 else array
-
-
-def answer(table: str, *inputs, fallback: Callable | None = None):
-    """The reference output of ``table`` (a graded function) for these inputs.
-
-    While ``course refs`` records, the solution computes it and it is stored. Otherwise it is read
-    from the stored table; for inputs the table does not know, ``fallback`` is called, or, without
-    one, the check cannot go on (the references are older than the tests).
+    The arguments come from a student's code: the grader refuses work it cannot bound.
     """
-    key = digest(*inputs)
-    if _recording is not None:
-        tables = _recording["tables"].setdefault(table, {})
-        if key not in tables:
-            output = _recording["solutions"][table](*inputs)
-            tables[key] = _copy(output[0] if table in ("conv_forward", "pool_forward") else output)
-        return _copy(tables[key])
-    stored = _load_tables()[table]
-    if key in stored:
-        return _copy(stored[key])
-    if fallback is not None:
-        return fallback(*inputs)
-    raise CheckFailure(f"no stored reference of {table} for these inputs: the references are out of date; "
-                       "run `course refs cnn_step_by_step`.")
+    values = list(args) + list(kwargs.values())
+    for value in values:
+        if isinstance(value, np.ndarray) and value.size > _MAX_VALUES:
+            return f"an array of {value.size:,} values is too large"
+    if name == "zero_pad":
+        pad = kwargs.get("pad", args[1] if len(args) > 1 else 0)
+        X = kwargs.get("X", args[0] if args else None)
+        if not isinstance(pad, (int, np.integer)) or not 0 <= int(pad) <= 1024:
+            return f"pad={pad!r} is not a small non-negative integer"
+        if isinstance(X, np.ndarray) and X.ndim == 4:
+            m, h, w, c = X.shape
+            if m * (h + 2 * pad) * (w + 2 * pad) * c > _MAX_VALUES:
+                return "the padded array would be too large"
+    if name == "distribute_value":
+        shape = kwargs.get("shape", args[1] if len(args) > 1 else None)
+        try:
+            if int(np.prod([int(n) for n in shape])) > _MAX_VALUES:
+                return f"a window of shape {tuple(shape)} is too large"
+        except (TypeError, ValueError):
+            return ""
+    return ""
 
-
-def _stand_in(name: str, own: Callable | None) -> Callable:
-    def stand_in(*args):
-        return answer(name, *args, fallback=own)
-
-    stand_in.__name__ = name
-    return stand_in
-
-
-def table_dependencies(function: Callable):
-    """While inside, the graded functions ``function`` calls by name answer from the tables."""
-    namespace = getattr(inspect.unwrap(function), "__globals__", {})
-    name = inspect.unwrap(function).__name__
-    return swapped_globals(function, {dep: _stand_in(dep, namespace.get(dep)) for dep in DEPENDENCIES.get(name, ())})
-
-
-def call_isolated(function: Callable, *args, **kwargs):
-    with table_dependencies(function):
-        return function(*args, **kwargs)
-
-
-# --------------------------------------------------------------- references
 
 def reference(key: str) -> np.ndarray:
-    if _recording is not None:
-        return _recording["refs"][key]
-    return load_references(ASSIGNMENT)[key]
+    return stored_reference(ASSIGNMENT, key)
 
 
-def compute_references(solutions: dict[str, Callable], test_sources: list[str] = ()) -> dict[str, np.ndarray]:
-    """Run the reference solutions on the example inputs, then every test cell (``test_sources``,
-    hidden tests included) to fill the tables; the result is what the npz stores."""
-    global _recording
+def _value(outcome, parameters=None):
+    """The result of a call, or the student's error, named with the call's inputs."""
+    return outcome.value(describe_call(outcome.name, outcome.args, outcome.kwargs, parameters))
+
+
+def _call(function: Callable, *args, **kwargs):
+    return _value(calls.call(function, *args, **kwargs), _PARAMETERS.get(getattr(function, "__name__", "")))
+
+
+_PARAMETERS = {
+    "zero_pad": ["X", "pad"], "conv_single_step": ["a_slice_prev", "W", "b"],
+    "conv_forward": ["A_prev", "W", "b", "hparameters"], "pool_forward": ["A_prev", "hparameters", "mode"],
+    "conv_backward": ["dZ", "cache"], "create_mask_from_window": ["x"], "distribute_value": ["dz", "shape"],
+    "pool_backward": ["dA", "cache", "mode"],
+}
+
+
+def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
+    """Run the reference solutions on the course's examples; the result is what the npz stores."""
     refs = {}
     c = case_zero_pad()
     refs["zero_pad/x_pad"] = solutions["zero_pad"](c["X"], c["pad"])
@@ -245,18 +160,7 @@ def compute_references(solutions: dict[str, Callable], test_sources: list[str] =
         c = case_pool_backward()
         refs[f"pool_backward/{mode}/dA_prev"] = solutions["pool_backward"](
             c["dA"], (c["A_prev"], c["hparameters"]), mode=mode)
-    refs = {key: np.asarray(value) for key, value in refs.items()}
-    _recording = {"solutions": dict(solutions), "tables": {}, "refs": refs}  # a copy: checks swap names in theirs
-    try:
-        for code in test_sources:
-            namespace = {"np": np, "check": sys.modules[__name__], **solutions}
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(compile(code, "<test cell>", "exec"), namespace)
-        tables = _recording["tables"]
-    finally:
-        _recording = None
-    refs.update(_pack(tables))
-    return refs
+    return {key: np.asarray(value) for key, value in refs.items()}
 
 
 def output_size(n_prev: int, f: int, stride: int, pad: int = 0) -> int:
@@ -287,7 +191,7 @@ def _unpack(name: str, result, count: int):
 def zero_pad(zero_pad):
     c = case_zero_pad()
     X_before = c["X"].copy()
-    x_pad = zero_pad(c["X"], c["pad"])
+    x_pad = _call(zero_pad, c["X"], c["pad"])
     assert_array_close("zero_pad(x, 2)", x_pad, reference("zero_pad/x_pad"), atol=0)
     assert_array_close("x (the input must not be modified)", c["X"], X_before, atol=0)
     _passed()
@@ -295,14 +199,14 @@ def zero_pad(zero_pad):
 
 def conv_single_step(conv_single_step):
     c = case_conv_single_step()
-    Z = conv_single_step(**c)
+    Z = _call(conv_single_step, **c)
     assert_scalar_close("conv_single_step(a_slice_prev, W, b)", Z, float(reference("conv_single_step/Z")))
     _passed()
 
 
 def conv_forward(conv_forward):
     c = case_conv_forward()
-    result = _unpack("conv_forward", call_isolated(conv_forward, **c), 2)
+    result = _unpack("conv_forward", _call(conv_forward, **c), 2)
     Z, cache_conv = result
     assert_array_close("Z", Z, reference("conv_forward/Z"))
     cache_conv = _unpack("the cache of conv_forward", cache_conv, 4)
@@ -314,7 +218,7 @@ def conv_forward(conv_forward):
 
 def pool_forward(pool_forward, mode="max"):
     c = case_pool_forward()
-    result = _unpack(f"pool_forward(mode={mode!r})", pool_forward(c["A_prev"], c["hparameters"], mode=mode), 2)
+    result = _unpack(f"pool_forward(mode={mode!r})", _call(pool_forward, c["A_prev"], c["hparameters"], mode=mode), 2)
     A, cache_pool = result
     assert_array_close(f"A (mode={mode!r})", A, reference(f"pool_forward/{mode}/A"))
     cache_pool = _unpack("the cache of pool_forward", cache_pool, 2)
@@ -327,7 +231,7 @@ def conv_backward(conv_backward):
     c = case_conv_forward()
     cache_conv = (c["A_prev"], c["W"], c["b"], c["hparameters"])
     dZ = reference("conv_forward/Z")
-    grads = _unpack("conv_backward", call_isolated(conv_backward, dZ, cache_conv), 3)
+    grads = _unpack("conv_backward", _call(conv_backward, dZ, cache_conv), 3)
     for name, got in zip(("dA_prev", "dW", "db"), grads):
         assert_array_close(name, got, reference(f"conv_backward/{name}"))
     _passed()
@@ -335,20 +239,20 @@ def conv_backward(conv_backward):
 
 def create_mask_from_window(create_mask_from_window):
     c = case_create_mask_from_window()
-    mask = create_mask_from_window(**c)
+    mask = _call(create_mask_from_window, **c)
     assert_array_close("mask", mask, reference("create_mask_from_window/mask"))
     _passed()
 
 
 def distribute_value(distribute_value):
-    a = distribute_value(**case_distribute_value())
+    a = _call(distribute_value, **case_distribute_value())
     assert_array_close("distribute_value(2, (2, 2))", a, reference("distribute_value/a"))
     _passed()
 
 
 def pool_backward(pool_backward, mode="max"):
     c = case_pool_backward()
-    dA_prev = call_isolated(pool_backward, c["dA"], (c["A_prev"], c["hparameters"]), mode=mode)
+    dA_prev = _call(pool_backward, c["dA"], (c["A_prev"], c["hparameters"]), mode=mode)
     assert_array_close(f"dA_prev (mode={mode!r})", dA_prev, reference(f"pool_backward/{mode}/dA_prev"))
     _passed()
 
@@ -357,15 +261,15 @@ def pool_backward(pool_backward, mode="max"):
 
 def conv_forward_matches_oracle(conv_forward, A_prev, W, b, hparameters):
     """Student's conv_forward equals the reference output for these inputs."""
-    Z, _ = _unpack("conv_forward", call_isolated(conv_forward, A_prev, W, b, hparameters), 2)
+    Z, _ = _unpack("conv_forward", _call(conv_forward, A_prev, W, b, hparameters), 2)
     assert_array_close(f"Z for A_prev {A_prev.shape}, W {W.shape}, {hparameters}", Z,
-                       answer("conv_forward", A_prev, W, b, hparameters))
+                       expected_call("conv_forward", A_prev, W, b, hparameters)[0])
 
 
 def pool_forward_matches_oracle(pool_forward, A_prev, hparameters, mode):
-    A, _ = _unpack("pool_forward", pool_forward(A_prev, hparameters, mode=mode), 2)
+    A, _ = _unpack("pool_forward", _call(pool_forward, A_prev, hparameters, mode=mode), 2)
     assert_array_close(f"A for A_prev {A_prev.shape}, {hparameters}, mode={mode!r}", A,
-                       answer("pool_forward", A_prev, hparameters, mode))
+                       expected_call("pool_forward", A_prev, hparameters, mode=mode)[0])
 
 
 def conv_backward_gradcheck(conv_backward, A_prev, W, b, hparameters, seed=0):
@@ -374,8 +278,8 @@ def conv_backward_gradcheck(conv_backward, A_prev, W, b, hparameters, seed=0):
     f, stride, pad = W.shape[0], hparameters["stride"], hparameters["pad"]
     dZ = np.random.default_rng(seed).standard_normal(
         (m, output_size(n_H_prev, f, stride, pad), output_size(n_W_prev, f, stride, pad), W.shape[-1]))
-    grads = _unpack("conv_backward", call_isolated(conv_backward, dZ, (A_prev, W, b, hparameters)), 3)
-    expected = answer("conv_backward", dZ, (A_prev, W, b, hparameters))
+    grads = _unpack("conv_backward", _call(conv_backward, dZ, (A_prev, W, b, hparameters)), 3)
+    expected = expected_call("conv_backward", dZ, (A_prev, W, b, hparameters))
     for name, got, want in zip(("dA_prev", "dW", "db"), grads, expected):
         assert_array_close(f"{name} for A_prev {A_prev.shape}, W {W.shape}, {hparameters}", got, want)
 
@@ -385,6 +289,6 @@ def pool_backward_gradcheck(pool_backward, A_prev, hparameters, mode, seed=0):
     f, stride = hparameters["f"], hparameters["stride"]
     dA = np.random.default_rng(seed).standard_normal(
         (m, output_size(n_H_prev, f, stride), output_size(n_W_prev, f, stride), n_C))
-    dA_prev = call_isolated(pool_backward, dA, (A_prev, hparameters), mode=mode)
+    dA_prev = _call(pool_backward, dA, (A_prev, hparameters), mode=mode)
     assert_array_close(f"dA_prev for A_prev {A_prev.shape}, {hparameters}, mode={mode!r}", dA_prev,
-                       answer("pool_backward", dA, (A_prev, hparameters), mode))
+                       expected_call("pool_backward", dA, (A_prev, hparameters), mode=mode))

@@ -5,17 +5,21 @@ fixed input. Before it is run, every layer with a course name (``res1a_branch2a`
 ``bn1a_branch2a``, ...) gets fixed weights drawn from a generator seeded by the case and the
 layer's name (Glorot-uniform kernels, non-trivial biases and batch-norm statistics), so the
 outputs do not depend on the initialiser the student picked, nor on the order layers were
-created. The outputs with ``training=False`` (moving statistics) and ``training=True`` (batch
-statistics) are compared with ``helpers/reference/residual_networks.npz``, which
-``course refs`` produces by running the source solutions; float32 tolerances (rtol 1e-4, atol
-1e-4 of the answer's scale) absorb thread-count and oneDNN differences.
+created, nor on how the block is written (``Add()`` or ``+``, ``Activation("relu")`` or
+``ReLU()``): what is compared is what it computes, with ``training=False`` (moving statistics)
+and ``training=True`` (batch statistics). Expected outputs: in a notebook the published example's
+(``helpers/reference/residual_networks.npz``, from ``course refs``); under grading the source
+solution's, computed in the grader for every case. Float32 tolerances (rtol 1e-4, atol 1e-4 of the
+answer's scale) absorb thread-count and oneDNN differences.
 
-``ResNet50`` is compared layer by layer with :func:`helpers.model_compare.compare_model`.
-For that comparison the two blocks it calls are replaced by stand-ins: one convolution with the
+``ResNet50`` is compared layer by layer with :func:`helpers.model_compare.compare_model`, the two
+blocks it calls replaced by stand-ins (the ``stand_in_blocks`` harness): one convolution with the
 block's output shape, named after the arguments of the call (``identity_block_2b_f3_64_64_256``),
 so the check sees the stem, the head and every block call, and a wrong block costs nothing there.
 The stand-ins are not the blocks (nothing here builds a block). The parameter count, 23,600,006 in
-all and 53,120 non-trainable, is that of the whole model with the student's own blocks.
+all and 53,120 non-trainable, is that of the whole model: the stem and head as the student built
+them, each block call counted as the reference block with those arguments (under grading; in a
+notebook, as the student's own block).
 """
 
 from __future__ import annotations
@@ -23,15 +27,17 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from functools import cache
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from helpers.checks import swapped_globals
+from helpers import calls
+from helpers.checks import solutions, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal
 from helpers.model_compare import compare_model, describe_model
+
+__tracebackhide__ = True
 
 ASSIGNMENT = "residual_networks"
 REFERENCE_FILE = Path(__file__).resolve().parent.parent / "reference" / f"{ASSIGNMENT}.npz"
@@ -147,7 +153,9 @@ def block_model(function: Callable, input_shape, f, filters, stage, block, s=Non
     kwargs = {"stage": stage, "block": block}
     if s is not None:
         kwargs["s"] = s
-    out = function(X_input, f, list(filters), **kwargs)
+    out = calls.call(function, X_input, f, list(filters), **kwargs).value(
+        _case_label(function.__name__, {"shape": (None, *input_shape), "f": f, "filters": list(filters),
+                                        "stage": stage, "block": block, **({"s": s} if s is not None else {})}))
     _tensor_check(function.__name__, out)
     return keras.Model(inputs=X_input, outputs=out)
 
@@ -175,7 +183,8 @@ def _check_block_values(function: Callable, kind: str, case_key: str, training: 
     case = cases[case_key]
     label = _case_label(kind, case)
     got = _block_outputs(function, case)
-    expected_names = json.loads(str(reference(f"{kind}/{case_key}/names")))
+    expected_all = _expected_block(kind, case_key)
+    expected_names = expected_all["names"]
     missing = [n for n in expected_names if n not in got["names"]]
     if missing:
         raise CheckFailure(f"{label}: no layer named {missing[0]!r}. Expected the course's layer names "
@@ -184,7 +193,7 @@ def _check_block_values(function: Callable, kind: str, case_key: str, training: 
     if extra:
         raise CheckFailure(f"{label}: unexpected layer {extra[0]!r}; expected exactly {expected_names}.")
     key = "training" if training else "inference"
-    expected = reference(f"{kind}/{case_key}/{key}")
+    expected = expected_all[key]
     scale = max(float(np.max(np.abs(expected))), 1.0)
     assert_array_close(f"{label}, output with training={training}", got[key], expected,
                        atol=ATOL_SCALE * scale, rtol=RTOL)
@@ -192,7 +201,7 @@ def _check_block_values(function: Callable, kind: str, case_key: str, training: 
 
 def _check_shapes(function: Callable, kind: str, which: str) -> None:
     cases = (IDENTITY_SHAPE_CASES if kind == "identity_block" else CONVOLUTIONAL_SHAPE_CASES)[which]
-    expected_all = json.loads(str(reference(f"{kind}/shapes/{which}")))
+    expected_all = _expected_shapes(kind, which)
     for case, expected in zip(cases, expected_all):
         shape, f, filters = case[:3]
         s = case[3] if len(case) > 3 else None
@@ -227,15 +236,19 @@ def stand_in_convolutional_block(X, f, filters, stage, block, s=2):
                                name=_stand_in_name("convolutional", f, filters, stage, block, s))(X)
 
 
+stand_in_identity_block.__name__ = "identity_block"
+stand_in_convolutional_block.__name__ = "convolutional_block"
 STAND_INS = {"identity_block": stand_in_identity_block, "convolutional_block": stand_in_convolutional_block}
+HARNESSES = {"stand_in_blocks": lambda: {"replace": dict(STAND_INS)}}
 
 
 def build_resnet_with_stand_ins(ResNet50: Callable, input_shape, classes):
     """``ResNet50`` built with the stand-in blocks in place of the ones it calls by name."""
     import keras
 
-    with swapped_globals(ResNet50, STAND_INS):
-        model = ResNet50(input_shape=tuple(input_shape), classes=classes)
+    model = calls.call(ResNet50, input_shape=tuple(input_shape), classes=classes,
+                       harness="residual_networks:stand_in_blocks").value(
+        f"ResNet50(input_shape={tuple(input_shape)}, classes={classes})")
     if not isinstance(model, keras.Model):
         raise CheckFailure(f"ResNet50 must return a keras Model, got {type(model).__name__}.")
     for layer in model.layers:  # axis=-1 and axis=3 are the same channels axis
@@ -245,59 +258,117 @@ def build_resnet_with_stand_ins(ResNet50: Callable, input_shape, classes):
 
 
 def parameter_counts(model) -> dict[str, int]:
-    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-    non_trainable = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
-    return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
+    return parameter_counts_of(model.weights, model.non_trainable_weights)
 
 
 # --------------------------------------------------------------- references
 
-@cache
-def _references() -> dict[str, np.ndarray]:
-    if not REFERENCE_FILE.is_file():
-        raise FileNotFoundError(
-            f"{REFERENCE_FILE} is missing: the package is incomplete. Reinstall it, or run `course refs`."
-        )
-    with np.load(REFERENCE_FILE) as data:
-        return {key: data[key] for key in data.files}
-
-
 def reference(key: str) -> np.ndarray:
-    return _references()[key]
+    return stored_reference(ASSIGNMENT, key)
 
 
 def _resnet_key(case_key: str) -> str:
     return f"ResNet50/{case_key}"
 
 
+def _memo(found, key, compute):
+    memo = found.__dict__.setdefault("memo", {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def _expected_block(kind: str, case_key: str) -> dict:
+    """Names and outputs of the reference block on a case: the solution's under grading, else published."""
+    found = solutions()
+    if found is None:
+        return {"names": json.loads(str(reference(f"{kind}/{case_key}/names"))),
+                "inference": reference(f"{kind}/{case_key}/inference"),
+                "training": reference(f"{kind}/{case_key}/training")}
+    cases = IDENTITY_CASES if kind == "identity_block" else CONVOLUTIONAL_CASES
+    out = _memo(found, (kind, case_key), lambda: _block_outputs(found.function(kind), cases[case_key]))
+    return {"names": list(out["names"]), "inference": out["inference"].copy(), "training": out["training"].copy()}
+
+
+def _shapes_of(function, kind: str, which: str) -> list:
+    cases = (IDENTITY_SHAPE_CASES if kind == "identity_block" else CONVOLUTIONAL_SHAPE_CASES)[which]
+    shapes = []
+    for case in cases:
+        model = block_model(function, case[0], case[1], case[2], stage=9, block="z",
+                            s=case[3] if len(case) > 3 else None)
+        shapes.append([None if d is None else int(d) for d in model.output.shape])
+    return shapes
+
+
+def _expected_shapes(kind: str, which: str) -> list:
+    found = solutions()
+    if found is None:
+        return json.loads(str(reference(f"{kind}/shapes/{which}")))
+    return list(_memo(found, (kind, "shapes", which), lambda: _shapes_of(found.function(kind), kind, which)))
+
+
+BLOCK_CALL = re.compile(r"^(identity|convolutional)_block_(\d+)([a-z]+)_f(\d+)_(\d+)_(\d+)_(\d+)(?:_s(\d+))?$")
+
+
+def whole_model_parameters(model, block_of: Callable[[str], Callable], cache: dict | None = None) -> dict[str, int]:
+    """Parameters of a ResNet50 built with stand-in blocks, each block call counted as ``block_of(kind)``'s block."""
+    cache = {} if cache is None else cache
+    total = non_trainable = 0
+    for layer in model.layers:
+        match = BLOCK_CALL.match(layer.name)
+        if match is None:
+            counts = parameter_counts_of(layer.weights, layer.non_trainable_weights)
+        else:
+            kind, _, _, f, f1, f2, f3, s = match.groups()
+            channels = int(layer.input.shape[-1])
+            key = (f"{kind}_block", int(f), (int(f1), int(f2), int(f3)), None if s is None else int(s), channels)
+            if key not in cache:
+                block = block_model(block_of(key[0]), (16, 16, channels), key[1], list(key[2]), stage=9,
+                                    block="z", s=key[3])
+                cache[key] = parameter_counts(block)
+            counts = cache[key]
+        total += counts["total"]
+        non_trainable += counts["non_trainable"]
+    return {"total": total, "non_trainable": non_trainable, "trainable": total - non_trainable}
+
+
+def parameter_counts_of(weights, non_trainable_weights) -> dict[str, int]:
+    total = int(sum(np.prod(w.shape) for w in weights))
+    frozen = int(sum(np.prod(w.shape) for w in non_trainable_weights))
+    return {"total": total, "non_trainable": frozen, "trainable": total - frozen}
+
+
+def _expected_resnet(case_key: str) -> dict:
+    """Rows and parameter counts of the reference ResNet50: the solution's under grading, else published."""
+    found = solutions()
+    if found is None:
+        return {"rows": json.loads(str(reference(f"{_resnet_key(case_key)}/rows"))),
+                "params": json.loads(str(reference(f"{_resnet_key(case_key)}/params")))}
+    return _memo(found, ("ResNet50", case_key), lambda: _resnet_description(found.namespace, RESNET_CASES[case_key]))
+
+
+def _resnet_description(namespace: dict, case: dict) -> dict:
+    model = build_resnet_with_stand_ins(namespace["ResNet50"], case["input_shape"], case["classes"])
+    return {"rows": describe_model(model), "params": whole_model_parameters(model, namespace.__getitem__)}
+
+
 def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
-    """Run the reference solutions on the example inputs; the result is what the npz stores."""
+    """Run the reference solutions on the published examples; the result is what the npz stores."""
     import keras
 
     keras.backend.clear_session()  # fresh name counters: automatic layer names do not depend on history
     keras.utils.set_random_seed(0)
     refs: dict[str, object] = {}
     for kind, cases in (("identity_block", IDENTITY_CASES), ("convolutional_block", CONVOLUTIONAL_CASES)):
-        for key, case in cases.items():
-            out = _block_outputs(solutions[kind], case)
-            refs[f"{kind}/{key}/names"] = json.dumps(out["names"])
-            refs[f"{kind}/{key}/inference"] = out["inference"]
-            refs[f"{kind}/{key}/training"] = out["training"]
-    for kind, cases in (("identity_block", IDENTITY_SHAPE_CASES), ("convolutional_block", CONVOLUTIONAL_SHAPE_CASES)):
-        for which, items in cases.items():
-            shapes = []
-            for case in items:
-                model = block_model(solutions[kind], case[0], case[1], case[2], stage=9, block="z",
-                                    s=case[3] if len(case) > 3 else None)
-                shapes.append([None if d is None else int(d) for d in model.output.shape])
-            refs[f"{kind}/shapes/{which}"] = json.dumps(shapes)
-    for key, case in RESNET_CASES.items():
-        model = build_resnet_with_stand_ins(solutions["ResNet50"], case["input_shape"], case["classes"])
-        refs[f"{_resnet_key(key)}/rows"] = json.dumps(describe_model(model))
-        keras.backend.clear_session()
-        model = solutions["ResNet50"](input_shape=case["input_shape"], classes=case["classes"])
-        refs[f"{_resnet_key(key)}/params"] = json.dumps(parameter_counts(model))
-        keras.backend.clear_session()
+        out = _block_outputs(solutions[kind], cases["visible"])
+        refs[f"{kind}/visible/names"] = json.dumps(out["names"])
+        refs[f"{kind}/visible/inference"] = out["inference"]
+        refs[f"{kind}/visible/training"] = out["training"]
+        refs[f"{kind}/shapes/visible"] = json.dumps(_shapes_of(solutions[kind], kind, "visible"))
+    description = _resnet_description(solutions, RESNET_CASES["visible"])
+    refs[f"{_resnet_key('visible')}/rows"] = json.dumps(description["rows"])
+    refs[f"{_resnet_key('visible')}/params"] = json.dumps(description["params"])
+    keras.backend.clear_session()
     return {key: np.asarray(value) for key, value in refs.items()}
 
 
@@ -328,14 +399,6 @@ def convolutional_block_shapes(convolutional_block, which: str = "visible"):
     _passed()
 
 
-def expected_rows(case: str = "visible") -> list[dict]:
-    return json.loads(str(reference(f"{_resnet_key(case)}/rows")))
-
-
-def expected_parameters(case: str = "visible") -> dict[str, int]:
-    return json.loads(str(reference(f"{_resnet_key(case)}/params")))
-
-
 def _block_call(name: str) -> str:
     """'identity_block_2b_f3_64_64_256' -> 'identity_block(f=3, filters=[64, 64, 256], stage=2, block='b')'."""
     match = re.match(r"^(identity|convolutional)_block_(\d+)([a-z]+)_f(\d+)_(\d+)_(\d+)_(\d+)(?:_s(\d+))?$", name)
@@ -350,7 +413,7 @@ def ResNet50_layers(ResNet50, case: str = "visible"):
     """Layer by layer against the reference summary, the blocks standing in as one layer per call."""
     spec = RESNET_CASES[case]
     model = build_resnet_with_stand_ins(ResNet50, spec["input_shape"], spec["classes"])
-    expected = expected_rows(case)
+    expected = _expected_resnet(case)["rows"]
     got = describe_model(model)
     for index, (g, e) in enumerate(zip(got, expected)):
         if STAND_IN.match(e["name"]) and g["name"] != e["name"]:
@@ -364,14 +427,19 @@ def ResNet50_layers(ResNet50, case: str = "visible"):
 
 
 def ResNet50_parameters(ResNet50, case: str = "visible"):
-    """The whole model, with the notebook's own blocks: 23,600,006 parameters, 53,120 non-trainable."""
-    import keras
+    """The whole model: 23,600,006 parameters, 53,120 non-trainable, each block call counted as the
+    reference block (under grading; in a notebook, as your own block)."""
+    import inspect
 
     spec = RESNET_CASES[case]
-    model = ResNet50(input_shape=tuple(spec["input_shape"]), classes=spec["classes"])
-    if not isinstance(model, keras.Model):
-        raise CheckFailure(f"ResNet50 must return a keras Model, got {type(model).__name__}.")
-    got, expected = parameter_counts(model), expected_parameters(case)
+    model = build_resnet_with_stand_ins(ResNet50, spec["input_shape"], spec["classes"])
+    found = solutions()
+    if found is not None:
+        block_of = found.function
+    else:
+        own = getattr(inspect.unwrap(ResNet50), "__globals__", {})
+        block_of = own.__getitem__
+    got, expected = whole_model_parameters(model, block_of), _expected_resnet(case)["params"]
     for key in ("total", "non_trainable"):
         if got[key] != expected[key]:
             raise CheckFailure(f"ResNet50(input_shape={spec['input_shape']}, classes={spec['classes']}): "

@@ -5,8 +5,12 @@
 * A kernel that dies (``os._exit``, a segfault, the memory limit) is restarted; the cells that
   had run without error before are replayed quietly to rebuild the state, and grading goes on
   with the next cell.
-* A cell's output is capped at ``max_output_chars``; the rest is dropped with a note. A test
-  cell's record of calls for the grader (:mod:`helpers.record`) has its own, larger cap.
+* A cell's output is capped at ``max_output_chars``; the rest is dropped with a note. The data a
+  graded function sends back to the grader (:mod:`helpers.wire`) has its own, larger cap.
+* The whole notebook has a budget of ``notebook_timeout`` seconds: a cell never gets more than what
+  is left, and the cells after an exhausted budget are not run.
+* Test cells are not sent to the kernel: the grader judges them in its own process
+  (:mod:`helpers.instructor.judge`), calling the student's functions in the kernel.
 
 Every code cell gets a status: ``ok``, ``error``, ``timeout``, ``kernel died`` or ``not run``.
 """
@@ -27,11 +31,11 @@ from nbformat.v4 import new_code_cell, new_output
 from jupyter_client.manager import AsyncKernelManager
 from traitlets.config import Config
 
-from helpers import record
+from helpers import wire
 from helpers.instructor import sandbox
 
 MAX_RESTARTS = 3
-MAX_RECORD_CHARS = 64 << 20  # one test cell's record of calls (a ResNet-50 graph is about 0.2 MB)
+MAX_RECORD_CHARS = 128 << 20  # data sent back by graded functions, per test cell (a ResNet-50 graph is about 0.2 MB)
 PROBE_SECONDS = 10
 
 
@@ -88,14 +92,14 @@ class _GuardedClient(NotebookClient):
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
         data = content.get("data") if isinstance(content.get("data"), dict) else {}
-        if record.MIME in data:
-            # A test cell's record of calls is for the grader, not a reader: its own, larger budget.
+        if wire.MIME in data:
+            # What a graded function sends back is for the grader, not a reader: its own, larger budget.
             used = self._record_chars.get(cell_index, 0)
-            size = len(json.dumps(data[record.MIME]))
+            size = len(json.dumps(data[wire.MIME]))
             self._record_chars[cell_index] = used + size
             if used + size > MAX_RECORD_CHARS:
                 outs.append(new_output("stream", name="stderr",
-                                       text=f"\n[record dropped: more than {MAX_RECORD_CHARS:,} characters]\n"))
+                                       text=f"\n[result dropped: more than {MAX_RECORD_CHARS:,} characters]\n"))
                 return None
             return super().output(outs, msg, display_id, cell_index)
         size = len(str(content.get("text", ""))) + len(str(content.get("data", ""))) + len(str(content.get("traceback", "")))
@@ -123,25 +127,36 @@ def _cell_failed(cell) -> bool:
 def execute_notebook(nb: nbformat.NotebookNode, env: dict[str, str], timeout: int,
                      startup_timeout: int = 120, max_output_chars: int = 200_000,
                      replayable=lambda cell: True, sandbox_spec: "sandbox.SandboxSpec | None" = None,
-                     workdir: str | None = None, log_path: str | None = None) -> ExecutionReport:
+                     workdir: str | None = None, log_path: str | None = None, make_judge=None,
+                     is_test=lambda cell: False, notebook_timeout: int = 0) -> ExecutionReport:
     """Execute ``nb`` in place (outputs are written into its cells) and report each cell's status.
 
     The kernel runs in ``sandbox_spec.workdir`` (or ``workdir``) and, with a spec, inside the sandbox;
     what it prints outside the notebook (library warnings, crash reports) goes to ``log_path``.
+    ``make_judge(socket_dir)`` gives the :class:`~helpers.instructor.judge.Judge` of the cells for
+    which ``is_test(cell)`` holds.
     """
     with tempfile.TemporaryDirectory(prefix=sandbox.scratch_prefix("kernel")) as socket_dir, \
             open(log_path or os.devnull, "ab") as log:
         if sandbox_spec is not None and sandbox_spec.uid is not None:
             os.chown(socket_dir, sandbox_spec.uid, sandbox_spec.uid)
         cwd = sandbox_spec.workdir if sandbox_spec is not None else (workdir or os.getcwd())
-        return _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
-                        sandbox_spec, log)
+        judge = make_judge(socket_dir) if make_judge is not None else None
+        try:
+            return _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
+                            sandbox_spec, log, judge, is_test, notebook_timeout)
+        finally:
+            if judge is not None:
+                judge.close()
 
 
 def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
-             sandbox_spec, log) -> ExecutionReport:
+             sandbox_spec, log, judge=None, is_test=lambda cell: False, notebook_timeout=0) -> ExecutionReport:
+    from helpers.instructor.judge import KernelLost
+
     report = ExecutionReport()
     started = time.monotonic()
+    budget_end = started + notebook_timeout if notebook_timeout else None
     code = [k for k, cell in enumerate(nb.cells) if cell.cell_type == "code"]
     for k in code:
         nb.cells[k].outputs = []
@@ -168,19 +183,36 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                 while position < len(code):
                     index = code[position]
                     cell = nb.cells[index]
+                    if budget_end is not None and time.monotonic() >= budget_end:
+                        for rest in code[position:]:
+                            report.statuses[rest] = "not run"
+                            nb.cells[rest].outputs = [_error_output(
+                                "NotRun", f"not run: the notebook used up its {notebook_timeout} s")]
+                        position = len(code)
+                        break
+                    cell_timeout = timeout if budget_end is None else \
+                        max(1, min(timeout, int(budget_end - time.monotonic() + 0.999)))
+                    client.timeout = cell_timeout
                     client.timed_out = False
-                    client.execute_cell(cell, index)
+                    if judge is not None and is_test(cell):
+                        judge.timeout = cell_timeout
+                        status = judge.run_test_cell(client, cell, index)
+                        if status == "timeout":
+                            client.timed_out = True
+                    else:
+                        client.execute_cell(cell, index)
                     if client.timed_out:
                         report.statuses[index] = "timeout"
                         cell.outputs.append(_error_output("CellTimeoutError",
-                                                          f"this cell ran longer than {timeout} s and was interrupted"))
+                                                          f"this cell ran longer than {cell_timeout} s and was interrupted"))
                         position += 1
                         if not _responsive(client):
                             raise _KernelStuck()
                     else:
                         report.statuses[index] = "error" if _cell_failed(cell) else "ok"
                         position += 1
-        except (DeadKernelError, _KernelStuck) as exc:
+        except (DeadKernelError, _KernelStuck, KernelLost) as exc:
+            client.timeout = timeout
             if isinstance(exc, _KernelStuck):
                 pass  # the timed-out cell already carries its reason; the kernel is replaced
             else:
@@ -201,12 +233,22 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
     return report
 
 
+def execute_scratch(client: NotebookClient, scratch, index: int, **kwargs) -> None:
+    """Run a cell that is not part of the notebook (nbclient would put it at ``index``); its outputs
+    count against cell ``index``'s output cap."""
+    kept = client.nb.cells[index]
+    try:
+        client.execute_cell(scratch, index, **kwargs)
+    finally:
+        client.nb.cells[index] = kept
+
+
 def _replay(client: _GuardedClient, nb, indices: list[int]) -> None:
     """Re-run cells that succeeded before a restart, discarding their outputs."""
     for index in indices:
         scratch = copy.deepcopy(nb.cells[index])
         scratch.outputs = []
-        client.execute_cell(scratch, index)
+        execute_scratch(client, scratch, index)
 
 
 def _responsive(client: _GuardedClient) -> bool:
@@ -215,7 +257,7 @@ def _responsive(client: _GuardedClient) -> bool:
     client.timeout = PROBE_SECONDS
     client.timed_out = False
     try:
-        client.execute_cell(new_code_cell("pass"), 0)
+        execute_scratch(client, new_code_cell("pass"), 0)
     finally:
         client.timeout = saved
     return not client.timed_out

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.instructor import feedback, notebooks as nbu, replay, sandbox
+from helpers.instructor import feedback, judge, notebooks as nbu, sandbox
 from helpers.instructor.execute import execute_notebook
 from helpers.paths import ASSIGNMENTS
 
@@ -53,9 +53,7 @@ class Settings:
     max_output_chars: int = 200_000
     course_id: str = "cnn-course"
     sandbox: bool = True
-    # Assignments whose test cells are decided by replaying recorded calls in the grader's process
-    # (helpers.instructor.replay); the others are decided in the (sandboxed) kernel.
-    trusted_replay: tuple[str, ...] = ASSIGNMENTS
+    notebook_timeout: int = 1800
     sandbox_uid_base: int = 61000
     cpu_seconds: int = 900
     memory_mb: int = 8192
@@ -80,11 +78,9 @@ class Settings:
         settings.course_id = str(config.get("CourseDirectory", {}).get("course_id", settings.course_id))
         settings.db_url = str(config.get("CourseDirectory", {}).get("db_url", "") or "")
         grader = config.get("CourseGrader", {})
-        for name in ("sandbox", "trusted_replay", "sandbox_uid_base", "cpu_seconds", "memory_mb", "max_processes"):
+        for name in ("sandbox", "sandbox_uid_base", "cpu_seconds", "memory_mb", "max_processes", "notebook_timeout"):
             if name in grader:
                 setattr(settings, name, type(getattr(settings, name))(grader[name]))
-        if isinstance(settings.trusted_replay, bool):
-            settings.trusted_replay = ASSIGNMENTS if settings.trusted_replay else ()
         max_lines = config.get("LimitOutput", {}).get("max_lines")
         if max_lines:
             settings.max_output_chars = int(max_lines) * 200
@@ -207,12 +203,14 @@ def _error_message(cell, last: bool = False) -> str:
     for out in (reversed(outputs) if last else outputs):
         if out.get("output_type") == "error":
             value = str(out.get("evalue", "")).strip()
+            if out.get("ename") in ("CheckFailure", "YourCodeRaised", "NotWrittenYet") and value:
+                return value  # the grader's own verdicts speak for themselves
             return f"{out.get('ename', 'Error')}: {value}" if value else str(out.get("ename", "Error"))
     return ""
 
 
-def score_cells(source, executed, statuses: dict[int, str], verdicts: dict[str, str] | None = None) -> list[CellScore]:
-    """Points per test cell. With ``verdicts`` (trusted replay), they decide every cell that ran to its end."""
+def score_cells(source, executed, statuses: dict[int, str]) -> list[CellScore]:
+    """Points per test cell: full points when the grader's run of it passed, else 0 with the reason."""
     by_id = {}
     for index, cell in enumerate(executed.cells):
         gid = nbu.grade_id(cell)
@@ -224,16 +222,10 @@ def score_cells(source, executed, statuses: dict[int, str], verdicts: dict[str, 
         index, cell = by_id[gid]
         status = statuses.get(index, "not run")
         message = ""
-        if status in ("ok", "error"):
-            if verdicts is not None:
-                message = verdicts.get(gid, "not checked")
-            elif status == "error":
-                message = _error_message(cell)
-            status = "error" if message else "ok"
-        else:
+        if status == "error":
+            message = _error_message(cell)
+        elif status != "ok":
             message = _error_message(cell, last=True) or status
-        if message.startswith("StudentError: NotImplementedError") or message.startswith("NotImplementedError"):
-            message = "not answered yet (the function still raises NotImplementedError)"
         passed = status == "ok"
         scores.append(CellScore(grade_id=gid, points=nbu.points(test) if passed else 0.0,
                                 max_points=nbu.points(test), status="passed" if passed else status,
@@ -356,14 +348,6 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
     result.notes = notes
     out_dir.mkdir(parents=True, exist_ok=True)
     test_ids = {nbu.grade_id(c) for c in nbu.test_cells(source)}
-    graded_names = [nbu.grade_id(c) for c in nbu.solution_cells(source)]
-    test_sources = {}
-    replayed = assignment in settings.trusted_replay
-    if replayed:
-        for cell in merged.cells:
-            if nbu.is_test(cell):
-                test_sources[nbu.grade_id(cell)] = cell.source
-                cell.source = replay.instrument(cell.source, nbu.grade_id(cell), graded_names)
     job_dir = Path(tempfile.mkdtemp(prefix=sandbox.scratch_prefix("job")))
     spec = None
     try:
@@ -375,35 +359,30 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
                 if item.is_file() and item.suffix != ".ipynb" and not item.name.startswith("."):
                     shutil.copy2(item, workdir / item.name)
         spec = sandbox_spec(settings, workdir)
-        if spec is not None and spec.uid is not None:
+        uid = spec.uid if spec is not None else None
+        if uid is not None:
             for path in workdir.iterdir():
-                os.chown(path, spec.uid, spec.uid)
+                os.chown(path, uid, uid)
+        if "keras" in sys.modules:  # nothing of an earlier job's models lingers in this process
+            sys.modules["keras"].backend.clear_session()
+
+        def make_judge(socket_dir: str):
+            with _stderr_to_devnull():  # TensorFlow's start-up chatter (absl, CUDA probes) is not for the terminal
+                return judge.Judge(assignment, source, socket_dir, uid, settings.timeout)
+
         report = execute_notebook(merged, env=kernel_env(threads), timeout=settings.timeout,
                                   startup_timeout=settings.startup_timeout,
                                   max_output_chars=settings.max_output_chars,
                                   replayable=lambda cell: nbu.grade_id(cell) not in test_ids,
                                   sandbox_spec=spec, workdir=str(workdir),
-                                  log_path=str(out_dir / "kernel.log"))
+                                  log_path=str(out_dir / "kernel.log"), make_judge=make_judge,
+                                  is_test=lambda cell: nbu.grade_id(cell) in test_ids,
+                                  notebook_timeout=settings.notebook_timeout)
     finally:
         if spec is not None and spec.uid is not None:
             sandbox.kill_user(spec.uid)  # whatever the kernel started, however it hid, ends with it
         shutil.rmtree(job_dir, ignore_errors=True)
-    verdicts = None
-    if replayed:
-        if "keras" in sys.modules:  # nothing of an earlier job's models lingers in this process
-            sys.modules["keras"].backend.clear_session()
-        with _stderr_to_devnull():  # TensorFlow's start-up chatter (absl, CUDA probes) is not for the terminal
-            namespace = replay.trusted_namespace(source)
-            if "tensorflow" in sys.modules:
-                sys.modules["tensorflow"].constant(0)  # the device probe happens on the first operation
-        verdicts = {}
-        for cell in merged.cells:
-            gid = nbu.grade_id(cell)
-            if gid in test_sources:
-                records = replay.extract_records(cell)
-                cell.source = test_sources[gid]
-                verdicts[gid] = replay.verdict(cell.source, gid, graded_names, records, namespace)
-    result.cells = score_cells(source, merged, report.statuses, verdicts)
+    result.cells = score_cells(source, merged, report.statuses)
     result.score = sum(c.points for c in result.cells)
     result.seconds = round(report.seconds, 2)
     if report.restarts:

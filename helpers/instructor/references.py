@@ -1,19 +1,20 @@
 """Reference outputs for the checks, produced by running the source solutions.
 
-``course refs`` writes ``helpers/reference/<assignment>.npz``; a test regenerates them and
-proves the stored file is current.
+``course refs`` writes ``helpers/reference/<assignment>.npz``: the outputs of the course's published
+examples only (what the notebooks' "Expected output" tables show), for the visible checks in a
+student's notebook. The grader never reads them: it computes every expected value from the source
+solutions. A test regenerates them and proves the stored file is current.
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
 import io
 from pathlib import Path
 
 import numpy as np
 
-from helpers.instructor.notebooks import read_notebook, solution_code, test_cells
+from helpers.instructor.notebooks import read_notebook, solution_code
 from helpers.paths import ASSIGNMENTS, course_root
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
@@ -24,9 +25,10 @@ def check_module(assignment: str):
     return importlib.import_module(f"helpers.checks.{assignment}")
 
 
-def solution_namespace(assignment: str, root: Path | None = None) -> dict:
+def solution_namespace(assignment: str, root: Path | None = None, notebook=None) -> dict:
     """Execute the source notebook's solution cells (after the check module's PREAMBLE) and return their names."""
-    nb = read_notebook((root or course_root()) / "source" / assignment / f"{assignment}.ipynb")
+    nb = notebook if notebook is not None else \
+        read_notebook((root or course_root()) / "source" / assignment / f"{assignment}.ipynb")
     preamble = getattr(check_module(assignment), "PREAMBLE", "import numpy as np\n")
     namespace: dict = {"__name__": f"solutions_{assignment}"}
     exec(compile(preamble + "\n" + solution_code(nb), f"<source/{assignment} solutions>", "exec"), namespace)
@@ -34,13 +36,8 @@ def solution_namespace(assignment: str, root: Path | None = None) -> dict:
 
 
 def compute(assignment: str, root: Path | None = None) -> dict[str, np.ndarray]:
-    """The check module's references; a module that takes ``test_sources`` also gets every test cell's code."""
-    module = check_module(assignment)
-    solutions = solution_namespace(assignment, root)
-    if "test_sources" in inspect.signature(module.compute_references).parameters:
-        nb = read_notebook((root or course_root()) / "source" / assignment / f"{assignment}.ipynb")
-        return module.compute_references(solutions, test_sources=[cell.source for cell in test_cells(nb)])
-    return module.compute_references(solutions)
+    """The check module's references: the outputs of the course's published examples."""
+    return check_module(assignment).compute_references(solution_namespace(assignment, root))
 
 
 def serialize(refs: dict[str, np.ndarray]) -> bytes:

@@ -1,0 +1,302 @@
+"""Calling a graded function the way the checks call it, in a notebook and under grading.
+
+Checks never call a student's function directly; they call :func:`call`::
+
+    outcome = calls.call(conv_forward, A_prev, W, b, hparameters)
+    Z, cache = outcome.value()          # the result, or the student's error raised as StudentError
+
+In a student's own notebook ``conv_forward`` is the student's function and it runs right here.
+Under grading the check runs in the grader's process and ``conv_forward`` is a proxy
+(:mod:`helpers.instructor.judge`): the arguments travel to the kernel as data, the kernel runs
+:func:`serve`, which calls the student's function through the same :func:`run` as below, and the
+outcome travels back as data. Either way, while the function runs:
+
+* **the graded functions it depends on are replaced**, so one mistake costs one function. Under
+  grading each is a stand-in that asks the grader for exactly that call: the grader runs the source
+  solution on those arguments and sends back its result (it answers only the dependencies of the
+  function being checked, and only while that call runs). In a notebook, where no grader is at hand,
+  the student's own functions are used, and a failing check says so.
+* a check may ask for a **harness** of its assignment's check module (``HARNESSES``): stand-ins
+  that are not the answer (``model`` trains a linear classifier; ``ResNet50`` gets one layer per
+  block call), a call inside a ``tf.function``, or a second call after changing the first result.
+  A harness may also report **observations**, what the function did besides returning (the seeds
+  ``model`` gave ``random_mini_batches``, the variables it trained).
+
+Nothing here knows an answer: the kernel only ever runs the student's code on given inputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import os
+import socket
+import struct
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__tracebackhide__ = True  # IPython leaves this module's frames out of a student's traceback
+
+
+class StudentError(Exception):
+    """The student's function raised an error; the message names it and the student's line."""
+
+    def __init__(self, message: str, ename: str = "Exception", not_written: bool = False):
+        super().__init__(message)
+        self.ename = ename
+        self.not_written = not_written
+
+
+@dataclass
+class Outcome:
+    """What one call of a graded function did."""
+
+    name: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    result: Any = None
+    error: dict | None = None  # {"ename", "message", "where": [[function, line text], ...]}
+    observations: dict = field(default_factory=dict)
+
+    @property
+    def raised(self) -> bool:
+        return self.error is not None
+
+    def value(self, description: str | None = None):
+        """The result, or :class:`StudentError` saying what the student's function raised and where."""
+        if self.error is not None:
+            raise student_error(self.name, self.error, description)
+        return self.result
+
+
+def describe_call(name: str, args: tuple, kwargs: dict, parameters: list[str] | None = None) -> str:
+    """``conv_forward(A_prev of shape (2, 5, 7, 3), ..., hparameters={'stride': 1, 'pad': 0})``."""
+    parts = []
+    for k, value in enumerate(args):
+        label = parameters[k] if parameters and k < len(parameters) else None
+        parts.append(_describe_argument(label, value))
+    parts += [_describe_argument(key, value) for key, value in kwargs.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def _describe_argument(label: str | None, value) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, (int, float)):
+        try:
+            text = f"of shape {tuple(None if d is None else int(d) for d in shape)}"
+        except TypeError:
+            text = f"of shape {shape}"
+        return f"{label} {text}" if label else f"an array {text}"
+    text = repr(value)
+    if len(text) > 60:
+        text = f"a {type(value).__name__}"
+    return f"{label}={text}" if label else text
+
+
+def parameter_names(function) -> list[str] | None:
+    try:
+        return [p.name for p in inspect.signature(function).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return None
+
+
+def student_error(name: str, error: dict, description: str | None = None) -> StudentError:
+    ename = str(error.get("ename", "Exception"))
+    message = str(error.get("message", ""))
+    if ename == "NotImplementedError":
+        return StudentError(f"{name} is not written yet: write it between ### START CODE HERE ### and "
+                            f"### END CODE HERE ### in its cell, then run that cell.", ename, not_written=True)
+    if ename == "NameError" and error.get("undefined_function"):
+        return StudentError(f"{name} is not defined: run the cell that defines it.", ename)
+    call = description or name
+    text = f"{call} raised {ename}" + (f": {message}" if message else "")
+    where = [w for w in error.get("where") or [] if isinstance(w, list) and len(w) == 2]
+    if where:
+        function, line = where[-1]
+        text += f"\n    in {function}: {str(line).strip()}"
+    return StudentError(text, ename)
+
+
+# ------------------------------------------------------------------ the one way checks call a function
+
+def call(function: Callable, *args, harness: str | None = None, **kwargs) -> Outcome:
+    """Call a graded function as the checks do.
+
+    ``harness`` is ``"<assignment>:<name>"``, one of ``helpers.checks.<assignment>.HARNESSES``.
+    """
+    remote = getattr(function, "__course_call__", None)
+    if remote is not None:  # a proxy of the grader: the call happens in the student's kernel
+        return remote(args, kwargs, harness)
+    return run(function, args, kwargs, harness=harness)
+
+
+def run(function: Callable, args: tuple, kwargs: dict, harness: str | None = None,
+        ask: Callable | None = None, depends_on: tuple[str, ...] = ()) -> Outcome:
+    """Run ``function(*args, **kwargs)`` under ``harness``; ``ask(name, args, kwargs)`` answers dependencies."""
+    name = getattr(function, "__name__", "the function")
+    replacements: dict[str, Callable] = {}
+    if ask is not None:
+        for dependency in depends_on:
+            replacements[dependency] = _asking_stand_in(dependency, ask)
+    procedure, observe = None, None
+    if harness:
+        assignment, _, key = str(harness).partition(":")
+        factory = getattr(_check_module(assignment), "HARNESSES", {}).get(key)
+        if factory is None:
+            raise ValueError(f"no harness {key!r} in helpers.checks.{assignment}")
+        made = factory()
+        replacements.update(made.get("replace", {}))
+        procedure, observe = made.get("call"), made.get("observe")
+    outcome = Outcome(name=name, args=tuple(args), kwargs=dict(kwargs))
+    try:
+        with swapped_globals(function, replacements):
+            if procedure is not None:
+                outcome.result = procedure(function, *args, **kwargs)
+            else:
+                outcome.result = function(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the student's error is part of the outcome
+        outcome.error = describe_error(exc)
+    if observe is not None:
+        try:
+            outcome.observations = observe()
+        except Exception as exc:  # noqa: BLE001
+            outcome.observations = {"error": f"{type(exc).__name__}: {exc}"}
+    return outcome
+
+
+def _check_module(assignment: str):
+    import importlib
+
+    if assignment not in ("cnn_step_by_step", "cnn_application", "residual_networks"):
+        raise ValueError(f"no check module for {assignment!r}")
+    return importlib.import_module(f"helpers.checks.{assignment}")
+
+
+def describe_error(exc: BaseException) -> dict:
+    """An error as data: its type, message and the student's own frames (not the course's)."""
+    where = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        filename = frame.filename or ""
+        if os.sep + "helpers" + os.sep in filename or "site-packages" in filename or "/lib/python" in filename:
+            continue
+        where.append([frame.name, frame.line or ""])
+    return {"ename": type(exc).__name__, "message": str(exc)[:2000], "where": where[-3:]}
+
+
+@contextlib.contextmanager
+def swapped_globals(function: Callable, replacements: dict[str, Callable]):
+    """While inside, the names in ``replacements`` mean the given objects for ``function``'s code."""
+    namespace = getattr(inspect.unwrap(function), "__globals__", None)
+    if not isinstance(namespace, dict) or not replacements:
+        yield
+        return
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in replacements}
+    namespace.update(replacements)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+
+
+def _asking_stand_in(name: str, ask: Callable) -> Callable:
+    def stand_in(*args, **kwargs):
+        return ask(name, args, kwargs)
+
+    stand_in.__name__ = stand_in.__qualname__ = name
+    return stand_in
+
+
+# ------------------------------------------------------------------ the kernel's side, under grading
+
+def serve(request_text: str) -> None:
+    """Run one call the grader asks for, in the notebook's namespace; display the outcome as data."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    from helpers import wire
+
+    request = json.loads(request_text)
+    name = request["function"]
+    shell = get_ipython()
+    namespace = shell.user_ns if shell is not None else {}
+    function = namespace.get(name)
+    link = _GraderLink(request["callback"]) if request.get("callback") else None
+    args, kwargs = [], {}
+    try:
+        if not callable(function):
+            outcome = Outcome(name=name, error={"ename": "NameError", "message": f"name {name!r} is not defined",
+                                                "undefined_function": True})
+        else:
+            args = wire.decode(request["args"])
+            kwargs = wire.decode(request["kwargs"])
+            outcome = run(function, tuple(args), dict(kwargs), harness=request.get("harness"),
+                          ask=link.ask if link else None,
+                          depends_on=tuple(request.get("depends_on") or ()))
+        if outcome.error is None:
+            encoded = wire.encode_result(outcome.result, args, kwargs)
+        else:
+            encoded = None
+        message = {"result": encoded, "error": outcome.error, "observations": wire.encode(outcome.observations)}
+    finally:
+        if link is not None:
+            link.close()
+    display({wire.MIME: message, "text/plain": f"[outcome of {name}]"}, raw=True)
+
+
+class _GraderLink:
+    """The stand-ins' line to the grader: length-prefixed JSON over the Unix socket it named."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.sock: socket.socket | None = None
+
+    def ask(self, name: str, args: tuple, kwargs: dict):
+        from helpers import wire
+
+        if self.sock is None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(self.path)
+        payload = json.dumps({"function": name, "args": wire.encode(list(args)),
+                              "kwargs": wire.encode(dict(kwargs))}).encode()
+        self.sock.sendall(struct.pack("!I", len(payload)) + payload)
+        reply = json.loads(_receive(self.sock))
+        if reply.get("error"):
+            error = reply["error"]
+            raise _EXCEPTIONS.get(error.get("ename"), RuntimeError)(error.get("message", ""))
+        return wire.decode(reply["result"])
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+_EXCEPTIONS = {cls.__name__: cls for cls in (TypeError, ValueError, IndexError, KeyError, AttributeError,
+                                             ZeroDivisionError, NotImplementedError)}
+
+
+def _receive(sock: socket.socket, limit: int = 96 << 20) -> bytes:
+    header = _exactly(sock, 4)
+    (size,) = struct.unpack("!I", header)
+    if size > limit:
+        raise ValueError(f"message of {size} bytes is larger than {limit}")
+    return _exactly(sock, size)
+
+
+def _exactly(sock: socket.socket, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = sock.recv(min(left, 1 << 20))
+        if not chunk:
+            raise ConnectionError("the other side closed the connection")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,347 @@
+"""The grader judges: every test cell runs in the grader's process, the student's code in the kernel.
+
+While a notebook is graded, its ordinary cells run in the student's (sandboxed) kernel as usual.
+A test cell does not: its whole code, hidden tests included, runs here, with trusted numpy, trusted
+checks and the source solutions (:func:`helpers.checks.using_solutions`). Each graded function the
+test names is a :class:`KernelFunction`: calling it sends the arguments to the kernel as data
+(:mod:`helpers.wire`), the kernel calls the student's function there (:func:`helpers.calls.serve`)
+and its outcome comes back as data, validated before use. So:
+
+* the kernel never sees a hidden test's code, inputs it is not asked about, or an expected value;
+* nothing the kernel sends can change this process's state: arguments are copies, results are
+  decoded into new objects, and a Keras graph is rebuilt under limits (:mod:`helpers.keras_graph`);
+* while a graded function runs in the kernel, the graded functions it depends on are stand-ins that
+  ask :class:`ReferenceServer` for exactly that call; it answers with the source solution's output,
+  only for that function's dependencies and only while that call runs.
+
+A test cell passes when its code runs to its end here; the message of the first failure is its
+reason. Its outputs (what the checks print, what the student's functions printed) go into the
+autograded notebook; its code and hidden inputs do not reach the kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import socket
+import struct
+import threading
+import time
+
+import nbformat
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
+
+from helpers import calls, wire
+from helpers.checks import Solutions, using_solutions
+from helpers.compare import CheckFailure
+from helpers.instructor import notebooks as nbu
+from helpers.instructor.execute import execute_scratch
+
+MAX_CONNECTIONS = 4
+
+
+class KernelLost(BaseException):
+    """The kernel died or stopped answering during a call (not catchable by a check's ``except Exception``)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CellTimedOut(BaseException):
+    """The test cell used up its time while the student's function ran."""
+
+
+# ------------------------------------------------------------------ the source, in this process
+
+_SOURCES: dict[str, tuple[dict, Solutions]] = {}
+
+
+def _strip_magics(code: str) -> str:
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines())
+
+
+def trusted_setup(assignment: str, source_nb) -> tuple[dict, Solutions]:
+    """The setup cells' names (imports, the check module) and the solutions, built once per process."""
+    key = hashlib.sha256(nbformat.writes(source_nb).encode()).hexdigest()
+    if key not in _SOURCES:
+        namespace: dict = {"__name__": "__course_judge__"}
+        with contextlib.redirect_stdout(io.StringIO()):
+            for cell in source_nb.cells:
+                if cell.cell_type == "code" and nbu.nbgrader_meta(cell).get("locked") and not nbu.is_test(cell) \
+                        and not nbu.is_solution(cell):
+                    exec(compile(_strip_magics(cell.source), f"<setup {nbu.grade_id(cell)}>", "exec"), namespace)
+            from helpers.instructor.references import solution_namespace
+
+            found = Solutions(assignment, solution_namespace(assignment, notebook=source_nb))
+            found.stored()  # the examples' expected values, before any student's code is judged
+        _SOURCES.clear()  # one source at a time: a grading process grades one assignment after another
+        _SOURCES[key] = (namespace, found)
+    return _SOURCES[key]
+
+
+# ------------------------------------------------------------------ the stand-ins' server
+
+class ReferenceServer:
+    """Answers the kernel's stand-ins: the source solution's output for one dependency call.
+
+    Listens on a Unix socket in the kernel's socket folder. Between calls, and for any function that
+    is not a dependency of the function now running in the kernel, it refuses.
+    """
+
+    def __init__(self, path: str, uid: int | None, solutions: Solutions, allowed_call=None):
+        self.path = path
+        self.solutions = solutions
+        self.allowed_call = allowed_call  # (name, args, kwargs) -> '' or why the grader will not compute it
+        self.allowed: frozenset[str] = frozenset()
+        self.answered = 0
+        self._open = 0
+        self._lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        if uid is not None:
+            os.chown(path, uid, uid)
+        os.chmod(path, 0o600)
+        self.sock.listen(MAX_CONNECTIONS)
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True, name="reference-server").start()
+
+    @contextlib.contextmanager
+    def answering(self, names):
+        self.allowed = frozenset(names)
+        try:
+            yield
+        finally:
+            self.allowed = frozenset()
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                if self._open >= MAX_CONNECTIONS:
+                    conn.close()
+                    continue
+                self._open += 1
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        try:
+            with conn:
+                conn.settimeout(600)
+                while not self._closed:
+                    try:
+                        request = calls._receive(conn, wire.MAX_MESSAGE_BYTES)
+                    except (ConnectionError, OSError, ValueError):
+                        return
+                    reply = json.dumps(self._answer(request)).encode()
+                    conn.sendall(struct.pack("!I", len(reply)) + reply)
+        finally:
+            with self._lock:
+                self._open -= 1
+
+    def _answer(self, request: bytes) -> dict:
+        try:
+            data = json.loads(request)
+            name = data["function"]
+            if not isinstance(name, str) or name not in self.allowed:
+                return {"error": {"ename": "RuntimeError",
+                                  "message": f"{name!r} cannot be asked for now (only the functions that the "
+                                             "function under test calls, while it runs)"}}
+            args, kwargs = wire.decode(data["args"]), wire.decode(data["kwargs"])
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise wire.Malformed("arguments must be a list and a dict")
+        except (ValueError, KeyError, TypeError) as exc:
+            return {"error": {"ename": "RuntimeError", "message": f"malformed request ({exc})"}}
+        refused = self.allowed_call(name, tuple(args), kwargs) if self.allowed_call else ""
+        if refused:
+            return {"error": {"ename": "ValueError", "message": f"{name}: {refused}"}}
+        try:
+            result = self.solutions.call(name, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the call was wrong: the student's code learns why
+            return {"error": {"ename": type(exc).__name__, "message": str(exc)[:500]}}
+        self.answered += 1
+        return {"result": wire.encode(result)}
+
+
+# ------------------------------------------------------------------ proxies of the student's functions
+
+class KernelFunction:
+    """Stands for the student's function ``name`` in the grader; each call runs it in the kernel."""
+
+    def __init__(self, name: str, judge: "Judge"):
+        self.__name__ = self.__qualname__ = name
+        self._judge = judge
+
+    def __repr__(self) -> str:
+        return f"<your function {self.__name__}>"
+
+    def __course_call__(self, args: tuple, kwargs: dict, harness: str | None = None) -> calls.Outcome:
+        return self._judge.call_in_kernel(self.__name__, args, kwargs, harness)
+
+    def __call__(self, *args, **kwargs):
+        outcome = self.__course_call__(args, kwargs)
+        return outcome.value(calls.describe_call(self.__name__, args, kwargs, self._judge.parameters(self.__name__)))
+
+
+# ------------------------------------------------------------------ one notebook's judge
+
+class Judge:
+    """Runs the test cells of one notebook here, calling the student's functions in ``client``'s kernel."""
+
+    def __init__(self, assignment: str, source_nb, socket_dir: str, uid: int | None, timeout: int):
+        self.assignment = assignment
+        self.namespace, self.solutions = trusted_setup(assignment, source_nb)
+        self.graded = [nbu.grade_id(c) for c in nbu.solution_cells(source_nb)]
+        from helpers.instructor.references import check_module
+
+        module = check_module(assignment)
+        self.dependencies = getattr(module, "DEPENDENCIES", {})
+        self.server = ReferenceServer(os.path.join(socket_dir, "reference.sock"), uid, self.solutions,
+                                      getattr(module, "dependency_call_allowed", None))
+        self.timeout = timeout
+        self.client = None
+        self._cell: tuple | None = None  # (cell, index, deadline) of the test cell being judged
+        self.proxies = {name: KernelFunction(name, self) for name in self.graded}
+
+    def close(self) -> None:
+        self.server.close()
+
+    def parameters(self, name: str) -> list[str] | None:
+        function = self.solutions.namespace.get(name)
+        return calls.parameter_names(function) if function is not None else None
+
+    # -------------------------------------------------------------- one test cell
+
+    def run_test_cell(self, client, cell, index: int) -> str:
+        """Judge ``cell`` (outputs written into it); returns 'ok', 'error' or 'timeout'.
+
+        Raises :class:`KernelLost` when the kernel dies or stops answering.
+        """
+        self.client = client
+        cell.outputs = []
+        deadline = time.monotonic() + self.timeout
+        self._cell = (cell, index, deadline)
+        namespace = dict(self.namespace)
+        names = [n for n in self.graded if n in cell.source]
+        namespace.update({n: self.proxies[n] for n in names})
+        printed = self._stdout = _CellStdout(cell)
+        status = "ok"
+        try:
+            with contextlib.redirect_stdout(printed), using_solutions(self.solutions):
+                exec(compile(cell.source, f"<test {nbu.grade_id(cell)}>", "exec"), namespace)
+        except CellTimedOut:
+            status = "timeout"
+        except KernelLost:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure of the test code is the verdict
+            status = "error"
+            printed.flush()
+            cell.outputs.append(new_output("error", ename=_ename(exc), evalue=str(exc).strip(),
+                                           traceback=[f"{_ename(exc)}: {str(exc).strip()}"]))
+        finally:
+            printed.flush()
+            self._cell = None
+        return status
+
+    def call_in_kernel(self, name: str, args: tuple, kwargs: dict, harness: str | None) -> calls.Outcome:
+        if self._cell is None or self.client is None:
+            raise RuntimeError("the student's functions can be called only while a test cell is judged")
+        cell, index, deadline = self._cell
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise CellTimedOut()
+        depends_on = tuple(self.dependencies.get(name, ()))
+        request = {"function": name, "args": wire.encode(list(args)), "kwargs": wire.encode(dict(kwargs)),
+                   "harness": harness, "depends_on": list(depends_on),
+                   "callback": self.server.path if depends_on else None}
+        text = json.dumps(request)
+        if len(text) > wire.MAX_MESSAGE_BYTES:
+            raise CheckFailure(f"the inputs of this call of {name} are too large to send")
+        scratch = nbformat.v4.new_code_cell(f"__import__('helpers.calls', fromlist=['serve']).serve({text!r})")
+        saved = self.client.timeout
+        self.client.timeout = max(1, int(left + 0.999))
+        self.client.timed_out = False
+        try:
+            with self.server.answering(depends_on):
+                execute_scratch(self.client, scratch, index, store_history=False)
+        except DeadKernelError as exc:
+            raise KernelLost("the kernel died while running " + name) from exc
+        finally:
+            self.client.timeout = saved
+        if self.client.timed_out:
+            raise CellTimedOut()
+        return self._outcome(name, args, kwargs, scratch, cell)
+
+    def _outcome(self, name, args, kwargs, scratch, cell) -> calls.Outcome:
+        message, failure = None, None
+        for out in scratch.outputs:
+            data = out.get("data", {}) if out.get("output_type") in ("display_data", "execute_result") else {}
+            if wire.MIME in data:
+                message = data[wire.MIME]
+            elif out.get("output_type") == "error":
+                failure = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"
+            else:
+                self._stdout.flush()  # the checks' lines so far come first
+                cell.outputs.append(out)  # what the student's function printed or showed
+        outcome = calls.Outcome(name=name, args=args, kwargs=kwargs)
+        if not isinstance(message, dict):
+            outcome.error = {"ename": "RuntimeError",
+                             "message": "the notebook did not answer the call" + (f" ({failure})" if failure else "")}
+            return outcome
+        error = message.get("error")
+        try:
+            if error is not None:
+                if not isinstance(error, dict):
+                    raise wire.Malformed("malformed error")
+                outcome.error = {"ename": str(error.get("ename", "Exception"))[:100],
+                                 "message": str(error.get("message", ""))[:2000],
+                                 "where": [[str(w[0])[:100], str(w[1])[:300]] for w in (error.get("where") or [])[:3]
+                                           if isinstance(w, list) and len(w) == 2],
+                                 "undefined_function": bool(error.get("undefined_function"))}
+            else:
+                outcome.result = wire.decode(message.get("result"), inputs=wire.keras_inputs(args, kwargs))
+            observations = wire.decode(message.get("observations") or {"__dict__": []})
+            outcome.observations = observations if isinstance(observations, dict) else {}
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be read is wrong, not a grader crash
+            outcome.result = None
+            outcome.error = {"ename": "ValueError", "message": f"its result cannot be checked ({exc})"[:2000]}
+        return outcome
+
+
+def _ename(exc: BaseException) -> str:
+    if isinstance(exc, calls.StudentError):
+        return "NotWrittenYet" if exc.not_written else "YourCodeRaised"
+    if isinstance(exc, CheckFailure):
+        return "CheckFailure"
+    return type(exc).__name__
+
+
+class _CellStdout(io.TextIOBase):
+    """What the checks print while a test cell is judged, as stream outputs of that cell, in order."""
+
+    def __init__(self, cell):
+        self.cell = cell
+        self.buffer: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.buffer.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.buffer:
+            text = "".join(self.buffer)
+            self.buffer = []
+            self.cell.outputs.append(new_output("stream", name="stdout", text=text))
