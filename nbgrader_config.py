@@ -16,7 +16,7 @@ c.CourseDirectory.db_assignments = [
 ]
 # Files never copied into release/ or graded folders.
 c.CourseDirectory.ignore = [
-    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "wrong_variants.json", "*.h5", "*.keras",
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "wrong_variants.json", "correct_variants.json", "*.h5", "*.keras",
 ]
 c.CourseDirectory.max_file_size = 100_000  # kB; larger files in a submission are not copied
 

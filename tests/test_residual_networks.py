@@ -50,6 +50,16 @@ def check():
 
 # ------------------------------------------------------------------ references and checks
 
+@pytest.fixture
+def graded_mode():
+    """Checks run as the grader runs them: the source solutions give the expected values."""
+    from helpers.checks import Solutions, using_solutions
+    from helpers.instructor.references import solution_namespace
+
+    with using_solutions(Solutions(ASSIGNMENT, solution_namespace(ASSIGNMENT, ROOT))) as found:
+        yield found
+
+
 def test_stored_references_match_a_fresh_computation(solutions, check):
     fresh = check.compute_references(solutions)
     with np.load(check.REFERENCE_FILE) as stored:
@@ -65,9 +75,10 @@ def test_stored_references_match_a_fresh_computation(solutions, check):
 
 
 def test_reference_numbers_are_the_course_ones(check):
-    params = check.expected_parameters("visible")
+    expected = check._expected_resnet("visible")
+    params = expected["params"]
     assert params["total"] == 23_600_006 and params["non_trainable"] == 53_120
-    rows = check.expected_rows("visible")
+    rows = expected["rows"]
     names = [r["name"] for r in rows]
     for name in ("conv1", "bn_conv1", "fc6", "convolutional_block_2a_f3_64_64_256_s1",
                  "identity_block_4f_f3_256_256_1024", "convolutional_block_5a_f3_512_512_2048_s2"):
@@ -76,7 +87,7 @@ def test_reference_numbers_are_the_course_ones(check):
     assert rows[-1]["output_shape"] == [None, 6] and rows[-1]["activation"] == "softmax"
 
 
-def test_the_checks_pass_the_source_solutions(solutions, check, capsys):
+def test_the_checks_pass_the_source_solutions(solutions, check, graded_mode, capsys):
     for training in (False, True):
         for case in check.IDENTITY_CASES:
             check.identity_block(solutions["identity_block"], training=training, case=case)
@@ -88,7 +99,7 @@ def test_the_checks_pass_the_source_solutions(solutions, check, capsys):
     assert capsys.readouterr().out.count("All tests passed.") == 16
 
 
-def test_stand_in_blocks_keep_the_shapes_and_name_the_call(solutions, check):
+def test_stand_in_blocks_keep_the_shapes_and_name_the_call(solutions, check, graded_mode):
     """A stand-in has the block's output shape and a name that spells out the call; it is not the block."""
     import keras
 
@@ -105,22 +116,26 @@ def test_stand_in_blocks_keep_the_shapes_and_name_the_call(solutions, check):
     check.ResNet50_parameters(solutions["ResNet50"], case="hidden_96_10")
 
 
-def test_the_layer_check_ignores_the_blocks(solutions, check):
-    """With stand-ins, a broken identity_block changes nothing in the layer check; the parameter count sees it."""
-    namespace = solutions["ResNet50"].__globals__
-    original = namespace["identity_block"]
+def test_a_broken_block_costs_neither_resnet_check_under_grading(check):
+    """With stand-ins, a broken identity_block changes nothing in the layer check; under grading the parameter
+    count takes the reference blocks too, while in a notebook it counts the student's own (and says it broke)."""
+    from helpers.calls import StudentError
+    from helpers.checks import Solutions, using_solutions
+    from helpers.instructor.references import solution_namespace
 
-    def broken(*args, **kwargs):
+    student = solution_namespace(ASSIGNMENT, ROOT)
+
+    def identity_block(X, f, filters, stage, block):
         raise RuntimeError("broken block")
 
-    namespace["identity_block"] = broken
-    try:
-        check.ResNet50_layers(solutions["ResNet50"])
-        with pytest.raises(RuntimeError, match="broken block"):
-            check.ResNet50_parameters(solutions["ResNet50"])
-    finally:
-        namespace["identity_block"] = original
-    assert namespace["identity_block"] is original
+    student["identity_block"] = identity_block
+    check.ResNet50_layers(student["ResNet50"])
+    with pytest.raises(StudentError, match="identity_block.* raised RuntimeError: broken block"):
+        check.ResNet50_parameters(student["ResNet50"])
+    with using_solutions(Solutions(ASSIGNMENT, solution_namespace(ASSIGNMENT, ROOT))):
+        check.ResNet50_layers(student["ResNet50"])
+        check.ResNet50_parameters(student["ResNet50"])
+    assert student["identity_block"] is identity_block
 
 
 def test_weights_do_not_depend_on_the_initialiser(solutions, check):

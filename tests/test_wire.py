@@ -1,4 +1,4 @@
-"""What crosses from the kernel to the grader: the codec, observations, and Keras graphs rebuilt under limits."""
+"""What crosses between the kernel and the grader: the codec, forged messages, calls, Keras graphs rebuilt under limits."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import keras_graph, record
-from helpers.instructor import replay
+from helpers import calls, keras_graph, wire
 
 
 def _through_json(value):
@@ -18,7 +17,7 @@ def _through_json(value):
 def test_codec_keeps_arrays_numbers_and_containers_exactly():
     value = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "t": (1, 2.5, np.int64(7)), "l": [None, "x", True],
              "inf": float("inf")}
-    back = record.decode(_through_json(record.encode(value)))
+    back = wire.decode(_through_json(wire.encode(value)))
     assert back["a"].dtype == np.float32 and np.array_equal(back["a"], value["a"])
     assert back["t"] == (1, 2.5, 7) and isinstance(back["t"], tuple)
     assert back["l"] == [None, "x", True] and back["inf"] == float("inf")
@@ -29,38 +28,65 @@ def test_codec_turns_unknown_objects_into_values_that_equal_nothing():
         def __eq__(self, other):
             return True
 
-    back = record.decode(_through_json(record.encode([AlwaysEqual()])))[0]
-    assert isinstance(back, record.Unserializable)
+    back = wire.decode(_through_json(wire.encode([AlwaysEqual()])))[0]
+    assert isinstance(back, wire.Unserializable)
     assert back != back and back != 0
 
 
-def test_observed_computes_outside_grading_records_in_the_kernel_and_plays_back_in_the_grader():
-    assert record.observed("x", lambda: 41 + 1) == 42
-    recorder = record._Recorder()
-    with record.session(recorder):
-        value = record.observed("the answer", lambda: np.array([1.0, 2.0]))
-    assert np.array_equal(value, [1.0, 2.0])
-    entries = _through_json(recorder.calls)
-    assert entries[0]["observe"] == "the answer"
-
-    def must_not_run():
-        raise AssertionError("the grader must not compute an observation")
-
-    playback = replay.Playback(entries)
-    with record.session(playback):
-        back = record.observed("the answer", must_not_run)
-    assert np.array_equal(back, [1.0, 2.0]) and playback.used == 1
-    with record.session(replay.Playback(entries)), pytest.raises(replay.ReplayMismatch):
-        record.observed("another label", must_not_run)
+@pytest.mark.parametrize("forged, match", [
+    ({"__ndarray__": "AAAA", "dtype": "<f8", "shape": [1000, 1000, 1000]}, "larger than"),
+    ({"__ndarray__": "AAAA", "dtype": "<f8", "shape": [4]}, "carries"),
+    ({"__ndarray__": "AAAA", "dtype": "|O", "shape": [1]}, "cannot be read"),
+    ({"__float__": "__import__('os')"}, "special float"),
+    ({"__dict__": [[1, 2]]}, "pairs"),
+    ({"__tuple__": {"a": 1}}, "expected a list"),
+    ({"__what__": 1}, "unknown"),
+    ({"__npscalar__": [1, 2]}, "0-d"),
+])
+def test_a_forged_message_is_refused_before_memory_is_given(forged, match):
+    with pytest.raises(wire.Malformed, match=match):
+        wire.decode(forged)
 
 
-def test_an_error_inside_an_observation_is_recorded_and_raised_again():
-    recorder = record._Recorder()
-    with record.session(recorder), pytest.raises(ZeroDivisionError):
-        record.observed("boom", lambda: 1 / 0)
-    with record.session(replay.Playback(_through_json(recorder.calls))), pytest.raises(replay.StudentError,
-                                                                                       match="ZeroDivisionError"):
-        record.observed("boom", lambda: None)
+def test_nesting_is_bounded():
+    deep = 1
+    for _ in range(50):
+        deep = [deep]
+    with pytest.raises(wire.Malformed, match="nesting"):
+        wire.decode(deep)
+
+
+def test_the_same_call_runs_the_same_way_in_a_notebook_and_for_the_grader():
+    """calls.call on a plain function runs it here; the outcome carries the result or the student's error."""
+    def zero_pad(X, pad):
+        return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+
+    def broken(X, pad):
+        raise IndexError("index 5 is out of bounds")
+
+    X = np.ones((1, 2, 2, 1))
+    assert calls.call(zero_pad, X, pad=1).value().shape == (1, 4, 4, 1)
+    outcome = calls.call(broken, X, 1)
+    assert outcome.raised
+    with pytest.raises(calls.StudentError) as info:
+        outcome.value(calls.describe_call("zero_pad", (X, 1), {}, ["X", "pad"]))
+    text = str(info.value)
+    assert "zero_pad(X of shape (1, 2, 2, 1), pad=1) raised IndexError: index 5 is out of bounds" in text
+    assert 'raise IndexError("index 5 is out of bounds")' in text  # the student's own line
+
+    def not_written(X, pad):
+        raise NotImplementedError()
+
+    with pytest.raises(calls.StudentError, match="not written yet"):
+        calls.call(not_written, X, 1).value()
+
+
+def test_dependencies_are_replaced_only_while_the_function_runs():
+    namespace = {}
+    exec("def helper(x):\n    return x + 1\ndef outer(x):\n    return helper(x) * 10\n", namespace)
+    outcome = calls.run(namespace["outer"], (1,), {}, ask=lambda name, args, kwargs: 100, depends_on=("helper",))
+    assert outcome.result == 1000
+    assert namespace["outer"](1) == 20  # the student's own helper is back
 
 
 # ------------------------------------------------------------------ Keras graphs
@@ -100,7 +126,7 @@ def test_a_block_travels_as_its_graph_and_computes_the_same_outputs(keras):
 def test_a_model_travels_as_its_configuration(keras):
     X = keras.Input((8, 8, 1))
     model = keras.Model(X, keras.layers.Dense(4, activation="softmax")(keras.layers.Flatten()(X)), name="tiny")
-    rebuilt = record.decode(_through_json(record.encode(model)))
+    rebuilt = wire.decode(_through_json(wire.encode(model)))
     assert type(rebuilt).__name__ == "Functional" and rebuilt.count_params() == model.count_params()
     assert [layer.name for layer in rebuilt.layers] == [layer.name for layer in model.layers]
 

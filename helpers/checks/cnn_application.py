@@ -373,7 +373,7 @@ def initialize_parameters_properties(initialize_parameters):
 
 def forward_propagation_matches(forward_propagation, X, parameters, expected, what: str):
     tf = _tf()
-    Z3 = calls.call(forward_propagation, X, parameters).value(f"forward_propagation(X {what})")
+    Z3 = calls.call(forward_propagation, X, parameters).value(f"forward_propagation(X, parameters) {what}")
     if not isinstance(Z3, tf.Tensor):
         raise CheckFailure(f"forward_propagation should return a tf.Tensor (the logits Z3), got {type(Z3).__name__}.")
     assert_array_close(f"Z3 {what}", Z3.numpy(), expected, atol=_f32_tolerance(expected), rtol=FLOAT32_RTOL)
@@ -416,7 +416,7 @@ def forward_propagation_in_graph(forward_propagation):
 
 def compute_cost_matches(compute_cost, Z3, Y, expected: float, what: str):
     tf = _tf()
-    cost = calls.call(compute_cost, tf.constant(Z3), tf.constant(Y)).value(f"compute_cost {what}")
+    cost = calls.call(compute_cost, tf.constant(Z3), tf.constant(Y)).value(f"compute_cost(Z3, Y) {what}")
     if not isinstance(cost, tf.Tensor):
         raise CheckFailure(f"compute_cost should return a tf.Tensor, got {type(cost).__name__}.")
     if cost.shape.rank != 0:

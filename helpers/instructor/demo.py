@@ -20,9 +20,22 @@ from helpers.instructor import notebooks as nbu
 STUDENTS = ("reference_student", "partial_student", "blank_student")
 
 
-def load_variants(root: Path, assignment: str) -> dict:
-    path = root / "source" / assignment / "wrong_variants.json"
+VARIANT_FILES = {"wrong": "wrong_variants.json", "correct": "correct_variants.json"}
+
+
+def load_variants(root: Path, assignment: str, kind: str = "wrong") -> dict:
+    """``source/<id>/wrong_variants.json`` (realistic mistakes) or ``correct_variants.json`` (correct
+    answers written another way): edits of the source solutions, never released."""
+    path = root / "source" / assignment / VARIANT_FILES[kind]
     return json.loads(path.read_text()) if path.is_file() else {"variants": [], "partial_student": []}
+
+
+def _all_variants(root: Path, assignment: str) -> dict[str, dict]:
+    found = {}
+    for kind in VARIANT_FILES:
+        for variant in load_variants(root, assignment, kind)["variants"]:
+            found[variant["name"]] = dict(variant, fails=variant.get("fails", []))
+    return found
 
 
 def _strip_markers(source: str) -> str:
@@ -36,13 +49,13 @@ def filled_notebook(root: Path, assignment: str, variant_names: list[str] = ()) 
     release = nbu.read_notebook(root / "release" / assignment / f"{assignment}.ipynb")
     source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
     answers = {nbu.grade_id(c): _strip_markers(c.source) for c in nbu.solution_cells(source)}
-    variants = {v["name"]: v for v in load_variants(root, assignment)["variants"]}
+    variants = _all_variants(root, assignment)
     for name in variant_names:
         if name not in variants:
-            raise KeyError(f"{assignment}: no wrong variant named {name!r} in wrong_variants.json")
+            raise KeyError(f"{assignment}: no variant named {name!r} in wrong_variants.json or correct_variants.json")
         variant = variants[name]
-        text = answers[variant["cell"]]
-        for old, new in variant["replace"]:
+        text = variant["source"] if "source" in variant else answers[variant["cell"]]
+        for old, new in variant.get("replace", []):
             if old not in text:
                 raise ValueError(f"{assignment}: variant {name!r} expects {old!r} in solution cell "
                                  f"{variant['cell']!r}; update wrong_variants.json after editing the source.")
@@ -57,7 +70,7 @@ def filled_notebook(root: Path, assignment: str, variant_names: list[str] = ()) 
 def expected_score(root: Path, assignment: str, variant_names: list[str]) -> float:
     """Full marks minus the points of every test cell the variants are declared to fail."""
     source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
-    variants = {v["name"]: v for v in load_variants(root, assignment)["variants"]}
+    variants = _all_variants(root, assignment)
     failing = {gid for name in variant_names for gid in variants[name]["fails"]}
     return sum(nbu.points(c) for c in nbu.test_cells(source) if nbu.grade_id(c) not in failing)
 
