@@ -45,5 +45,6 @@ c.CourseGrader.sandbox_uid_base = 61000
 c.CourseGrader.cpu_seconds = 900
 c.CourseGrader.memory_mb = 8192
 c.CourseGrader.max_processes = 1024
+c.CourseGrader.tmp_mb = 512
 # Wall-clock budget of one notebook, beside the per-cell `Execute.timeout`.
 c.CourseGrader.notebook_timeout = 1800

@@ -136,7 +136,7 @@ def execute_notebook(nb: nbformat.NotebookNode, env: dict[str, str], timeout: in
     ``make_judge(socket_dir)`` gives the :class:`~helpers.instructor.judge.Judge` of the cells for
     which ``is_test(cell)`` holds.
     """
-    with tempfile.TemporaryDirectory(prefix=sandbox.scratch_prefix("kernel")) as socket_dir, \
+    with tempfile.TemporaryDirectory(prefix=sandbox.scratch_prefix("kernel"), dir=sandbox.scratch_root()) as socket_dir, \
             open(log_path or os.devnull, "ab") as log:
         if sandbox_spec is not None and sandbox_spec.uid is not None:
             os.chown(socket_dir, sandbox_spec.uid, sandbox_spec.uid)

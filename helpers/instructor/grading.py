@@ -54,6 +54,7 @@ class Settings:
     course_id: str = "cnn-course"
     sandbox: bool = True
     notebook_timeout: int = 1800
+    tmp_mb: int = 512
     sandbox_uid_base: int = 61000
     cpu_seconds: int = 900
     memory_mb: int = 8192
@@ -78,7 +79,8 @@ class Settings:
         settings.course_id = str(config.get("CourseDirectory", {}).get("course_id", settings.course_id))
         settings.db_url = str(config.get("CourseDirectory", {}).get("db_url", "") or "")
         grader = config.get("CourseGrader", {})
-        for name in ("sandbox", "sandbox_uid_base", "cpu_seconds", "memory_mb", "max_processes", "notebook_timeout"):
+        for name in ("sandbox", "sandbox_uid_base", "cpu_seconds", "memory_mb", "max_processes", "notebook_timeout",
+                     "tmp_mb"):
             if name in grader:
                 setattr(settings, name, type(getattr(settings, name))(grader[name]))
         max_lines = config.get("LimitOutput", {}).get("max_lines")
@@ -248,13 +250,14 @@ def _atomic_write(path: Path, data: str | bytes) -> None:
 
 # ------------------------------------------------------------------ one submission
 
-_PASSED_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "SIGNS_DATA_DIR", "VIRTUAL_ENV")
-_PASSED_PREFIXES = ("LC_", "OPENBLAS_", "COURSE_", "TF_")
+# The kernel's environment is built from this allowlist (and the values set below), nothing else.
+KERNEL_ENV_ALLOWED = ("PATH", "LANG", "LANGUAGE", "TZ", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "LC_NUMERIC",
+                      "SIGNS_DATA_DIR", "VIRTUAL_ENV", "COURSE_FAST", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def kernel_env(threads: int) -> dict[str, str]:
     """The kernel's whole environment: only what it needs, none of the grader's secrets."""
-    env = {k: v for k, v in os.environ.items() if k in _PASSED_ENV or k.startswith(_PASSED_PREFIXES)}
+    env = {k: v for k, v in os.environ.items() if k in KERNEL_ENV_ALLOWED}
     env["NBGRADER_EXECUTION"] = "autograde"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
@@ -281,18 +284,20 @@ def _init_worker(threads: int = 0) -> None:
 def sandbox_spec(settings: Settings, workdir: Path):
     if not settings.sandbox:
         return None
-    root = settings.root
     import helpers
 
+    package_root = Path(helpers.__file__).resolve().parent.parent
+    hide_dirs, hide_files = kernel_hidden_paths([settings.root, package_root])
     spec = sandbox.SandboxSpec(
         workdir=str(workdir),
-        hide_dirs=[str(root / d) for d in ("source", "submitted", "autograded", "feedback", ".git")],
-        hide_files=[str(root / f) for f in ("gradebook.db", "grades.csv")],
+        hide_dirs=hide_dirs,
+        hide_files=hide_files,
         uid=sandbox.claim_user(settings.sandbox_uid_base) if os.geteuid() == 0 else None,
         cpu_seconds=settings.cpu_seconds,
         memory_bytes=settings.memory_mb << 20,
         max_processes=settings.max_processes,
-        expose=sorted({sys.base_prefix, sys.prefix, str(Path(helpers.__file__).resolve().parent.parent)}),
+        expose=sorted({sys.base_prefix, sys.prefix, str(package_root)}),
+        tmp_bytes=settings.tmp_mb << 20,
     )
     if spec.uid is not None:
         if settings.sandbox_uid_ok is None:
@@ -304,6 +309,25 @@ def sandbox_spec(settings: Settings, workdir: Path):
         else:
             os.chown(workdir, spec.uid, spec.uid)
     return spec
+
+
+# What a kernel may see of the course folder and of the checkout `helpers` is installed from.
+KERNEL_VISIBLE = ("helpers", "datasets", "weights")
+
+
+def kernel_hidden_paths(roots: list[Path]) -> tuple[list[str], list[str]]:
+    """Everything in these folders but :data:`KERNEL_VISIBLE` and the Python installation: folders, files."""
+    needed = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix}]
+    dirs, files = [], []
+    for root in dict.fromkeys(Path(r).resolve() for r in roots):
+        for entry in sorted(root.iterdir()) if root.is_dir() else []:
+            if entry.name in KERNEL_VISIBLE or entry.is_symlink():
+                continue
+            resolved = entry.resolve()
+            if any(resolved == p or resolved in p.parents for p in needed):
+                continue  # a virtual environment inside the folder
+            (dirs if entry.is_dir() else files).append(str(entry))
+    return dirs, files
 
 
 def probe_sandbox(settings: Settings) -> None:
@@ -348,8 +372,8 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
     result.notes = notes
     out_dir.mkdir(parents=True, exist_ok=True)
     test_ids = {nbu.grade_id(c) for c in nbu.test_cells(source)}
-    job_dir = Path(tempfile.mkdtemp(prefix=sandbox.scratch_prefix("job")))
-    spec = None
+    job_dir = Path(tempfile.mkdtemp(prefix=sandbox.scratch_prefix("job"), dir=sandbox.scratch_root()))
+    spec, cgroups = None, None
     try:
         os.chmod(job_dir, 0o711)
         workdir = job_dir / "work"
@@ -360,6 +384,10 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
                     shutil.copy2(item, workdir / item.name)
         spec = sandbox_spec(settings, workdir)
         uid = spec.uid if spec is not None else None
+        if spec is not None:
+            cgroups = sandbox.KernelCgroups.create(f"{uid or 0}-{job_dir.name[-8:]}", spec.memory_bytes,
+                                                   spec.max_processes)
+            spec.cgroups = cgroups.paths if cgroups else []
         if uid is not None:
             for path in workdir.iterdir():
                 os.chown(path, uid, uid)
@@ -381,6 +409,8 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
     finally:
         if spec is not None and spec.uid is not None:
             sandbox.kill_user(spec.uid)  # whatever the kernel started, however it hid, ends with it
+        if cgroups is not None:
+            cgroups.remove()
         shutil.rmtree(job_dir, ignore_errors=True)
     result.cells = score_cells(source, merged, report.statuses)
     result.score = sum(c.points for c in result.cells)

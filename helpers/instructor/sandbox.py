@@ -14,7 +14,11 @@ When the grader runs as root (a grading server, CI), the kernel gets, without Do
 * an **unprivileged user** (a numeric uid that one grading process holds at a time, no groups), so it
   can write only its job folder (mode 0700) and cannot read another student's; when the notebook is
   done, every process of that user is killed, so nothing it started outlives its grading;
-* **resource limits**: CPU seconds, address space, processes/threads, open files, file size, no core files.
+* **limits on the kernel as a whole**: a memory cgroup (v1 ``memory`` or v2) caps the memory of all
+  its processes together, tmpfs included, and a ``pids`` cgroup their number; per process, CPU
+  seconds, address space, open files, file size, no core files;
+* **private, size-capped** ``/tmp``, ``/var/tmp`` and ``/dev/shm``: fresh tmpfs mounts of its own that
+  vanish with it (the job folders live under ``/run/course-grading`` instead).
 
 Without root the same limits apply, but the namespaces need unprivileged user namespaces; where those
 are unavailable the kernel runs with the grader's rights and only the resource limits apply
@@ -51,6 +55,8 @@ class SandboxSpec:
     max_file_bytes: int = 256 << 20
     namespaces: bool = True
     expose: list[str] = field(default_factory=list)  # folders the kernel must reach (Python, the course)
+    cgroups: list[str] = field(default_factory=list)  # cgroup folders the kernel joins (made by KernelCgroups)
+    tmp_bytes: int = 512 << 20  # each private temporary folder (/tmp, /var/tmp, /dev/shm)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -141,6 +147,17 @@ def wrap_command(spec: SandboxSpec, kernel_cmd: list[str]) -> list[str]:
 # ------------------------------------------------------------------ the kernels' users
 
 _LOCK_DIR = os.path.join(tempfile.gettempdir(), "course-sandbox-users")
+_RUN_DIR = "/run/course-grading"
+PRIVATE_TEMP = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def scratch_root() -> str:
+    """Where job folders and kernel sockets live: outside the kernel's private temporary folders as root."""
+    if os.geteuid() == 0 and os.path.isdir("/run") and os.access("/run", os.W_OK):
+        os.makedirs(_RUN_DIR, mode=0o711, exist_ok=True)
+        os.chmod(_RUN_DIR, 0o711)
+        return _RUN_DIR
+    return tempfile.gettempdir()
 _CLAIMED: tuple[int, int, int] | None = None  # (base, uid, lock fd) held by this process
 
 
@@ -179,8 +196,9 @@ def scratch_prefix(kind: str) -> str:
 
 
 def sweep_scratch() -> None:
-    """Remove the temporary folders of grading processes that no longer live (a run killed with -9)."""
-    for entry in os.scandir(tempfile.gettempdir()):
+    """Remove the temporary folders and cgroups of grading processes that no longer live (a run killed with -9)."""
+    KernelCgroups.sweep()
+    for entry in os.scandir(scratch_root()):
         parts = entry.name.split("-")
         if len(parts) < 4 or parts[0] != "course" or parts[1] not in ("job", "kernel") or not parts[2].isdigit():
             continue
@@ -206,6 +224,111 @@ def kill_user(uid: int) -> None:
     # shell is one every user may run (the grader's own Python may sit in a closed home folder).
     subprocess.run(["/bin/sh", "-c", "kill -s KILL -- -1 2>/dev/null; exit 0"], user=uid, group=uid,
                    extra_groups=[], cwd="/", env={}, capture_output=True, timeout=30, check=True)
+
+
+class KernelCgroups:
+    """A memory and a pids cgroup for one kernel, made by the (root) grader and removed after it.
+
+    cgroup v2 where the machine mounts it with the memory controller, else v1's ``memory`` and
+    ``pids`` hierarchies. Names carry the grader's pid, so :meth:`sweep` can remove a dead run's.
+    """
+
+    def __init__(self, paths: list[str]):
+        self.paths = paths
+
+    @staticmethod
+    def _bases() -> list[tuple[str, str]]:
+        """(controller, folder under which this process may make cgroups)."""
+        found = []
+        try:
+            lines = open("/proc/self/cgroup").read().splitlines()
+        except OSError:
+            return found
+        own = {}
+        for line in lines:
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(",") if controllers else ["<v2>"]:
+                own[controller] = path
+        v2 = "/sys/fs/cgroup"
+        if "<v2>" in own and os.path.isfile(os.path.join(v2, "cgroup.controllers")) and \
+                "memory" in open(os.path.join(v2, "cgroup.controllers")).read().split():
+            return [("v2", v2 + own["<v2>"])]
+        for controller in ("memory", "pids"):
+            folder = os.path.join("/sys/fs/cgroup", controller)
+            if controller in own and os.path.isdir(folder):
+                found.append((controller, folder + own[controller]))
+        return found
+
+    @classmethod
+    def create(cls, name: str, memory_bytes: int, max_processes: int) -> "KernelCgroups | None":
+        """None where this machine or user cannot make cgroups (the per-process limits still apply)."""
+        if os.geteuid() != 0:
+            return None
+        paths = []
+        try:
+            for controller, base in cls._bases():
+                path = os.path.join(base, f"course-{os.getpid()}-{name}")
+                os.makedirs(path, exist_ok=True)
+                paths.append(path)
+                if controller in ("v2", "memory"):
+                    limit = "memory.max" if controller == "v2" else "memory.limit_in_bytes"
+                    with open(os.path.join(path, limit), "w") as handle:
+                        handle.write(str(memory_bytes))
+                if controller in ("v2", "pids"):
+                    with open(os.path.join(path, "pids.max"), "w") as handle:
+                        handle.write(str(max_processes))
+        except OSError:
+            cls(paths).remove()
+            return None
+        return cls(paths) if paths else None
+
+    def remove(self) -> None:
+        for path in self.paths:
+            for _ in range(50):  # the kernel's processes may take a moment to leave after SIGKILL
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    import time
+
+                    time.sleep(0.05)
+
+    @classmethod
+    def sweep(cls) -> None:
+        if os.geteuid() != 0:
+            return
+        for _, base in cls._bases():
+            try:
+                entries = list(os.scandir(base))
+            except OSError:
+                continue
+            for entry in entries:
+                parts = entry.name.split("-")
+                if len(parts) < 3 or parts[0] != "course" or not parts[1].isdigit():
+                    continue
+                try:
+                    os.kill(int(parts[1]), 0)
+                    continue
+                except ProcessLookupError:
+                    pass
+                except PermissionError:
+                    continue
+                cls([entry.path]).remove()
+
+
+def _join_cgroups(paths: list[str]) -> None:
+    for path in paths:
+        with open(os.path.join(path, "cgroup.procs"), "w") as handle:
+            handle.write("0")  # this process; the kernel and everything it starts follow
+
+
+def _private_temp(size: int) -> None:
+    """Fresh tmpfs mounts on /tmp, /var/tmp and /dev/shm: the kernel's own, gone with its namespace."""
+    for path in PRIVATE_TEMP:
+        if os.path.isdir(path):
+            _mount("-t", "tmpfs", "-o", f"mode=1777,size={size},nosuid,nodev", "tmpfs", path)
 
 
 def _mount(*args: str) -> None:
@@ -248,10 +371,14 @@ def _expose(paths: list[str], staging: str) -> None:
 
 def _inside(spec: SandboxSpec, kernel_cmd: list[str]) -> None:
     in_namespace = os.environ.get("COURSE_SANDBOX_NS") != "0" and os.getpid() == 1
+    if spec.cgroups and os.geteuid() == 0:
+        _join_cgroups(spec.cgroups)
     if in_namespace:
         if spec.uid is not None and os.geteuid() == 0:
             staging = os.path.join(os.path.dirname(spec.workdir), ".stage")
             _expose(spec.expose, staging)
+            if not any(spec.workdir.startswith(p + os.sep) for p in PRIVATE_TEMP):
+                _private_temp(spec.tmp_bytes)
         for path in spec.hide_dirs:
             if os.path.isdir(path):
                 _mount("-t", "tmpfs", "-o", "ro,size=4k,mode=000", "tmpfs", path)
