@@ -31,6 +31,7 @@ import contextlib
 import inspect
 import json
 import os
+import re
 import socket
 import struct
 import traceback
@@ -106,7 +107,7 @@ def parameter_names(function) -> list[str] | None:
 def student_error(name: str, error: dict, description: str | None = None) -> StudentError:
     ename = str(error.get("ename", "Exception"))
     message = str(error.get("message", ""))
-    if ename == "NotImplementedError":
+    if ename == "NotImplementedError" and not message:
         return StudentError(f"{name} is not written yet: write it between ### START CODE HERE ### and "
                             f"### END CODE HERE ### in its cell, then run that cell.", ename, not_written=True)
     if ename == "NameError" and error.get("undefined_function"):
@@ -183,7 +184,11 @@ def describe_error(exc: BaseException) -> dict:
         if os.sep + "helpers" + os.sep in filename or "site-packages" in filename or "/lib/python" in filename:
             continue
         where.append([frame.name, frame.line or ""])
-    return {"ename": type(exc).__name__, "message": str(exc)[:2000], "where": where[-3:]}
+    message = _ANSI.sub("", str(exc)).strip()
+    return {"ename": type(exc).__name__, "message": message[:2000], "where": where[-3:]}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @contextlib.contextmanager

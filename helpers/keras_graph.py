@@ -11,7 +11,9 @@ rebuilds it:
   (no ``Lambda`` with code);
 - at most :data:`MAX_LAYERS` layers, :data:`MAX_PARAMETERS` parameters (the variables are created
   uninitialised inside a ``keras.StatelessScope`` and counted before any memory is given to them),
-  and :data:`MAX_ELEMENTS` values per example in any tensor.
+  :data:`MAX_ELEMENTS` values per example in any tensor and :data:`MAX_ACTIVATIONS` in all of them
+  together (what running the graph on one example costs), all checked on the symbolic graph, before
+  any memory is given to a tensor.
 
 The grader uses it to take a student's block or model out of the kernel as data
 (:mod:`helpers.record`).
@@ -27,6 +29,7 @@ import numpy as np
 MAX_LAYERS = 2000
 MAX_PARAMETERS = 64_000_000
 MAX_ELEMENTS = 1 << 24
+MAX_ACTIVATIONS = 1 << 26  # values per example in all the tensors the graph makes together (256 MB in float32)
 
 
 class GraphRefused(ValueError):
@@ -106,15 +109,21 @@ def _tensor_specs(value) -> list[list]:
     return value
 
 
-def _check_size(name: str, tensor) -> None:
+def _check_size(name: str, tensor, total: list) -> None:
+    """Refuse a tensor too large per example, or one that takes the whole graph past MAX_ACTIVATIONS."""
     for item in tensor if isinstance(tensor, (list, tuple)) else [tensor]:
         shape = getattr(item, "shape", None)
         if shape is None:
             continue
-        per_example = int(np.prod([d for d in shape[1:] if d is not None], dtype=np.float64))
+        batch = shape[0] if len(shape) and shape[0] is not None else 1
+        per_example = float(np.prod([d for d in shape[1:] if d is not None], dtype=np.float64))
         if per_example > MAX_ELEMENTS:
             raise GraphRefused(f"layer {name!r} makes a tensor of shape {tuple(shape)}: more than "
                                f"{MAX_ELEMENTS:,} values per example.")
+        total[0] += per_example * batch
+        if total[0] > MAX_ACTIVATIONS:
+            raise GraphRefused(f"the layers up to {name!r} make more than {MAX_ACTIVATIONS:,} values per example "
+                               "in all: the network is too large to be checked.")
 
 
 def _apply(config: dict, inputs: list | None) -> tuple[list, list, list]:
@@ -143,6 +152,9 @@ def _apply(config: dict, inputs: list | None) -> tuple[list, list, list]:
     for name, tensor in zip(input_names, inputs):
         tensors[(name, 0, 0)] = tensor
     pending, instances = [], []
+    activations = [0.0]
+    for tensor in inputs:
+        _check_size("input", tensor, activations)
     for layer in layers:
         if layer.get("class_name") == "InputLayer":
             continue
@@ -160,7 +172,7 @@ def _apply(config: dict, inputs: list | None) -> tuple[list, list, list]:
                 waiting.append((name, index, instance, node))
                 continue
             out = instance(*args, **kwargs)
-            _check_size(name, out)
+            _check_size(name, out, activations)
             for position, tensor in enumerate(out if isinstance(out, (list, tuple)) else [out]):
                 tensors[(name, index, position)] = tensor
         if len(waiting) == len(pending):

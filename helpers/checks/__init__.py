@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import os
 from functools import cache
 from pathlib import Path
 
@@ -78,6 +79,26 @@ def solutions() -> Solutions | None:
     return _SOLUTIONS.get()
 
 
+@cache
+def _instructor_solutions(assignment: str) -> Solutions | None:
+    """The source notebook's solutions, where its file can be read: an instructor running ``source/``.
+
+    A grading kernel cannot read ``source/`` (the sandbox hides it), and a released notebook has no
+    hidden tests that would ask.
+    """
+    from helpers.paths import course_root
+
+    path = course_root() / "source" / assignment / f"{assignment}.ipynb"
+    try:
+        if not path.is_file() or not os.access(path, os.R_OK):
+            return None
+        from helpers.instructor.references import solution_namespace
+
+        return Solutions(assignment, solution_namespace(assignment, course_root()))
+    except Exception:  # noqa: BLE001 - no readable source: the hidden checks cannot run here
+        return None
+
+
 @contextlib.contextmanager
 def using_solutions(found: Solutions):
     token = _SOLUTIONS.set(found)
@@ -87,9 +108,15 @@ def using_solutions(found: Solutions):
         _SOLUTIONS.reset(token)
 
 
-def expected_call(name: str, *args, **kwargs):
-    """The reference output of graded function ``name`` for these inputs (under grading only)."""
+def reference_solutions(assignment: str) -> Solutions | None:
+    """The solutions that give hidden tests their expected values: the grader's, or an instructor's source."""
     found = solutions()
+    return found if found is not None else _instructor_solutions(assignment)
+
+
+def expected_call(assignment: str, name: str, *args, **kwargs):
+    """The reference output of graded function ``name`` for these inputs (under grading, or in ``source/``)."""
+    found = reference_solutions(assignment)
     if found is None:
         raise CheckFailure(f"the expected output of {name} for these inputs is known only when the notebook is graded "
                            "(course check, or your instructor's grader).")
@@ -111,3 +138,46 @@ def stored_reference(assignment: str, key: str) -> np.ndarray:
     found = solutions()
     table = found.stored() if found is not None and found.assignment == assignment else load_references(assignment)
     return np.array(table[key])
+
+
+# ------------------------------------------------------------------ what a student reads in a notebook
+
+NOT_WRITTEN = ("{name} is not written yet: write it between ### START CODE HERE ### and ### END CODE HERE ### "
+               "in its cell, then run that cell.")
+
+
+def _notebook_error(shell, etype, value, tb, tb_offset=None):
+    """A failed check in one line, without the checks' own frames; an unwritten function said plainly."""
+    import traceback
+
+    from helpers.calls import StudentError
+
+    if issubclass(etype, NotImplementedError) and not isinstance(value, StudentError):
+        frames = traceback.extract_tb(tb)
+        last = frames[-1] if frames else None
+        if last is None or "site-packages" in last.filename or "/helpers/" in last.filename or str(value):
+            return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        name, text = "NotImplementedError", NOT_WRITTEN.format(name=last.name)
+    else:
+        name = value.ename if isinstance(value, StudentError) else "CheckFailure"
+        text = str(value)
+    structured = [f"\x1b[0;31m{name}\x1b[0m: {text}"]
+    shell._showtraceback(etype, value, structured)
+    return structured
+
+
+def _install_notebook_messages() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or getattr(shell, "_course_messages", False):
+        return
+    from helpers.calls import StudentError
+
+    shell.set_custom_exc((CheckFailure, StudentError, NotImplementedError), _notebook_error)
+    shell._course_messages = True
+
+
+_install_notebook_messages()

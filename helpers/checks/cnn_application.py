@@ -30,7 +30,7 @@ from typing import Callable
 import numpy as np
 
 from helpers import calls
-from helpers.checks import REFERENCE_DIR, expected_call, solutions, stored_reference
+from helpers.checks import REFERENCE_DIR, expected_call, reference_solutions, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal
 
 __tracebackhide__ = True
@@ -393,7 +393,7 @@ def forward_propagation_oracle(forward_propagation, m, seed, scale=1.0):
     tf = _tf()
     X, values = case_forward_propagation_random(m, seed, scale)
     parameters = {name: tf.Variable(value, name=name) for name, value in values.items()}
-    expected = np.asarray(expected_call("forward_propagation", X, parameters))
+    expected = np.asarray(expected_call(ASSIGNMENT, "forward_propagation", X, parameters))
     forward_propagation_matches(forward_propagation, X, parameters, expected,
                                 f"for {m} random images and random parameters (seed {seed})")
 
@@ -439,7 +439,7 @@ def compute_cost(compute_cost):
 def compute_cost_oracle(compute_cost, m, seed, soft_labels=False):
     tf = _tf()
     Z3, Y = case_compute_cost_random(m, seed, soft_labels)
-    expected = float(expected_call("compute_cost", tf.constant(Z3), tf.constant(Y)))
+    expected = float(expected_call(ASSIGNMENT, "compute_cost", tf.constant(Z3), tf.constant(Y)))
     compute_cost_matches(compute_cost, Z3, Y, expected,
                          f"for {m} examples{' with soft labels' if soft_labels else ''} (seed {seed})")
 
@@ -601,7 +601,7 @@ def convolutional_model_matches(convolutional_model, input_key: str):
 
 def _expected_rows(input_key: str) -> list[dict]:
     """The reference model's layers: built from the solution under grading, else the published example's."""
-    found = solutions()
+    found = reference_solutions(ASSIGNMENT)
     if found is None:
         return reference_rows(f"convolutional_model/{input_key}/rows")
     import keras

@@ -263,13 +263,13 @@ def conv_forward_matches_oracle(conv_forward, A_prev, W, b, hparameters):
     """Student's conv_forward equals the reference output for these inputs."""
     Z, _ = _unpack("conv_forward", _call(conv_forward, A_prev, W, b, hparameters), 2)
     assert_array_close(f"Z for A_prev {A_prev.shape}, W {W.shape}, {hparameters}", Z,
-                       expected_call("conv_forward", A_prev, W, b, hparameters)[0])
+                       expected_call(ASSIGNMENT, "conv_forward", A_prev, W, b, hparameters)[0])
 
 
 def pool_forward_matches_oracle(pool_forward, A_prev, hparameters, mode):
     A, _ = _unpack("pool_forward", _call(pool_forward, A_prev, hparameters, mode=mode), 2)
     assert_array_close(f"A for A_prev {A_prev.shape}, {hparameters}, mode={mode!r}", A,
-                       expected_call("pool_forward", A_prev, hparameters, mode=mode)[0])
+                       expected_call(ASSIGNMENT, "pool_forward", A_prev, hparameters, mode=mode)[0])
 
 
 def conv_backward_gradcheck(conv_backward, A_prev, W, b, hparameters, seed=0):
@@ -279,7 +279,7 @@ def conv_backward_gradcheck(conv_backward, A_prev, W, b, hparameters, seed=0):
     dZ = np.random.default_rng(seed).standard_normal(
         (m, output_size(n_H_prev, f, stride, pad), output_size(n_W_prev, f, stride, pad), W.shape[-1]))
     grads = _unpack("conv_backward", _call(conv_backward, dZ, (A_prev, W, b, hparameters)), 3)
-    expected = expected_call("conv_backward", dZ, (A_prev, W, b, hparameters))
+    expected = expected_call(ASSIGNMENT, "conv_backward", dZ, (A_prev, W, b, hparameters))
     for name, got, want in zip(("dA_prev", "dW", "db"), grads, expected):
         assert_array_close(f"{name} for A_prev {A_prev.shape}, W {W.shape}, {hparameters}", got, want)
 
@@ -291,4 +291,4 @@ def pool_backward_gradcheck(pool_backward, A_prev, hparameters, mode, seed=0):
         (m, output_size(n_H_prev, f, stride), output_size(n_W_prev, f, stride), n_C))
     dA_prev = _call(pool_backward, dA, (A_prev, hparameters), mode=mode)
     assert_array_close(f"dA_prev for A_prev {A_prev.shape}, {hparameters}, mode={mode!r}", dA_prev,
-                       expected_call("pool_backward", dA, (A_prev, hparameters), mode=mode))
+                       expected_call(ASSIGNMENT, "pool_backward", dA, (A_prev, hparameters), mode=mode))

@@ -33,7 +33,7 @@ from typing import Callable
 import numpy as np
 
 from helpers import calls
-from helpers.checks import solutions, stored_reference
+from helpers.checks import reference_solutions, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal
 from helpers.model_compare import compare_model, describe_model
 
@@ -280,7 +280,7 @@ def _memo(found, key, compute):
 
 def _expected_block(kind: str, case_key: str) -> dict:
     """Names and outputs of the reference block on a case: the solution's under grading, else published."""
-    found = solutions()
+    found = reference_solutions(ASSIGNMENT)
     if found is None:
         return {"names": json.loads(str(reference(f"{kind}/{case_key}/names"))),
                 "inference": reference(f"{kind}/{case_key}/inference"),
@@ -301,7 +301,7 @@ def _shapes_of(function, kind: str, which: str) -> list:
 
 
 def _expected_shapes(kind: str, which: str) -> list:
-    found = solutions()
+    found = reference_solutions(ASSIGNMENT)
     if found is None:
         return json.loads(str(reference(f"{kind}/shapes/{which}")))
     return list(_memo(found, (kind, "shapes", which), lambda: _shapes_of(found.function(kind), kind, which)))
@@ -340,7 +340,7 @@ def parameter_counts_of(weights, non_trainable_weights) -> dict[str, int]:
 
 def _expected_resnet(case_key: str) -> dict:
     """Rows and parameter counts of the reference ResNet50: the solution's under grading, else published."""
-    found = solutions()
+    found = reference_solutions(ASSIGNMENT)
     if found is None:
         return {"rows": json.loads(str(reference(f"{_resnet_key(case_key)}/rows"))),
                 "params": json.loads(str(reference(f"{_resnet_key(case_key)}/params")))}
@@ -433,7 +433,7 @@ def ResNet50_parameters(ResNet50, case: str = "visible"):
 
     spec = RESNET_CASES[case]
     model = build_resnet_with_stand_ins(ResNet50, spec["input_shape"], spec["classes"])
-    found = solutions()
+    found = reference_solutions(ASSIGNMENT)
     if found is not None:
         block_of = found.function
     else:

@@ -116,6 +116,7 @@ class _GuardedClient(NotebookClient):
 @dataclass
 class ExecutionReport:
     statuses: dict[int, str] = field(default_factory=dict)  # cell index -> status
+    reasons: dict[int, str] = field(default_factory=dict)  # test cell index -> why it failed (the judge's words)
     restarts: int = 0
     seconds: float = 0.0
 
@@ -196,7 +197,9 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                     client.timed_out = False
                     if judge is not None and is_test(cell):
                         judge.timeout = cell_timeout
-                        status = judge.run_test_cell(client, cell, index)
+                        status, reason = judge.run_test_cell(client, cell, index)
+                        if reason:
+                            report.reasons[index] = reason
                         if status == "timeout":
                             client.timed_out = True
                     else:

@@ -55,6 +55,7 @@ class Settings:
     sandbox: bool = True
     notebook_timeout: int = 1800
     tmp_mb: int = 512
+    max_file_bytes: int = 100_000 << 10  # a file beside a submitted notebook (CourseDirectory.max_file_size, kB)
     sandbox_uid_base: int = 61000
     cpu_seconds: int = 900
     memory_mb: int = 8192
@@ -78,6 +79,8 @@ class Settings:
         settings.startup_timeout = int(execute.get("startup_timeout", settings.startup_timeout))
         settings.course_id = str(config.get("CourseDirectory", {}).get("course_id", settings.course_id))
         settings.db_url = str(config.get("CourseDirectory", {}).get("db_url", "") or "")
+        if config.get("CourseDirectory", {}).get("max_file_size"):
+            settings.max_file_bytes = int(config["CourseDirectory"]["max_file_size"]) << 10
         grader = config.get("CourseGrader", {})
         for name in ("sandbox", "sandbox_uid_base", "cpu_seconds", "memory_mb", "max_processes", "notebook_timeout",
                      "tmp_mb"):
@@ -205,13 +208,11 @@ def _error_message(cell, last: bool = False) -> str:
     for out in (reversed(outputs) if last else outputs):
         if out.get("output_type") == "error":
             value = str(out.get("evalue", "")).strip()
-            if out.get("ename") in ("CheckFailure", "YourCodeRaised", "NotWrittenYet") and value:
-                return value  # the grader's own verdicts speak for themselves
             return f"{out.get('ename', 'Error')}: {value}" if value else str(out.get("ename", "Error"))
     return ""
 
 
-def score_cells(source, executed, statuses: dict[int, str]) -> list[CellScore]:
+def score_cells(source, executed, statuses: dict[int, str], reasons: dict[int, str] | None = None) -> list[CellScore]:
     """Points per test cell: full points when the grader's run of it passed, else 0 with the reason."""
     by_id = {}
     for index, cell in enumerate(executed.cells):
@@ -225,7 +226,7 @@ def score_cells(source, executed, statuses: dict[int, str]) -> list[CellScore]:
         status = statuses.get(index, "not run")
         message = ""
         if status == "error":
-            message = _error_message(cell)
+            message = (reasons or {}).get(index) or _error_message(cell)
         elif status != "ok":
             message = _error_message(cell, last=True) or status
         passed = status == "ok"
@@ -235,8 +236,33 @@ def score_cells(source, executed, statuses: dict[int, str]) -> list[CellScore]:
     return scores
 
 
+def copy_submitted_files(folder: Path, workdir: Path, limit: int) -> list[str]:
+    """Copy the plain files beside a notebook into the kernel's folder; notes on what was refused and why."""
+    notes = []
+    for item in sorted(folder.iterdir()):
+        if item.suffix == ".ipynb" or item.name.startswith("."):
+            continue
+        if item.is_dir() and not item.is_symlink():
+            notes.append(f"{item.name}/ not copied: folders beside the notebook are not used")
+            continue
+        try:
+            data = nbu.read_plain_file(item, limit)
+        except nbu.NotebookError as exc:
+            notes.append(f"not copied: {exc}")
+            continue
+        target = workdir / item.name
+        with open(target, "xb") as handle:
+            handle.write(data)
+    return notes
+
+
 def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    """The file's digest; '' for a missing file, a link or anything but a regular file (never followed)."""
+    try:
+        data = nbu.read_plain_file(path, nbu.MAX_NOTEBOOK_BYTES)
+    except nbu.NotebookError:
+        return "" if not os.path.lexists(path) else "not-a-plain-file"
+    return hashlib.sha256(data).hexdigest()
 
 
 def _atomic_write(path: Path, data: str | bytes) -> None:
@@ -352,7 +378,7 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
                     source_sha256=sha256_file(source_path(root, assignment)),
                     graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     student_nb = None
-    if notebook_path is None or not notebook_path.is_file():
+    if notebook_path is None or not os.path.lexists(notebook_path):
         result.status, result.reason = "missing", f"no notebook {assignment}.ipynb was submitted"
     else:
         result.submission_sha256 = sha256_file(notebook_path)
@@ -379,9 +405,7 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
         workdir = job_dir / "work"
         workdir.mkdir(mode=0o700)
         if notebook_path is not None:  # the submission's other files (data, images) sit beside the notebook
-            for item in notebook_path.parent.iterdir():
-                if item.is_file() and item.suffix != ".ipynb" and not item.name.startswith("."):
-                    shutil.copy2(item, workdir / item.name)
+            result.notes += copy_submitted_files(notebook_path.parent, workdir, settings.max_file_bytes)
         spec = sandbox_spec(settings, workdir)
         uid = spec.uid if spec is not None else None
         if spec is not None:
@@ -412,7 +436,7 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
         if cgroups is not None:
             cgroups.remove()
         shutil.rmtree(job_dir, ignore_errors=True)
-    result.cells = score_cells(source, merged, report.statuses)
+    result.cells = score_cells(source, merged, report.statuses, report.reasons)
     result.score = sum(c.points for c in result.cells)
     result.seconds = round(report.seconds, 2)
     if report.restarts:
@@ -486,7 +510,7 @@ def _worker(args) -> Result:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     nb_path = submission_notebook(root, job)
-    result = grade_notebook(settings, job.assignment, job.student, nb_path if nb_path.is_file() else None,
+    result = grade_notebook(settings, job.assignment, job.student, nb_path if os.path.lexists(nb_path) else None,
                             out_dir, threads=threads)
     write_feedback(root, job, result)
     _atomic_write(out_dir / GRADE_FILE, result.to_json())  # last: its presence means "done"
@@ -635,10 +659,17 @@ def _html_escape(text: str) -> str:
     return html.escape(text or "")
 
 
+def spreadsheet_safe(text: str) -> str:
+    """A cell that a spreadsheet shows as text, never runs as a formula (=, +, -, @, tab, CR first)."""
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_csv(root: Path, results: list[Result]) -> Path:
     path = root / "grades.csv"
     rows = [["student", "assignment", "score", "max_score", "status", "reason"]]
-    rows += [[r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason] for r in results]
+    rows += [[spreadsheet_safe(r.student), r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status,
+              spreadsheet_safe(r.reason)] for r in results]
     import io
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)

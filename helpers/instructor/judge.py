@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import socket
 import struct
 import threading
@@ -225,8 +226,8 @@ class Judge:
 
     # -------------------------------------------------------------- one test cell
 
-    def run_test_cell(self, client, cell, index: int) -> str:
-        """Judge ``cell`` (outputs written into it); returns 'ok', 'error' or 'timeout'.
+    def run_test_cell(self, client, cell, index: int) -> tuple[str, str]:
+        """Judge ``cell`` (outputs written into it); returns ('ok' | 'error' | 'timeout', the reason).
 
         Raises :class:`KernelLost` when the kernel dies or stops answering.
         """
@@ -238,7 +239,7 @@ class Judge:
         names = [n for n in self.graded if n in cell.source]
         namespace.update({n: self.proxies[n] for n in names})
         printed = self._stdout = _CellStdout(cell)
-        status = "ok"
+        status, reason = "ok", ""
         try:
             with contextlib.redirect_stdout(printed), using_solutions(self.solutions):
                 exec(compile(cell.source, f"<test {nbu.grade_id(cell)}>", "exec"), namespace)
@@ -247,14 +248,14 @@ class Judge:
         except KernelLost:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of the test code is the verdict
-            status = "error"
+            status, reason = "error", verdict_message(exc)
             printed.flush()
-            cell.outputs.append(new_output("error", ename=_ename(exc), evalue=str(exc).strip(),
-                                           traceback=[f"{_ename(exc)}: {str(exc).strip()}"]))
+            ename = exc.ename if isinstance(exc, calls.StudentError) else type(exc).__name__
+            cell.outputs.append(new_output("error", ename=ename, evalue=reason, traceback=[f"{ename}: {reason}"]))
         finally:
             printed.flush()
             self._cell = None
-        return status
+        return status, reason
 
     def call_in_kernel(self, name: str, args: tuple, kwargs: dict, harness: str | None) -> calls.Outcome:
         if self._cell is None or self.client is None:
@@ -321,12 +322,16 @@ class Judge:
         return outcome
 
 
-def _ename(exc: BaseException) -> str:
-    if isinstance(exc, calls.StudentError):
-        return "NotWrittenYet" if exc.not_written else "YourCodeRaised"
-    if isinstance(exc, CheckFailure):
-        return "CheckFailure"
-    return type(exc).__name__
+def verdict_message(exc: BaseException) -> str:
+    """The reason a test cell lost its points, in the student's terms."""
+    message = ANSI.sub("", str(exc)).strip()
+    if isinstance(exc, (calls.StudentError, CheckFailure)):
+        return message
+    # An error of a check itself on an unexpected result: name what came back, not the check's internals.
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class _CellStdout(io.TextIOBase):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import nbformat
@@ -26,21 +28,53 @@ class NotebookError(ValueError):
     """A notebook file cannot be used; the message says why and what to do."""
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """Read and validate a notebook file, with an error that names the file and the problem."""
+def read_plain_file(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file, never following a symbolic link; NotebookError says why not."""
     path = Path(path)
-    if not path.is_file():
-        raise NotebookError(f"{path}: no such notebook.")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise NotebookError(f"{path.name}: no such file.") from None
+    except OSError as exc:
+        if os.path.islink(path):
+            raise NotebookError(f"{path.name} is a symbolic link, not a file: hand in the file itself.") from None
+        raise NotebookError(f"{path.name} cannot be read ({exc.strerror}).") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise NotebookError(f"{path.name} is not a regular file (a device, pipe or socket): hand in a file.")
+        if info.st_size > limit:
+            raise NotebookError(f"{path.name} is {info.st_size:,} bytes, more than the {limit:,} allowed.")
+        return handle.read(limit + 1)[:limit]
+
+
+MAX_NOTEBOOK_BYTES = 64 << 20
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read and validate a notebook file, with an error that names the file and the problem.
+
+    Never follows a symbolic link; notebooks of nbformat 3 are converted to 4.
+    """
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise NotebookError(f"{path}: no such notebook.")
+    data = read_plain_file(path, MAX_NOTEBOOK_BYTES)
+    try:
+        raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise NotebookError(f"{path}: not valid notebook JSON ({exc}). Re-download or re-save the notebook.") from exc
+    if isinstance(raw, dict) and isinstance(raw.get("nbformat"), int) and raw["nbformat"] < 4 \
+            and isinstance(raw.get("worksheets"), list):
+        try:
+            raw = json.loads(nbformat.writes(nbformat.convert(nbformat.reads(json.dumps(raw), as_version=3), 4)))
+        except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds of errors on malformed input
+            raise NotebookError(f"{path}: an nbformat {raw['nbformat']} notebook that cannot be converted ({exc}); "
+                                "open it in Jupyter and save it again.") from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise NotebookError(f"{path}: not a Jupyter notebook (no list of cells).")
     try:
         nb = nbformat.from_dict(raw)
-        if nb.get("nbformat", 4) < 4:
-            nb = nbformat.convert(nb, 4)
         for cell in nb.cells:
             cell.setdefault("metadata", {})
             src = cell.get("source", "")
