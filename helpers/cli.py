@@ -16,9 +16,9 @@ def _root(args) -> Path:
 
 
 def _print_results(results, root: Path) -> None:
-    from helpers.instructor import grading
+    from helpers.instructor import outputs
 
-    print(grading.table(results))
+    print(outputs.table(results))
     for r in results:
         if r.status != "graded":
             print(f"  {r.student}/{r.assignment}: {r.status}: {r.reason}")
@@ -48,17 +48,18 @@ def cmd_setup(args) -> int:
 
 def _grade(root: Path, assignments, workers: int, force: bool, timeout: int | None, students=None,
            scheduler: str | None = None):
-    from helpers.instructor import grading, release
+    from helpers.instructor import batch, outputs, release
+    from helpers.instructor.settings import Settings
 
     assignments = list(assignments or release.available_assignments(root))
     release.ensure_registered(root, assignments)
-    settings = grading.Settings.load(root, timeout=timeout)
-    jobs = grading.find_jobs(root, assignments)
+    settings = Settings.load(root, timeout=timeout)
+    jobs = batch.find_jobs(settings, assignments)
     if students:
         jobs = [j for j in jobs if j.student in students]
-    results = grading.grade_all(settings, jobs, workers=workers, force=force, scheduler=scheduler)
-    grading.write_csv(root, results)
-    grading.sync_gradebook(settings, results)
+    results = batch.grade_all(settings, jobs, workers=workers, force=force, scheduler=scheduler)
+    outputs.write_csv(settings, results)
+    outputs.sync_gradebook(settings, results)
     return results
 
 
@@ -121,7 +122,8 @@ def _function_of_tests(source) -> dict[str, str]:
 
 
 def cmd_check(args) -> int:
-    from helpers.instructor import grading, notebooks as nbu
+    from helpers.instructor import batch, grading, notebooks as nbu
+    from helpers.instructor.settings import Settings
 
     root = _root(args)
     path = Path(args.notebook).resolve()
@@ -134,8 +136,8 @@ def cmd_check(args) -> int:
               f"{', '.join(ASSIGNMENTS)} or pass --assignment.", file=sys.stderr)
         return 2
     before = path.read_bytes()
-    settings = grading.Settings.load(root, timeout=args.timeout)
-    grading.prepare_data()
+    settings = Settings.load(root, timeout=args.timeout)
+    batch.prepare_data()
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         # The notebook is read from a private copy: the learner's file is never opened for writing.
         copy = Path(tmp) / "submission" / path.name
@@ -147,7 +149,7 @@ def cmd_check(args) -> int:
     if result.status != "graded":
         print(f"{path.name}: {result.status}: {result.reason}")
         return 1
-    source = nbu.read_notebook(grading.source_path(root, assignment))
+    source = nbu.read_notebook(settings.notebook("source", assignment))
     owner = _function_of_tests(source)
     per_function: dict[str, list] = {}
     for c in result.cells:
@@ -173,6 +175,17 @@ def cmd_refs(args) -> int:
         path = references.write(assignment, root)
         print(f"wrote {path}")
     return 0
+
+
+class _HelpAll(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from helpers.instructor.settings import help_all
+
+        print(help_all())
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="grade again even what is already graded")
+    p.add_argument("--help-all", action=_HelpAll, help="list every CourseGrader setting of nbgrader_config.py")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="grade on a Dask cluster (e.g. tcp://host:8786) instead of local processes; "
                         "its workers must see this course folder at the same path")
@@ -234,11 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from helpers.instructor.grading import GradingIncomplete
+    from helpers.instructor.batch import GradingIncomplete
+    from helpers.instructor.settings import SettingsError
 
     try:
         return int(args.func(args) or 0)
-    except GradingIncomplete as exc:
+    except (GradingIncomplete, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -47,21 +47,23 @@ def write_submissions(root: Path, assignment: str, submissions: dict) -> None:
 
 
 def grade_reference_blank_and_variants(target: Path, assignment: str) -> tuple[Path, dict]:
-    """Grade the source answers, the untouched release and every wrong variant in one run on a course copy.
+    """Grade the source answers, the untouched release, every wrong and every correct variant in one run.
 
-    Returns the copy and the results by student ("reference", "blank", and each variant's name).
+    Returns the course copy and the results by student ("reference", "blank", and each variant's name).
     """
     import os
 
-    from helpers.instructor import demo, grading
+    from helpers.instructor import batch, demo
+    from helpers.instructor.settings import Settings
 
     root = make_course_copy(target, [assignment])
     submissions = {"reference": demo.filled_notebook(ROOT, assignment), "blank": UNTOUCHED_RELEASE}
-    for variant in demo.load_variants(ROOT, assignment)["variants"]:
-        submissions[variant["name"]] = demo.filled_notebook(ROOT, assignment, [variant["name"]])
+    for kind in ("wrong", "correct"):
+        for variant in demo.load_variants(ROOT, assignment, kind)["variants"]:
+            submissions[variant["name"]] = demo.filled_notebook(ROOT, assignment, [variant["name"]])
     write_submissions(root, assignment, submissions)
-    jobs = [grading.Job(student, assignment) for student in submissions]
-    results = grading.grade_all(grading.Settings.load(root), jobs, workers=max(1, min(2, os.cpu_count() or 1)),
+    jobs = [batch.Job(student, assignment) for student in submissions]
+    results = batch.grade_all(Settings.load(root), jobs, workers=max(1, min(2, os.cpu_count() or 1)),
                                 force=True, progress=False)
     return root, {r.student: r for r in results}
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.instructor import demo, grading, notebooks as nbu
+from helpers.instructor import batch, demo, notebooks as nbu, outputs
+from helpers.instructor.settings import Settings
 from helpers.instructor.sandbox import namespace_mode
 
 from conftest import make_course_copy, write_submissions
@@ -145,9 +146,9 @@ def batch(tmp_path_factory):
                  *sorted((root / "source").rglob("*")), *sorted((root / "release").rglob("*")),
                  *sorted((root / "submitted").rglob("*"))]
     before = _digest(protected)
-    settings = grading.Settings.load(root, timeout=10)
+    settings = Settings.load(root, timeout=10)
     settings.memory_mb = 2048
-    results = grading.grade_all(settings, grading.find_jobs(root, [ASSIGNMENT]), workers=2, progress=False)
+    results = batch.grade_all(settings, batch.find_jobs(Settings.load(root), [ASSIGNMENT]), workers=2, progress=False)
     after = _digest(protected)
     stop.set()
     thread.join()
@@ -215,8 +216,8 @@ def test_honest_grades_equal_grading_alone(batch, tmp_path):
         dst = alone_root / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
         dst.parent.mkdir(parents=True)
         dst.write_bytes(src.read_bytes())
-    settings = grading.Settings.load(alone_root, timeout=10)
-    alone = {r.student: r for r in grading.grade_all(settings, grading.find_jobs(alone_root, [ASSIGNMENT]),
+    settings = Settings.load(alone_root, timeout=10)
+    alone = {r.student: r for r in batch.grade_all(settings, batch.find_jobs(Settings.load(alone_root), [ASSIGNMENT]),
                                                      workers=1, progress=False)}
     for student in alone:
         in_batch = batch["results"][student]

@@ -17,7 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.instructor import demo, grading, notebooks as nbu
+from helpers.instructor import batch, demo, notebooks as nbu, outputs
+from helpers.instructor.settings import Settings
 
 from conftest import make_course_copy, write_submissions
 
@@ -77,9 +78,9 @@ def graded(tmp_path_factory):
     root = make_course_copy(tmp_path_factory.mktemp("class") / "course", [ASSIGNMENT])
     subs = _submissions(root)
     write_submissions(root, ASSIGNMENT, {student: content for student, (content, _) in subs.items()})
-    settings = grading.Settings.load(root, timeout=TIMEOUT)
-    jobs = grading.find_jobs(root, [ASSIGNMENT])
-    results = grading.grade_all(settings, jobs, workers=2, progress=False)
+    settings = Settings.load(root, timeout=TIMEOUT)
+    jobs = batch.find_jobs(Settings.load(root), [ASSIGNMENT])
+    results = batch.grade_all(settings, jobs, workers=2, progress=False)
     return root, {r.student: r for r in results}, {s: e for s, (_, e) in subs.items()}
 
 
@@ -150,16 +151,16 @@ def test_feedback_has_no_hidden_tests(graded):
 
 def test_rerun_resumes_without_regrading(graded):
     root, results, _ = graded
-    settings = grading.Settings.load(root, timeout=TIMEOUT)
-    jobs = grading.find_jobs(root, [ASSIGNMENT])
-    stamps = {j.student: (grading.autograded_dir(root, j) / grading.GRADE_FILE).stat().st_mtime_ns for j in jobs}
+    settings = Settings.load(root, timeout=TIMEOUT)
+    jobs = batch.find_jobs(Settings.load(root), [ASSIGNMENT])
+    stamps = {j.student: (Settings.load(root).path('autograded', j.assignment, j.student) / batch.GRADE_FILE).stat().st_mtime_ns for j in jobs}
     # One student hands in again; a crash left another one's folder without grade.json.
     target = root / "submitted" / "blank" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     nbformat.write(demo.filled_notebook(root, ASSIGNMENT), target)
-    (grading.autograded_dir(root, grading.Job("wrong_kernel_name", ASSIGNMENT)) / grading.GRADE_FILE).unlink()
-    again = {r.student: r for r in grading.grade_all(settings, jobs, workers=1, progress=False)}
+    (Settings.load(root).path('autograded', batch.Job("wrong_kernel_name", ASSIGNMENT).assignment, batch.Job("wrong_kernel_name", ASSIGNMENT).student) / batch.GRADE_FILE).unlink()
+    again = {r.student: r for r in batch.grade_all(settings, jobs, workers=1, progress=False)}
     regraded = {j.student for j in jobs
-                if (grading.autograded_dir(root, j) / grading.GRADE_FILE).stat().st_mtime_ns != stamps[j.student]}
+                if (Settings.load(root).path('autograded', j.assignment, j.student) / batch.GRADE_FILE).stat().st_mtime_ns != stamps[j.student]}
     assert regraded == {"blank", "wrong_kernel_name"}
     assert again["blank"].score == 100
     assert {s: r.score for s, r in again.items() if s not in regraded} == \
@@ -186,7 +187,7 @@ def _alive(pid: int) -> bool:
 
 
 def _sandbox_user_processes() -> list[str]:
-    base = grading.Settings.sandbox_uid_base
+    base = Settings.sandbox_uid_base
     lines = subprocess.run(["ps", "-eo", "pid=,uid=,args="], capture_output=True, text=True).stdout.splitlines()
     return [line for line in lines if base <= int(line.split()[1]) < base + 1000]
 
@@ -207,7 +208,7 @@ def test_a_killed_run_leaves_nothing_running_and_a_rerun_finishes_it(tmp_path, h
 
     def finished() -> dict[str, int]:
         return {p.parent.parent.name: p.stat().st_mtime_ns
-                for p in (root / "autograded").glob(f"*/{ASSIGNMENT}/{grading.GRADE_FILE}")}
+                for p in (root / "autograded").glob(f"*/{ASSIGNMENT}/{batch.GRADE_FILE}")}
 
     run = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                            text=True, start_new_session=True)  # a process group of its own, as in a terminal
@@ -276,7 +277,7 @@ def test_each_grading_process_holds_a_user_of_its_own_and_clears_it_first():
 
 def test_grades_csv_and_gradebook(graded):
     root, results, _ = graded
-    grading.write_csv(root, list(results.values()))
+    outputs.write_csv(Settings.load(root), list(results.values()))
     rows = (root / "grades.csv").read_text().splitlines()
     assert rows[0] == "student,assignment,score,max_score,status,reason"
     assert len(rows) == len(results) + 1

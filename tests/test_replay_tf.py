@@ -10,7 +10,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from helpers.instructor import demo, grading, notebooks as nbu
+from helpers.instructor import batch, demo, notebooks as nbu, outputs
+from helpers.instructor.settings import Settings
 
 from conftest import make_course_copy, write_submissions
 
@@ -85,10 +86,10 @@ def batch(tmp_path_factory):
     }
     for assignment, students in cases.items():
         write_submissions(root, assignment, {s: nb for s, (nb, _) in students.items()})
-    settings = grading.Settings.load(root)
+    settings = Settings.load(root)
     assert set(settings.trusted_replay) >= {APP, RESNET}
-    jobs = [grading.Job(s, a) for a, students in cases.items() for s in students]
-    results = grading.grade_all(settings, jobs, workers=2, force=True, progress=False)
+    jobs = [batch.Job(s, a) for a, students in cases.items() for s in students]
+    results = batch.grade_all(settings, jobs, workers=2, force=True, progress=False)
     return {(r.assignment, r.student): r for r in results}, cases
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.instructor import demo, grading
+from helpers.instructor import batch, demo, outputs
+from helpers.instructor.settings import Settings
 
 from conftest import make_course_copy
 
@@ -96,9 +97,9 @@ def test_dask_cluster_grades_like_the_local_pool(tmp_path):
 
     root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
     expected = _class(root)
-    settings = grading.Settings.load(root)
-    jobs = grading.find_jobs(root, [ASSIGNMENT])
+    settings = Settings.load(root)
+    jobs = batch.find_jobs(Settings.load(root), [ASSIGNMENT])
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        results = grading.grade_all(settings, jobs, scheduler=cluster.scheduler_address, progress=False)
+        results = batch.grade_all(settings, jobs, scheduler=cluster.scheduler_address, progress=False)
     assert {r.student: r.score for r in results} == expected
-    assert all((grading.autograded_dir(root, j) / grading.GRADE_FILE).is_file() for j in jobs)
+    assert all((Settings.load(root).path('autograded', j.assignment, j.student) / batch.GRADE_FILE).is_file() for j in jobs)

@@ -37,7 +37,7 @@ def release(root: Path, assignments: list[str] | None = None) -> list[Path]:
 
 def ensure_registered(root: Path, assignments: list[str]) -> None:
     """The gradebook knows an assignment's cells only after generate_assignment ran in this folder."""
-    from helpers.instructor.grading import Settings
+    from helpers.instructor.settings import Settings
 
     url = Settings.load(root).gradebook_url
     missing = list(assignments)

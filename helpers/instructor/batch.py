@@ -1,0 +1,188 @@
+"""Grading a whole class: one job per (student, assignment), in parallel, resumable.
+
+Jobs run in local worker processes, on a Dask cluster, or in turn. A finished ``grade.json`` whose
+submission and source are unchanged is not graded again, so a rerun after a crash (or Ctrl-C)
+grades only what is left. Only the calling process writes ``grades.csv`` and the gradebook.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpers.instructor import outputs, sandbox
+from helpers.instructor.grading import grade_notebook, probe_sandbox, sha256_file
+from helpers.instructor.outputs import atomic_write
+from helpers.instructor.settings import Settings
+from helpers.instructor.verdict import RESULT_VERSION, Result
+from helpers.paths import ASSIGNMENTS
+
+GRADE_FILE = "grade.json"
+
+
+def _init_worker(threads: int = 0) -> None:
+    """Start of a local pool worker: it dies with the grader, and its replays share the cores like its kernels."""
+    sandbox.die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle (it ends the workers)
+    if threads:  # set before TensorFlow loads
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+            os.environ[name] = str(threads)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@dataclass
+class Job:
+    student: str
+    assignment: str
+
+
+def find_jobs(settings: Settings, assignments: list[str] | None = None) -> list[Job]:
+    """Every (student, assignment) pair: each student folder in ``submitted/`` times each assignment."""
+    wanted = list(assignments or [a for a in ASSIGNMENTS if settings.notebook("source", a).is_file()])
+    return [Job(s, a) for s in settings.students() for a in wanted]
+
+
+def cached_result(settings: Settings, job: Job) -> Result | None:
+    """The stored result if it is complete and still describes the current submission and source."""
+    path = settings.path("autograded", job.assignment, job.student) / GRADE_FILE
+    if not path.is_file():
+        return None
+    try:
+        result = Result.from_json(path.read_text())
+    except (ValueError, TypeError, KeyError):
+        return None
+    if result.version != RESULT_VERSION:
+        return None
+    if result.submission_sha256 != sha256_file(settings.notebook("submitted", job.assignment, job.student)):
+        return None
+    if result.source_sha256 != sha256_file(settings.notebook("source", job.assignment)):
+        return None
+    return result
+
+
+def _worker(args) -> Result:
+    settings, job, threads = args
+    out_dir = settings.path("autograded", job.assignment, job.student)
+    # Start clean: a crash may have left a half-run folder behind (grade.json is written last).
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    nb_path = settings.notebook("submitted", job.assignment, job.student)
+    result = grade_notebook(settings, job.assignment, job.student, nb_path if os.path.lexists(nb_path) else None,
+                            out_dir, threads=threads)
+    outputs.write_feedback(settings, job.student, job.assignment, result)
+    atomic_write(out_dir / GRADE_FILE, result.to_json())  # last: its presence means "done"
+    return result
+
+
+def prepare_data() -> None:
+    """Generate the SIGNS files before any kernel needs them: kernels cannot write outside their folder."""
+    try:
+        from helpers import signs
+    except ImportError:
+        return
+    signs.load_dataset(verbose=False)
+
+
+def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool = False,
+              progress: bool = True, scheduler: str | None = None) -> list[Result]:
+    """Grade ``jobs`` with ``workers`` local processes, or on a Dask cluster at ``scheduler``.
+
+    Returns results in job order. Every worker must see the course folder at the same path (a shared
+    file system); results come back to this process, which alone writes the gradebook.
+    """
+    results: dict[int, Result] = {}
+    todo = []
+    prepare_data()
+    sandbox.sweep_scratch()
+    probe_sandbox(settings)
+    for k, job in enumerate(jobs):
+        cached = None if force else cached_result(settings, job)
+        if cached is not None:
+            results[k] = cached
+        else:
+            todo.append(k)
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr,
+                   bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]")
+    failures: list[tuple[Job, BaseException]] = []
+
+    def finished(k: int, outcome: Result | BaseException) -> None:
+        if isinstance(outcome, BaseException):
+            failures.append((jobs[k], outcome))
+        else:
+            results[k] = outcome
+        if bar:
+            bar.update(1)
+
+    try:
+        for k, outcome in _run_jobs(todo, [(settings, job, threads) for job in jobs], workers, scheduler):
+            finished(k, outcome)
+    finally:  # also on Ctrl-C: the bar is done before the command says how to resume
+        if bar:
+            bar.close()
+    if failures:
+        raise GradingIncomplete(failures, [results[k] for k in sorted(results)])
+    return [results[k] for k in range(len(jobs))]
+
+
+def _settle(call):
+    """The result of ``call()``, or the grader's own exception (never the student's: those are scores)."""
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001
+        return exc
+
+
+def _run_jobs(todo: list[int], arguments: list, workers: int, scheduler: str | None):
+    """Yield (index, Result or exception) as jobs finish: on a Dask cluster, a local pool, or in turn."""
+    if not todo:
+        return
+    if scheduler:
+        from distributed import Client, as_completed as dask_completed
+
+        with Client(scheduler) as client:
+            futures = {client.submit(_worker, arguments[k], pure=False, key=f"grade-{k}-{os.urandom(4).hex()}"): k
+                       for k in todo}
+            for future in dask_completed(list(futures)):
+                yield futures[future], _settle(future.result)
+    elif workers <= 1:
+        for k in todo:
+            yield k, _settle(lambda: _worker(arguments[k]))
+    else:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                      initializer=_init_worker, initargs=(arguments[todo[0]][2],))
+        try:
+            futures = {pool.submit(_worker, arguments[k]): k for k in todo}
+            for future in concurrent.futures.as_completed(futures):
+                yield futures[future], _settle(future.result)
+        except BaseException:  # Ctrl-C: stop now, not after the notebooks in progress; their kernels die with the workers
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+
+
+class GradingIncomplete(RuntimeError):
+    """Some notebooks could not be graded because of the grader itself (no kernel, disk full...).
+
+    Their results were not written, so running the same command again grades just those.
+    """
+
+    def __init__(self, failures, results):
+        self.failures, self.results = failures, results
+        lines = [f"{job.student}/{job.assignment}: {type(exc).__name__}: {exc}" for job, exc in failures]
+        super().__init__(f"{len(failures)} notebook(s) could not be graded; run the command again to retry them:\n  "
+                         + "\n  ".join(lines))

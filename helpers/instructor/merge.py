@@ -1,0 +1,100 @@
+"""The notebook that runs: built from the source, with the student's answers put in by cell id.
+
+Locked and test cells come from ``source/`` (hidden tests included), so edited, deleted or reordered
+test cells change nothing; the student's solution cells are taken by nbgrader ``grade_id`` (a
+missing one becomes the release stub); the student's own extra cells keep their place after the
+graded cell they followed and can never claim to be graded. The files beside a submitted notebook
+are copied as plain files only: links and special files are refused with the reason.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import nbformat
+
+from helpers.instructor import notebooks as nbu
+
+
+def merge_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNode,
+                     student: nbformat.NotebookNode | None) -> tuple[nbformat.NotebookNode, list[str]]:
+    """The notebook to execute, and notes on what had to be restored."""
+    notes: list[str] = []
+    release_cells = {nbu.grade_id(c): c for c in release.cells if nbu.grade_id(c)}
+    source_ids = {nbu.grade_id(c) for c in source.cells if nbu.grade_id(c)}
+    student_solutions: dict[str, object] = {}
+    extra_after: dict[str | None, list] = {}
+    anchor = None
+    seen_ids = []
+    for cell in (student.cells if student is not None else []):
+        gid = nbu.grade_id(cell)
+        if gid in source_ids:
+            if gid in seen_ids:
+                notes.append(f"duplicate cell {gid!r} ignored")
+                continue
+            seen_ids.append(gid)
+            anchor = gid
+            if nbu.is_solution(cell) and cell.get("cell_type") == "code":
+                student_solutions[gid] = cell
+            continue
+        if cell.get("cell_type") not in ("code", "markdown", "raw"):
+            continue
+        extra = nbformat.v4.new_code_cell(cell.get("source", "")) if cell.get("cell_type") == "code" \
+            else copy.deepcopy(cell)
+        extra.metadata = {}  # a student's cell can never claim to be graded
+        extra_after.setdefault(anchor, []).append(extra)
+
+    order = [nbu.grade_id(c) for c in source.cells if nbu.grade_id(c)]
+    student_order = [g for g in seen_ids]
+    if student is not None:
+        missing_tests = [nbu.grade_id(c) for c in nbu.test_cells(source) if nbu.grade_id(c) not in seen_ids]
+        if missing_tests:
+            notes.append("test cells restored from the source: " + ", ".join(missing_tests))
+        if student_order != [g for g in order if g in student_order]:
+            notes.append("cells were reordered; the source order was restored")
+
+    merged = copy.deepcopy(source)
+    cells = list(extra_after.get(None, []))
+    for cell in source.cells:
+        gid = nbu.grade_id(cell)
+        if gid is None:
+            continue  # free cells belong to the student: their copy is kept, in place
+        if nbu.is_solution(cell) and cell.cell_type == "code":
+            if gid in student_solutions:
+                chosen = copy.deepcopy(cell)
+                chosen.source = student_solutions[gid].get("source", "")
+            else:
+                chosen = copy.deepcopy(release_cells.get(gid, cell))
+                if student is not None:
+                    notes.append(f"solution cell {gid!r} is missing: graded as unanswered")
+        else:
+            chosen = copy.deepcopy(cell)
+        chosen.outputs = [] if chosen.cell_type == "code" else None
+        if chosen.cell_type != "code":
+            chosen.pop("outputs", None)
+        cells.append(chosen)
+        cells.extend(extra_after.get(gid, []))
+    merged.cells = cells
+    merged.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    return merged, notes
+
+
+def copy_submitted_files(folder: Path, workdir: Path, limit: int) -> list[str]:
+    """Copy the plain files beside a notebook into the kernel's folder; notes on what was refused and why."""
+    notes = []
+    for item in sorted(folder.iterdir()):
+        if item.suffix == ".ipynb" or item.name.startswith("."):
+            continue
+        if item.is_dir() and not item.is_symlink():
+            notes.append(f"{item.name}/ not copied: folders beside the notebook are not used")
+            continue
+        try:
+            data = nbu.read_plain_file(item, limit)
+        except nbu.NotebookError as exc:
+            notes.append(f"not copied: {exc}")
+            continue
+        target = workdir / item.name
+        with open(target, "xb") as handle:
+            handle.write(data)
+    return notes

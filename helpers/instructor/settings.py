@@ -1,0 +1,140 @@
+"""The grader's settings, read from ``nbgrader_config.py``: nbgrader's own sections and ``CourseGrader``.
+
+``CourseGrader`` is a traitlets ``Configurable`` like nbgrader's classes: every option has a type
+and a help text (``course grade --help-all`` lists them), and a misspelt one is an error that names
+the nearest real one, not a silently ignored line. Folder paths are built in one place,
+:meth:`Settings.path`, from nbgrader's own ``CourseDirectory`` settings (``source_directory``,
+``directory_structure``, ...), so the grader and nbgrader agree on where everything is.
+
+:class:`Settings` is a plain dataclass: it travels to worker processes and Dask workers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from traitlets import Bool, Int
+from traitlets.config import Configurable
+
+
+class SettingsError(ValueError):
+    """``nbgrader_config.py`` says something the grader cannot use; the message says what to change."""
+
+
+class CourseGrader(Configurable):
+    """How ``course grade`` and ``course check`` run a submission (nbgrader itself ignores this section)."""
+
+    sandbox = Bool(True, help="Run each kernel in the sandbox (namespaces, its own user, cgroups, private "
+                              "temporary folders). Turn off only on a machine where that cannot work.").tag(config=True)
+    sandbox_uid_base = Int(61000, help="First uid of the sandbox's users; each grading process holds one, by a "
+                                       "lock in /tmp/course-sandbox-users/ (root only).").tag(config=True)
+    cpu_seconds = Int(900, help="CPU seconds of each kernel process (RLIMIT_CPU).").tag(config=True)
+    memory_mb = Int(8192, help="Memory of all of a kernel's processes together (a memory cgroup, tmpfs included), "
+                               "and address space of each of them.").tag(config=True)
+    max_processes = Int(1024, help="Processes and threads of one kernel (a pids cgroup; RLIMIT_NPROC as "
+                                   "well).").tag(config=True)
+    tmp_mb = Int(512, help="Size of each of the kernel's private /tmp, /var/tmp and /dev/shm.").tag(config=True)
+    notebook_timeout = Int(1800, help="Wall-clock seconds of one whole notebook, beside Execute.timeout per "
+                                      "cell; the cells after it are not run.").tag(config=True)
+
+
+_STEPS = {"source": "source_directory", "release": "release_directory", "submitted": "submitted_directory",
+          "autograded": "autograded_directory", "feedback": "feedback_directory"}
+
+
+@dataclass
+class Settings:
+    root: Path
+    timeout: int = 120
+    startup_timeout: int = 120
+    max_output_chars: int = 200_000
+    course_id: str = "cnn-course"
+    db_url: str = ""  # nbgrader's CourseDirectory.db_url; empty: sqlite gradebook.db in the course folder
+    max_file_bytes: int = 100_000 << 10  # a file beside a submitted notebook (CourseDirectory.max_file_size, kB)
+    folders: dict = field(default_factory=lambda: {step: step for step in _STEPS})
+    directory_structure: str = "{nbgrader_step}/{student_id}/{assignment_id}"
+    # CourseGrader
+    sandbox: bool = True
+    sandbox_uid_base: int = 61000
+    cpu_seconds: int = 900
+    memory_mb: int = 8192
+    max_processes: int = 1024
+    tmp_mb: int = 512
+    notebook_timeout: int = 1800
+    sandbox_uid_ok: bool | None = None  # found once per run by probe_sandbox(); None: not probed yet
+
+    # -------------------------------------------------------------- where things are
+
+    def path(self, step: str, assignment: str, student: str = ".") -> Path:
+        """The folder of ``assignment`` (and ``student``) at nbgrader step ``step``, as nbgrader builds it."""
+        relative = self.directory_structure.format(nbgrader_step=self.folders[step], student_id=student,
+                                                   assignment_id=assignment)
+        return Path(os.path.normpath(self.root / relative))
+
+    def notebook(self, step: str, assignment: str, student: str = ".") -> Path:
+        return self.path(step, assignment, student) / f"{assignment}.ipynb"
+
+    def students(self) -> list[str]:
+        submitted = self.root / self.folders["submitted"]
+        if not submitted.is_dir():
+            return []
+        return sorted(p.name for p in submitted.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    @property
+    def grades_csv(self) -> Path:
+        return self.root / "grades.csv"
+
+    @property
+    def gradebook_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.root / 'gradebook.db'}"
+
+    # -------------------------------------------------------------- reading nbgrader_config.py
+
+    @classmethod
+    def load(cls, root: Path, timeout: int | None = None) -> "Settings":
+        """Read ``nbgrader_config.py`` in ``root``: nbgrader's sections and ``CourseGrader``."""
+        from nbgrader.coursedir import CourseDirectory
+        from nbgrader.preprocessors import Execute, LimitOutput
+        from traitlets.config.loader import PyFileConfigLoader
+
+        root = Path(root).resolve()
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config() \
+            if (root / "nbgrader_config.py").is_file() else None
+        if config is None:
+            from traitlets.config import Config
+
+            config = Config()
+        _refuse_unknown(config, "CourseGrader", CourseGrader)
+        grader = CourseGrader(config=config)
+        course = CourseDirectory(config=config)
+        execute, limit = Execute(config=config), LimitOutput(config=config)
+        settings = cls(root=root)
+        settings.timeout = int(timeout or execute.timeout or settings.timeout)
+        settings.startup_timeout = int(execute.startup_timeout)
+        settings.max_output_chars = int(limit.max_lines) * 200 if limit.max_lines > 0 else settings.max_output_chars
+        settings.course_id = course.course_id or settings.course_id
+        settings.db_url = str(config.get("CourseDirectory", {}).get("db_url", "") or "")
+        settings.max_file_bytes = int(course.max_file_size) << 10
+        settings.folders = {step: str(getattr(course, trait)) for step, trait in _STEPS.items()}
+        settings.directory_structure = str(course.directory_structure)
+        for name in CourseGrader.class_trait_names(config=True):
+            setattr(settings, name, getattr(grader, name))
+        return settings
+
+
+def _refuse_unknown(config, section: str, configurable) -> None:
+    known = set(configurable.class_trait_names(config=True))
+    for key in config.get(section, {}):
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" Did you mean c.{section}.{close[0]}?" if close else ""
+            raise SettingsError(f"nbgrader_config.py: c.{section}.{key} is not a setting.{hint} The settings are: "
+                                + ", ".join(sorted(known)) + " (course grade --help-all explains each).")
+
+
+def help_all() -> str:
+    """Every CourseGrader option with its type, default and help (what ``course grade --help-all`` prints)."""
+    return CourseGrader.class_get_help()

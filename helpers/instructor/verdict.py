@@ -1,0 +1,79 @@
+"""What a graded notebook earned: the points and reason of every test cell, as stored in ``grade.json``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from helpers.instructor import notebooks as nbu
+
+RESULT_VERSION = 4  # bump when grading changes, so that stored results are not reused
+
+
+@dataclass
+class CellScore:
+    grade_id: str
+    points: float
+    max_points: float
+    status: str
+    message: str = ""
+    description: str = ""
+
+
+@dataclass
+class Result:
+    student: str
+    assignment: str
+    score: float
+    max_score: float
+    status: str  # graded | missing | invalid
+    reason: str = ""
+    cells: list[CellScore] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    submission_sha256: str = ""
+    source_sha256: str = ""
+    seconds: float = 0.0
+    graded_at: str = ""
+    version: int = RESULT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Result":
+        data = json.loads(text)
+        data["cells"] = [CellScore(**c) for c in data.get("cells", [])]
+        return cls(**data)
+
+
+def _error_message(cell, last: bool = False) -> str:
+    outputs = cell.get("outputs", [])
+    for out in (reversed(outputs) if last else outputs):
+        if out.get("output_type") == "error":
+            value = str(out.get("evalue", "")).strip()
+            return f"{out.get('ename', 'Error')}: {value}" if value else str(out.get("ename", "Error"))
+    return ""
+
+
+def score_cells(source, executed, statuses: dict[int, str], reasons: dict[int, str] | None = None) -> list[CellScore]:
+    """Points per test cell: full points when the grader's run of it passed, else 0 with the reason."""
+    by_id = {}
+    for index, cell in enumerate(executed.cells):
+        gid = nbu.grade_id(cell)
+        if gid and gid not in by_id:
+            by_id[gid] = (index, cell)
+    scores = []
+    for test in nbu.test_cells(source):
+        gid = nbu.grade_id(test)
+        index, cell = by_id[gid]
+        status = statuses.get(index, "not run")
+        message = ""
+        if status == "error":
+            message = (reasons or {}).get(index) or _error_message(cell)
+        elif status != "ok":
+            message = _error_message(cell, last=True) or status
+        passed = status == "ok"
+        scores.append(CellScore(grade_id=gid, points=nbu.points(test) if passed else 0.0,
+                                max_points=nbu.points(test), status="passed" if passed else status,
+                                message=message, description=nbu.docstring_line(test.source)))
+    return scores
