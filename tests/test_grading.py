@@ -108,7 +108,7 @@ def test_reference_and_blank(graded):
     assert results["reference"].score == results["reference"].max_score == 100
     blank = results["blank"]
     assert blank.score == 0 and blank.status == "graded"
-    assert all("not answered yet" in c.message for c in blank.cells)
+    assert all("is not written yet: write it between ### START CODE HERE ###" in c.message for c in blank.cells)
 
 
 def test_an_endless_cell_is_cut_and_the_rest_is_graded(graded):
