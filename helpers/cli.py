@@ -111,13 +111,7 @@ def _function_of_tests(source) -> dict[str, str]:
     """Test cell grade_id -> the graded function (the solution cell before it)."""
     from helpers.instructor import notebooks as nbu
 
-    owner, current = {}, None
-    for cell in source.cells:
-        if nbu.is_solution(cell):
-            current = nbu.grade_id(cell)
-        elif nbu.is_test(cell):
-            owner[nbu.grade_id(cell)] = current or nbu.grade_id(cell)
-    return owner
+    return nbu.function_of_tests(source)
 
 
 def cmd_check(args) -> int:
