@@ -169,6 +169,18 @@ def cmd_refs(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from helpers.report import command
+
+    return command.report(args, _root(args))
+
+
+def cmd_profile(args) -> int:
+    from helpers.report import command
+
+    return command.profile(args, _root(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description=__doc__)
     parser.add_argument("--root", help="course folder (default: the nearest folder with nbgrader_config.py)")
@@ -211,6 +223,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("refs", help="regenerate the checks' reference outputs from the source solutions")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.set_defaults(func=cmd_refs)
+
+    p = sub.add_parser("report", help="make the lab report (实验报告) of one of your notebooks: PDF, Word, HTML")
+    p.add_argument("notebook")
+    p.add_argument("--assignment", choices=ASSIGNMENTS)
+    p.add_argument("--lang", choices=("zh", "en"), help="headings and labels (default: the profile's, else zh)")
+    p.add_argument("--to", nargs="+", choices=("pdf", "docx", "html"), metavar="FORMAT",
+                   help="pdf, docx and/or html (default: all three)")
+    p.add_argument("--out", help="the file to write (one format), or a folder "
+                                 "(default: NOTEBOOK_report_LANG.EXT beside the notebook)")
+    p.add_argument("--profile", help="the profile file (default: profile.toml beside the notebook, "
+                                     "else notebooks/profile.toml)")
+    p.add_argument("--date", help="the date on the report, YYYY-MM-DD (default: the profile's, else today)")
+    p.add_argument("--rerun", action="store_true",
+                   help="run the notebook again (on a copy, fast mode) even if it has outputs")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("profile", help="create or update your profile for `course report` (notebooks/profile.toml)")
+    p.add_argument("--file", help="the profile file (default: notebooks/profile.toml)")
+    from helpers.report.profile import FIELDS
+
+    for field in FIELDS:
+        p.add_argument("--" + field.key.replace("_", "-"), dest=field.key, metavar="TEXT",
+                       help=f"{field.zh} · {field.en}: {field.help}")
+    p.set_defaults(func=cmd_profile)
 
     import importlib
 
