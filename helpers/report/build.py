@@ -37,12 +37,9 @@ def make_report(root: Path, notebook_path: Path, assignment: str, *, lang: str |
     source = source_notebook(root, assignment)
 
     functions, grading_notes = checking.points_by_function(check(root, assignment, notebook_path), source)
-    notes, flags = [], []
-    shown = nb
-    if rerun or not run.was_run(nb):
-        shown = run.execute(nb, notebook_path)
-        notes.append(text["ran_fast"])
-    notes.extend(grading_notes)
+    flags = []
+    ran_fast = rerun or not run.was_run(nb)
+    shown = run.execute(nb, notebook_path) if ran_fast else nb
 
     steps = rnb.steps(shown)
     written = {s.function for s in steps if s.function}
@@ -86,7 +83,8 @@ def make_report(root: Path, notebook_path: Path, assignment: str, *, lang: str |
                   purpose=rnb.purpose(nb), environment=_environment(), steps=steps, score=score,
                   max_score=max_score, conclusions=sections["conclusions"], questions=sections["questions"],
                   author=profile.get("name"), profile_found=profile.found,
-                  profile_path=_shown_path(profile.path, root), notes=notes, flags=flags)
+                  profile_path=_shown_path(profile.path, root), ran_fast=ran_fast, notes=grading_notes,
+                  flags=flags)
 
 
 def _shown_path(path: Path, root: Path) -> str:

@@ -80,7 +80,8 @@ class Report:
     author: str = ""
     profile_found: bool = True
     profile_path: str = ""  # as shown to the student (relative to the course folder when inside it)
-    notes: list[str] = field(default_factory=list)  # said in the report and on the command line
+    ran_fast: bool = False  # the notebook had never been run: course report ran a copy in fast mode
+    notes: list[str] = field(default_factory=list)  # the grader's notes, in the report and on the command line
     flags: list[str] = field(default_factory=list)  # what is missing or empty, also said on the command line
 
     @property

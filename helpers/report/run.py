@@ -54,4 +54,7 @@ def execute(nb, notebook_path: Path, timeout: int = CELL_TIMEOUT):
                                 resources={"metadata": {"path": tmp}})
         # The kernel's own stderr (TensorFlow's start-up chatter) is not for the terminal.
         client.execute(env=kernel_env(), stderr=subprocess.DEVNULL)
+    if run.get("nbformat_minor", 0) < 5:  # the client gives cells ids, which format 4.4 does not allow
+        for cell in run.cells:
+            cell.pop("id", None)
     return nbformat.from_dict(run)
