@@ -215,6 +215,19 @@ def test_outputs_expected_outputs_and_figures_go_with_their_step(student):
     assert speed.function is None and speed.outputs  # an ungraded step that printed something is kept
 
 
+@pytest.mark.parametrize("cell, expected", [
+    ("**Expected output**\n\n| | |\n|---|---|\n| `Z` | -6.99 |\n\n**Check your gradients.** Next cell.",
+     "| | |\n|---|---|\n| `Z` | -6.99 |"),
+    ("**Expected output** (the end of the summary)\n\n| | |\n|---|---|\n| a | b |",
+     "(the end of the summary)\n\n| | |\n|---|---|\n| a | b |"),
+    ("**Expected output** (they vary): the loss is between 1 and\n5.\n\nNow the test set:",
+     "(they vary): the loss is between 1 and\n5."),
+    ("Some prose.", None),
+])
+def test_expected_output_cells_without_the_prose_that_follows(cell, expected):
+    assert rnb._expected(cell) == expected
+
+
 def test_unwritten_function_is_shown_as_unwritten_with_zero_points(student):
     course, path = student
     nb = nbu.read_notebook(path)

@@ -12,6 +12,7 @@ import html
 import re
 
 import mistune
+from docx.shared import Pt
 
 _PARSE = mistune.create_markdown(renderer=None, plugins=["table", "strikethrough", "math"])
 _SYMBOLS = {r"\times": "×", r"\cdot": "·", r"\sum": "∑", r"\partial": "∂", r"\leq": "≤", r"\geq": "≥",
@@ -178,6 +179,7 @@ def _add_inline(paragraph, nodes: list[dict], style: dict | None = None, code_fo
                 run.font.superscript = True
             if kind == "codespan":
                 run.font.name = code_font
+                run.font.size = Pt(9)
 
 
 def add_to_docx(document, text: str, heading_shift: int = 2, table_style: str | None = "Table Grid",

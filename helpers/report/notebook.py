@@ -244,20 +244,24 @@ def _starts_step(cell) -> bool:
 
 
 def _expected(markdown: str) -> str | None:
-    """The table of an "Expected output" cell, its label line dropped (a remark after it is kept)."""
-    first, _, rest = markdown.strip().partition("\n")
-    match = re.match(r"^\*\*Expected output\*\*:?\s*(.*)$", first.strip(), re.I)
+    """An "Expected output" cell without its label: a remark and the table, or its first paragraph.
+
+    Prose after the table (or after the first paragraph) introduces the next cell, so it is left out.
+    """
+    match = re.match(r"^\*\*Expected output\*\*:?", markdown.strip(), re.I)
     if not match:
         return None
-    remark = match.group(1).strip()
-    table, lines = [], rest.strip().splitlines()
-    for line in lines:
-        if line.lstrip().startswith("|"):
-            table.append(line)
-        elif table:
-            break  # prose after the table explains the next cell, not this output
-    body = "\n".join(table) if table else rest.strip()
-    return ((remark + "\n\n") if remark else "") + body
+    lines = markdown.strip()[match.end():].splitlines()
+    first = next((k for k, line in enumerate(lines) if line.lstrip().startswith("|")), None)
+    if first is None:
+        return re.split(r"\n\s*\n", "\n".join(lines).strip())[0].strip()
+    remark = " ".join(line.strip() for line in lines[:first] if line.strip())
+    table = []
+    for line in lines[first:]:
+        if not line.lstrip().startswith("|"):
+            break
+        table.append(line)
+    return (remark + "\n\n" if remark else "") + "\n".join(table)
 
 
 def steps(nb) -> list[Step]:

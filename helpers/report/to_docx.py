@@ -77,6 +77,10 @@ def _document(report: Report):
     for name, size in (("Heading 1", 15), ("Heading 2", 12.5), ("Heading 3", 11), ("Heading 4", 10.5), ("Heading 5", 10.5)):
         styles[name].font.size = Pt(size)
         styles[name].font.color.rgb = RGBColor(0x11, 0x11, 0x11)
+        styles[name].font.bold = True
+        styles[name].font.italic = False
+    styles["Title"].font.color.rgb = RGBColor(0x11, 0x11, 0x11)
+    styles["Title"].font.size = Pt(24)
     code = styles.add_style("Code", 1)  # 1: a paragraph style
     code.base_style = styles["Normal"]
     _fonts(code, "Consolas", "SimSun", 8.5)
@@ -109,7 +113,7 @@ def _document(report: Report):
 
 def _code_block(document, text: str, css: str = "") -> None:
     longest = max((len(line) for line in text.splitlines()), default=1)
-    size = max(5.5, min(8.5, TEXT_WIDTH_PT / (0.55 * longest)))
+    size = max(5.5, min(8.5, (TEXT_WIDTH_PT - 12) / (0.6 * longest)))  # 0.6 em: Consolas or its stand-ins
     paragraph = document.add_paragraph(style="Code")
     for k, line in enumerate(text.split("\n")):
         if k:
