@@ -22,6 +22,7 @@ from helpers.report import labels as lbl, markdown
 from helpers.report.build import COVER
 from helpers.report.model import Report, Step, StudentSection, TextOutput
 from helpers.report.notebook import exercise_heading, shorten
+from helpers.report.to_html import font_size
 
 RED = RGBColor(0xB0, 0x00, 0x20)
 GREEN = RGBColor(0x17, 0x6B, 0x2C)
@@ -112,14 +113,14 @@ def _document(report: Report):
 
 
 def _code_block(document, text: str, css: str = "") -> None:
-    longest = max((len(line) for line in text.splitlines()), default=1)
-    size = max(5.5, min(8.5, (TEXT_WIDTH_PT - 12) / (0.6 * longest)))  # 0.6 em: Consolas or its stand-ins
+    # 0.6 em a character: Consolas or its stand-ins; an error message wraps at the normal size
+    size = 8.5 if css == "error" else font_size(text, width_pt=TEXT_WIDTH_PT - 12, advance=0.6)
     paragraph = document.add_paragraph(style="Code")
     for k, line in enumerate(text.split("\n")):
         if k:
             paragraph.add_run().add_break()
         run = paragraph.add_run(line)
-        run.font.size = Pt(round(size, 1))
+        run.font.size = Pt(size)
         if css == "error":
             run.font.color.rgb = RED
     _shade(paragraph, {"code": "EEF5F0", "error": "FDECEA"}.get(css, "F6F8FA"))

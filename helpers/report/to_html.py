@@ -70,15 +70,22 @@ def _e(text: str) -> str:
     return html.escape(str(text))
 
 
-def font_size(text: str, largest: float = 8.5, smallest: float = 5.5) -> float:
-    """A monospace size (pt) at which the text's longest line fits the page width, within limits."""
+def font_size(text: str, largest: float = 8.5, smallest: float = 5.5, width_pt: float = TEXT_WIDTH_PT - PRE_PADDING_PT,
+              advance: float = MONO_ADVANCE) -> float:
+    """A monospace size (pt) at which the text's longest line fits ``width_pt``.
+
+    Shrinking keeps a wide table or array in its columns; when even ``smallest`` is not enough (a long
+    message, not a table), the text stays at ``largest`` and wraps.
+    """
     longest = max((len(line) for line in text.splitlines()), default=1)
-    fitting = (TEXT_WIDTH_PT - PRE_PADDING_PT) / (MONO_ADVANCE * max(longest, 1))
-    return max(smallest, min(largest, int(fitting * 4) / 4))  # quarter points, rounded down
+    fitting = width_pt / (advance * max(longest, 1))
+    if fitting < smallest:
+        return largest
+    return min(largest, int(fitting * 4) / 4)  # quarter points, rounded down
 
 
 def pre(text: str, css: str = "") -> str:
-    size = font_size(text)
+    size = 8.5 if css == "error" else font_size(text)
     style = f' style="font-size: {size:g}pt"' if size != 8.5 else ""
     return f'<pre class="{css}"{style}>{_e(text)}</pre>'
 
