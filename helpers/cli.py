@@ -112,17 +112,11 @@ def _function_of_tests(source) -> dict[str, str]:
     """Test cell grade_id -> the graded function (the solution cell before it)."""
     from helpers.instructor import notebooks as nbu
 
-    owner, current = {}, None
-    for cell in source.cells:
-        if nbu.is_solution(cell):
-            current = nbu.grade_id(cell)
-        elif nbu.is_test(cell):
-            owner[nbu.grade_id(cell)] = current or nbu.grade_id(cell)
-    return owner
+    return nbu.function_of_tests(source)
 
 
 def cmd_check(args) -> int:
-    from helpers.instructor import batch, grading, notebooks as nbu
+    from helpers.instructor import grading, notebooks as nbu
     from helpers.instructor.settings import Settings
 
     root = _root(args)
@@ -137,14 +131,7 @@ def cmd_check(args) -> int:
         return 2
     before = path.read_bytes()
     settings = Settings.load(root, timeout=args.timeout)
-    batch.prepare_data()
-    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
-        # The notebook is read from a private copy: the learner's file is never opened for writing.
-        copy = Path(tmp) / "submission" / path.name
-        copy.parent.mkdir()
-        copy.write_bytes(before)
-        result = grading.grade_notebook(settings, assignment, "you", copy, Path(tmp) / "graded",
-                                        threads=os.cpu_count() or 1)
+    result = grading.check_private_copy(settings, assignment, path)
     assert path.read_bytes() == before
     if result.status != "graded":
         print(f"{path.name}: {result.status}: {result.reason}")
@@ -186,6 +173,18 @@ class _HelpAll(argparse.Action):
 
         print(help_all())
         parser.exit()
+
+
+def cmd_report(args) -> int:
+    from helpers.report import command
+
+    return command.report(args, _root(args))
+
+
+def cmd_profile(args) -> int:
+    from helpers.report import command
+
+    return command.profile(args, _root(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -231,6 +230,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("refs", help="regenerate the checks' reference outputs from the source solutions")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.set_defaults(func=cmd_refs)
+
+    p = sub.add_parser("report", help="make the lab report (实验报告) of one of your notebooks: PDF, Word, HTML")
+    p.add_argument("notebook")
+    p.add_argument("--assignment", choices=ASSIGNMENTS)
+    p.add_argument("--lang", choices=("zh", "en"), help="headings and labels (default: the profile's, else zh)")
+    p.add_argument("--to", nargs="+", choices=("pdf", "docx", "html"), metavar="FORMAT",
+                   help="pdf, docx and/or html (default: all three)")
+    p.add_argument("--out", help="the file to write (one format), or a folder "
+                                 "(default: NOTEBOOK_report_LANG.EXT beside the notebook)")
+    p.add_argument("--profile", help="the profile file (default: profile.toml beside the notebook, "
+                                     "else notebooks/profile.toml)")
+    p.add_argument("--date", help="the date on the report, YYYY-MM-DD (default: the profile's, else today)")
+    p.add_argument("--rerun", action="store_true",
+                   help="run the notebook again (on a copy, fast mode) even if it has outputs")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("profile", help="create or update your profile for `course report` (notebooks/profile.toml)")
+    p.add_argument("--file", help="the profile file (default: notebooks/profile.toml)")
+    from helpers.report.profile import FIELDS
+
+    for field in FIELDS:
+        p.add_argument("--" + field.key.replace("_", "-"), dest=field.key, metavar="TEXT",
+                       help=f"{field.zh} · {field.en}: {field.help}")
+    p.set_defaults(func=cmd_profile)
 
     import importlib
 

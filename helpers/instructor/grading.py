@@ -198,6 +198,18 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
     return result
 
 
+def check_private_copy(settings: Settings, assignment: str, notebook_path: Path) -> Result:
+    """Grade a learner's notebook from a private copy (``course check``, ``course report``): never modified."""
+    from helpers.instructor.batch import prepare_data
+
+    prepare_data()
+    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
+        copy = Path(tmp) / "submission" / Path(notebook_path).name
+        copy.parent.mkdir()
+        copy.write_bytes(nbu.read_plain_file(Path(notebook_path), nbu.MAX_NOTEBOOK_BYTES))
+        return grade_notebook(settings, assignment, "you", copy, Path(tmp) / "graded", threads=os.cpu_count() or 1)
+
+
 @contextlib.contextmanager
 def _stderr_to_devnull():
     """While inside, file descriptor 2 (where C++ libraries log) goes to /dev/null."""

@@ -135,3 +135,14 @@ def strip_hidden_tests(source: str) -> str:
 def solution_code(nb) -> str:
     """The source notebook's solution cells, joined: the reference implementation."""
     return "\n\n".join(cell.source for cell in solution_cells(nb))
+
+
+def function_of_tests(nb) -> dict[str, str]:
+    """Test cell grade_id -> the graded function it tests (the solution cell before it)."""
+    owner, current = {}, None
+    for cell in nb.cells:
+        if is_solution(cell):
+            current = grade_id(cell)
+        elif is_test(cell):
+            owner[grade_id(cell)] = current or grade_id(cell)
+    return owner

@@ -1,0 +1,142 @@
+"""A notebook, a profile and a date in; a :class:`~helpers.report.model.Report` and its files out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from helpers.instructor import notebooks as nbu
+from helpers.report import check as checking, labels as lbl, notebook as rnb, profile as prof, run
+from helpers.report.model import CoverField, Report, Step
+
+FORMATS = ("pdf", "docx", "html")
+COVER = (("course", "teacher"), ("title",), ("name", "student_number"), ("class", "date"), ("email", "score"))
+
+
+def source_notebook(root: Path, assignment: str):
+    return nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+
+
+def make_report(root: Path, notebook_path: Path, assignment: str, *, lang: str | None = None,
+                date: dt.date | None = None, profile_path: Path | None = None, rerun: bool = False,
+                check=checking.full_check) -> Report:
+    """The report of the notebook at ``notebook_path``; its file is only read.
+
+    ``lang`` and ``date`` default to the profile's, then to Chinese and today. The notebook is run
+    (on a copy, in fast mode) when it was never run, or always with ``rerun``. ``check`` is the full
+    check (tests pass a stand-in).
+    """
+    notebook_path = Path(notebook_path)
+    nb = nbu.read_notebook(notebook_path)
+    profile = prof.load(prof.find(root, notebook_path, profile_path))
+    lang = lang or profile.language or "zh"
+    if lang not in prof.LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(prof.LANGUAGES)}, not {lang!r}")
+    date = date or profile.date or dt.date.today()
+    text = lbl.labels(lang)
+    source = source_notebook(root, assignment)
+
+    functions, grading_notes = checking.points_by_function(check(root, assignment, notebook_path), source)
+    flags = []
+    ran_fast = rerun or not run.was_run(nb)
+    shown = run.execute(nb, notebook_path) if ran_fast else nb
+
+    steps = rnb.steps(shown)
+    written = {s.function for s in steps if s.function}
+    for step in steps:
+        if step.function:
+            step.points = functions.get(step.function)
+    for name, points in functions.items():
+        if name not in written:  # its solution cell was deleted: it still appears, with its 0 points
+            steps.append(Step(headings=[(3, f"`{name}`")], function=name, missing=True, points=points))
+    number = 0
+    for step in steps:
+        caption = step_title(step, lang)
+        for figure in step.figures:
+            number += 1
+            figure.number, figure.caption = number, text["figure_caption"].format(number=number, step=caption)
+
+    score = sum(p.points for p in functions.values())
+    max_score = sum(p.max_points for p in functions.values())
+    values = {**profile.values, "title": rnb.title(nb) or assignment, "date": date.isoformat(),
+              "score": text["score_value"].format(score=score, max_score=max_score)}
+    missing = set(profile.missing())
+    cover = [CoverField(key, text[key], values.get(key, ""), key in missing) for row in COVER for key in row]
+
+    if not profile.found:
+        flags.append(f"no profile at {profile.path}: run `course profile` to make one; "
+                     "the cover's fields are left blank and flagged")
+    elif missing:
+        flags.append(f"{profile.path}: blank on the cover: {', '.join(sorted(missing, key=prof.KEYS.index))}")
+    sections = rnb.student_sections(nb)
+    for kind, section in sections.items():
+        cell = lbl.SECTION_CELLS[kind]
+        if not section.found:
+            flags.append(f"the notebook has no \u201c{cell}\u201d cell (copy it from release/); its section is empty")
+        elif section.empty:
+            flags.append(f"\u201c{cell}\u201d is empty: write it at the end of the notebook")
+    unwritten = [s.function for s in steps if s.unwritten or s.missing]
+    if unwritten:
+        flags.append("not written yet (0 points): " + ", ".join(unwritten))
+
+    return Report(lang=lang, assignment=assignment, title=values["title"], date=date, cover=cover,
+                  purpose=rnb.purpose(nb), environment=_environment(), steps=steps, score=score,
+                  max_score=max_score, conclusions=sections["conclusions"], questions=sections["questions"],
+                  author=profile.get("name"), profile_found=profile.found,
+                  profile_path=_shown_path(profile.path, root), ran_fast=ran_fast, notes=grading_notes,
+                  flags=flags)
+
+
+def _shown_path(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return Path(path).name
+
+
+def _environment():
+    from helpers.report import environment
+
+    return environment.detect()
+
+
+def step_title(step: Step, lang: str) -> str:
+    """The most specific heading of a step that is not an "Exercise N" line, or the function's name."""
+    plain = [text for _, text in step.headings if not rnb.exercise_heading(text.replace("`", ""))]
+    if plain:
+        return lbl.heading_text(plain[-1], lang)
+    return step.function or ""
+
+
+def render(report: Report, fmt: str) -> bytes:
+    if fmt == "html":
+        from helpers.report import to_html
+
+        return to_html.render(report).encode("utf-8")
+    if fmt == "docx":
+        from helpers.report import to_docx
+
+        return to_docx.render(report)
+    if fmt == "pdf":
+        from helpers.report import to_pdf
+
+        return to_pdf.render(report)
+    raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+
+
+def output_paths(notebook_path: Path, lang: str, formats: list[str], out: Path | None = None) -> dict[str, Path]:
+    """Where each format goes: ``<notebook>_report_<lang>.<ext>`` beside the notebook by default.
+
+    ``out`` is the file for one format; for several it is a folder when it has no suffix (or is one),
+    else its suffix is replaced by each format's.
+    """
+    notebook_path = Path(notebook_path)
+    stem = f"{notebook_path.stem}_report_{lang}"
+    if out is None:
+        return {fmt: notebook_path.parent / f"{stem}.{fmt}" for fmt in formats}
+    out = Path(out)
+    if out.is_dir() or (not out.suffix and len(formats) > 1):
+        return {fmt: out / f"{stem}.{fmt}" for fmt in formats}
+    if len(formats) == 1:
+        return {formats[0]: out}
+    return {fmt: out.with_suffix(f".{fmt}") for fmt in formats}

@@ -1,0 +1,85 @@
+"""What ``course report`` and ``course profile`` do and print (the parsers are in :mod:`helpers.cli`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+from helpers.paths import ASSIGNMENTS
+from helpers.report import build, profile as prof
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def report(args, root: Path) -> int:
+    from helpers.instructor.notebooks import NotebookError
+    from helpers.report.check import CheckFailed
+    from helpers.report.to_pdf import PDFUnavailable
+
+    path = Path(args.notebook).resolve()
+    if not path.is_file():
+        return _error(f"{args.notebook}: no such file.")
+    assignment = args.assignment or path.stem
+    if assignment not in ASSIGNMENTS:
+        return _error(f"cannot tell which assignment {path.name} is; name it after one of "
+                      f"{', '.join(ASSIGNMENTS)} or pass --assignment.")
+    try:
+        date = dt.date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        return _error(f"--date {args.date!r}: write it as YYYY-MM-DD.")
+    formats = list(dict.fromkeys(args.to or build.FORMATS))
+    before = path.read_bytes()
+    print(f"{path.name}: running the full check (hidden tests included)...", file=sys.stderr)
+    try:
+        made = build.make_report(root, path, assignment, lang=args.lang, date=date,
+                                 profile_path=Path(args.profile) if args.profile else None, rerun=args.rerun)
+    except (prof.ProfileError, NotebookError, CheckFailed) as exc:
+        return _error(str(exc))
+    assert path.read_bytes() == before, "the notebook must never be modified"
+    if made.ran_fast:
+        print(f"note: {path.name} had never been run (or --rerun): its outputs come from a copy run now in "
+              "fast mode (COURSE_FAST=1), training shortened; the report says so", file=sys.stderr)
+    for note in made.notes:
+        print(f"note from the grader: {note}", file=sys.stderr)
+    for flag in made.flags:
+        print(f"flagged: {flag}", file=sys.stderr)
+    status = 0
+    for fmt, target in build.output_paths(path, made.lang, formats, Path(args.out) if args.out else None).items():
+        try:
+            data = build.render(made, fmt)
+        except PDFUnavailable as exc:
+            print(f"error: no PDF: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        print(f"wrote {target}")
+    print(f"{assignment}: {made.score:g} / {made.max_score:g} points; {len(made.steps)} steps, "
+          f"{len(made.figures)} figures; {'no flags' if not made.flags else f'{len(made.flags)} flagged (above)'}")
+    return status
+
+
+def profile(args, root: Path) -> int:
+    path = Path(args.file) if args.file else prof.default_path(root)
+    updates = {key: getattr(args, key) for key in prof.KEYS if getattr(args, key, None) is not None}
+    try:
+        existed = path.is_file()
+        if updates or not existed:
+            current = prof.write(path, updates)
+            print(f"{'updated' if existed else 'created'} {path}")
+        else:
+            current = prof.load(path)
+            print(f"{path} (edit it, or set keys with `course profile --name ...`):")
+    except prof.ProfileError as exc:
+        return _error(str(exc))
+    width = max(len(f.key) for f in prof.FIELDS)
+    for f in prof.FIELDS:
+        value = current.get(f.key)
+        print(f"  {f.key.ljust(width)}  {value if value else '(blank)'}   # {f.zh} · {f.en}")
+    if current.missing():
+        print(f"still blank (flagged on the report's cover): {', '.join(current.missing())}")
+    return 0
