@@ -1,22 +1,27 @@
 """One batch of honest and hostile submissions, graded together in parallel.
 
 Expected: the batch finishes; every hostile notebook earns exactly what its honest cells earn, with a
-reason in its report; honest students get the grade they get when graded alone; nothing of the
-instructor's is read or changed; nothing a student started outlives the batch.
+reason in its report; honest students get the grade they get when graded alone, and after a notebook
+that poisons what it is given; no line of a hidden test or of a solution reaches any feedback page or
+autograded output; nothing of the instructor's is read or changed; nothing a student started, wrote
+to a temporary folder or left in memory outlives the batch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from helpers.instructor import batch, demo, notebooks as nbu, outputs
+from helpers.instructor import batch as grading_batch, demo, notebooks as nbu, outputs
 from helpers.instructor.settings import Settings
 from helpers.instructor.sandbox import namespace_mode
 
@@ -37,6 +42,54 @@ compare.assert_scalar_close = lambda *a, **k: None
 PATCHED_CHECKS = r'''
 check.conv_single_step = lambda f: print("All tests passed.")
 check.zero_pad = lambda f: print("All tests passed.")
+'''
+
+# Answers read from the package's stored examples: the visible example passes, no hidden test does.
+TABLE_ANSWERS = r'''
+def zero_pad(X, pad):
+    return check.reference("zero_pad/x_pad")
+def conv_single_step(a_slice_prev, W, b):
+    return float(check.reference("conv_single_step/Z"))
+def create_mask_from_window(x):
+    return check.reference("create_mask_from_window/mask")
+def distribute_value(dz, shape):
+    return check.reference("distribute_value/a")
+'''
+
+# Zero the test's inputs in place, then return zeros of the right shape: a test that computes its
+# expectation from the inputs after the call would agree.
+ZEROES_INPUTS = r'''
+def zero_pad(X, pad):
+    X[...] = 0
+    return np.zeros((X.shape[0], X.shape[1] + 2 * pad, X.shape[2] + 2 * pad, X.shape[3]))
+def create_mask_from_window(x):
+    x[...] = 0
+    return x == x.max()
+'''
+
+# The kernel's own encoder forged to send the published example's answer for a wrong zero_pad.
+FORGED_ENCODER = r'''
+import helpers.wire as wire
+_encode_result = wire.encode_result
+def _forged(result, args, kwargs):
+    if isinstance(result, np.ndarray) and result.shape == (4, 7, 7, 2):
+        return wire.encode(check.reference("zero_pad/x_pad"))
+    return _encode_result(result, args, kwargs)
+wire.encode_result = _forged
+def zero_pad(X, pad):
+    return np.zeros((X.shape[0], X.shape[1] + 2 * pad, X.shape[2] + 2 * pad, X.shape[3]))
+'''
+
+# What the kernel can see of the grading: its own history, its stack, its environment.
+LOOKS_AROUND = r'''
+import inspect, os
+def zero_pad(X, pad):
+    for frame in inspect.stack():
+        print(frame.filename, frame.function, frame.code_context, list(frame.frame.f_locals)[:20])
+        print({k: repr(v)[:400] for k, v in frame.frame.f_locals.items()})
+    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+print(In, Out, _ih)
+print(dict(os.environ))
 '''
 
 ALWAYS_EQUAL = r'''
@@ -64,6 +117,14 @@ def _hostile(root: Path, port: int) -> dict[str, tuple[object, float]]:
         nb.cells.insert(k, cell)
         return nb
 
+    def with_cells(codes: list[str]):
+        nb = demo.filled_notebook(root, ASSIGNMENT)
+        for code in codes:
+            cell = nbformat.v4.new_code_cell(code)
+            cell.pop("id", None)
+            nb.cells.append(cell)
+        return nb
+
     cases = {
         "infinite_loop": (with_cell("while True:\n    pass"), full),
         "os_exit": (with_cell("import os\nos._exit(1)"), full),
@@ -89,6 +150,26 @@ def _hostile(root: Path, port: int) -> dict[str, tuple[object, float]]:
         "escapes_its_kernel": (with_cell(
             "import ctypes, os, subprocess\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)\nos.setsid()\n"
             "subprocess.Popen(['sleep', '4343'], start_new_session=True)"), full),
+        # Four children of 700 MB each: more than the memory of the kernel as a whole (1 GB here).
+        "memory_in_children": (with_cell(
+            "import multiprocessing as mp, time\n"
+            "def hog():\n    block = bytearray(700 * 2**20)\n    time.sleep(30)\n"
+            "kids = [mp.Process(target=hog) for _ in range(4)]\n[k.start() for k in kids]\n[k.join() for k in kids]"),
+            full),
+        "fills_temporary_folders": (with_cell(
+            "for folder in ('/tmp', '/dev/shm', '/var/tmp'):\n    try:\n"
+            "        with open(folder + '/course-fault-filler', 'wb') as f:\n"
+            "            for _ in range(600):\n                f.write(b'x' * 2**20)\n"
+            "    except OSError as e:\n        print(folder, type(e).__name__, e)"), full),
+        # Many cells past the per-cell limit, after the tests: the notebook's own budget ends them.
+        "sleeps_past_every_limit": (with_cells(["import time\ntime.sleep(60)"] * 20), full),
+        "table_answers": (with_cell(TABLE_ANSWERS, before="zero_pad_values_heading"),
+                          full - points["zero_pad_values"] - points["conv_single_step_value"]
+                          - points["create_mask_from_window_values"] - points["distribute_value_values"]),
+        "zeroes_inputs": (with_cell(ZEROES_INPUTS, before="zero_pad_values_heading"),
+                          full - points["zero_pad_values"] - points["create_mask_from_window_values"]),
+        "forged_encoder": (with_cell(FORGED_ENCODER, before="zero_pad_values_heading"), full - points["zero_pad_values"]),
+        "looks_around": (with_cell(LOOKS_AROUND, before="zero_pad_values_heading"), full),
         "patched_numpy": (with_cell(CHEAT_PATCHES, ["conv_single_step_no_bias", "zero_pad_wrong_axis"],
                                     before="zero_pad_values_heading"),
                           full - points["conv_single_step_value"] - points["zero_pad_values"]),
@@ -107,6 +188,21 @@ def _hostile(root: Path, port: int) -> dict[str, tuple[object, float]]:
     cases["wrong_kernel"] = (nb, full)
     cases["not_json"] = (b"\x00\x01 this is not a notebook", 0.0)
     cases["missing_notebook"] = (None, 0.0)
+    cases["nbformat_3"] = (nbformat.writes(nbformat.convert(demo.filled_notebook(root, ASSIGNMENT), 3), 3).encode(),
+                           full)
+    cases["=HYPERLINK(1)"] = (demo.filled_notebook(root, ASSIGNMENT), full)
+    cases["a_link_beside"] = (demo.filled_notebook(root, ASSIGNMENT), full)
+    cases["notebook_is_a_link"] = ("link to honest_reference", 0.0)
+    # A correct conv_backward that overwrites dZ after computing the gradients; graded first of all.
+    poison = demo.filled_notebook(root, ASSIGNMENT)
+    cell = next(c for c in poison.cells if nbu.grade_id(c) == "conv_backward")
+    cell.source = cell.source.replace("    return dA_prev, dW, db", "    dZ[...] = 1e6\n    return dA_prev, dW, db")
+    cases["aaa_poisons_its_inputs"] = (poison, full)
+    # A student's own text: 32 MB of markdown.
+    big = demo.filled_notebook(root, ASSIGNMENT)
+    big.cells.append(nbformat.v4.new_markdown_cell("* a **list** with [links](x) and `code`\n" * 800_000))
+    big.cells[-1].pop("id", None)
+    cases["huge_markdown"] = (big, full)
     return cases
 
 
@@ -115,7 +211,7 @@ def _digest(paths) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
+def graded(tmp_path_factory):
     if namespace_mode() is None:
         pytest.skip("this machine cannot create namespaces for the sandbox (needs root or user namespaces)")
     root = make_course_copy(tmp_path_factory.mktemp("faults") / "course", [ASSIGNMENT])
@@ -141,46 +237,70 @@ def batch(tmp_path_factory):
     honest = {"honest_reference": (demo.filled_notebook(root, ASSIGNMENT), 100.0),
               "honest_partial": (demo.filled_notebook(root, ASSIGNMENT, ["conv_backward_crop_breaks_without_padding"]),
                                  demo.expected_score(root, ASSIGNMENT, ["conv_backward_crop_breaks_without_padding"]))}
-    write_submissions(root, ASSIGNMENT, {student: content for student, (content, _) in {**cases, **honest}.items()})
+    links = {s for s, (c, _) in cases.items() if isinstance(c, str) and c.startswith("link to")}
+    write_submissions(root, ASSIGNMENT, {student: content for student, (content, _) in {**cases, **honest}.items()
+                                         if student not in links})
+    for student in links:
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / f"{ASSIGNMENT}.ipynb").symlink_to(root / "submitted" / "honest_reference" / ASSIGNMENT /
+                                                   f"{ASSIGNMENT}.ipynb")
+    (root / "submitted" / "a_link_beside" / ASSIGNMENT / "notes.txt").symlink_to("/etc/shadow")
+    os.mkfifo(root / "submitted" / "a_link_beside" / ASSIGNMENT / "fifo")
     protected = [root / "gradebook.db", root / "grades.csv", root / "nbgrader_config.py",
                  *sorted((root / "source").rglob("*")), *sorted((root / "release").rglob("*")),
                  *sorted((root / "submitted").rglob("*"))]
     before = _digest(protected)
     settings = Settings.load(root, timeout=10)
-    settings.memory_mb = 2048
-    results = batch.grade_all(settings, batch.find_jobs(Settings.load(root), [ASSIGNMENT]), workers=2, progress=False)
+    settings.memory_mb = 1024
+    settings.tmp_mb = 256
+    settings.notebook_timeout = 60
+    os.environ["TF_VAR_db_password"] = "grader-secret-4711"
+    started = time.monotonic()
+    try:
+        results = grading_batch.grade_all(settings, grading_batch.find_jobs(settings, [ASSIGNMENT]), workers=2,
+                                          progress=False)
+    finally:
+        os.environ.pop("TF_VAR_db_password", None)
+    seconds = time.monotonic() - started
+    outputs.write_csv(settings, results)
     after = _digest(protected)
     stop.set()
     thread.join()
     server.close()
     leftovers = subprocess.run(["pgrep", "-f", "sleep (4242|4343)"], capture_output=True, text=True).stdout.split()
+    leftovers += [str(p) for p in (Path("/tmp"), Path("/dev/shm"), Path("/var/tmp"))
+                  if (p / "course-fault-filler").exists()]
     return {"root": root, "results": {r.student: r for r in results}, "expected": {**cases, **honest},
             "before": before, "after": after, "connections": connections, "leftovers": leftovers,
-            "settings": settings}
+            "settings": settings, "seconds": seconds}
 
 
 def _why(result):
     return "; ".join(f"{c.grade_id}: {c.message[:120]}" for c in result.cells if c.points < c.max_points)
 
 
-def test_every_case_earns_exactly_its_honest_points(batch):
-    wrong = {s: (batch["results"][s].score, e, _why(batch["results"][s]))
-             for s, (_, e) in batch["expected"].items() if batch["results"][s].score != e}
+def test_every_case_earns_exactly_its_honest_points(graded):
+    wrong = {s: (graded["results"][s].score, e, _why(graded["results"][s]))
+             for s, (_, e) in graded["expected"].items() if graded["results"][s].score != e}
     assert wrong == {}
 
 
-def test_cheats_fail_with_the_real_reason(batch):
-    cells = {c.grade_id: c for c in batch["results"]["patched_numpy"].cells}
-    assert "expected -6.99" in cells["conv_single_step_value"].message
-    assert "expected shape (4, 7, 7, 2)" in cells["zero_pad_values"].message
-    cells = {c.grade_id: c for c in batch["results"]["patched_checks"].cells}
-    assert "differ from the test's" in cells["conv_single_step_value"].message
-    eq = {c.grade_id: c for c in batch["results"]["always_equal"].cells}["zero_pad_values"]
+def test_cheats_fail_with_the_real_reason(graded):
+    for student in ("patched_numpy", "patched_checks"):
+        cells = {c.grade_id: c for c in graded["results"][student].cells}
+        assert "expected -6.99" in cells["conv_single_step_value"].message
+        assert "expected shape (4, 7, 7, 2)" in cells["zero_pad_values"].message
+    cells = {c.grade_id: c for c in graded["results"]["table_answers"].cells}
+    assert "zero_pad(X of shape (2, 5, 4, 3), pad=1): expected shape (2, 7, 6, 3)" in cells["zero_pad_values"].message
+    cells = {c.grade_id: c for c in graded["results"]["zeroes_inputs"].cells}
+    assert "values differ" in cells["zero_pad_values"].message
+    eq = {c.grade_id: c for c in graded["results"]["always_equal"].cells}["zero_pad_values"]
     assert "Anything" in eq.message or "numpy array" in eq.message
 
 
-def test_broken_notebooks_have_reasons(batch):
-    results = batch["results"]
+def test_broken_notebooks_have_reasons(graded):
+    results = graded["results"]
     assert results["not_json"].status == "invalid" and results["not_json"].reason
     assert results["missing_notebook"].status == "missing"
     assert any("evil-kernel" in n for n in results["wrong_kernel"].notes)
@@ -188,38 +308,124 @@ def test_broken_notebooks_have_reasons(batch):
     assert any("restarted" in n for n in results["segfault"].notes)
 
 
-def test_nothing_of_the_instructor_is_changed_or_read(batch):
-    assert batch["after"] == batch["before"]
+def test_nothing_of_the_instructor_is_changed_or_read(graded):
+    assert graded["after"] == graded["before"]
     for student in ("reads_source", "reads_other_students", "writes_gradebook"):
-        executed = nbformat.read(batch["root"] / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+        executed = nbformat.read(graded["root"] / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
                                  as_version=4)
         text = "\n".join(str(o) for c in executed.cells if c.cell_type == "code" for o in c.outputs)
         assert "BEGIN HIDDEN" not in text and "honest_reference" not in text
         assert "PermissionError" in text or "Errno" in text or "OperationalError" in text
 
 
-def test_no_network_and_no_leftover_processes(batch):
-    assert batch["connections"] == []
-    assert batch["leftovers"] == []
+def test_no_network_and_no_leftover_processes(graded):
+    assert graded["connections"] == []
+    assert graded["leftovers"] == []
 
 
-def test_huge_output_is_cut(batch):
-    executed = batch["root"] / "autograded" / "huge_output" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+def test_huge_output_is_cut(graded):
+    executed = graded["root"] / "autograded" / "huge_output" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     assert executed.stat().st_size < 5_000_000
     assert "output cut" in executed.read_text()
 
 
-def test_honest_grades_equal_grading_alone(batch, tmp_path):
+def test_honest_grades_equal_grading_alone(graded, tmp_path):
     alone_root = make_course_copy(tmp_path / "alone", [ASSIGNMENT])
     for student in ("honest_reference", "honest_partial"):
-        src = batch["root"] / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        src = graded["root"] / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
         dst = alone_root / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
         dst.parent.mkdir(parents=True)
         dst.write_bytes(src.read_bytes())
     settings = Settings.load(alone_root, timeout=10)
-    alone = {r.student: r for r in batch.grade_all(settings, batch.find_jobs(Settings.load(alone_root), [ASSIGNMENT]),
-                                                     workers=1, progress=False)}
+    alone = {r.student: r for r in grading_batch.grade_all(settings, grading_batch.find_jobs(settings, [ASSIGNMENT]),
+                                                           workers=1, progress=False)}
     for student in alone:
-        in_batch = batch["results"][student]
+        in_batch = graded["results"][student]
         assert [(c.grade_id, c.points, c.message) for c in alone[student].cells] == \
             [(c.grade_id, c.points, c.message) for c in in_batch.cells]
+
+
+def test_a_poisoning_notebook_changes_no_one_else_s_grade(tmp_path):
+    """The same honest notebook, graded by one grading process right after a notebook that overwrites the
+    arrays it is given (and its harmless twin), gets the grade it gets alone and in a parallel batch."""
+    root = make_course_copy(tmp_path / "order", [ASSIGNMENT])
+    poison = demo.filled_notebook(root, ASSIGNMENT)
+    cell = next(c for c in poison.cells if nbu.grade_id(c) == "conv_backward")
+    cell.source = cell.source.replace("    return dA_prev, dW, db",
+                                      "    dZ[...] = 1e6\n    cache[0][...] = -1e6\n    return dA_prev, dW, db")
+    honest = demo.filled_notebook(root, ASSIGNMENT, ["zero_pad_wrong_axis"])
+    write_submissions(root, ASSIGNMENT, {"a_poison": poison, "b_honest": honest, "c_honest_twin": honest})
+    settings = Settings.load(root, timeout=30)
+    jobs = grading_batch.find_jobs(settings, [ASSIGNMENT])
+    serial = {r.student: r for r in grading_batch.grade_all(settings, jobs, workers=1, force=True, progress=False)}
+    parallel = {r.student: r for r in grading_batch.grade_all(settings, jobs, workers=2, force=True, progress=False)}
+    alone = {r.student: r for r in grading_batch.grade_all(settings, [grading_batch.Job("b_honest", ASSIGNMENT)],
+                                                           workers=1, force=True, progress=False)}
+    expected = demo.expected_score(root, ASSIGNMENT, ["zero_pad_wrong_axis"])
+    assert serial["a_poison"].score == 100
+    for results in (serial, parallel):
+        for student in ("b_honest", "c_honest_twin"):
+            assert results[student].score == expected, _why(results[student])
+            assert [(c.grade_id, c.message) for c in results[student].cells] == \
+                [(c.grade_id, c.message) for c in alone["b_honest"].cells]
+
+
+def _hidden_test_lines(root: Path) -> set[str]:
+    """Every substantial line of the source notebook's hidden tests."""
+    source = nbu.read_notebook(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    lines = set()
+    for cell in source.cells:
+        for region in re.findall(re.escape(nbu.BEGIN_HIDDEN) + r"(.*?)" + re.escape(nbu.END_HIDDEN), cell.source, re.S):
+            lines |= {line.strip() for line in region.splitlines() if len(line.strip()) > 25}
+    return lines
+
+
+def test_no_hidden_test_reaches_any_feedback_page_or_autograded_output(graded):
+    """The kernel never holds a hidden test: neither its history, nor its stack, nor a file it reads."""
+    root = graded["root"]
+    secret_lines = _hidden_test_lines(root)
+    assert len(secret_lines) > 10
+    pages = list((root / "feedback").rglob("*.html"))
+    assert len(pages) >= len(graded["results"]) - 3
+    for page in pages:
+        text = page.read_text()
+        leaked = [line for line in secret_lines if line in text]
+        assert not leaked, (page, leaked[:3])
+        assert "grader-secret-4711" not in text and "root:" not in text
+    for executed in (root / "autograded").rglob("*.ipynb"):
+        nb = nbformat.read(executed, as_version=4)
+        text = "\n".join(str(o) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+        leaked = [line for line in secret_lines if line in text]
+        assert not leaked, (executed, leaked[:3])
+    looked = nbformat.read(root / "autograded" / "looks_around" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    printed = "\n".join(str(o) for c in looked.cells for o in c.get("outputs", []))
+    assert "serve" in printed and "TF_VAR" not in printed  # it did look, and found nothing of the grader's
+
+
+def test_links_special_files_and_old_formats(graded):
+    results, root = graded["results"], graded["root"]
+    assert results["notebook_is_a_link"].status == "invalid" and "symbolic link" in results["notebook_is_a_link"].reason
+    notes = " ".join(results["a_link_beside"].notes)
+    assert "notes.txt is a symbolic link" in notes
+    page = (root / "feedback" / "a_link_beside" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "root:" not in page
+    assert results["nbformat_3"].score == 100 and results["nbformat_3"].status == "graded"
+    rows = (root / "grades.csv").read_text().splitlines()
+    assert any(row.startswith("'=HYPERLINK(1)") for row in rows), rows
+    assert "fifo" in notes and "not a regular file" in notes
+
+
+def test_limits_bound_the_kernel_as_a_whole(graded):
+    results = graded["results"]
+    assert results["sleeps_past_every_limit"].seconds < graded["settings"].notebook_timeout + 30
+    executed = nbformat.read(graded["root"] / "autograded" / "fills_temporary_folders" / ASSIGNMENT /
+                             f"{ASSIGNMENT}.ipynb", as_version=4)
+    printed = "\n".join(str(o) for c in executed.cells for o in c.get("outputs", []))
+    assert "No space left" in printed or "File too large" in printed
+    assert graded["leftovers"] == []
+
+
+def test_a_huge_notebook_renders_quickly(graded):
+    page = graded["root"] / "feedback" / "huge_markdown" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assert page.stat().st_size < 6_000_000
+    assert "characters of this notebook are not shown" in page.read_text()

@@ -387,7 +387,9 @@ def _inside(spec: SandboxSpec, kernel_cmd: list[str]) -> None:
                 _mount("--bind", "/dev/null", path)
     limits = [
         (resource.RLIMIT_CPU, spec.cpu_seconds),
-        (resource.RLIMIT_AS, spec.memory_bytes),
+        # Address space is not memory (TensorFlow and OpenBLAS reserve much more than they use): with a
+        # memory cgroup it is bounded loosely, per process; without one it is the only bound there is.
+        (resource.RLIMIT_AS, spec.memory_bytes * (4 if spec.cgroups else 1)),
         (resource.RLIMIT_NOFILE, spec.max_open_files),
         (resource.RLIMIT_FSIZE, spec.max_file_bytes),
         (resource.RLIMIT_CORE, 0),
