@@ -113,6 +113,8 @@ def student_error(name: str, error: dict, description: str | None = None) -> Stu
     if ename == "NameError" and error.get("undefined_function"):
         return StudentError(f"{name} is not defined: run the cell that defines it.", ename)
     call = description or name
+    if error.get("unreadable"):
+        return StudentError(f"what {call} returned cannot be checked: {message}", ename)
     text = f"{call} raised {ename}" + (f": {message}" if message else "")
     where = [w for w in error.get("where") or [] if isinstance(w, list) and len(w) == 2]
     if where:

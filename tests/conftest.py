@@ -68,6 +68,26 @@ def grade_reference_blank_and_variants(target: Path, assignment: str) -> tuple[P
     return root, {r.student: r for r in results}
 
 
+def variant_names(assignment: str, kind: str) -> list[str]:
+    """The names of ``source/<assignment>/{wrong,correct}_variants.json`` (for parametrize)."""
+    from helpers.instructor import demo
+
+    return [v["name"] for v in demo.load_variants(ROOT, assignment, kind)["variants"]]
+
+
+def declared_variant(assignment: str, name: str) -> dict:
+    from helpers.instructor import demo
+
+    for kind in ("wrong", "correct"):
+        for variant in demo.load_variants(ROOT, assignment, kind)["variants"]:
+            if variant["name"] == name:
+                return dict(variant, fails=variant.get("fails", []))
+    raise KeyError(name)
+
+
+MIN_CORPUS = 10  # correct alternatives, and realistic mistakes, per assignment
+
+
 def assert_blank_earns_zero(result) -> None:
     """The untouched release: graded, 0 points, every test cell an error, and no kernel crash on the way."""
     assert result.status == "graded" and result.score == 0
@@ -76,7 +96,7 @@ def assert_blank_earns_zero(result) -> None:
 
 
 def assert_variant_loses_exactly(result, assignment: str, variant: dict) -> None:
-    """A wrong variant fails exactly its declared test cells and scores the rest."""
+    """A wrong variant fails exactly its declared test cells and scores the rest; a correct one scores 100."""
     from helpers.instructor import demo
 
     assert result.status == "graded"

@@ -45,27 +45,24 @@ check.zero_pad = lambda f: print("All tests passed.")
 '''
 
 # Answers read from the package's stored examples: the visible example passes, no hidden test does.
-TABLE_ANSWERS = r'''
-def zero_pad(X, pad):
-    return check.reference("zero_pad/x_pad")
-def conv_single_step(a_slice_prev, W, b):
-    return float(check.reference("conv_single_step/Z"))
-def create_mask_from_window(x):
-    return check.reference("create_mask_from_window/mask")
-def distribute_value(dz, shape):
-    return check.reference("distribute_value/a")
-'''
+# (each defined just before its test cell, after the honest answer's cell)
+TABLE_ANSWERS = {
+    "zero_pad_values_heading": 'def zero_pad(X, pad):\n    return check.reference("zero_pad/x_pad")',
+    "conv_single_step_value_heading": 'def conv_single_step(a_slice_prev, W, b):\n'
+                                      '    return float(check.reference("conv_single_step/Z"))',
+    "create_mask_from_window_values_heading": 'def create_mask_from_window(x):\n'
+                                              '    return check.reference("create_mask_from_window/mask")',
+    "distribute_value_values_heading": 'def distribute_value(dz, shape):\n'
+                                       '    return check.reference("distribute_value/a")',
+}
 
 # Zero the test's inputs in place, then return zeros of the right shape: a test that computes its
 # expectation from the inputs after the call would agree.
-ZEROES_INPUTS = r'''
-def zero_pad(X, pad):
-    X[...] = 0
-    return np.zeros((X.shape[0], X.shape[1] + 2 * pad, X.shape[2] + 2 * pad, X.shape[3]))
-def create_mask_from_window(x):
-    x[...] = 0
-    return x == x.max()
-'''
+ZEROES_INPUTS = {
+    "zero_pad_values_heading": "def zero_pad(X, pad):\n    X[...] = 0\n"
+                               "    return np.zeros((X.shape[0], X.shape[1] + 2 * pad, X.shape[2] + 2 * pad, X.shape[3]))",
+    "create_mask_from_window_values_heading": "def create_mask_from_window(x):\n    x[...] = 0\n    return x == x.max()",
+}
 
 # The kernel's own encoder forged to send the published example's answer for a wrong zero_pad.
 FORGED_ENCODER = r'''
@@ -117,6 +114,15 @@ def _hostile(root: Path, port: int) -> dict[str, tuple[object, float]]:
         nb.cells.insert(k, cell)
         return nb
 
+    def with_cells_before(codes: dict[str, str]):
+        nb = demo.filled_notebook(root, ASSIGNMENT)
+        for before, code in codes.items():
+            k = next(i for i, c in enumerate(nb.cells) if nbu.grade_id(c) == before)
+            cell = nbformat.v4.new_code_cell(code)
+            cell.pop("id", None)
+            nb.cells.insert(k, cell)
+        return nb
+
     def with_cells(codes: list[str]):
         nb = demo.filled_notebook(root, ASSIGNMENT)
         for code in codes:
@@ -163,10 +169,10 @@ def _hostile(root: Path, port: int) -> dict[str, tuple[object, float]]:
             "    except OSError as e:\n        print(folder, type(e).__name__, e)"), full),
         # Many cells past the per-cell limit, after the tests: the notebook's own budget ends them.
         "sleeps_past_every_limit": (with_cells(["import time\ntime.sleep(60)"] * 20), full),
-        "table_answers": (with_cell(TABLE_ANSWERS, before="zero_pad_values_heading"),
+        "table_answers": (with_cells_before(TABLE_ANSWERS),
                           full - points["zero_pad_values"] - points["conv_single_step_value"]
                           - points["create_mask_from_window_values"] - points["distribute_value_values"]),
-        "zeroes_inputs": (with_cell(ZEROES_INPUTS, before="zero_pad_values_heading"),
+        "zeroes_inputs": (with_cells_before(ZEROES_INPUTS),
                           full - points["zero_pad_values"] - points["create_mask_from_window_values"]),
         "forged_encoder": (with_cell(FORGED_ENCODER, before="zero_pad_values_heading"), full - points["zero_pad_values"]),
         "looks_around": (with_cell(LOOKS_AROUND, before="zero_pad_values_heading"), full),

@@ -20,7 +20,7 @@ import pytest
 from helpers.instructor import batch, demo, notebooks as nbu, outputs
 from helpers.instructor.settings import Settings
 
-from conftest import make_course_copy, write_submissions
+from conftest import MIN_CORPUS, make_course_copy, variant_names, write_submissions
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "cnn_step_by_step"
@@ -36,9 +36,10 @@ def _submissions(root: Path) -> dict[str, tuple[nbformat.NotebookNode | bytes | 
     full = demo.expected_score(root, ASSIGNMENT, [])
     subs: dict = {"reference": (demo.filled_notebook(root, ASSIGNMENT), full)}
     subs["blank"] = (nbu.read_notebook(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 0.0)
-    for variant in demo.load_variants(root, ASSIGNMENT)["variants"]:
-        subs[f"variant_{variant['name']}"] = (demo.filled_notebook(root, ASSIGNMENT, [variant["name"]]),
-                                              demo.expected_score(root, ASSIGNMENT, [variant["name"]]))
+    for kind in ("wrong", "correct"):
+        for variant in demo.load_variants(root, ASSIGNMENT, kind)["variants"]:
+            subs[f"variant_{variant['name']}"] = (demo.filled_notebook(root, ASSIGNMENT, [variant["name"]]),
+                                                  demo.expected_score(root, ASSIGNMENT, [variant["name"]]))
 
     nb = demo.filled_notebook(root, ASSIGNMENT)  # an infinite loop inside conv_forward: 20 points lost
     cell = _solution_cell(nb, "conv_forward")
@@ -95,12 +96,22 @@ def test_every_submission_scores_exactly_as_expected(graded):
     assert wrong == {}
 
 
-def test_each_wrong_variant_fails_exactly_its_declared_cells(graded):
+def test_each_variant_fails_exactly_its_declared_cells(graded):
+    """Realistic mistakes lose exactly the cells of the function they break; correct alternatives lose nothing."""
     root, results, _ = graded
-    for variant in demo.load_variants(root, ASSIGNMENT)["variants"]:
-        result = results[f"variant_{variant['name']}"]
-        failed = sorted(c.grade_id for c in result.cells if c.points < c.max_points)
-        assert failed == sorted(variant["fails"]), variant["name"]
+    wrong = {}
+    for kind in ("wrong", "correct"):
+        for variant in demo.load_variants(root, ASSIGNMENT, kind)["variants"]:
+            result = results[f"variant_{variant['name']}"]
+            failed = sorted(c.grade_id for c in result.cells if c.points < c.max_points)
+            if failed != sorted(variant.get("fails", [])):
+                wrong[variant["name"]] = _explain(result)
+    assert wrong == {}
+
+
+def test_the_corpora_are_large_enough(root):
+    assert len(variant_names(ASSIGNMENT, "wrong")) >= MIN_CORPUS
+    assert len(variant_names(ASSIGNMENT, "correct")) >= MIN_CORPUS
 
 
 def test_reference_and_blank(graded):

@@ -19,7 +19,8 @@ import pytest
 from helpers.instructor import demo, notebooks as nbu
 from helpers.paths import course_root
 
-from conftest import assert_blank_earns_zero, assert_variant_loses_exactly, grade_reference_blank_and_variants
+from conftest import (MIN_CORPUS, assert_blank_earns_zero, assert_variant_loses_exactly, declared_variant,
+                      grade_reference_blank_and_variants, variant_names)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -204,10 +205,15 @@ def test_release_earns_zero_without_crashing(graded):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", [v["name"] for v in _variants()["variants"]])
-def test_wrong_variant_loses_exactly_its_points(graded, variant):
-    declared = {v["name"]: v for v in _variants()["variants"]}[variant]
-    assert_variant_loses_exactly(graded[variant], ASSIGNMENT, declared)
+@pytest.mark.parametrize("variant", variant_names(ASSIGNMENT, "wrong") + variant_names(ASSIGNMENT, "correct"))
+def test_each_variant_loses_exactly_the_points_of_its_mistake(graded, variant):
+    """Realistic mistakes lose exactly the cells of the function they break; correct alternatives lose nothing."""
+    assert_variant_loses_exactly(graded[variant], ASSIGNMENT, declared_variant(ASSIGNMENT, variant))
+
+
+def test_the_corpora_are_large_enough():
+    assert len(variant_names(ASSIGNMENT, "wrong")) >= MIN_CORPUS
+    assert len(variant_names(ASSIGNMENT, "correct")) >= MIN_CORPUS
 
 
 @pytest.mark.slow

@@ -318,7 +318,7 @@ class Judge:
             outcome.observations = observations if isinstance(observations, dict) else {}
         except Exception as exc:  # noqa: BLE001 - a result that cannot be read is wrong, not a grader crash
             outcome.result = None
-            outcome.error = {"ename": "ValueError", "message": f"its result cannot be checked ({exc})"[:2000]}
+            outcome.error = {"ename": "ValueError", "message": str(exc)[:2000], "unreadable": True}
         return outcome
 
 

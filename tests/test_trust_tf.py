@@ -1,8 +1,9 @@
-"""Trusted replay for the TensorFlow assignments: cheats inside the kernel gain nothing.
+"""The grader judges the TensorFlow assignments too: cheats inside the kernel gain nothing.
 
-One batch with both TensorFlow assignments: students who patch the checks, the comparator or
-numpy next to wrong answers, and a block the grader refuses to rebuild (a ``Lambda`` layer holds
-code). Each earns exactly the points of its honest cells, with the real reason.
+One batch with both TensorFlow assignments: students who patch the checks, the comparator or numpy
+next to wrong answers, a block the grader refuses to rebuild (a ``Lambda`` layer holds code), a
+network too large to rebuild though inside every count of layers and parameters, and a ``model``
+whose last lines crash. Each earns exactly the points of its honest cells, with the real reason.
 """
 
 from __future__ import annotations
@@ -43,8 +44,20 @@ for _name in ("identity_block", "ResNet50_layers", "ResNet50_parameters"):
 
 FINAL_RELU = 'X = Add()([X, X_shortcut])\n    X = Activation("relu")(X)'
 LAMBDA_RELU = 'X = Add()([X, X_shortcut])\n    X = keras.layers.Lambda(lambda t: tf.nn.relu(t))(X)'
-# The block's own cells, and the parameter count of the whole model, which is built with it.
-LAMBDA_FAILS = {"identity_block_inference", "identity_block_training", "identity_block_shapes", "ResNet50_parameters"}
+# The block's own cells only: ResNet50's checks take the reference blocks.
+LAMBDA_FAILS = {"identity_block_inference", "identity_block_training", "identity_block_shapes"}
+
+# 400 same-size convolutions: few parameters and layers, but more activations than the grader rebuilds.
+WIDE_NETWORK = """def convolutional_model(input_shape):
+    input_img = tf.keras.Input(shape=input_shape)
+    X = tfl.Conv2D(64, 1, padding="same")(input_img)
+    for _ in range(400):
+        X = tfl.Conv2D(64, 1, padding="same")(X)
+    outputs = tfl.Dense(units=6, activation="softmax")(tfl.Flatten()(tfl.MaxPool2D(64)(X)))
+    return tf.keras.Model(inputs=input_img, outputs=outputs)
+"""
+CRASH_AFTER_TRAINING = ("train_accuracy = float(np.mean(train_predictions == np.argmax(Y_train, axis=1)))",
+                        "train_accuracy = float(np.mean(train_predictions == np.argmax(Y_train, axis=2)))")
 
 
 def _with_cell(nb, code: str):
@@ -64,7 +77,7 @@ def _replace_in_solution(nb, grade_id: str, old: str, new: str):
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
+def graded(tmp_path_factory):
     root = make_course_copy(tmp_path_factory.mktemp("replay") / "course", [APP, RESNET])
     app_wrong = ["forward_propagation_wrong_padding", "model_no_shuffling", "convolutional_model_no_softmax"]
     app_numeric = ["compute_cost_not_averaged", "initialize_parameters_glorot_normal"]
@@ -75,6 +88,11 @@ def batch(tmp_path_factory):
                                demo.expected_score(root, APP, app_wrong)),
             "patched_compare": (_with_cell(demo.filled_notebook(root, APP, app_numeric), PATCH_COMPARE),
                                 demo.expected_score(root, APP, app_numeric)),
+            "wide_network": (_replace_cell(demo.filled_notebook(root, APP), "convolutional_model", WIDE_NETWORK),
+                             100 - _points(root, APP, "convolutional_model_layers")),
+            "crash_after_training": (_replace_in_solution(demo.filled_notebook(root, APP), "model",
+                                                          *CRASH_AFTER_TRAINING),
+                                     100 - _points(root, APP, "model_accuracy")),
         },
         RESNET: {
             "patched_checks": (_with_cell(demo.filled_notebook(root, RESNET, resnet_wrong), PATCH_RESNET_CHECKS),
@@ -87,10 +105,14 @@ def batch(tmp_path_factory):
     for assignment, students in cases.items():
         write_submissions(root, assignment, {s: nb for s, (nb, _) in students.items()})
     settings = Settings.load(root)
-    assert set(settings.trusted_replay) >= {APP, RESNET}
     jobs = [batch.Job(s, a) for a, students in cases.items() for s in students]
     results = batch.grade_all(settings, jobs, workers=2, force=True, progress=False)
     return {(r.assignment, r.student): r for r in results}, cases
+
+
+def _replace_cell(nb, grade_id: str, code: str):
+    next(c for c in nb.cells if nbu.grade_id(c) == grade_id).source = code
+    return nb
 
 
 def _points(root, assignment: str, grade_id: str) -> float:
@@ -102,31 +124,46 @@ def _messages(result) -> dict[str, str]:
     return {c.grade_id: c.message for c in result.cells if c.points < c.max_points}
 
 
-def test_each_cheat_earns_exactly_its_honest_points(batch):
-    results, cases = batch
+def test_each_cheat_earns_exactly_its_honest_points(graded):
+    results, cases = graded
     wrong = {key: (results[key].score, expected, _messages(results[key]))
              for assignment, students in cases.items() for student, (_, expected) in students.items()
              if results[(key := (assignment, student))].score != expected}
     assert wrong == {}
 
 
-def test_patched_checks_are_caught_by_the_replay(batch):
-    results, _ = batch
-    for key in ((APP, "patched_checks"), (RESNET, "patched_checks")):
-        messages = _messages(results[key])
-        assert messages and all("differ from the test's" in m or "did not record" in m for m in messages.values()), \
-            messages
+def test_patched_checks_change_nothing_the_grader_says(graded):
+    results, _ = graded
+    messages = _messages(results[(APP, "patched_checks")])
+    assert set(messages) == {"forward_propagation_values", "model_training", "convolutional_model_layers"}
+    assert "Z3" in messages["forward_propagation_values"] and "seeds" in messages["model_training"]
+    messages = _messages(results[(RESNET, "patched_checks")])
+    assert "ResNet50 should call identity_block" in messages["ResNet50_layers"]
 
 
-def test_patched_comparators_fail_with_the_real_reason(batch):
-    results, _ = batch
+def test_patched_comparators_fail_with_the_real_reason(graded):
+    results, _ = graded
     messages = _messages(results[(APP, "patched_compare")])
-    assert "compute_cost for the example logits: expected" in messages["compute_cost_value"]
+    assert "compute_cost(Z3, Y) for the example logits: expected" in messages["compute_cost_value"]
     assert "parameters['W1']" in messages["initialize_parameters_values"]
 
 
-def test_a_block_with_code_is_refused_not_run(batch):
-    results, _ = batch
+def test_a_block_with_code_is_refused_not_run(graded):
+    results, _ = graded
     messages = _messages(results[(RESNET, "lambda_block")])
     assert set(messages) == LAMBDA_FAILS
     assert all("Lambda" in m for m in messages.values()), messages
+
+
+def test_a_network_too_large_to_rebuild_is_refused_before_memory_is_given(graded):
+    results, _ = graded
+    messages = _messages(results[(APP, "wide_network")])
+    assert set(messages) == {"convolutional_model_layers"}
+    assert "too large to be checked" in messages["convolutional_model_layers"]
+
+
+def test_a_crash_after_training_costs_the_accuracy_only(graded):
+    results, _ = graded
+    messages = _messages(results[(APP, "crash_after_training")])
+    assert set(messages) == {"model_accuracy"}
+    assert "raised" in messages["model_accuracy"] and "axis 2 is out of bounds" in messages["model_accuracy"]
