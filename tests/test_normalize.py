@@ -11,19 +11,18 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from helpers.instructor.normalize import EXTRA_KEYS, normalize, normalized_text
+from helpers.instructor.normalize import EXTRA_KEYS, PYTHON_LANGUAGE_INFO, normalize, normalized_text
 
 SOURCES = sorted((ROOT / "source").glob("*/*.ipynb"))
 
 
-def lab_saved(nb):
-    """What JupyterLab 4 writes after Run All and Save: outputs, counts, its metadata, ids of new cells."""
+def lab_saved(nb, python_version=None):
+    """What JupyterLab 4 writes after Run All and Save: outputs, counts, its kernel's language_info,
+    ids of new cells. The kernel runs the Python the notebook was saved with, unless told otherwise."""
     nb = copy.deepcopy(nb)
     nb.nbformat_minor = 5
-    nb.metadata["language_info"] = {
-        "codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
-        "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
-        "pygments_lexer": "ipython3", "version": "3.11.2"}
+    version = python_version or nb.metadata.get("language_info", {}).get("version") or PYTHON_LANGUAGE_INFO["version"]
+    nb.metadata["language_info"] = dict(PYTHON_LANGUAGE_INFO, version=version)
     for n, cell in enumerate(nb.cells):
         cell.setdefault("id", uuid.uuid4().hex[:8])
         if cell.cell_type == "code":
@@ -46,6 +45,14 @@ def test_lab_save_normalises_back(path):
     assert normalize(lab_saved(committed)) == committed
 
 
+def test_lab_on_another_python_changes_only_the_version():
+    committed = normalize(read(SOURCES[0]))
+    other = normalize(lab_saved(committed, python_version="3.11.99"))
+    assert other.metadata.language_info.version == "3.11.99"
+    other.metadata.language_info.version = committed.metadata.language_info.version
+    assert other == committed
+
+
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.parent.name)
 def test_normal_form_is_45_with_stable_ids(path):
     first = normalize(read(path))
@@ -56,6 +63,7 @@ def test_normal_form_is_45_with_stable_ids(path):
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         assert cell.id == (gid or cell.id)
     assert normalize(first) == first  # a fixed point
+    assert set(first.metadata.language_info) == set(PYTHON_LANGUAGE_INFO)  # as Lab writes it: opens clean
     nbformat.validate(first)
 
 

@@ -1,13 +1,17 @@
 """The canonical form of a course notebook: what git stores and what ``course release`` reads.
 
-JupyterLab saves what it shows: outputs, execution counts, its kernel's full ``language_info``,
-cell ids for notebooks older than nbformat 4.5, view state of cells. None of it is course content.
-``normalize`` removes it with nbstripout (the same tool the git filter runs, with the same keys), and
-adds what nbstripout does not:
+JupyterLab saves what it shows: outputs, execution counts, cell ids for notebooks older than
+nbformat 4.5, view state of cells. None of it is course content. ``normalize`` removes it with
+nbstripout (the same tool the git filter runs, with the same options), and adds what nbstripout
+does not:
 
 * nbformat 4.5, with a stable id on every cell: the nbgrader ``grade_id`` where the cell has one, the
   id it already carries otherwise, and for a cell that has neither ``<cell type>-<position>``;
-* ``language_info`` reduced to the language's name (Lab writes the Python version there).
+* a complete ``language_info``, as the Python kernel reports it. Lab writes the kernel's
+  ``language_info`` into every notebook it opens and marks the notebook modified unless it is
+  already there, identical: so a notebook opens clean in Lab on the Python it was normalised with.
+  Fields already present are kept (a Lab on another Python writes its own version, and the
+  normaliser leaves it).
 
 The git filter (``course setup``) runs nbstripout with ``--keep-id`` and ``EXTRA_KEYS``: a
 normalised notebook passes through it unchanged, and a normalised notebook that Lab opened, ran and
@@ -17,6 +21,7 @@ saved is committed exactly as ``normalize`` writes it (Lab keeps the ids of a 4.
 from __future__ import annotations
 
 import copy
+import platform
 import re
 from pathlib import Path
 
@@ -29,9 +34,14 @@ NBSTRIPOUT_DEFAULT_KEYS = (
     "cell.metadata.execution", "cell.metadata.heading_collapsed", "cell.metadata.hidden",
     "cell.metadata.scrolled",
 )
-EXTRA_KEYS = tuple(f"metadata.language_info.{key}" for key in (
-    "codemirror_mode", "file_extension", "mimetype", "nbconvert_exporter", "pygments_lexer", "version",
-)) + ("cell.metadata.trusted",)
+EXTRA_KEYS = ("cell.metadata.trusted",)
+
+# What ipykernel's Python kernel reports (``IPythonKernel.language_info``), and Lab then writes.
+PYTHON_LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py", "mimetype": "text/x-python",
+    "name": "python", "nbconvert_exporter": "python", "pygments_lexer": "ipython3",
+    "version": platform.python_version(),
+}
 
 _VALID_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -70,6 +80,9 @@ def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb = strip_output(nb, keep_output=False, keep_count=False, keep_id=True,
                       extra_keys=list(NBSTRIPOUT_DEFAULT_KEYS + EXTRA_KEYS))
     _stable_ids(nb.cells)
+    info = nb.metadata.get("language_info") or {}
+    if info.get("name", "python") == "python":
+        nb.metadata["language_info"] = nbformat.from_dict({**copy.deepcopy(PYTHON_LANGUAGE_INFO), **info})
     return nb
 
 
