@@ -41,7 +41,6 @@ if not (CHROMIUM and CHROMEDRIVER and selenium):
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 TF_NOISE = re.compile(r"E0000|cuInit|oneDNN|absl::InitializeLog|cpu_feature_guard|rebuild TensorFlow|"
@@ -250,11 +249,17 @@ def test_instructor_runs_saves_and_releases_a_source_notebook(course, lab, brows
     assert console_errors(browser) == []
 
 
+def table_rows(driver):
+    """The table's rows as text, read in one step (the page redraws its table while it loads)."""
+    rows = driver.execute_script("return Array.from(document.querySelectorAll('tbody tr'), r => r.innerText);")
+    rows = [r for r in rows if r.strip() and "Loading" not in r]
+    return rows or False
+
+
 def test_formgrader_lists_the_assignments_with_their_points(course, lab, browser):
     base, token, log = lab
     browser.get(f"{base}/formgrader/gradebook?token={token}")
-    rows = _wait(browser, lambda d: [r.text for r in d.find_elements(By.CSS_SELECTOR, "tbody tr")
-                                     if r.text.strip() and "Loading" not in r.text] or False, 60)
+    rows = _wait(browser, table_rows, 60)
     _shot(browser, "formgrader_manual_grading")
     names = {"cnn_step_by_step", "cnn_application", "residual_networks"}
     listed = {r.split()[0]: r for r in rows}
@@ -262,8 +267,7 @@ def test_formgrader_lists_the_assignments_with_their_points(course, lab, browser
     for name in names:
         assert re.search(r"\b100(\.0+)?\b", listed[name]), f"{name}: no 100 points in {listed[name]!r}"
     browser.get(f"{base}/formgrader/manage_assignments?token={token}")
-    rows = _wait(browser, lambda d: [r.text for r in d.find_elements(By.CSS_SELECTOR, "tbody tr")
-                                     if r.text.strip() and "Loading" not in r.text] or False, 60)
+    rows = _wait(browser, table_rows, 60)
     _shot(browser, "formgrader_manage_assignments")
     assert {r.split()[0] for r in rows} >= names, rows
     assert not re.search(r"not recognized|is not absolute|alembic", log.read_text()), log.read_text()[-3000:]
