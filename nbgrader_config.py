@@ -1,19 +1,31 @@
-"""nbgrader configuration of the course (read by nbgrader and by `course`)."""
+"""nbgrader configuration of the course (read by nbgrader and by `course`).
+
+Every option below is one nbgrader 0.9.6 knows, except the `c.CourseGrader` section at the end,
+which is the course's own (nbgrader ignores sections of classes it does not have).
+"""
+
+import os
+import sys
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
+# This folder, wherever nbgrader (a command, Lab's Formgrader, `course`) was started from.
+COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+# nbgrader runs some tools by name (`alembic` when it creates gradebook.db). Lab started as
+# `.venv/bin/jupyter lab` has the Python of .venv but not .venv/bin on PATH: put the folder of the
+# running Python there, for this process and what it starts (kernels included).
+_BIN = os.path.dirname(sys.executable)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
 c.CourseDirectory.course_id = "cnn-course"
-c.CourseDirectory.root = "."
+c.CourseDirectory.root = COURSE_ROOT
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-c.CourseDirectory.db_assignments = [
-    {"name": "cnn_step_by_step"},
-    {"name": "cnn_application"},
-    {"name": "residual_networks"},
-]
 # Files never copied into release/ or graded folders.
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "wrong_variants.json", "correct_variants.json", "*.h5", "*.keras",
@@ -30,10 +42,16 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 120
 c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
-c.Execute.allow_errors = True
 c.Execute.execute_retries = 0
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+
+# Release, fetch, submit and collect on one machine: a course-local exchange (made by `course setup`,
+# mode 0777 as nbgrader wants it). Students' copies are fetched into notebooks/<id>/ (Lab's
+# Assignment List reads notebooks/nbgrader_config.py, which loads this file). For a multi-user
+# JupyterHub see the README.
+c.Exchange.root = os.path.join(COURSE_ROOT, "exchange")
+c.Exchange.assignment_dir = os.path.join(COURSE_ROOT, "notebooks")
 
 # `course grade` only (nbgrader ignores this section).
 # Each kernel runs sandboxed: no network, its own PID and mount namespaces (course files hidden),

@@ -43,6 +43,22 @@ def cmd_setup(args) -> int:
     for path in copied:
         print(f"copied {path.relative_to(root)}")
     print(f"notebooks/ is ready ({len(copied)} new file(s); existing files are never overwritten).")
+    exchange = release.setup_exchange(root)
+    print(f"nbgrader exchange: {exchange}")
+    assignments = release.available_assignments(root)
+    release.ensure_registered(root, assignments)
+    print(f"gradebook: {', '.join(assignments)} registered with their points")
+    print(release.install_output_filter(root))
+    return 0
+
+
+def cmd_normalize(args) -> int:
+    from helpers.instructor.normalize import normalize_file, source_notebooks
+
+    root = _root(args)
+    paths = [Path(p) for p in args.notebooks] or source_notebooks(root)
+    for path in paths:
+        print(f"{'normalised' if normalize_file(path) else 'already normal'}: {path}")
     return 0
 
 
@@ -196,8 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.set_defaults(func=cmd_release)
 
-    p = sub.add_parser("setup", help="fill notebooks/ from release/ without overwriting anything")
+    p = sub.add_parser("setup", help="fill notebooks/ from release/ without overwriting anything; create "
+                                     "nbgrader's exchange, register the assignments, install the git filter")
     p.set_defaults(func=cmd_setup)
+
+    p = sub.add_parser("normalize", help="strip outputs and Lab's metadata from notebooks, nbformat 4.5 with "
+                                         "stable cell ids (default: source/*/*.ipynb; `course release` does it)")
+    p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK")
+    p.set_defaults(func=cmd_normalize)
 
     def grading_options(p):
         p.add_argument("--workers", type=int, default=_default_workers(),

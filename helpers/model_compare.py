@@ -117,3 +117,35 @@ def print_summary(rows: list[dict]) -> None:
     for index, row in enumerate(rows):
         settings = ", ".join(f"{k}={row[k]}" for k in _SETTINGS if k in row)
         print(f"{index:3d} {row['class']:<22} {str(row['output_shape']):<22} {row['params']:>10,}  {settings}")
+
+
+def short_summary(model, head: int = 6, tail: int = 3, print_fn=print) -> None:
+    """``model.summary()`` with only its first ``head`` and last ``tail`` layers, then the totals.
+
+    Keras's own table, cut in the middle: a ResNet-50 fills ten screens, and what a learner compares
+    is the first layers, the last ones and the parameter counts.
+    """
+    chunks: list[str] = []
+    model.summary(print_fn=lambda text, line_break=True: chunks.append(text))
+    lines = "\n".join(chunks).splitlines()
+    try:
+        start = next(k for k, line in enumerate(lines) if line.startswith("┡")) + 1
+        end = next(k for k in range(len(lines) - 1, -1, -1) if lines[k].startswith("└"))
+    except StopIteration:  # not the table layout this was written for: print it whole
+        print_fn("\n".join(lines))
+        return
+    rows, separator = [[]], None
+    for line in lines[start:end]:
+        if line.startswith("├"):
+            separator = line
+            rows.append([])
+        else:
+            rows[-1].append(line)
+    if len(rows) <= head + tail or separator is None:
+        print_fn("\n".join(lines))
+        return
+    width = len(lines[start - 1])
+    gap = f"... {len(rows) - head - tail} more layers ...".center(width - 2)
+    kept = rows[:head] + [[f"│{gap}│"]] + rows[-tail:]
+    body = [line for k, row in enumerate(kept) for line in ([separator] if k else []) + row]
+    print_fn("\n".join(lines[:start] + body + lines[end:]))

@@ -31,7 +31,18 @@ def test_the_first_assignment_exists():
 def test_source_has_no_outputs(assignment):
     for k, cell in enumerate(source(assignment).cells):
         if cell.cell_type == "code":
-            assert not cell.outputs and cell.execution_count is None, f"cell {k} of {assignment} carries output"
+            assert not cell.outputs and cell.execution_count is None, \
+                f"cell {k} of {assignment} carries output: run `course release` (or `course normalize`)"
+
+
+@pytest.mark.parametrize("assignment", SOURCES)
+def test_source_is_normalised(assignment):
+    """nbformat 4.5, stable cell ids, no outputs, none of Lab's metadata: what `course normalize` writes."""
+    from helpers.instructor.normalize import normalized_text
+
+    path = ROOT / "source" / assignment / f"{assignment}.ipynb"
+    assert path.read_text(encoding="utf-8") == normalized_text(path), \
+        f"source/{assignment} is not in its normal form: run `course release` (or `course normalize`)"
 
 
 @pytest.mark.parametrize("assignment", SOURCES)
@@ -106,11 +117,15 @@ def test_release_solutions_are_stubs(assignment):
 
 
 def test_release_is_current(tmp_path):
-    """Regenerating release/ from source/ through nbgrader gives the committed files, byte for byte."""
+    """Regenerating release/ from the normalised source/ through nbgrader gives the committed files, byte for
+    byte (so a source notebook Lab ran and saved still releases as committed)."""
+    from helpers.instructor.release import normalize_sources
+
     course = tmp_path / "course"
     course.mkdir()
     shutil.copy2(ROOT / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "source", course / "source")
+    normalize_sources(course)
     env_path = str(Path(sys.executable).parent)
     import os
     env = dict(os.environ, PATH=env_path + os.pathsep + os.environ.get("PATH", ""))

@@ -26,17 +26,39 @@ def nbgrader(root: Path, *args: str, quiet: bool = True) -> subprocess.Completed
     return proc
 
 
-def release(root: Path, assignments: list[str] | None = None) -> list[Path]:
-    """Regenerate ``release/<id>/`` from ``source/<id>/`` (and register the assignment in the gradebook)."""
+def normalize_sources(root: Path, assignments: list[str] | None = None) -> list[Path]:
+    """Put ``source/<id>/*.ipynb`` in their normal form (what Lab added is removed); the files changed."""
+    from helpers.instructor.normalize import normalize_file, source_notebooks
+
+    return [path for path in source_notebooks(root, assignments) if normalize_file(path)]
+
+
+def release(root: Path, assignments: list[str] | None = None, normalize: bool = True) -> list[Path]:
+    """Regenerate ``release/<id>/`` from ``source/<id>/`` (and register the assignment in the gradebook).
+
+    The source notebooks are normalised first (unless ``normalize`` is false), so that a notebook Lab
+    saved (outputs, execution counts, Lab's metadata) releases exactly as the committed one does.
+    """
+    assignments = assignments or available_assignments(root)
+    if normalize:
+        normalize_sources(root, assignments)
     written = []
-    for assignment in assignments or available_assignments(root):
-        nbgrader(root, "generate_assignment", assignment, "--force", "--log-level=WARN")
+    for assignment in assignments:
+        nbgrader(root, "generate_assignment", assignment, "--force", "--log-level=ERROR")
         written.append(root / "release" / assignment / f"{assignment}.ipynb")
     return written
 
 
+def _source_points(root: Path, assignment: str) -> float:
+    from helpers.instructor import notebooks as nbu
+
+    nb = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+    return sum(nbu.points(c) for c in nbu.test_cells(nb))
+
+
 def ensure_registered(root: Path, assignments: list[str]) -> None:
-    """The gradebook knows an assignment's cells only after generate_assignment ran in this folder."""
+    """Every assignment is in the gradebook with its notebook, cells and points (Manual Grading shows
+    them from the start); nbgrader records them when generate_assignment runs in this folder."""
     from helpers.instructor.settings import Settings
 
     url = Settings.load(root).gradebook_url
@@ -44,15 +66,57 @@ def ensure_registered(root: Path, assignments: list[str]) -> None:
     if not url.startswith("sqlite:///") or Path(url[len("sqlite:///"):]).is_file():
         from nbgrader.api import Gradebook
         with Gradebook(url) as gb:
-            known = {a.name for a in gb.assignments if a.notebooks}
-        missing = [a for a in assignments if a not in known]
+            registered = {a.name: a.max_score for a in gb.assignments if a.notebooks}
+        missing = [a for a in assignments if registered.get(a) != _source_points(root, a)]
     if missing:
         # generate_assignment rewrites release/ with identical bytes; keep the committed copy untouched anyway.
         backup = {a: (root / "release" / a / f"{a}.ipynb").read_bytes()
                   for a in missing if (root / "release" / a / f"{a}.ipynb").is_file()}
-        release(root, missing)
+        release(root, missing, normalize=False)  # grading never rewrites source/
         for a, data in backup.items():
             (root / "release" / a / f"{a}.ipynb").write_bytes(data)
+
+
+def exchange_root(root: Path) -> Path:
+    """nbgrader's exchange folder as ``nbgrader_config.py`` sets it (``Exchange.root``)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    return Path(config.get("Exchange", {}).get("root", "/srv/nbgrader/exchange"))
+
+
+def setup_exchange(root: Path) -> Path:
+    """Create the exchange folder if it is missing, world-writable as nbgrader requires (it checks)."""
+    path = exchange_root(root)
+    path.mkdir(parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o777 != 0o777:
+        os.chmod(path, 0o777)
+    return path
+
+
+def install_output_filter(root: Path) -> str:
+    """Install nbstripout as this checkout's git filter for notebooks; says what it did.
+
+    ``.gitattributes`` (committed) routes every ``*.ipynb`` through the filter; the filter itself lives
+    in the checkout's git config, which a repository cannot carry, so each instructor's clone gets it
+    here. It keeps cell ids (``--keep-id``) and strips the keys of ``helpers.instructor.normalize``.
+    """
+    from helpers.instructor.normalize import EXTRA_KEYS
+
+    def git(*args, check=True):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=check)
+
+    try:
+        top = git("rev-parse", "--show-toplevel", check=False)
+    except FileNotFoundError:
+        return "git is not installed: no output filter"
+    if top.returncode != 0 or Path(top.stdout.strip()).resolve() != root.resolve():
+        return "not a git checkout of the course: no output filter"
+    subprocess.run([sys.executable, "-m", "nbstripout", "--install", "--attributes", str(root / ".gitattributes")],
+                   cwd=root, check=True, capture_output=True)
+    git("config", "filter.nbstripout.clean", f'"{sys.executable}" -m nbstripout --keep-id')
+    git("config", "filter.nbstripout.extrakeys", " ".join(EXTRA_KEYS))
+    return "git filter nbstripout installed: outputs never reach a commit"
 
 
 def setup_notebooks(root: Path) -> list[Path]:

@@ -1,0 +1,274 @@
+"""JupyterLab in a real browser (headless Chromium through selenium), as a student and an instructor use it.
+
+On a copy of the course after `course setup`, with Lab started as `.venv/bin/jupyter lab` is (this
+Python's bin folder not on PATH): a student's release notebook and an instructor's source notebook are
+run cell by cell in Lab, their test cells' outputs read from the page; the source notebook is saved
+by Lab and `course release` still reproduces the committed release; Formgrader lists the three
+assignments with their points on its first visit; the browser console shows no error.
+
+Skipped unless chromium, chromedriver and selenium are installed (`.ci/run` installs them);
+`pytest -m "not browser"` skips it on purpose. Set COURSE_BROWSER_SCREENSHOTS=DIR to keep screenshots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, make_course_copy
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMEDRIVER = shutil.which("chromedriver")
+try:
+    import selenium  # noqa: F401
+except ImportError:
+    selenium = None
+if not (CHROMIUM and CHROMEDRIVER and selenium):
+    pytest.skip("needs chromium, chromedriver and selenium (see .ci/run)", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+TF_NOISE = re.compile(r"E0000|cuInit|oneDNN|absl::InitializeLog|cpu_feature_guard|rebuild TensorFlow|"
+                      r"cuda drivers|TF_ENABLE_ONEDNN_OPTS")
+SHOTS = os.environ.get("COURSE_BROWSER_SCREENSHOTS")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _shot(driver, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(SHOTS) / f"{name}.png"))
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    root = make_course_copy(tmp_path_factory.mktemp("browser") / "course")
+    (root / "notebooks").mkdir()
+    shutil.copy2(ROOT / "notebooks" / "nbgrader_config.py", root / "notebooks")
+    from helpers import signs
+
+    signs.load_dataset(verbose=False)  # the data exist before a kernel needs them
+    subprocess.run([sys.executable, "-m", "helpers.cli", "--root", str(root), "setup"], check=True,
+                   capture_output=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def lab(course, tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1, a random port and a token; yields its base URL and token."""
+    home = tmp_path_factory.mktemp("home")
+    port, token = _free_port(), secrets.token_hex(16)
+    bin_dir = Path(sys.executable).parent.resolve()
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                           if p and Path(p).resolve() != bin_dir) or "/usr/bin:/bin"
+    env = dict(os.environ, PATH=path, HOME=str(home), COURSE_FAST="1", JUPYTER_CONFIG_DIR=str(home / "config"),
+               JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
+    env.pop("NBGRADER_EXECUTION", None)
+    log = (home / "lab.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}",
+         "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=", "--allow-root",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"JupyterLab did not start:\n{(home / 'lab.log').read_text()}")
+                time.sleep(0.5)
+        yield base, token, home / "lab.log"
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                "--disable-gpu"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+# Lab's application object (exposed by --LabApp.expose_app_in_browser) answers about the open notebook.
+# Outputs are read from the notebook model Lab renders: Lab 4 draws only the cells in view.
+_NOTEBOOK_STATE = """
+const app = window.jupyterapp;
+const panel = app && app.shell.currentWidget;
+if (!panel || !panel.content || !panel.sessionContext) { return null; }
+const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+const text = o => {
+  if (o.output_type === 'stream') { return [].concat(o.text).join(''); }
+  if (o.output_type === 'error') { return [].concat(o.traceback || []).join('\\n') + '\\n' + o.ename + ': ' + o.evalue; }
+  const data = o.data || {};
+  return [].concat(data['text/plain'] || []).join('');
+};
+const cells = panel.content.widgets.map(cell => {
+  const meta = cell.model.getMetadata('nbgrader') || {};
+  const outputs = cell.model.type === 'code' ? cell.model.outputs.toJSON() : [];
+  return {type: cell.model.type, grade_id: meta.grade_id || null, test: !!meta.grade && !meta.solution,
+          count: cell.model.type === 'code' ? cell.model.executionCount : null,
+          text: outputs.map(text).join('\\n'), error: outputs.some(o => o.output_type === 'error')};
+});
+return {kernel: kernel ? kernel.status : null, dirty: panel.context.model.dirty, cells: cells};
+"""
+
+
+def _wait(driver, what, timeout: float, poll: float = 1.0):
+    return WebDriverWait(driver, timeout, poll_frequency=poll).until(lambda d: what(d))
+
+
+def open_notebook(driver, base: str, token: str, path: str):
+    driver.get(f"{base}/lab/tree/{path}?token={token}")
+    _wait(driver, lambda d: (d.execute_script(_NOTEBOOK_STATE) or {}).get("kernel") == "idle", 120)
+    return driver.execute_script(_NOTEBOOK_STATE)
+
+
+def run_all(driver, timeout: float) -> dict:
+    """Run > Run All Cells, then wait until the kernel is idle for good (Lab stops at the first error)."""
+    driver.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells');")
+    time.sleep(2)
+    return run_all_wait(driver, timeout)
+
+
+def run_all_wait(driver, timeout: float) -> dict:
+    calm = []
+
+    def finished(d):
+        state = d.execute_script(_NOTEBOOK_STATE)
+        calm.append(state["kernel"] == "idle")
+        return state if calm[-3:] == [True] * 3 else False
+
+    return _wait(driver, finished, timeout)
+
+
+def run_to_the_end(driver, timeout: float) -> dict:
+    """Run All, and after each error go on below it, as a student who runs every cell does."""
+    state = run_all(driver, timeout)
+    while True:
+        code = [k for k, c in enumerate(state["cells"]) if c["type"] == "code"]
+        last_run = max((k for k in code if state["cells"][k]["count"] is not None), default=-1)
+        rest = [k for k in code if k > last_run]
+        if not rest:
+            return state
+        driver.execute_script(f"window.jupyterapp.shell.currentWidget.content.activeCellIndex = {rest[0]};"
+                              "window.jupyterapp.commands.execute('notebook:run-all-below');")
+        time.sleep(1)
+        state = run_all_wait(driver, timeout)
+
+
+def save(driver) -> None:
+    driver.execute_script("window.jupyterapp.commands.execute('docmanager:save');")
+    _wait(driver, lambda d: not d.execute_script(_NOTEBOOK_STATE)["dirty"], 30)
+
+
+def noisy_outputs(state) -> list[str]:
+    return [c["text"][:300] for c in state["cells"] if TF_NOISE.search(c["text"])]
+
+
+def console_errors(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_student_runs_a_release_notebook(course, lab, browser):
+    """The student's copy: TensorFlow starts silently; every test cell of an unwritten function fails."""
+    base, token, _ = lab
+    state = open_notebook(browser, base, token, "notebooks/cnn_application.ipynb")
+    assert not state["dirty"], "the notebook is marked modified as soon as it opens"
+    state = run_to_the_end(browser, 300)
+    _shot(browser, "release_cnn_application")
+    setup = state["cells"][1]
+    assert setup["grade_id"] == "setup" and setup["text"] == "", setup["text"][:500]  # TensorFlow loaded here
+    tests = [c for c in state["cells"] if c["test"]]
+    assert tests and all(c["count"] is not None for c in tests)
+    failing = [c["grade_id"] for c in tests if not c["error"] or "All tests passed." in c["text"]]
+    assert failing == [], failing
+    assert noisy_outputs(state) == []
+    save(browser)  # as the student would; leaving a modified notebook makes Chromium log a blocked prompt
+    assert console_errors(browser) == []
+
+
+def test_instructor_runs_saves_and_releases_a_source_notebook(course, lab, browser):
+    """Every test cell of the source prints "All tests passed."; Lab's save changes nothing that is released."""
+    base, token, _ = lab
+    path = course / "source" / "cnn_step_by_step" / "cnn_step_by_step.ipynb"
+    state = open_notebook(browser, base, token, "source/cnn_step_by_step/cnn_step_by_step.ipynb")
+    assert not state["dirty"], "the notebook is marked modified as soon as it opens"
+    state = run_all(browser, 300)
+    _shot(browser, "source_cnn_step_by_step")
+    tests = [c for c in state["cells"] if c["test"]]
+    assert tests and all("All tests passed." in c["text"] and not c["error"] for c in tests), \
+        [(c["grade_id"], c["text"][-300:]) for c in tests if "All tests passed." not in c["text"]]
+    assert not any(c["error"] for c in state["cells"])
+    assert noisy_outputs(state) == []
+
+    save(browser)
+    saved = json.loads(path.read_text())
+    assert any(c.get("outputs") for c in saved["cells"]), "Lab saved no outputs: nothing was tested"
+    subprocess.run([sys.executable, "-m", "helpers.cli", "--root", str(course), "release", "cnn_step_by_step"],
+                   check=True, capture_output=True)
+    released = course / "release" / "cnn_step_by_step" / "cnn_step_by_step.ipynb"
+    assert released.read_bytes() == (ROOT / "release" / "cnn_step_by_step" / "cnn_step_by_step.ipynb").read_bytes()
+    assert path.read_bytes() == (ROOT / "source" / "cnn_step_by_step" / "cnn_step_by_step.ipynb").read_bytes()
+    assert console_errors(browser) == []
+
+
+def table_rows(driver):
+    """The table's rows as text, read in one step (the page redraws its table while it loads)."""
+    rows = driver.execute_script("return Array.from(document.querySelectorAll('tbody tr'), r => r.innerText);")
+    rows = [r for r in rows if r.strip() and "Loading" not in r]
+    return rows or False
+
+
+def test_formgrader_lists_the_assignments_with_their_points(course, lab, browser):
+    base, token, log = lab
+    browser.get(f"{base}/formgrader/gradebook?token={token}")
+    rows = _wait(browser, table_rows, 60)
+    _shot(browser, "formgrader_manual_grading")
+    names = {"cnn_step_by_step", "cnn_application", "residual_networks"}
+    listed = {r.split()[0]: r for r in rows}
+    assert set(listed) == names, rows
+    for name in names:
+        assert re.search(r"\b100(\.0+)?\b", listed[name]), f"{name}: no 100 points in {listed[name]!r}"
+    browser.get(f"{base}/formgrader/manage_assignments?token={token}")
+    rows = _wait(browser, table_rows, 60)
+    _shot(browser, "formgrader_manage_assignments")
+    assert {r.split()[0] for r in rows} >= names, rows
+    assert not re.search(r"not recognized|is not absolute|alembic", log.read_text()), log.read_text()[-3000:]
+    assert console_errors(browser) == []
