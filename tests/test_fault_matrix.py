@@ -269,8 +269,8 @@ def graded(tmp_path_factory):
     finally:
         os.environ.pop("TF_VAR_db_password", None)
     seconds = time.monotonic() - started
-    outputs.write_csv(settings, results)
     after = _digest(protected)
+    outputs.write_csv(settings, results)
     stop.set()
     thread.join()
     server.close()
@@ -298,7 +298,7 @@ def test_cheats_fail_with_the_real_reason(graded):
         assert "expected -6.99" in cells["conv_single_step_value"].message
         assert "expected shape (4, 7, 7, 2)" in cells["zero_pad_values"].message
     cells = {c.grade_id: c for c in graded["results"]["table_answers"].cells}
-    assert "zero_pad(X of shape (2, 5, 4, 3), pad=1): expected shape (2, 7, 6, 3)" in cells["zero_pad_values"].message
+    assert "zero_pad(X of shape (2, 5, 4, 3), 1): expected shape (2, 7, 6, 3)" in cells["zero_pad_values"].message
     cells = {c.grade_id: c for c in graded["results"]["zeroes_inputs"].cells}
     assert "values differ" in cells["zero_pad_values"].message
     eq = {c.grade_id: c for c in graded["results"]["always_equal"].cells}["zero_pad_values"]
