@@ -191,6 +191,10 @@ def describe_error(exc: BaseException) -> dict:
             continue
         where.append([frame.name, frame.line or ""])
     message = _ANSI.sub("", str(exc)).strip()
+    # TensorFlow and Keras quote their own frames and arguments in the message: keep the student's part.
+    lines = [line for line in message.splitlines()
+             if not any(mark in line for mark in (os.sep + "helpers" + os.sep, "site-packages", "ag__."))]
+    message = "\n".join(lines).split("\nArguments received by")[0].strip()
     return {"ename": type(exc).__name__, "message": message[:2000], "where": where[-3:]}
 
 
