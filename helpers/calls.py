@@ -3,7 +3,7 @@
 Checks never call a student's function directly; they call :func:`call`::
 
     outcome = calls.call(conv_forward, A_prev, W, b, hparameters)
-    Z, cache = outcome.value()          # the result, or the student's error raised as StudentError
+    Z, cache = outcome.value()          # the result, or the student's error raised as FunctionError
 
 In a student's own notebook ``conv_forward`` is the student's function and it runs right here.
 Under grading the check runs in the grader's process and ``conv_forward`` is a proxy
@@ -41,7 +41,7 @@ from typing import Any, Callable
 __tracebackhide__ = True  # IPython leaves this module's frames out of a student's traceback
 
 
-class StudentError(Exception):
+class FunctionError(Exception):
     """The student's function raised an error; the message names it and the student's line."""
 
     def __init__(self, message: str, ename: str = "Exception", not_written: bool = False):
@@ -66,7 +66,7 @@ class Outcome:
         return self.error is not None
 
     def value(self, description: str | None = None):
-        """The result, or :class:`StudentError` saying what the student's function raised and where."""
+        """The result, or :class:`FunctionError` saying what the student's function raised and where."""
         if self.error is not None:
             raise student_error(self.name, self.error, description)
         return self.result
@@ -108,23 +108,23 @@ def parameter_names(function) -> list[str] | None:
         return None
 
 
-def student_error(name: str, error: dict, description: str | None = None) -> StudentError:
+def student_error(name: str, error: dict, description: str | None = None) -> FunctionError:
     ename = str(error.get("ename", "Exception"))
     message = str(error.get("message", ""))
     if ename == "NotImplementedError" and not message:
-        return StudentError(f"{name} is not written yet: write it between ### START CODE HERE ### and "
+        return FunctionError(f"{name} is not written yet: write it between ### START CODE HERE ### and "
                             f"### END CODE HERE ### in its cell, then run that cell.", ename, not_written=True)
     if ename == "NameError" and error.get("undefined_function"):
-        return StudentError(f"{name} is not defined: run the cell that defines it.", ename)
+        return FunctionError(f"{name} is not defined: run the cell that defines it.", ename)
     call = description or name
     if error.get("unreadable"):
-        return StudentError(f"what {call} returned cannot be checked: {message}", ename)
+        return FunctionError(f"what {call} returned cannot be checked: {message}", ename)
     text = f"{call} raised {ename}" + (f": {message}" if message else "")
     where = [w for w in error.get("where") or [] if isinstance(w, list) and len(w) == 2]
     if where:
         function, line = where[-1]
         text += f"\n    in {function}: {str(line).strip()}"
-    return StudentError(text, ename)
+    return FunctionError(text, ename)
 
 
 # ------------------------------------------------------------------ the one way checks call a function

@@ -93,13 +93,13 @@ def test_reference_pool_backward_passes_numeric_gradient_checks(shape, f, stride
 
 # The stand-ins that replace a function's dependencies while it is checked are not answers.
 def test_cnn_application_stand_ins_fail_the_checks_they_stand_in_for():
-    from helpers.calls import StudentError
+    from helpers.calls import FunctionError
     from helpers.checks import cnn_application as check
     from helpers.compare import CheckFailure
 
     stand_ins = check._model_harness()["replace"]
     for name in ("create_placeholders", "initialize_parameters", "forward_propagation", "compute_cost"):
-        with pytest.raises((CheckFailure, StudentError)):  # the stand-in network has parameters W and b only
+        with pytest.raises((CheckFailure, FunctionError)):  # the stand-in network has parameters W and b only
             getattr(check, name)(stand_ins[name])
 
 

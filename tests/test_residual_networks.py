@@ -120,7 +120,7 @@ def test_stand_in_blocks_keep_the_shapes_and_name_the_call(solutions, check, gra
 def test_a_broken_block_costs_neither_resnet_check_under_grading(check, monkeypatch):
     """With stand-ins, a broken identity_block changes nothing in the layer check; under grading the parameter
     count takes the reference blocks too, while in a notebook it counts the student's own (and says it broke)."""
-    from helpers.calls import StudentError
+    from helpers.calls import FunctionError
     from helpers.checks import Solutions, using_solutions
     from helpers.instructor.references import solution_namespace
 
@@ -134,7 +134,7 @@ def test_a_broken_block_costs_neither_resnet_check_under_grading(check, monkeypa
 
     monkeypatch.setattr(helpers.checks, "_instructor_solutions", lambda assignment: None)  # a student's kernel
     check.ResNet50_layers(student["ResNet50"])
-    with pytest.raises(StudentError, match="identity_block.* raised RuntimeError: broken block"):
+    with pytest.raises(FunctionError, match="identity_block.* raised RuntimeError: broken block"):
         check.ResNet50_parameters(student["ResNet50"])
     monkeypatch.undo()
     with using_solutions(Solutions(ASSIGNMENT, solution_namespace(ASSIGNMENT, ROOT))):

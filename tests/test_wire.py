@@ -68,7 +68,7 @@ def test_the_same_call_runs_the_same_way_in_a_notebook_and_for_the_grader():
     assert calls.call(zero_pad, X, pad=1).value().shape == (1, 4, 4, 1)
     outcome = calls.call(broken, X, 1)
     assert outcome.raised
-    with pytest.raises(calls.StudentError) as info:
+    with pytest.raises(calls.FunctionError) as info:
         outcome.value(calls.describe_call("zero_pad", (X, 1), {}, ["X", "pad"]))
     text = str(info.value)
     assert "zero_pad(X of shape (1, 2, 2, 1), pad=1) raised IndexError: index 5 is out of bounds" in text
@@ -77,7 +77,7 @@ def test_the_same_call_runs_the_same_way_in_a_notebook_and_for_the_grader():
     def not_written(X, pad):
         raise NotImplementedError()
 
-    with pytest.raises(calls.StudentError, match="not written yet"):
+    with pytest.raises(calls.FunctionError, match="not written yet"):
         calls.call(not_written, X, 1).value()
 
 

@@ -150,16 +150,16 @@ def _notebook_error(shell, etype, value, tb, tb_offset=None):
     """A failed check in one line, without the checks' own frames; an unwritten function said plainly."""
     import traceback
 
-    from helpers.calls import StudentError
+    from helpers.calls import FunctionError
 
-    if issubclass(etype, NotImplementedError) and not isinstance(value, StudentError):
+    if issubclass(etype, NotImplementedError) and not isinstance(value, FunctionError):
         frames = traceback.extract_tb(tb)
         last = frames[-1] if frames else None
         if last is None or "site-packages" in last.filename or "/helpers/" in last.filename or str(value):
             return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
         name, text = "NotImplementedError", NOT_WRITTEN.format(name=last.name)
     else:
-        name = value.ename if isinstance(value, StudentError) else "CheckFailure"
+        name = value.ename if isinstance(value, FunctionError) else "CheckFailure"
         text = str(value)
     structured = [f"\x1b[0;31m{name}\x1b[0m: {text}"]
     shell._showtraceback(etype, value, structured)
@@ -174,9 +174,9 @@ def _install_notebook_messages() -> None:
     shell = get_ipython()
     if shell is None or getattr(shell, "_course_messages", False):
         return
-    from helpers.calls import StudentError
+    from helpers.calls import FunctionError
 
-    shell.set_custom_exc((CheckFailure, StudentError, NotImplementedError), _notebook_error)
+    shell.set_custom_exc((CheckFailure, FunctionError, NotImplementedError), _notebook_error)
     shell._course_messages = True
 
 

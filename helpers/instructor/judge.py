@@ -250,7 +250,7 @@ class Judge:
         except Exception as exc:  # noqa: BLE001 - any failure of the test code is the verdict
             status, reason = "error", verdict_message(exc)
             printed.flush()
-            ename = exc.ename if isinstance(exc, calls.StudentError) else type(exc).__name__
+            ename = exc.ename if isinstance(exc, calls.FunctionError) else type(exc).__name__
             cell.outputs.append(new_output("error", ename=ename, evalue=reason, traceback=[f"{ename}: {reason}"]))
         finally:
             printed.flush()
@@ -325,7 +325,7 @@ class Judge:
 def verdict_message(exc: BaseException) -> str:
     """The reason a test cell lost its points, in the student's terms."""
     message = ANSI.sub("", str(exc)).strip()
-    if isinstance(exc, (calls.StudentError, CheckFailure)):
+    if isinstance(exc, (calls.FunctionError, CheckFailure)):
         return message
     # An error of a check itself on an unexpected result: name what came back, not the check's internals.
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
