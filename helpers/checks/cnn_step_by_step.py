@@ -86,6 +86,10 @@ DEPENDENCIES = {
     "pool_backward": ("create_mask_from_window", "distribute_value"),
 }
 
+# What each returned value is called, for diagnoses ("dW: every value is 2 times the expected one").
+OUTPUT_NAMES = {"conv_forward": ("Z", "cache"), "pool_forward": ("A", "cache"),
+                "conv_backward": ("dA_prev", "dW", "db")}
+
 _MAX_VALUES = 1 << 24
 
 

@@ -39,7 +39,7 @@ from nbformat.v4 import new_output
 from helpers import calls, wire
 from helpers.checks import Solutions, using_solutions
 from helpers.compare import CheckFailure
-from helpers.instructor import notebooks as nbu
+from helpers.instructor import diagnosis, notebooks as nbu
 from helpers.instructor.execute import execute_scratch
 
 MAX_CONNECTIONS = 4
@@ -202,7 +202,8 @@ class KernelFunction:
 class Judge:
     """Runs the test cells of one notebook here, calling the student's functions in ``client``'s kernel."""
 
-    def __init__(self, assignment: str, source_nb, socket_dir: str, uid: int | None, timeout: int):
+    def __init__(self, assignment: str, source_nb, socket_dir: str, uid: int | None, timeout: int,
+                 catalogue: list[dict] | None = None):
         self.assignment = assignment
         self.namespace, self.solutions = trusted_setup(assignment, source_nb)
         self.graded = [nbu.grade_id(c) for c in nbu.solution_cells(source_nb)]
@@ -216,6 +217,11 @@ class Judge:
         self.client = None
         self._cell: tuple | None = None  # (cell, index, deadline) of the test cell being judged
         self.proxies = {name: KernelFunction(name, self) for name in self.graded}
+        self.function_of_test = nbu.function_of_tests(source_nb)
+        self.diagnoser = diagnosis.Diagnoser(assignment, source_nb, catalogue or [], self.parameters,
+                                             getattr(module, "OUTPUT_NAMES", {}))
+        self.recorded: list[diagnosis.Call] = []  # the calls of the test cell being judged
+        self.mistakes: dict[int, str] = {}  # test cell index -> the catalogue name of its likely mistake
 
     def close(self) -> None:
         self.server.close()
@@ -240,6 +246,8 @@ class Judge:
         namespace.update({n: self.proxies[n] for n in names})
         printed = self._stdout = _CellStdout(cell)
         status, reason = "ok", ""
+        self.recorded = []
+        self.mistakes.pop(index, None)
         try:
             with contextlib.redirect_stdout(printed), using_solutions(self.solutions):
                 exec(compile(cell.source, f"<test {nbu.grade_id(cell)}>", "exec"), namespace)
@@ -249,13 +257,30 @@ class Judge:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of the test code is the verdict
             status, reason = "error", verdict_message(exc)
+            found = self._diagnose(cell)
+            if found:
+                reason += "\n" + found.text
+                if found.mistake:
+                    self.mistakes[index] = found.mistake
             printed.flush()
             ename = exc.ename if isinstance(exc, calls.StudentError) else type(exc).__name__
             cell.outputs.append(new_output("error", ename=ename, evalue=reason, traceback=[f"{ename}: {reason}"]))
         finally:
             printed.flush()
             self._cell = None
+            self.recorded = []
         return status, reason
+
+    def _diagnose(self, cell) -> "diagnosis.Diagnosis":
+        """The likely mistake behind the failure of ``cell``, from the calls it made (never fails grading)."""
+        function = self.function_of_test.get(nbu.grade_id(cell))
+        if not function or not self.recorded:
+            return diagnosis.Diagnosis()
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                return self.diagnoser.diagnose(function, self.recorded, self.solutions.call)
+        except Exception:  # noqa: BLE001 - a diagnosis is extra: the verdict stands without it
+            return diagnosis.Diagnosis()
 
     def call_in_kernel(self, name: str, args: tuple, kwargs: dict, harness: str | None) -> calls.Outcome:
         if self._cell is None or self.client is None:
@@ -284,7 +309,9 @@ class Judge:
             self.client.timeout = saved
         if self.client.timed_out:
             raise CellTimedOut()
-        return self._outcome(name, args, kwargs, scratch, cell)
+        outcome = self._outcome(name, args, kwargs, scratch, cell)
+        self.recorded.append(diagnosis.Call(name, diagnosis._copy(args), diagnosis._copy(kwargs), harness, outcome))
+        return outcome
 
     def _outcome(self, name, args, kwargs, scratch, cell) -> calls.Outcome:
         message, failure = None, None
