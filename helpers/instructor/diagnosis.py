@@ -77,6 +77,19 @@ def load_catalogue(root: Path, assignment: str) -> list[dict]:
     return list(demo.load_variants(root, assignment, "wrong")["variants"])
 
 
+def edited_namespace(assignment: str, source_nb, edits: list[dict]) -> dict:
+    """The source solutions with ``edits`` (entries in the catalogue's format) applied, exec'd here."""
+    from helpers.instructor import demo
+    from helpers.instructor.references import solution_namespace
+
+    nb = copy.deepcopy(source_nb)
+    for edit in edits:
+        for cell in nb.cells:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == edit["cell"]:
+                cell.source = demo.apply_variant(assignment, demo.strip_markers(cell.source), edit)
+    return solution_namespace(assignment, notebook=nb)
+
+
 class Diagnoser:
     """The catalogue of one assignment, its functions built lazily from the source solutions."""
 
@@ -96,21 +109,18 @@ class Diagnoser:
     def function_of(self, entry: _Entry):
         """The entry's wrong function, exec'd here from the source solutions with its edit applied."""
         if entry.name not in self._namespaces:
-            from helpers.instructor import demo
-            from helpers.instructor.references import solution_namespace
-
-            nb = copy.deepcopy(self.source_nb)
-            variant = self._variants[entry.name]
-            for cell in nb.cells:
-                if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == variant["cell"]:
-                    cell.source = demo.apply_variant(self.assignment, demo.strip_markers(cell.source), variant)
-            self._namespaces[entry.name] = solution_namespace(self.assignment, notebook=nb)
+            self._namespaces[entry.name] = edited_namespace(self.assignment, self.source_nb, [self._variants[entry.name]])
         return self._namespaces[entry.name][entry.function]
 
     # -------------------------------------------------------------- the one entry point
 
-    def diagnose(self, function: str, recorded: list[Call], reference) -> Diagnosis:
-        """What went wrong in the calls of ``function`` (the last one failed), or an empty Diagnosis."""
+    def diagnose(self, function: str, recorded: list[Call], reference, probe=None, probes=()) -> Diagnosis:
+        """What went wrong in the calls of ``function`` (the last one failed), or an empty Diagnosis.
+
+        ``reference(name, *args, **kwargs)`` is the source solution's output. ``probes`` are more inputs
+        of ``function`` (``(args, kwargs)`` pairs) and ``probe(args, kwargs)`` the student's outcome on one:
+        where entries match the cell's calls, each probe is one more input they must all match on.
+        """
         recorded = [c for c in recorded if c.name == function]
         if not recorded:
             return Diagnosis()
@@ -119,6 +129,11 @@ class Diagnoser:
                                    or last.outcome.error.get("ename") == "NotImplementedError"):
             return Diagnosis()
         matched = self.matching_entries(function, recorded)
+        for args, kwargs in probes if matched and probe is not None else ():
+            call = Call(function, args, kwargs, None, probe(args, kwargs))
+            matched = self.matching_entries(function, [call], matched)
+            if not matched:
+                break
         names = {e.name for e in matched}
         if len(names) == 1:
             entry = matched[0]
@@ -130,10 +145,11 @@ class Diagnoser:
                                      self.output_names.get(function))
         return Diagnosis("", f"What the error looks like: {shape}") if shape else Diagnosis()
 
-    def matching_entries(self, function: str, recorded: list[Call]) -> list[_Entry]:
+    def matching_entries(self, function: str, recorded: list[Call], among=None) -> list[_Entry]:
+        """The entries of ``function`` (of ``among``, if given) whose outcome equals the student's on every call."""
         started = time.monotonic()
         found = []
-        for entry in self.entries:
+        for entry in self.entries if among is None else among:
             if entry.function != function:
                 continue
             if time.monotonic() - started > TIME_LIMIT_S:

@@ -22,6 +22,7 @@ autograded notebook; its code and hidden inputs do not reach the kernel.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import io
 import json
@@ -220,6 +221,7 @@ class Judge:
         self.function_of_test = nbu.function_of_tests(source_nb)
         self.diagnoser = diagnosis.Diagnoser(assignment, source_nb, catalogue or [], self.parameters,
                                              getattr(module, "OUTPUT_NAMES", {}))
+        self.probes = getattr(module, "DIAGNOSIS_PROBES", {})
         self.recorded: list[diagnosis.Call] = []  # the calls of the test cell being judged
         self.mistakes: dict[int, str] = {}  # test cell index -> the catalogue name of its likely mistake
 
@@ -276,9 +278,17 @@ class Judge:
         function = self.function_of_test.get(nbu.grade_id(cell))
         if not function or not self.recorded:
             return diagnosis.Diagnosis()
+        probes = self.probes.get(function)
+
+        def probe(args, kwargs):
+            return self.call_in_kernel(function, args, kwargs, None)
+
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                return self.diagnoser.diagnose(function, self.recorded, self.solutions.call)
+                return self.diagnoser.diagnose(function, self.recorded, self.solutions.call, probe,
+                                               probes() if probes else ())
+        except CellTimedOut:
+            return diagnosis.Diagnosis()  # the cell's time ran out while probing: no name, the verdict stands
         except Exception:  # noqa: BLE001 - a diagnosis is extra: the verdict stands without it
             return diagnosis.Diagnosis()
 
@@ -377,3 +387,62 @@ class _CellStdout(io.TextIOBase):
             text = "".join(self.buffer)
             self.buffer = []
             self.cell.outputs.append(new_output("stream", name="stdout", text=text))
+
+
+class LocalJudge(Judge):
+    """A judge whose "kernel" is this process: the test cells run as in grading, the student's functions
+    (``namespace``, e.g. built from the source with a variant's edits) are called here through
+    :func:`helpers.calls.run` with the reference answering their dependencies.
+
+    For measuring diagnoses and checking catalogues quickly (``benchmarks/diagnosis_quality.py``);
+    never for grading a student's notebook, whose code must run in its sandboxed kernel.
+    """
+
+    def __init__(self, assignment: str, source_nb, namespace: dict, catalogue: list[dict] | None = None,
+                 timeout: int = 600):
+        self.assignment = assignment
+        self.namespace, self.solutions = trusted_setup(assignment, source_nb)
+        self.graded = [nbu.grade_id(c) for c in nbu.solution_cells(source_nb)]
+        from helpers.instructor.references import check_module
+
+        module = check_module(assignment)
+        self.dependencies = getattr(module, "DEPENDENCIES", {})
+        self.timeout = timeout
+        self.client = None
+        self._cell = None
+        self.student = namespace
+        self.proxies = {name: KernelFunction(name, self) for name in self.graded}
+        self.function_of_test = nbu.function_of_tests(source_nb)
+        self.diagnoser = diagnosis.Diagnoser(assignment, source_nb, catalogue or [], self.parameters,
+                                             getattr(module, "OUTPUT_NAMES", {}))
+        self.probes = getattr(module, "DIAGNOSIS_PROBES", {})
+        self.recorded = []
+        self.mistakes = {}
+
+    def close(self) -> None:
+        pass
+
+    def call_in_kernel(self, name: str, args: tuple, kwargs: dict, harness: str | None) -> calls.Outcome:
+        function = self.student.get(name)
+        if not callable(function):
+            outcome = calls.Outcome(name=name, args=args, kwargs=kwargs,
+                                    error={"ename": "NameError", "message": f"name {name!r} is not defined",
+                                           "undefined_function": True})
+        else:
+            with contextlib.redirect_stdout(io.StringIO()):
+                outcome = calls.run(function, diagnosis._copy(args), diagnosis._copy(kwargs), harness=harness,
+                                    ask=lambda n, a, k: self.solutions.call(n, *a, **k),
+                                    depends_on=tuple(self.dependencies.get(name, ())))
+            outcome.args, outcome.kwargs = args, kwargs
+        self.recorded.append(diagnosis.Call(name, diagnosis._copy(args), diagnosis._copy(kwargs), harness, outcome))
+        return outcome
+
+    def judge_notebook(self, source_nb) -> list[tuple[str, str, str, str]]:
+        """(grade_id, status, reason, mistake) for every test cell of ``source_nb``, run in order."""
+        found = []
+        for index, cell in enumerate(source_nb.cells):
+            if nbu.is_test(cell):
+                cell = copy.deepcopy(cell)
+                status, reason = self.run_test_cell(None, cell, index)
+                found.append((nbu.grade_id(cell), status, reason, self.mistakes.get(index, "")))
+        return found
