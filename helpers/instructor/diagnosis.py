@@ -164,9 +164,13 @@ class Diagnoser:
 
 
 def _copy(value):
+    """A deep copy in which symbolic Keras inputs stay themselves (a block's output must connect to them)."""
+    from helpers import wire
+
+    memo = {id(t): t for t in wire.keras_inputs(value, {})}
     try:
-        return copy.deepcopy(value)
-    except Exception:  # noqa: BLE001 - symbolic Keras inputs are shared, not copied
+        return copy.deepcopy(value, memo)
+    except Exception:  # noqa: BLE001 - what cannot be copied is shared
         return value
 
 
