@@ -84,8 +84,9 @@ def test_the_heldout_set_is_not_the_catalogue():
     for item in heldout:
         names = {e["name"] for e in catalogue[item["assignment"]]}
         assert item["name"] not in names and (item["mistake"] is None or item["mistake"] in names), item["name"]
-        edits = [tuple(map(tuple, e.get("replace", []))) for e in item["edits"]]
-        assert all(tuple(map(tuple, e.get("replace", []))) not in edits for e in catalogue[item["assignment"]])
+        edits = [(e["cell"], tuple(map(tuple, e.get("replace", [])))) for e in item["edits"]]
+        assert all((e["cell"], tuple(map(tuple, e.get("replace", [])))) not in edits
+                   for e in catalogue[item["assignment"]]), item["name"]
 
 
 @pytest.mark.slow
