@@ -82,7 +82,7 @@ def describe_call(name: str, args: tuple, kwargs: dict, parameters: list[str] | 
     return f"{name}({', '.join(parts)})"
 
 
-def _describe_argument(label: str | None, value) -> str:
+def _describe_argument(label: str | None, value, depth: int = 0) -> str:
     shape = getattr(value, "shape", None)
     if shape is not None and not isinstance(value, (int, float)):
         try:
@@ -90,6 +90,10 @@ def _describe_argument(label: str | None, value) -> str:
         except TypeError:
             text = f"of shape {shape}"
         return f"{label} {text}" if label else f"an array {text}"
+    if isinstance(value, (tuple, list)) and depth == 0 and 0 < len(value) <= 5:
+        inner = ", ".join(_describe_argument(None, item, 1) for item in value)
+        text = f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+        return f"{label}={text}" if label else text
     text = repr(value)
     if len(text) > 60:
         text = f"a {type(value).__name__}"
@@ -187,6 +191,10 @@ def describe_error(exc: BaseException) -> dict:
             continue
         where.append([frame.name, frame.line or ""])
     message = _ANSI.sub("", str(exc)).strip()
+    # TensorFlow and Keras quote their own frames and arguments in the message: keep the student's part.
+    lines = [line for line in message.splitlines()
+             if not any(mark in line for mark in (os.sep + "helpers" + os.sep, "site-packages", "ag__."))]
+    message = "\n".join(lines).split("\nArguments received by")[0].strip()
     return {"ename": type(exc).__name__, "message": message[:2000], "where": where[-3:]}
 
 

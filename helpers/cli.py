@@ -89,14 +89,19 @@ def cmd_grade(args) -> int:
         if a not in ASSIGNMENTS:
             print(f"error: unknown assignment {a!r}; choose from {', '.join(ASSIGNMENTS)}", file=sys.stderr)
             return 2
-    if not (root / "submitted").is_dir():
-        print(f"error: {root / 'submitted'} does not exist: put submissions in "
-              "submitted/<student>/<assignment>/<assignment>.ipynb (or run `course demo`).", file=sys.stderr)
+    from helpers.instructor.settings import Settings
+
+    settings = Settings.load(root)
+    submitted = root / settings.folders["submitted"]
+    if not submitted.is_dir():
+        print(f"error: {submitted} does not exist: put submissions in "
+              f"{settings.folders['submitted']}/<student>/<assignment>/<assignment>.ipynb (or run `course demo`).",
+              file=sys.stderr)
         return 2
     results = _grade(root, args.assignments, args.workers, args.force, args.timeout, args.student,
                      args.scheduler)
     _print_results(results, root)
-    print(f"\ngrades: {root / 'grades.csv'}   feedback: {root / 'feedback'}/<student>/<assignment>/")
+    print(f"\ngrades: {settings.grades_csv}   feedback: {root / settings.folders['feedback']}/<student>/<assignment>/")
     return 0
 
 

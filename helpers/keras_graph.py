@@ -16,7 +16,7 @@ rebuilds it:
   any memory is given to a tensor.
 
 The grader uses it to take a student's block or model out of the kernel as data
-(:mod:`helpers.record`).
+(:mod:`helpers.wire`).
 """
 
 from __future__ import annotations

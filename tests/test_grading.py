@@ -351,6 +351,19 @@ def test_check_prints_points_per_function_and_leaves_the_file_alone(tmp_path, ro
     assert not list(tmp_path.glob("*.json")) and not (tmp_path / "autograded").exists()
 
 
+@pytest.mark.parametrize("assignment", ["cnn_step_by_step", "cnn_application", "residual_networks"])
+def test_check_gives_full_marks_to_correct_alternatives(tmp_path, root, assignment):
+    """`course check` agrees with `course grade` on correct answers written another way (two per assignment
+    here; `course grade` grades every one of them in the assignments' own tests)."""
+    variants = demo.load_variants(root, assignment, "correct")["variants"]
+    names = [variants[0]["name"]] + [v["name"] for v in variants if v["cell"] != variants[0]["cell"]][:1]
+    notebook = tmp_path / f"{assignment}.ipynb"
+    nbformat.write(demo.filled_notebook(root, assignment, names), notebook)
+    proc = _course("--root", str(root), "check", str(notebook), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{assignment}: 100 / 100 points" in proc.stdout, (names, proc.stdout)
+
+
 def test_demo_command_end_to_end(tmp_path):
     root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
     proc = _course("demo", "--workers", "2", cwd=root)

@@ -117,7 +117,7 @@ def test_stand_in_blocks_keep_the_shapes_and_name_the_call(solutions, check, gra
     check.ResNet50_parameters(solutions["ResNet50"], case="hidden_96_10")
 
 
-def test_a_broken_block_costs_neither_resnet_check_under_grading(check):
+def test_a_broken_block_costs_neither_resnet_check_under_grading(check, monkeypatch):
     """With stand-ins, a broken identity_block changes nothing in the layer check; under grading the parameter
     count takes the reference blocks too, while in a notebook it counts the student's own (and says it broke)."""
     from helpers.calls import StudentError
@@ -130,9 +130,13 @@ def test_a_broken_block_costs_neither_resnet_check_under_grading(check):
         raise RuntimeError("broken block")
 
     student["identity_block"] = identity_block
+    import helpers.checks
+
+    monkeypatch.setattr(helpers.checks, "_instructor_solutions", lambda assignment: None)  # a student's kernel
     check.ResNet50_layers(student["ResNet50"])
     with pytest.raises(StudentError, match="identity_block.* raised RuntimeError: broken block"):
         check.ResNet50_parameters(student["ResNet50"])
+    monkeypatch.undo()
     with using_solutions(Solutions(ASSIGNMENT, solution_namespace(ASSIGNMENT, ROOT))):
         check.ResNet50_layers(student["ResNet50"])
         check.ResNet50_parameters(student["ResNet50"])

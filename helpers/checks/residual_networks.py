@@ -323,8 +323,13 @@ def whole_model_parameters(model, block_of: Callable[[str], Callable], cache: di
             channels = int(layer.input.shape[-1])
             key = (f"{kind}_block", int(f), (int(f1), int(f2), int(f3)), None if s is None else int(s), channels)
             if key not in cache:
-                block = block_model(block_of(key[0]), (16, 16, channels), key[1], list(key[2]), stage=9,
-                                    block="z", s=key[3])
+                try:
+                    block = block_model(block_of(key[0]), (16, 16, channels), key[1], list(key[2]), stage=9,
+                                        block="z", s=key[3])
+                except Exception as exc:  # noqa: BLE001 - the call itself is impossible: say so, in the call's terms
+                    raise CheckFailure(f"ResNet50 calls {_block_call(layer.name)} on a tensor of {channels} channels, "
+                                       f"which that block cannot take (an identity block keeps its input's channels: "
+                                       f"filters[2] must equal them).") from exc
                 cache[key] = parameter_counts(block)
             counts = cache[key]
         total += counts["total"]
