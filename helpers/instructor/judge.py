@@ -223,6 +223,7 @@ class Judge:
                                              getattr(module, "OUTPUT_NAMES", {}))
         self.probes = getattr(module, "DIAGNOSIS_PROBES", {})
         self.recorded: list[diagnosis.Call] = []  # the calls of the test cell being judged
+        self.last_call: dict[str, diagnosis.Call] = {}  # function -> its latest call in this notebook
         self.mistakes: dict[int, str] = {}  # test cell index -> the catalogue name of its likely mistake
 
     def close(self) -> None:
@@ -273,10 +274,21 @@ class Judge:
             self.recorded = []
         return status, reason
 
+    def _record(self, call: "diagnosis.Call") -> None:
+        self.recorded.append(call)
+        self.last_call[call.name] = call
+
     def _diagnose(self, cell) -> "diagnosis.Diagnosis":
-        """The likely mistake behind the failure of ``cell``, from the calls it made (never fails grading)."""
+        """The likely mistake behind the failure of ``cell``, from the calls it made (never fails grading).
+
+        A check may judge an outcome it obtained in an earlier cell (``model``'s one short run): where
+        the cell made no call of its function, that function's last call stands for it.
+        """
         function = self.function_of_test.get(nbu.grade_id(cell))
-        if not function or not self.recorded:
+        recorded = self.recorded
+        if function and not any(c.name == function for c in recorded) and function in self.last_call:
+            recorded = [self.last_call[function]]
+        if not function or not recorded:
             return diagnosis.Diagnosis()
         probes = self.probes.get(function)
 
@@ -285,7 +297,7 @@ class Judge:
 
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                return self.diagnoser.diagnose(function, self.recorded, self.solutions.call, probe,
+                return self.diagnoser.diagnose(function, recorded, self.solutions.call, probe,
                                                probes() if probes else ())
         except CellTimedOut:
             return diagnosis.Diagnosis()  # the cell's time ran out while probing: no name, the verdict stands
@@ -320,7 +332,7 @@ class Judge:
         if self.client.timed_out:
             raise CellTimedOut()
         outcome = self._outcome(name, args, kwargs, scratch, cell)
-        self.recorded.append(diagnosis.Call(name, diagnosis._copy(args), diagnosis._copy(kwargs), harness, outcome))
+        self._record(diagnosis.Call(name, diagnosis._copy(args), diagnosis._copy(kwargs), harness, outcome))
         return outcome
 
     def _outcome(self, name, args, kwargs, scratch, cell) -> calls.Outcome:
@@ -418,6 +430,7 @@ class LocalJudge(Judge):
         self.probes = getattr(module, "DIAGNOSIS_PROBES", {})
         self.recorded = []
         self.mistakes = {}
+        self.last_call = {}
 
     def close(self) -> None:
         pass
@@ -434,7 +447,7 @@ class LocalJudge(Judge):
                                     ask=lambda n, a, k: self.solutions.call(n, *a, **k),
                                     depends_on=tuple(self.dependencies.get(name, ())))
             outcome.args, outcome.kwargs = args, kwargs
-        self.recorded.append(diagnosis.Call(name, diagnosis._copy(args), diagnosis._copy(kwargs), harness, outcome))
+        self._record(diagnosis.Call(name, diagnosis._copy(args), diagnosis._copy(kwargs), harness, outcome))
         return outcome
 
     def judge_notebook(self, source_nb) -> list[tuple[str, str, str, str]]:
