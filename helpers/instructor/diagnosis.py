@@ -190,7 +190,8 @@ def same_outcome(student: calls.Outcome, variant: calls.Outcome) -> bool:
         if student.error is None or variant.error is None:
             return False
         return (student.error.get("ename") == variant.error.get("ename")
-                and _first_line(student.error.get("message")) == _first_line(variant.error.get("message")))
+                and _message_key(student.error.get("message"), student.error.get("ename"))
+                == _message_key(variant.error.get("message"), variant.error.get("ename")))
     if not same_value(student.result, variant.result, student.args, student.kwargs):
         return False
     observed = {k: v for k, v in (student.observations or {}).items() if k != "error"}
@@ -198,9 +199,12 @@ def same_outcome(student: calls.Outcome, variant: calls.Outcome) -> bool:
     return same_value(observed, expected)
 
 
-def _first_line(message) -> str:
-    """An error message's first line: the kernel's and the grader's can differ in the call context after it."""
-    return str(message or "").strip().split("\n", 1)[0][:200]
+def _message_key(message, ename) -> str:
+    """What an error says, without where: its first line, or for TensorFlow's "in user code:" messages the
+    line of the error itself (the kernel's and the grader's differ in file names and call context)."""
+    lines = [line.strip() for line in str(message or "").strip().splitlines() if line.strip()]
+    own = [line for line in lines if line.startswith(f"{ename}:")]
+    return (own[-1] if own else lines[0] if lines else "")[:200]
 
 
 def _as_array(value):
