@@ -124,6 +124,14 @@ def cmd_demo(args) -> int:
                 for c in r.cells:
                     if c.points < c.max_points:
                         print(f"    {c.grade_id}: {c.message}", file=sys.stderr)
+    for r in results:
+        if r.student == "partial_student":
+            print(f"\npartial_student/{r.assignment}: what the feedback says of each mistake")
+            for c in r.cells:
+                if c.points < c.max_points:
+                    said = [line for line in c.message.splitlines() if line.startswith(("Likely mistake", "Hint",
+                                                                                       "What the error"))]
+                    print(f"  {c.grade_id} [{c.mistake or 'no name'}]: " + (" ".join(said) or c.message[:200]))
     if not wrong:
         print("\ndemo: every student earned exactly the expected points.")
     return 1 if wrong else 0
@@ -196,6 +204,18 @@ class _HelpAll(argparse.Action):
         parser.exit()
 
 
+def cmd_class_report(args) -> int:
+    from helpers.instructor import class_report, release
+    from helpers.instructor.settings import Settings
+
+    root = _root(args)
+    assignments = args.assignments or release.available_assignments(root)
+    out = Path(args.out).resolve() if args.out else root / "class_report"
+    for path in class_report.write_report(Settings.load(root), assignments, out):
+        print(f"class report: {path}")
+    return 0
+
+
 def cmd_report(args) -> int:
     from helpers.report import command
 
@@ -247,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "its workers must see this course folder at the same path")
     grading_options(p)
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("class-report", help="after `course grade`: an HTML page, PNG figures and CSV per assignment "
+                                            "(scores, cells, named mistakes, failed notebooks, grading time)")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    p.add_argument("--out", help="folder to write to (default: class_report/ in the course folder)")
+    p.set_defaults(func=cmd_class_report)
 
     p = sub.add_parser("check", help="grade one of your notebooks with the full tests; it is never modified")
     p.add_argument("notebook")

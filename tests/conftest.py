@@ -103,6 +103,14 @@ def assert_variant_loses_exactly(result, assignment: str, variant: dict) -> None
     failed = {c.grade_id for c in result.cells if c.points < c.max_points}
     assert failed == set(variant["fails"]), {c.grade_id: c.message for c in result.cells if c.message}
     assert result.score == demo.expected_score(ROOT, assignment, [variant["name"]])
+    assert_diagnosed_as_itself(result, variant)
+
+
+def assert_diagnosed_as_itself(result, variant: dict) -> None:
+    """A catalogue entry is named, and only it, in its failed cells; a correct variant is named nothing."""
+    named = {c.mistake for c in result.cells if c.mistake}
+    assert named == ({variant["name"]} if variant.get("fails") else set()), \
+        {c.grade_id: c.message for c in result.cells if c.points < c.max_points}
 
 
 @pytest.fixture

@@ -104,9 +104,48 @@ def test_each_variant_fails_exactly_its_declared_cells(graded):
         for variant in demo.load_variants(root, ASSIGNMENT, kind)["variants"]:
             result = results[f"variant_{variant['name']}"]
             failed = sorted(c.grade_id for c in result.cells if c.points < c.max_points)
-            if failed != sorted(variant.get("fails", [])):
-                wrong[variant["name"]] = _explain(result)
+            named = {c.mistake for c in result.cells if c.mistake}
+            if failed != sorted(variant.get("fails", [])) or named != ({variant["name"]} if kind == "wrong" else set()):
+                wrong[variant["name"]] = (sorted(named), _explain(result))
     assert wrong == {}
+
+
+def test_failed_cells_say_the_likely_mistake(graded):
+    """The catalogue's explanation and hint reach the cell's message, the name its ``mistake`` field."""
+    _, results, _ = graded
+    result = results["variant_conv_backward_crop_breaks_without_padding"]
+    cell = next(c for c in result.cells if c.grade_id == "conv_backward_gradients")
+    assert cell.mistake == "conv_backward_crop_breaks_without_padding"
+    assert "Likely mistake: Cropping with [pad:-pad]" in cell.message and "\nHint: " in cell.message
+
+
+def test_class_report_numbers_match_the_graded_results(graded, tmp_path):
+    """course class-report: every number of its CSV files comes from the grade.json files."""
+    import csv
+
+    from helpers.instructor import class_report
+    from helpers.instructor.settings import Settings
+
+    root, results, _ = graded
+    page = class_report.write_report(Settings.load(root), [ASSIGNMENT], tmp_path)[0]
+    folder = page.parent
+    assert "data:image/png;base64," in page.read_text() and (folder / "scores.png").is_file()
+    graded_results = {s: r for s, r in results.items() if r.status == "graded"}
+    students = {row["student"]: row for row in csv.DictReader(open(folder / "students.csv"))}
+    for student, r in graded_results.items():
+        assert float(students[student]["score"]) == r.score
+        assert float(students[student]["seconds"]) == r.seconds
+    for row in csv.DictReader(open(folder / "cells.csv")):
+        cells = [next(c for c in r.cells if c.grade_id == row["grade_id"]) for r in graded_results.values()]
+        assert int(row["passed"]) == sum(c.points == c.max_points for c in cells)
+        assert int(row["graded"]) == len(cells)
+    counted = {row["mistake"]: set(row["students"].split()) for row in csv.DictReader(open(folder / "mistakes.csv"))}
+    expected: dict = {}
+    for student, r in results.items():
+        for c in r.cells:
+            if c.mistake:
+                expected.setdefault(c.mistake, set()).add(student)
+    assert counted == expected and len(counted) >= 20
 
 
 def test_the_corpora_are_large_enough(root):

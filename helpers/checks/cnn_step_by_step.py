@@ -86,6 +86,59 @@ DEPENDENCIES = {
     "pool_backward": ("create_mask_from_window", "distribute_value"),
 }
 
+# What each returned value is called, for diagnoses ("dW: every value is 2 times the expected one").
+OUTPUT_NAMES = {"conv_forward": ("Z", "cache"), "pool_forward": ("A", "cache"),
+                "conv_backward": ("dA_prev", "dW", "db")}
+
+
+
+def _probes_conv(backward: bool):
+    rng = np.random.default_rng(101)
+    found = []
+    for shape, f, n_C, stride, pad in [((2, 5, 7, 3), 3, 4, 1, 0), ((1, 7, 5, 2), 3, 2, 2, 1),
+                                       ((2, 6, 6, 1), 2, 3, 3, 2)]:
+        A_prev, W = rng.standard_normal(shape), rng.standard_normal((f, f, shape[-1], n_C))
+        b, hparameters = rng.standard_normal((1, 1, 1, n_C)), {"stride": stride, "pad": pad}
+        if backward:
+            dZ = rng.standard_normal((shape[0], output_size(shape[1], f, stride, pad),
+                                      output_size(shape[2], f, stride, pad), n_C))
+            found.append(((dZ, (A_prev, W, b, hparameters)), {}))
+        else:
+            found.append(((A_prev, W, b, hparameters), {}))
+    return found
+
+
+def _probes_pool(backward: bool):
+    rng = np.random.default_rng(102)
+    found = []
+    for shape, f, stride in [((2, 5, 7, 2), 2, 1), ((1, 7, 6, 2), 3, 2), ((1, 6, 6, 1), 2, 3)]:
+        A_prev, hparameters = rng.standard_normal(shape), {"f": f, "stride": stride}
+        for mode in ("max", "average"):
+            if backward:
+                dA = rng.standard_normal((shape[0], output_size(shape[1], f, stride),
+                                          output_size(shape[2], f, stride), shape[-1]))
+                found.append(((dA, (A_prev, hparameters)), {"mode": mode}))
+            else:
+                found.append(((A_prev, hparameters), {"mode": mode}))
+    return found
+
+
+# More inputs for the diagnosis (helpers.instructor.diagnosis): where catalogue entries match a failed
+# cell's calls, the grader asks the student's function for these too, to tell the entries apart.
+DIAGNOSIS_PROBES = {
+    "zero_pad": lambda: [((np.random.default_rng(103).standard_normal(s), p), {})
+                         for s, p in [((2, 3, 5, 2), 1), ((1, 4, 2, 3), 2), ((2, 3, 3, 1), 0)]],
+    "conv_single_step": lambda: [((r.standard_normal(s), r.standard_normal(s), r.standard_normal((1, 1, 1))), {})
+                                 for r in [np.random.default_rng(104)] for s in [(3, 3, 2), (2, 2, 1)]],
+    "conv_forward": lambda: _probes_conv(False),
+    "conv_backward": lambda: _probes_conv(True),
+    "pool_forward": lambda: _probes_pool(False),
+    "pool_backward": lambda: _probes_pool(True),
+    "create_mask_from_window": lambda: [((np.random.default_rng(105).standard_normal(s),), {})
+                                        for s in [(3, 3), (2, 4)]],
+    "distribute_value": lambda: [((dz, s), {}) for dz, s in [(-1.5, (2, 4)), (3.0, (3, 3)), (0.25, (1, 1))]],
+}
+
 _MAX_VALUES = 1 << 24
 
 

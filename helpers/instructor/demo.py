@@ -38,29 +38,34 @@ def _all_variants(root: Path, assignment: str) -> dict[str, dict]:
     return found
 
 
-def _strip_markers(source: str) -> str:
+def strip_markers(source: str) -> str:
     lines = [line for line in source.splitlines()
              if line.strip() not in (nbu.BEGIN_SOLUTION, nbu.END_SOLUTION)]
     return "\n".join(lines)
+
+
+def apply_variant(assignment: str, answer: str, variant: dict) -> str:
+    """A solution cell's answer (markers stripped) with the variant's edits: its ``source``, or its ``replace``."""
+    text = variant["source"] if "source" in variant else answer
+    for old, new in variant.get("replace", []):
+        if old not in text:
+            raise ValueError(f"{assignment}: variant {variant['name']!r} expects {old!r} in solution cell "
+                             f"{variant['cell']!r}; update wrong_variants.json after editing the source.")
+        text = text.replace(old, new)
+    return text
 
 
 def filled_notebook(root: Path, assignment: str, variant_names: list[str] = ()) -> nbformat.NotebookNode:
     """The release notebook with every solution cell answered as the source does, then the variants applied."""
     release = nbu.read_notebook(root / "release" / assignment / f"{assignment}.ipynb")
     source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
-    answers = {nbu.grade_id(c): _strip_markers(c.source) for c in nbu.solution_cells(source)}
+    answers = {nbu.grade_id(c): strip_markers(c.source) for c in nbu.solution_cells(source)}
     variants = _all_variants(root, assignment)
     for name in variant_names:
         if name not in variants:
             raise KeyError(f"{assignment}: no variant named {name!r} in wrong_variants.json or correct_variants.json")
         variant = variants[name]
-        text = variant["source"] if "source" in variant else answers[variant["cell"]]
-        for old, new in variant.get("replace", []):
-            if old not in text:
-                raise ValueError(f"{assignment}: variant {name!r} expects {old!r} in solution cell "
-                                 f"{variant['cell']!r}; update wrong_variants.json after editing the source.")
-            text = text.replace(old, new)
-        answers[variant["cell"]] = text
+        answers[variant["cell"]] = apply_variant(assignment, answers[variant["cell"]], variant)
     for cell in release.cells:
         if nbu.is_solution(cell) and nbu.grade_id(cell) in answers:
             cell.source = answers[nbu.grade_id(cell)]

@@ -117,6 +117,7 @@ class _GuardedClient(NotebookClient):
 class ExecutionReport:
     statuses: dict[int, str] = field(default_factory=dict)  # cell index -> status
     reasons: dict[int, str] = field(default_factory=dict)  # test cell index -> why it failed (the judge's words)
+    mistakes: dict[int, str] = field(default_factory=dict)  # test cell index -> the catalogue's name for it
     restarts: int = 0
     seconds: float = 0.0
 
@@ -200,6 +201,8 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                         status, reason = judge.run_test_cell(client, cell, index)
                         if reason:
                             report.reasons[index] = reason
+                        if index in judge.mistakes:
+                            report.mistakes[index] = judge.mistakes[index]
                         if status == "timeout":
                             client.timed_out = True
                     else:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.instructor import judge, notebooks as nbu, sandbox
+from helpers.instructor import diagnosis, judge, notebooks as nbu, sandbox
 from helpers.instructor.execute import execute_notebook
 from helpers.instructor.outputs import atomic_write
 from helpers.instructor.merge import copy_submitted_files, merge_submission
@@ -173,7 +173,8 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
 
         def make_judge(socket_dir: str):
             with _stderr_to_devnull():  # TensorFlow's start-up chatter (absl, CUDA probes) is not for the terminal
-                return judge.Judge(assignment, source, socket_dir, uid, settings.timeout)
+                return judge.Judge(assignment, source, socket_dir, uid, settings.timeout,
+                                   diagnosis.load_catalogue(settings.root, assignment))
 
         report = execute_notebook(merged, env=kernel_env(threads), timeout=settings.timeout,
                                   startup_timeout=settings.startup_timeout,
@@ -189,7 +190,7 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
         if cgroups is not None:
             cgroups.remove()
         shutil.rmtree(job_dir, ignore_errors=True)
-    result.cells = score_cells(source, merged, report.statuses, report.reasons)
+    result.cells = score_cells(source, merged, report.statuses, report.reasons, report.mistakes)
     result.score = sum(c.points for c in result.cells)
     result.seconds = round(report.seconds, 2)
     if report.restarts:

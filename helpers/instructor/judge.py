@@ -22,6 +22,7 @@ autograded notebook; its code and hidden inputs do not reach the kernel.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import io
 import json
@@ -39,7 +40,7 @@ from nbformat.v4 import new_output
 from helpers import calls, wire
 from helpers.checks import Solutions, using_solutions
 from helpers.compare import CheckFailure
-from helpers.instructor import notebooks as nbu
+from helpers.instructor import diagnosis, notebooks as nbu
 from helpers.instructor.execute import execute_scratch
 
 MAX_CONNECTIONS = 4
@@ -202,7 +203,8 @@ class KernelFunction:
 class Judge:
     """Runs the test cells of one notebook here, calling the student's functions in ``client``'s kernel."""
 
-    def __init__(self, assignment: str, source_nb, socket_dir: str, uid: int | None, timeout: int):
+    def __init__(self, assignment: str, source_nb, socket_dir: str, uid: int | None, timeout: int,
+                 catalogue: list[dict] | None = None):
         self.assignment = assignment
         self.namespace, self.solutions = trusted_setup(assignment, source_nb)
         self.graded = [nbu.grade_id(c) for c in nbu.solution_cells(source_nb)]
@@ -216,6 +218,13 @@ class Judge:
         self.client = None
         self._cell: tuple | None = None  # (cell, index, deadline) of the test cell being judged
         self.proxies = {name: KernelFunction(name, self) for name in self.graded}
+        self.function_of_test = nbu.function_of_tests(source_nb)
+        self.diagnoser = diagnosis.Diagnoser(assignment, source_nb, catalogue or [], self.parameters,
+                                             getattr(module, "OUTPUT_NAMES", {}))
+        self.probes = getattr(module, "DIAGNOSIS_PROBES", {})
+        self.recorded: list[diagnosis.Call] = []  # the calls of the test cell being judged
+        self.last_call: dict[str, diagnosis.Call] = {}  # function -> its latest call in this notebook
+        self.mistakes: dict[int, str] = {}  # test cell index -> the catalogue name of its likely mistake
 
     def close(self) -> None:
         self.server.close()
@@ -240,6 +249,8 @@ class Judge:
         namespace.update({n: self.proxies[n] for n in names})
         printed = self._stdout = _CellStdout(cell)
         status, reason = "ok", ""
+        self.recorded = []
+        self.mistakes.pop(index, None)
         try:
             with contextlib.redirect_stdout(printed), using_solutions(self.solutions):
                 exec(compile(cell.source, f"<test {nbu.grade_id(cell)}>", "exec"), namespace)
@@ -249,13 +260,49 @@ class Judge:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of the test code is the verdict
             status, reason = "error", verdict_message(exc)
+            found = self._diagnose(cell)
+            if found:
+                reason += "\n" + found.text
+                if found.mistake:
+                    self.mistakes[index] = found.mistake
             printed.flush()
             ename = exc.ename if isinstance(exc, calls.FunctionError) else type(exc).__name__
             cell.outputs.append(new_output("error", ename=ename, evalue=reason, traceback=[f"{ename}: {reason}"]))
         finally:
             printed.flush()
             self._cell = None
+            self.recorded = []
         return status, reason
+
+    def _record(self, call: "diagnosis.Call") -> None:
+        self.recorded.append(call)
+        self.last_call[call.name] = call
+
+    def _diagnose(self, cell) -> "diagnosis.Diagnosis":
+        """The likely mistake behind the failure of ``cell``, from the calls it made (never fails grading).
+
+        A check may judge an outcome it obtained in an earlier cell (``model``'s one short run): where
+        the cell made no call of its function, that function's last call stands for it.
+        """
+        function = self.function_of_test.get(nbu.grade_id(cell))
+        recorded = self.recorded
+        if function and not any(c.name == function for c in recorded) and function in self.last_call:
+            recorded = [self.last_call[function]]
+        if not function or not recorded:
+            return diagnosis.Diagnosis()
+        probes = self.probes.get(function)
+
+        def probe(args, kwargs):
+            return self.call_in_kernel(function, args, kwargs, None)
+
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                return self.diagnoser.diagnose(function, recorded, self.solutions.call, probe,
+                                               probes() if probes else ())
+        except CellTimedOut:
+            return diagnosis.Diagnosis()  # the cell's time ran out while probing: no name, the verdict stands
+        except Exception:  # noqa: BLE001 - a diagnosis is extra: the verdict stands without it
+            return diagnosis.Diagnosis()
 
     def call_in_kernel(self, name: str, args: tuple, kwargs: dict, harness: str | None) -> calls.Outcome:
         if self._cell is None or self.client is None:
@@ -284,7 +331,9 @@ class Judge:
             self.client.timeout = saved
         if self.client.timed_out:
             raise CellTimedOut()
-        return self._outcome(name, args, kwargs, scratch, cell)
+        outcome = self._outcome(name, args, kwargs, scratch, cell)
+        self._record(diagnosis.Call(name, diagnosis._copy(args), diagnosis._copy(kwargs), harness, outcome))
+        return outcome
 
     def _outcome(self, name, args, kwargs, scratch, cell) -> calls.Outcome:
         message, failure = None, None
@@ -350,3 +399,63 @@ class _CellStdout(io.TextIOBase):
             text = "".join(self.buffer)
             self.buffer = []
             self.cell.outputs.append(new_output("stream", name="stdout", text=text))
+
+
+class LocalJudge(Judge):
+    """A judge whose "kernel" is this process: the test cells run as in grading, the student's functions
+    (``namespace``, e.g. built from the source with a variant's edits) are called here through
+    :func:`helpers.calls.run` with the reference answering their dependencies.
+
+    For measuring diagnoses and checking catalogues quickly (``benchmarks/diagnosis_quality.py``);
+    never for grading a student's notebook, whose code must run in its sandboxed kernel.
+    """
+
+    def __init__(self, assignment: str, source_nb, namespace: dict, catalogue: list[dict] | None = None,
+                 timeout: int = 600):
+        self.assignment = assignment
+        self.namespace, self.solutions = trusted_setup(assignment, source_nb)
+        self.graded = [nbu.grade_id(c) for c in nbu.solution_cells(source_nb)]
+        from helpers.instructor.references import check_module
+
+        module = check_module(assignment)
+        self.dependencies = getattr(module, "DEPENDENCIES", {})
+        self.timeout = timeout
+        self.client = None
+        self._cell = None
+        self.student = namespace
+        self.proxies = {name: KernelFunction(name, self) for name in self.graded}
+        self.function_of_test = nbu.function_of_tests(source_nb)
+        self.diagnoser = diagnosis.Diagnoser(assignment, source_nb, catalogue or [], self.parameters,
+                                             getattr(module, "OUTPUT_NAMES", {}))
+        self.probes = getattr(module, "DIAGNOSIS_PROBES", {})
+        self.recorded = []
+        self.mistakes = {}
+        self.last_call = {}
+
+    def close(self) -> None:
+        pass
+
+    def call_in_kernel(self, name: str, args: tuple, kwargs: dict, harness: str | None) -> calls.Outcome:
+        function = self.student.get(name)
+        if not callable(function):
+            outcome = calls.Outcome(name=name, args=args, kwargs=kwargs,
+                                    error={"ename": "NameError", "message": f"name {name!r} is not defined",
+                                           "undefined_function": True})
+        else:
+            with contextlib.redirect_stdout(io.StringIO()):
+                outcome = calls.run(function, diagnosis._copy(args), diagnosis._copy(kwargs), harness=harness,
+                                    ask=lambda n, a, k: self.solutions.call(n, *a, **k),
+                                    depends_on=tuple(self.dependencies.get(name, ())))
+            outcome.args, outcome.kwargs = args, kwargs
+        self._record(diagnosis.Call(name, diagnosis._copy(args), diagnosis._copy(kwargs), harness, outcome))
+        return outcome
+
+    def judge_notebook(self, source_nb) -> list[tuple[str, str, str, str]]:
+        """(grade_id, status, reason, mistake) for every test cell of ``source_nb``, run in order."""
+        found = []
+        for index, cell in enumerate(source_nb.cells):
+            if nbu.is_test(cell):
+                cell = copy.deepcopy(cell)
+                status, reason = self.run_test_cell(None, cell, index)
+                found.append((nbu.grade_id(cell), status, reason, self.mistakes.get(index, "")))
+        return found

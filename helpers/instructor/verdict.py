@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from helpers.instructor import notebooks as nbu
 
-RESULT_VERSION = 4  # bump when grading changes, so that stored results are not reused
+RESULT_VERSION = 5  # bump when grading changes, so that stored results are not reused
 
 
 @dataclass
@@ -18,6 +18,7 @@ class CellScore:
     status: str
     message: str = ""
     description: str = ""
+    mistake: str = ""  # the catalogue's name of the likely mistake (helpers.instructor.diagnosis), if one matched
 
 
 @dataclass
@@ -55,7 +56,8 @@ def _error_message(cell, last: bool = False) -> str:
     return ""
 
 
-def score_cells(source, executed, statuses: dict[int, str], reasons: dict[int, str] | None = None) -> list[CellScore]:
+def score_cells(source, executed, statuses: dict[int, str], reasons: dict[int, str] | None = None,
+                mistakes: dict[int, str] | None = None) -> list[CellScore]:
     """Points per test cell: full points when the grader's run of it passed, else 0 with the reason."""
     by_id = {}
     for index, cell in enumerate(executed.cells):
@@ -75,5 +77,6 @@ def score_cells(source, executed, statuses: dict[int, str], reasons: dict[int, s
         passed = status == "ok"
         scores.append(CellScore(grade_id=gid, points=nbu.points(test) if passed else 0.0,
                                 max_points=nbu.points(test), status="passed" if passed else status,
-                                message=message, description=nbu.docstring_line(test.source)))
+                                message=message, description=nbu.docstring_line(test.source),
+                                mistake="" if passed else (mistakes or {}).get(index, "")))
     return scores

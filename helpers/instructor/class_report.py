@@ -1,0 +1,320 @@
+"""``course class-report``: one page per assignment for the instructor, from the graded results only.
+
+Everything comes from ``autograded/<student>/<id>/grade.json`` (:class:`helpers.instructor.verdict.
+Result`) and the submitted folders; nothing is typed in. Per assignment it writes, under
+``class_report/<id>/``:
+
+* ``index.html``, self-contained (figures embedded), and the figures as PNG files;
+* ``students.csv`` (score, status, reason, seconds), ``cells.csv`` (share passed, discrimination)
+  and ``mistakes.csv`` (catalogue name, function, count, students).
+
+Discrimination is item analysis's two usual measures: the point-biserial correlation of passing the
+cell with the score on the other cells, and the upper-lower index (share passed among the top 27% of
+students minus the share among the bottom 27%, ranked by total score).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpers.instructor.batch import GRADE_FILE
+from helpers.instructor.settings import Settings
+from helpers.instructor.verdict import Result
+
+LOW_DISCRIMINATION = 0.2  # under this, a cell hardly separates strong from weak students
+
+
+@dataclass
+class CellStats:
+    grade_id: str
+    max_points: float
+    graded: int
+    passed: int
+    point_biserial: float | None
+    upper_lower: float | None
+
+    @property
+    def share_passed(self) -> float:
+        return self.passed / self.graded if self.graded else 0.0
+
+
+@dataclass
+class ClassData:
+    assignment: str
+    results: dict[str, Result]  # student -> graded result
+    absent: dict[str, str] = field(default_factory=dict)  # student -> why there is no graded result
+
+    @property
+    def graded(self) -> list[Result]:
+        return [r for r in self.results.values() if r.status == "graded"]
+
+
+def load_class(settings: Settings, assignment: str) -> ClassData:
+    """Every student's ``grade.json`` for ``assignment``; submitted folders without one are listed as absent."""
+    data = ClassData(assignment, {})
+    graded_root = settings.root / settings.folders.get("autograded", "autograded")
+    students = set(settings.students())
+    if graded_root.is_dir():
+        students |= {p.name for p in graded_root.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    for student in sorted(students):
+        path = settings.path("autograded", assignment, student) / GRADE_FILE
+        if path.is_file():
+            try:
+                data.results[student] = Result.from_json(path.read_text())
+            except (ValueError, TypeError) as exc:
+                data.absent[student] = f"its grade.json cannot be read ({exc})"
+        elif settings.path("submitted", assignment, student).is_dir():
+            data.absent[student] = "submitted but not graded yet (run course grade)"
+    return data
+
+
+# ------------------------------------------------------------------ the numbers
+
+def cell_stats(data: ClassData) -> list[CellStats]:
+    graded = data.graded
+    if not graded:
+        return []
+    order = [c.grade_id for c in graded[0].cells]
+    stats = []
+    for gid in order:
+        rows = [(r, next((c for c in r.cells if c.grade_id == gid), None)) for r in graded]
+        rows = [(r, c) for r, c in rows if c is not None]
+        passed = [1.0 if c.points >= c.max_points and c.max_points > 0 else 0.0 for _, c in rows]
+        rest = [r.score - c.points for r, c in rows]
+        stats.append(CellStats(gid, rows[0][1].max_points if rows else 0.0, len(rows), int(sum(passed)),
+                               point_biserial(passed, rest), upper_lower_index(passed, [r.score for r, _ in rows])))
+    return stats
+
+
+def point_biserial(item: list[float], rest: list[float]) -> float | None:
+    """Correlation of a 0/1 item with the score on the other items; None where either does not vary."""
+    n = len(item)
+    if n < 3:
+        return None
+    mi, mr = sum(item) / n, sum(rest) / n
+    si = sum((x - mi) ** 2 for x in item)
+    sr = sum((y - mr) ** 2 for y in rest)
+    if si == 0 or sr == 0:
+        return None
+    return sum((x - mi) * (y - mr) for x, y in zip(item, rest)) / (si * sr) ** 0.5
+
+
+def upper_lower_index(item: list[float], totals: list[float], share: float = 0.27) -> float | None:
+    """Share passed in the top ``share`` of students by total score minus the share in the bottom one."""
+    n = len(item)
+    k = max(1, round(share * n))
+    if n < 4:
+        return None
+    ranked = sorted(range(n), key=lambda i: totals[i])
+    low, high = ranked[:k], ranked[-k:]
+    return sum(item[i] for i in high) / k - sum(item[i] for i in low) / k
+
+
+def mistakes(data: ClassData, function_of: dict[str, str]) -> list[tuple[str, str, list[str]]]:
+    """(function, catalogue name, students) for every named mistake, most frequent first."""
+    found: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for student, result in data.results.items():
+        for cell in result.cells:
+            if cell.mistake:
+                found[(function_of.get(cell.mistake, cell.grade_id), cell.mistake)].add(student)
+    return sorted(((f, m, sorted(s)) for (f, m), s in found.items()), key=lambda t: (-len(t[2]), t[0], t[1]))
+
+
+def problems(data: ClassData) -> list[tuple[str, str, str]]:
+    """(student, what, reason): notebooks missing, refused, timed out, crashed, or not graded."""
+    rows = [(s, "not graded", why) for s, why in data.absent.items()]
+    for student, result in sorted(data.results.items()):
+        if result.status != "graded":
+            rows.append((student, "missing" if result.status == "missing" else "refused", result.reason))
+            continue
+        for cell in result.cells:
+            if cell.status in ("timeout", "kernel died", "not run"):
+                what = {"timeout": "timed out", "kernel died": "crashed", "not run": "not run"}[cell.status]
+                rows.append((student, what, f"{cell.grade_id}: {cell.message or cell.status}"))
+        for note in result.notes:
+            if "restarted" in note:
+                rows.append((student, "crashed", note))
+    return rows
+
+
+# ------------------------------------------------------------------ the figures
+
+def _figure_png(draw) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 3.4), dpi=110)
+    draw(ax)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def score_histogram(scores: list[float], max_score: float) -> bytes:
+    def draw(ax):
+        bins = [max_score * k / 10 for k in range(11)] if max_score > 0 else 10
+        ax.hist(scores, bins=bins, color="#4C72B0", edgecolor="white")
+        if scores:
+            ax.axvline(statistics.mean(scores), color="#C44E52", label=f"mean {statistics.mean(scores):.1f}")
+            ax.axvline(statistics.median(scores), color="#55A868", linestyle="--",
+                       label=f"median {statistics.median(scores):.1f}")
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        ax.set_xlabel(f"score (out of {max_score:g})")
+        ax.set_ylabel("students")
+        ax.set_title("Score distribution")
+    return _figure_png(draw)
+
+
+def cells_figure(stats: list[CellStats]) -> bytes:
+    def draw(ax):
+        names = [s.grade_id for s in stats]
+        ax.barh(names, [100 * s.share_passed for s in stats], color="#4C72B0")
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("% of graded students who passed")
+        ax.set_title("Graded cells")
+        ax.tick_params(axis="y", labelsize=8)
+    return _figure_png(draw)
+
+
+def seconds_figure(results: dict[str, Result]) -> bytes:
+    def draw(ax):
+        rows = sorted(((r.seconds, s) for s, r in results.items() if r.status == "graded"))
+        ax.bar(range(len(rows)), [t for t, _ in rows], color="#8172B2")
+        ax.set_xlabel(f"students, fastest to slowest ({len(rows)})")
+        ax.set_ylabel("seconds to grade")
+        ax.set_title("Time each notebook took to grade")
+    return _figure_png(draw)
+
+
+# ------------------------------------------------------------------ the page and the CSV files
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def write_assignment(settings: Settings, assignment: str, out_dir: Path) -> Path:
+    """Write ``out_dir/<assignment>/`` (page, figures, CSV); returns the page's path."""
+    from helpers.instructor import diagnosis, notebooks as nbu
+
+    data = load_class(settings, assignment)
+    folder = out_dir / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    source = settings.notebook("source", assignment)
+    catalogue = {e["name"]: e for e in diagnosis.load_catalogue(settings.root, assignment)}
+    function_of = {name: e["cell"] for name, e in catalogue.items()}
+    descriptions = {}
+    if source.is_file():
+        nb = nbu.read_notebook(source)
+        descriptions = {nbu.grade_id(c): nbu.docstring_line(c.source) for c in nbu.test_cells(nb)}
+    graded = data.graded
+    scores = [r.score for r in graded]
+    max_score = max((r.max_score for r in graded), default=0.0)
+    stats = cell_stats(data)
+    named = mistakes(data, function_of)
+    issues = problems(data)
+
+    figures = {"scores.png": score_histogram(scores, max_score)}
+    if stats:
+        figures["cells.png"] = cells_figure(stats)
+    if graded:
+        figures["seconds.png"] = seconds_figure(data.results)
+    for name, png in figures.items():
+        (folder / name).write_bytes(png)
+
+    with open(folder / "students.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "score", "max_score", "status", "seconds", "reason", "mistakes"])
+        for student, r in sorted(data.results.items()):
+            writer.writerow([student, r.score, r.max_score, r.status, r.seconds, r.reason,
+                             " ".join(c.mistake for c in r.cells if c.mistake)])
+        for student, why in sorted(data.absent.items()):
+            writer.writerow([student, "", "", "not graded", "", why, ""])
+    with open(folder / "cells.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["grade_id", "max_points", "graded", "passed", "share_passed", "point_biserial",
+                         "upper_lower_27"])
+        for s in stats:
+            writer.writerow([s.grade_id, s.max_points, s.graded, s.passed, round(s.share_passed, 4),
+                             "" if s.point_biserial is None else round(s.point_biserial, 4),
+                             "" if s.upper_lower is None else round(s.upper_lower, 4)])
+    with open(folder / "mistakes.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["function", "mistake", "count", "students"])
+        for function, mistake, students in named:
+            writer.writerow([function, mistake, len(students), " ".join(students)])
+
+    e = html.escape
+    def img(name):
+        return (f'<img alt="{e(name)}" src="data:image/png;base64,{base64.b64encode(figures[name]).decode()}">'
+                if name in figures else "")
+
+    summary = (f"{len(graded)} graded of {len(data.results) + len(data.absent)} students; "
+               + (f"mean {statistics.mean(scores):.1f}, median {statistics.median(scores):.1f} of {max_score:g}"
+                  if scores else "no scores yet"))
+    cell_rows = "".join(
+        f"<tr{' class=low' if s.point_biserial is not None and s.point_biserial < LOW_DISCRIMINATION else ''}>"
+        f"<td><code>{e(s.grade_id)}</code><div class=d>{e(descriptions.get(s.grade_id, ''))}</div></td>"
+        f"<td class=n>{s.max_points:g}</td><td class=n>{100 * s.share_passed:.0f}% ({s.passed}/{s.graded})</td>"
+        f"<td class=n>{_fmt(s.point_biserial)}</td><td class=n>{_fmt(s.upper_lower)}</td></tr>" for s in stats)
+    by_function: dict[str, list] = defaultdict(list)
+    for function, mistake, students in named:
+        by_function[function].append((mistake, students))
+    mistake_html = "".join(
+        f"<h3><code>{e(function)}</code></h3><table class=m><colgroup><col style='width:55%'><col style='width:10%'>"
+        f"<col style='width:35%'></colgroup><tr><th>mistake</th><th>students</th><th>who</th></tr>"
+        + "".join(f"<tr><td><code>{e(m)}</code><div class=d>{e(catalogue.get(m, {}).get('explanation', ''))}</div></td>"
+                  f"<td class=n>{len(s)}</td><td class=who>{e(', '.join(s))}</td></tr>" for m, s in rows)
+        + "</table>" for function, rows in sorted(by_function.items(), key=lambda kv: -sum(len(s) for _, s in kv[1])))
+    issue_rows = "".join(f"<tr><td>{e(s)}</td><td>{e(w)}</td><td>{e(r)}</td></tr>" for s, w, r in issues)
+    seconds = [r.seconds for r in graded]
+    time_text = (f"median {statistics.median(seconds):.1f} s, slowest {max(seconds):.1f} s "
+                 f"({max(graded, key=lambda r: r.seconds).student}), total {sum(seconds):.0f} s" if seconds else "")
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Class report: {e(assignment)}</title>
+<style>
+body {{ font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 1.5em auto; padding: 0 1em; color: #222; }}
+h1 {{ font-size: 1.6em; margin-bottom: .2em; }} h2 {{ margin-top: 1.6em; border-bottom: 1px solid #ccc; }}
+table {{ border-collapse: collapse; width: 100%; margin: .5em 0 1em; }}
+th, td {{ border-bottom: 1px solid #e3e3e3; padding: .35em .5em; text-align: left; vertical-align: top; }}
+th {{ background: #f3f3f3; }} td.n {{ text-align: right; white-space: nowrap; }}
+tr.low td {{ background: #fff4e0; }} .d {{ color: #666; font-size: .85em; }} .who {{ font-size: .9em; }}
+table.m {{ table-layout: fixed; }} img {{ max-width: 100%; display: block; margin: .5em 0; }} .summary {{ font-size: 1.1em; }}
+</style></head><body>
+<h1>Class report: {e(assignment)}</h1>
+<p class=summary>{e(summary)}</p>
+<h2>Score distribution</h2>{img("scores.png")}
+<h2>Graded cells</h2>
+<p>Share of graded students who passed each cell, and its discrimination: the point-biserial correlation with the
+score on the other cells, and the upper-lower index (passed among the top 27% minus among the bottom 27%).
+Highlighted rows discriminate little (point-biserial under {LOW_DISCRIMINATION}).</p>
+{img("cells.png")}
+<table><tr><th>cell</th><th>points</th><th>passed</th><th>point-biserial</th><th>upper-lower 27%</th></tr>{cell_rows}</table>
+<h2>Named mistakes</h2>
+<p>The catalogue's mistakes that the grader recognised, by function, most frequent first.</p>
+{mistake_html or "<p>No mistake was named.</p>"}
+<h2>Notebooks that did not run through</h2>
+{f"<table><tr><th>student</th><th>what</th><th>reason</th></tr>{issue_rows}</table>" if issues else "<p>None: every notebook was graded to its end.</p>"}
+<h2>Time to grade</h2><p>{e(time_text)}</p>{img("seconds.png")}
+<p class=d>From {len(data.results)} grade.json files under autograded/; CSV: students.csv, cells.csv, mistakes.csv.</p>
+</body></html>
+"""
+    path = folder / "index.html"
+    path.write_text(page)
+    return path
+
+
+def write_report(settings: Settings, assignments: list[str], out_dir: Path | None = None) -> list[Path]:
+    out_dir = out_dir or settings.root / "class_report"
+    return [write_assignment(settings, a, out_dir) for a in assignments]

@@ -1,0 +1,470 @@
+"""Naming the likely mistake when a test cell fails, in the grader's process only.
+
+While a test cell is judged, the judge records every call of a graded function it sends to the
+kernel: the grader's own inputs and the outcome that came back (:class:`Call`). When the cell
+fails, :meth:`Diagnoser.diagnose` looks at the calls of the function the cell tests:
+
+1. **Fingerprint against the catalogue.** Each entry of ``source/<id>/wrong_variants.json`` is an
+   edit of the source solution. Here, in the grader, the entry's function is built from the source
+   with that edit applied (as :func:`helpers.instructor.demo.filled_notebook` does to a notebook's
+   text) and run on copies of the very inputs the student's function was given. An entry is named
+   only when its outcome equals the student's (within tolerance) on **every** recorded call, the
+   calls that passed included, and no other entry with a different name does too: a confident wrong
+   name is worse than none.
+2. **Generic detectors.** Where no entry matches, the last call's output is compared with the
+   reference output to describe the error's shape: axes in the wrong order, a constant factor,
+   offset or sign, a shift by one position, only the border or the interior wrong, zeros or NaN
+   where values were expected, or an error raised on one input only (naming what is different
+   about that input, e.g. ``pad=0``).
+
+Nothing of this reaches the kernel: the catalogue, its code and the reference outputs stay here.
+The result is data (:class:`Diagnosis`): the entry's name goes into ``grade.json`` (``CellScore.
+mistake``) so that the class report counts names, and its text is appended to the cell's message.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers import calls
+
+TIME_LIMIT_S = 120.0  # the catalogue of one function, on one failed cell: past this, no name
+RTOL, ATOL_SCALE = 1e-4, 1e-5  # "the same output": looser than the checks (other summation orders, float32)
+
+
+@dataclass
+class Call:
+    """One call of a graded function during a test cell: the grader's inputs and what came back."""
+
+    name: str
+    args: tuple
+    kwargs: dict
+    harness: str | None
+    outcome: calls.Outcome
+
+
+@dataclass
+class Diagnosis:
+    mistake: str = ""  # the catalogue entry's name, when exactly one matched
+    text: str = ""  # what the student reads, appended to the cell's message
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+
+@dataclass
+class _Entry:
+    name: str
+    function: str
+    explanation: str
+    hint: str
+    code: str = field(repr=False, default="")
+
+
+# ------------------------------------------------------------------ the catalogue, built in the grader
+
+def load_catalogue(root: Path, assignment: str) -> list[dict]:
+    """The wrong variants (with ``explanation`` and ``hint``) of ``source/<assignment>/wrong_variants.json``."""
+    from helpers.instructor import demo
+
+    return list(demo.load_variants(root, assignment, "wrong")["variants"])
+
+
+def edited_namespace(assignment: str, source_nb, edits: list[dict]) -> dict:
+    """The source solutions with ``edits`` (entries in the catalogue's format) applied, exec'd here."""
+    from helpers.instructor import demo
+    from helpers.instructor.references import solution_namespace
+
+    nb = copy.deepcopy(source_nb)
+    for edit in edits:
+        for cell in nb.cells:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == edit["cell"]:
+                cell.source = demo.apply_variant(assignment, demo.strip_markers(cell.source), edit)
+    return solution_namespace(assignment, notebook=nb)
+
+
+class Diagnoser:
+    """The catalogue of one assignment, its functions built lazily from the source solutions."""
+
+    def __init__(self, assignment: str, source_nb, entries: list[dict], parameters=None, output_names=None):
+        from helpers.instructor import notebooks as nbu
+
+        self.assignment = assignment
+        self.source_nb = source_nb
+        self.answers = {nbu.grade_id(c): c.source for c in nbu.solution_cells(source_nb)}
+        self.entries = [_Entry(e["name"], e["cell"], e.get("explanation") or e.get("description", ""),
+                               e.get("hint", "")) for e in entries]
+        self._variants = {e["name"]: e for e in entries}
+        self._namespaces: dict[str, dict] = {}
+        self.parameters = parameters or (lambda name: None)
+        self.output_names = output_names or {}
+
+    def function_of(self, entry: _Entry):
+        """The entry's wrong function, exec'd here from the source solutions with its edit applied."""
+        if entry.name not in self._namespaces:
+            self._namespaces[entry.name] = edited_namespace(self.assignment, self.source_nb, [self._variants[entry.name]])
+        return self._namespaces[entry.name][entry.function]
+
+    # -------------------------------------------------------------- the one entry point
+
+    def diagnose(self, function: str, recorded: list[Call], reference, probe=None, probes=()) -> Diagnosis:
+        """What went wrong in the calls of ``function`` (the last one failed), or an empty Diagnosis.
+
+        ``reference(name, *args, **kwargs)`` is the source solution's output. ``probes`` are more inputs
+        of ``function`` (``(args, kwargs)`` pairs) and ``probe(args, kwargs)`` the student's outcome on one:
+        where entries match the cell's calls, each probe is one more input they must all match on.
+        """
+        recorded = [c for c in recorded if c.name == function]
+        if not recorded:
+            return Diagnosis()
+        last = recorded[-1]
+        if last.outcome.error and (last.outcome.error.get("undefined_function")
+                                   or last.outcome.error.get("ename") == "NotImplementedError"):
+            return Diagnosis()
+        matched = self.matching_entries(function, recorded)
+        for args, kwargs in probes if matched and probe is not None else ():
+            call = Call(function, args, kwargs, None, probe(args, kwargs))
+            matched = self.matching_entries(function, [call], matched)
+            if not matched:
+                break
+        names = {e.name for e in matched}
+        if len(names) == 1:
+            entry = matched[0]
+            text = f"Likely mistake: {entry.explanation}"
+            if entry.hint:
+                text += f"\nHint: {entry.hint}"
+            return Diagnosis(entry.name, text)
+        shape = describe_error_shape(function, recorded, reference, self.parameters(function),
+                                     self.output_names.get(function))
+        return Diagnosis("", f"What the error looks like: {shape}") if shape else Diagnosis()
+
+    def matching_entries(self, function: str, recorded: list[Call], among=None) -> list[_Entry]:
+        """The entries of ``function`` (of ``among``, if given) whose outcome equals the student's on every call."""
+        started = time.monotonic()
+        found = []
+        for entry in self.entries if among is None else among:
+            if entry.function != function:
+                continue
+            if time.monotonic() - started > TIME_LIMIT_S:
+                return []  # not every entry was tried: naming one could be wrong
+            try:
+                variant = self.function_of(entry)
+                if all(same_outcome(call.outcome, _run(variant, call)) for call in recorded):
+                    found.append(entry)
+            except Exception:  # noqa: BLE001 - an entry that cannot be built or run matches nothing
+                continue
+        return found
+
+
+def _copy(value):
+    """A deep copy in which symbolic Keras inputs stay themselves (a block's output must connect to them)."""
+    from helpers import wire
+
+    memo = {id(t): t for t in wire.keras_inputs(value, {})}
+    try:
+        return copy.deepcopy(value, memo)
+    except Exception:  # noqa: BLE001 - what cannot be copied is shared
+        return value
+
+
+def _run(function, call: Call) -> calls.Outcome:
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return calls.run(function, _copy(call.args), _copy(call.kwargs), harness=call.harness)
+
+
+# ------------------------------------------------------------------ "the same outcome"
+
+def same_outcome(student: calls.Outcome, variant: calls.Outcome) -> bool:
+    """Both raised the same error, or both returned the same values (and observed the same things)."""
+    if student.error is not None or variant.error is not None:
+        if student.error is None or variant.error is None:
+            return False
+        return (student.error.get("ename") == variant.error.get("ename")
+                and _message_key(student.error.get("message"), student.error.get("ename"))
+                == _message_key(variant.error.get("message"), variant.error.get("ename")))
+    if not same_value(student.result, variant.result, student.args, student.kwargs):
+        return False
+    observed = {k: v for k, v in (student.observations or {}).items() if k != "error"}
+    expected = {k: v for k, v in (variant.observations or {}).items() if k != "error"}
+    return same_value(observed, expected)
+
+
+def _message_key(message, ename) -> str:
+    """What an error says, without where: its first line, or for TensorFlow's "in user code:" messages the
+    line of the error itself (the kernel's and the grader's differ in file names and call context)."""
+    lines = [line.strip() for line in str(message or "").strip().splitlines() if line.strip()]
+    own = [line for line in lines if line.startswith(f"{ename}:")]
+    return (own[-1] if own else lines[0] if lines else "")[:200]
+
+
+def _as_array(value):
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, (np.generic, int, float)) and not isinstance(value, bool):
+        return np.asarray(value)
+    module = type(value).__module__ or ""
+    if module.startswith(("tensorflow", "keras")) and hasattr(value, "numpy"):
+        try:
+            return np.asarray(value.numpy())
+        except Exception:  # noqa: BLE001
+            return None
+    return None
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.shape != b.shape:
+        return False
+    if a.dtype == bool or b.dtype == bool:
+        return a.dtype == b.dtype and bool(np.array_equal(a, b))
+    if a.dtype.kind not in "fiuc" or b.dtype.kind not in "fiuc":
+        return bool(np.array_equal(a, b))
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    if not (np.array_equal(np.isnan(a), np.isnan(b)) and np.array_equal(np.isinf(a), np.isinf(b))):
+        return False
+    finite = np.isfinite(a)
+    if not np.array_equal(a[~finite], b[~finite]):
+        return False
+    a, b = a[finite], b[finite]
+    scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-12)
+    return bool(np.all(np.abs(a - b) <= ATOL_SCALE * scale + RTOL * np.abs(b)))
+
+
+def same_value(a, b, args=(), kwargs=None) -> bool:
+    """Values equal as the checks see them: arrays and tensors within tolerance, Keras graphs by what they compute."""
+    if _is_keras(a) or _is_keras(b):
+        return _is_keras(a) and _is_keras(b) and keras_fingerprint(a, args, kwargs or {}) == \
+            keras_fingerprint(b, args, kwargs or {})
+    x, y = _as_array(a), _as_array(b)
+    if x is not None or y is not None:
+        return x is not None and y is not None and _close(x, y)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same_value(p, q, args, kwargs) for p, q in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k], args, kwargs) for k in a)
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # noqa: BLE001 - objects that cannot be compared are not the same
+        return repr(a) == repr(b)
+
+
+def _is_keras(value) -> bool:
+    return any(c.__name__ in ("KerasTensor", "Functional", "Model", "Sequential") for c in type(value).__mro__)
+
+
+def keras_fingerprint(value, args, kwargs) -> tuple:
+    """A Keras model (or a block's output tensor) as its canonical layer rows and outputs on fixed weights."""
+    import json
+
+    import keras
+
+    from helpers import wire
+    from helpers.model_compare import canonical_rows, describe_model
+
+    model = value
+    if any(c.__name__ == "KerasTensor" for c in type(value).__mro__):
+        inputs = wire.keras_inputs(args, kwargs)
+        model = keras.Model(inputs=inputs[0] if len(inputs) == 1 else inputs, outputs=value)
+    rows = canonical_rows(describe_model(model))
+    for row in rows:
+        row.pop("name", None)
+    key = json.dumps(rows, sort_keys=True, default=str)
+    try:
+        shapes = [tuple(t.shape) for t in model.inputs]
+        if len(shapes) != 1 or any(d is None for d in shapes[0][1:]) or int(np.prod(shapes[0][1:])) > 1 << 16:
+            return (key,)
+        rng = np.random.default_rng(0)
+        for layer in model.layers:
+            weights = layer.get_weights()
+            if weights:
+                layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(w.dtype) if w.ndim == 1 else
+                                   rng.standard_normal(w.shape).astype(w.dtype) * 0.3 for w in weights])
+        X = np.random.default_rng(1).standard_normal((2, *shapes[0][1:])).astype("float32")
+        outputs = tuple(np.round(np.asarray(model(X, training=t)), 4).tobytes() for t in (False, True))
+    except Exception:  # noqa: BLE001 - a graph that cannot run is described by its layers
+        return (key,)
+    return (key, *outputs)
+
+
+# ------------------------------------------------------------------ generic detectors
+
+def _ordinal(k: int, count: int, names) -> str:
+    if names and k < len(names):
+        return names[k]
+    return f"returned value {k + 1} of {count}"
+
+
+def describe_error_shape(function: str, recorded: list[Call], reference, parameters=None, output_names=None) -> str:
+    """One sentence on the shape of the error of the last call, or '' where nothing clear stands out."""
+    last = recorded[-1]
+    if last.outcome.error is not None:
+        return _crash_on_one_input(function, recorded, parameters)
+    try:
+        expected = reference(function, *_copy(last.args), **_copy(last.kwargs))
+    except Exception:  # noqa: BLE001 - no reference output for these inputs: nothing to describe
+        return ""
+    got = last.outcome.result
+    if isinstance(expected, tuple) and isinstance(got, tuple) and len(expected) == len(got):
+        parts = []
+        for k, (g, e) in enumerate(zip(got, expected)):
+            x, y = _as_array(g), _as_array(e)
+            if x is None or y is None or _close(x, y):
+                continue
+            text = describe_array_error(x, y)
+            if text:
+                parts.append(f"{_ordinal(k, len(got), output_names)}: {text}")
+        return "; ".join(parts)
+    x, y = _as_array(got), _as_array(expected)
+    if x is None or y is None or x.shape == () and y.shape == ():
+        if x is not None and y is not None:
+            return describe_scalar_error(float(x), float(y))
+        return ""
+    return describe_array_error(x, y)
+
+
+def _crash_on_one_input(function: str, recorded: list[Call], parameters) -> str:
+    ran = [c for c in recorded[:-1] if c.outcome.error is None]
+    if not ran:
+        return ""
+    last = recorded[-1]
+    settings = _settings(last, parameters)
+    earlier = [_settings(c, parameters) for c in ran]
+    unusual = [f"{k}={v!r}" for k, v in settings.items() if all(e.get(k) != v for e in earlier)]
+    ename = last.outcome.error.get("ename", "an error")
+    what = f"only for the input with {', '.join(unusual)}" if unusual else "on one input only"
+    return (f"{function} ran on the {len(ran)} earlier input{'s' if len(ran) > 1 else ''} of this test and "
+            f"raises {ename} {what}.")
+
+
+def _settings(call: Call, parameters) -> dict:
+    """The call's small settings (numbers, strings, the entries of dicts such as hparameters)."""
+    found = {}
+    named = list(zip(parameters or [], call.args)) + list(call.kwargs.items())
+    for key, value in named:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(v, (int, float, str, bool)):
+                    found[k] = v
+        elif isinstance(value, (int, float, str, bool)):
+            found[key] = value
+        elif isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+            found[key] = value
+    return found
+
+
+def describe_scalar_error(got: float, expected: float) -> str:
+    if not np.isfinite(got):
+        return f"the result is {got} where a finite number was expected."
+    if expected != 0 and abs(got + expected) <= 1e-6 * abs(expected):
+        return "the result has the wrong sign."
+    if expected != 0 and got != 0:
+        ratio = got / expected
+        for k in (2, 3, 4, 0.5):
+            if abs(ratio - k) < 1e-6:
+                return f"the result is {k:g} times the expected one."
+    return ""
+
+
+def describe_array_error(got: np.ndarray, expected: np.ndarray) -> str:
+    """The shape of the difference between two arrays in one sentence, or ''."""
+    if got.dtype == bool or expected.dtype == bool:
+        return _mask_error(got, expected)
+    if got.dtype.kind not in "fiu" or expected.dtype.kind not in "fiu":
+        return ""
+    got, expected = got.astype(np.float64), expected.astype(np.float64)
+    if got.shape != expected.shape:
+        return _axes_error(got, expected)
+    bad = ~np.isfinite(got)
+    if bad.any():
+        return f"{int(bad.sum())} of {got.size} values are NaN or infinite (a division by zero, or an overflow?)."
+    scale = max(float(np.max(np.abs(expected))), 1e-12)
+    tol = 1e-6 * scale
+
+    def close(a, b):
+        return a.shape == b.shape and bool(np.all(np.abs(a - b) <= tol + 1e-6 * np.abs(b)))
+
+    wrong = np.abs(got - expected) > tol + 1e-6 * np.abs(expected)
+    if not wrong.any():
+        return ""
+    if not np.any(got):
+        return "every value is 0: nothing was written into the output."
+    if np.all(got[wrong] == 0):
+        return (f"{int(wrong.sum())} of {got.size} values are 0 where values were expected; "
+                "all other values are right.")
+    if close(got, -expected):
+        return "every value has the wrong sign."
+    denominator = float(np.sum(expected * expected))
+    if denominator > 0:
+        k = float(np.sum(got * expected)) / denominator
+        if abs(k - 1) > 1e-6 and close(got, k * expected):
+            return f"every value is {k:.4g} times the expected one (a constant factor)."
+    offset = got - expected
+    if np.ptp(offset) <= tol and abs(float(offset.flat[0])) > tol:
+        return f"every value is off by the same amount ({float(offset.flat[0]):.4g}): a constant offset."
+    for perm in itertools.permutations(range(got.ndim)):
+        if perm != tuple(range(got.ndim)) and close(np.transpose(got, perm), expected):
+            return f"the values are right but the axes are in the wrong order (axes {perm} of yours are {tuple(range(got.ndim))})."
+    spatial = (1, 2) if got.ndim == 4 else (0, 1) if got.ndim == 2 else ()
+    for axis in spatial:
+        n = got.shape[axis]
+        if n < 2:
+            continue
+        head, tail = [slice(None)] * got.ndim, [slice(None)] * got.ndim
+        head[axis], tail[axis] = slice(0, n - 1), slice(1, n)
+        label = {1: "height", 2: "width"}.get(axis, f"axis {axis}") if got.ndim == 4 else f"axis {axis}"
+        if close(got[tuple(head)], expected[tuple(tail)]):
+            return f"the output is shifted by one position along the {label}: your value at {label} index k is the expected one at k + 1."
+        if close(got[tuple(tail)], expected[tuple(head)]):
+            return f"the output is shifted by one position along the {label}: your value at {label} index k + 1 is the expected one at k."
+    if len(spatial) == 2 and got.shape[spatial[0]] >= 3 and got.shape[spatial[1]] >= 3:
+        grid = wrong.any(axis=tuple(a for a in range(got.ndim) if a not in spatial))
+        border = np.ones_like(grid)
+        border[1:-1, 1:-1] = False
+        if not grid[~border].any():
+            return "only values on the border (first and last rows and columns) are wrong; the interior is right."
+        if not grid[border].any():
+            return "only interior values are wrong; the border (first and last rows and columns) is right."
+    if got.ndim == 4 and got.shape[0] > 1:
+        examples = sorted({int(i) for i in np.argwhere(wrong)[:, 0]})
+        if len(examples) < got.shape[0]:
+            return f"only example(s) {examples} of the batch are wrong; the others are right."
+    if got.ndim == 4 and got.shape[-1] > 1:
+        channels = sorted({int(i) for i in np.argwhere(wrong)[:, -1]})
+        if len(channels) < got.shape[-1]:
+            return f"only channel(s) {channels} are wrong; the others are right."
+    return ""
+
+
+def _axes_error(got: np.ndarray, expected: np.ndarray) -> str:
+    if sorted(got.shape) == sorted(expected.shape):
+        for perm in itertools.permutations(range(got.ndim)):
+            moved = np.transpose(got, perm)
+            if moved.shape == expected.shape and np.allclose(moved, expected, rtol=1e-6, atol=1e-9):
+                return f"the values are right but the axes are swapped: your shape {got.shape}, expected {expected.shape}."
+        return f"your shape {got.shape} has the right sizes in the wrong order (expected {expected.shape}): swapped axes."
+    if got.ndim == expected.ndim:
+        off = [(k, g - e) for k, (g, e) in enumerate(zip(got.shape, expected.shape)) if g != e]
+        text = ", ".join(f"axis {k} has {abs(d)} {'more' if d > 0 else 'fewer'}" for k, d in off)
+        return f"the output's size is wrong along {len(off)} axis/axes: {text} than expected."
+    return ""
+
+
+def _mask_error(got: np.ndarray, expected: np.ndarray) -> str:
+    if got.shape != expected.shape or got.dtype != bool:
+        return ""
+    if got.all():
+        return "every entry is True: the comparison does not single out one entry."
+    if not got.any():
+        return "every entry is False."
+    if np.array_equal(got, ~expected):
+        return "the mask is inverted: True exactly where False was expected."
+    return ""
