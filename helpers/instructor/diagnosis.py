@@ -105,6 +105,11 @@ class Diagnoser:
         self._namespaces: dict[str, dict] = {}
         self.parameters = parameters or (lambda name: None)
         self.output_names = output_names or {}
+        import hashlib
+        import json
+
+        self.source_key = hashlib.sha256(json.dumps([self.answers, entries], sort_keys=True, default=str)
+                                         .encode()).hexdigest()
 
     def function_of(self, entry: _Entry):
         """The entry's wrong function, exec'd here from the source solutions with its edit applied."""
@@ -156,11 +161,42 @@ class Diagnoser:
                 return []  # not every entry was tried: naming one could be wrong
             try:
                 variant = self.function_of(entry)
-                if all(same_outcome(call.outcome, _run(variant, call)) for call in recorded):
+                if all(same_outcome(call.outcome, self._variant_outcome(entry, variant, call)) for call in recorded):
                     found.append(entry)
             except Exception:  # noqa: BLE001 - an entry that cannot be built or run matches nothing
                 continue
         return found
+
+    def _variant_outcome(self, entry: _Entry, variant, call: Call) -> calls.Outcome:
+        """The entry's outcome on this call; remembered per process, since every student's hidden tests use
+        the grader's same inputs (calls with symbolic Keras inputs are always run again: they are cheap)."""
+        key = _call_key(entry.name, call)
+        key = None if key is None else (self.source_key, *key)
+        if key is None:
+            return _run(variant, call)
+        if key not in _OUTCOMES:
+            if len(_OUTCOMES) > 4096:
+                _OUTCOMES.clear()
+            _OUTCOMES[key] = _run(variant, call)
+        return _OUTCOMES[key]
+
+
+_OUTCOMES: dict[tuple, calls.Outcome] = {}
+
+
+def _call_key(name: str, call: Call) -> tuple | None:
+    import hashlib
+    import json
+
+    from helpers import wire
+
+    if wire.keras_inputs(call.args, call.kwargs):
+        return None
+    try:
+        text = json.dumps([wire.encode(list(call.args)), wire.encode(dict(call.kwargs)), call.harness], sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+    return name, call.name, hashlib.sha256(text.encode()).hexdigest()
 
 
 def _copy(value):
