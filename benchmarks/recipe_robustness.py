@@ -16,9 +16,11 @@ seed 0 is exactly the notebook's run and seed ``k`` uses TensorFlow seed ``1 + k
 A run *collapsed* when its train accuracy is below 0.25 or one class takes more than 90 % of the
 training set's predictions.
 
-``--variant NAME`` (repeatable) trains a variant of the notebook's recipe beside it, on the same seeds,
-and prints the summaries side by side; ``--list`` names them. A variant is a textual edit of the
-notebook's solution code, so it fails loudly when the notebook no longer holds the line it edits.
+``--variant NAME`` (repeatable; ``A+B`` combines two) trains a variant of the notebook's recipe beside
+it, on the same seeds, and prints the summaries side by side; ``--list`` names them. A variant is a
+textual edit of the notebook's solution code (it fails loudly when the notebook no longer holds the line
+it edits), except ``uncentered-inputs`` and ``centered-inputs``, which change the data the recipe is
+given. The data are always prepared by the notebook's own data cell, so the script follows the notebook.
 
 Usage: ``python benchmarks/recipe_robustness.py [--seeds 10] [--epochs 100] [--variant keras-epsilon]
 [--threads 1]``
@@ -74,6 +76,14 @@ VARIANTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
           r'    W3 = tf.Variable(tf.keras.initializers.GlorotUniform(seed=1)(shape=(64, 6)), name="W3")\n'
           r'    b3 = tf.Variable(tf.zeros((6,)), name="b3")\2')],
     ),
+    "uncentered-inputs": (
+        "inputs X / 255 in [0, 1], as in the TF1 course, without the notebook's centring",
+        [],
+    ),
+    "centered-inputs": (
+        "inputs minus the training set's mean pixel (per channel), where the notebook does not centre",
+        [],
+    ),
     "fixed-shuffle": (
         "the same minibatches every epoch (seed not incremented)",
         [(r"\n(\s*)seed = seed \+ 1\n", "\n")],
@@ -127,15 +137,33 @@ def solutions(code: str) -> dict:
     return namespace
 
 
-def load_data():
+def load_data(notebook, center: bool | None = None):
+    """The SIGNS arrays as the notebook prepares them: its own data cell, run on ``signs.load_dataset()``.
+
+    ``center`` False undoes the centring (plain X / 255, as in the TF1 course); True centres inputs
+    the notebook leaves uncentred; None keeps what the notebook does.
+    """
+    import contextlib
+    import io
+
     from helpers import signs
 
     X_train_orig, Y_train_orig, X_test_orig, Y_test_orig, _ = signs.load_dataset()
-    X_train = (X_train_orig / 255.0).astype(np.float32)
-    X_test = (X_test_orig / 255.0).astype(np.float32)
-    Y_train = signs.convert_to_one_hot(Y_train_orig, 6).T.astype(np.float32)
-    Y_test = signs.convert_to_one_hot(Y_test_orig, 6).T.astype(np.float32)
-    return X_train, Y_train, X_test, Y_test
+    cell = next(c.source for c in notebook.cells
+                if c.cell_type == "code" and "convert_to_one_hot(Y_train_orig" in c.source)
+    namespace = {"np": np, "convert_to_one_hot": signs.convert_to_one_hot, "X_train_orig": X_train_orig,
+                 "Y_train_orig": Y_train_orig, "X_test_orig": X_test_orig, "Y_test_orig": Y_test_orig}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(cell, "<the notebook's data cell>", "exec"), namespace)
+    X_train, X_test = namespace["X_train"], namespace["X_test"]
+    plain_train = (X_train_orig / 255.0).astype(np.float32)
+    plain_test = (X_test_orig / 255.0).astype(np.float32)
+    mean_pixel = (X_train_orig / 255.0).mean(axis=(0, 1, 2)).astype(np.float32)
+    if center is False:
+        X_train, X_test = plain_train, plain_test
+    elif center is True and np.array_equal(X_train, plain_train):
+        X_train, X_test = plain_train - mean_pixel, plain_test - mean_pixel
+    return X_train, namespace["Y_train"], X_test, namespace["Y_test"]
 
 
 def dead_filters(X, parameters) -> tuple[int, int]:
@@ -195,8 +223,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (default 10)")
     parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
     parser.add_argument("--epochs", type=int, default=100, help="epochs of every run (default 100)")
-    parser.add_argument("--variant", action="append", default=[], choices=sorted(VARIANTS),
-                        help="also train this variant of the notebook's recipe (repeatable)")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="also train this variant of the notebook's recipe (repeatable; A+B combines)")
     parser.add_argument("--no-notebook", action="store_true", help="train only the variants")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow intra- and inter-op threads (default 1)")
     parser.add_argument("--list", action="store_true", help="list the variants and exit")
@@ -214,23 +242,31 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     from helpers.instructor.notebooks import read_notebook, solution_code
 
-    code = solution_code(read_notebook(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
+    notebook = read_notebook(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    code = solution_code(notebook)
     recipes = {} if args.no_notebook else {"notebook": code}
     for name in args.variant:
-        recipes[name] = apply_edits(code, VARIANTS[name][1], name)
-    data = load_data()
+        recipes[name] = code
+        for part in name.split("+"):
+            if part not in VARIANTS:
+                parser.error(f"unknown variant {part!r}; --list names them")
+            recipes[name] = apply_edits(recipes[name], VARIANTS[part][1], part)
+    datasets = {center: load_data(notebook, center) for center in (None, False, True)}
+    data = datasets[None]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     print(f"{data[0].shape[0]} train / {data[2].shape[0]} test images; {args.epochs} epochs, Adam 0.009, "
           f"minibatch 64; seeds {seeds.start}..{seeds.stop - 1}; TF threads {args.threads}; "
           f"collapsed = train accuracy < {COLLAPSE_ACCURACY} or one class > {COLLAPSE_SHARE:.0%} of predictions")
     for name in recipes:
         if name != "notebook":
-            print(f"variant {name}: {VARIANTS[name][0]}")
+            print(f"variant {name}: " + "; ".join(VARIANTS[part][0] for part in name.split("+")))
 
     results: dict[str, list[Run]] = {name: [] for name in recipes}
     for k in seeds:  # seed-major: an interrupted run still compares the recipes on the same seeds
         for name, recipe in recipes.items():
-            run = train(recipe, k, data, args.epochs)
+            parts = name.split("+")
+            center = False if "uncentered-inputs" in parts else True if "centered-inputs" in parts else None
+            run = train(recipe, k, datasets[center], args.epochs)
             results[name].append(run)
             print_run(name, run)
 
