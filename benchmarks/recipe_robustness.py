@@ -22,8 +22,16 @@ textual edit of the notebook's solution code (it fails loudly when the notebook 
 it edits), except ``uncentered-inputs`` and ``centered-inputs``, which change the data the recipe is
 given. The data are always prepared by the notebook's own data cell, so the script follows the notebook.
 
-Usage: ``python benchmarks/recipe_robustness.py [--seeds 10] [--epochs 100] [--variant keras-epsilon]
-[--threads 1]``
+Usage: ``python benchmarks/recipe_robustness.py [--seeds 10] [--epochs 100] [--variant NAME] [--threads 1]``
+
+``--variant uncentered-inputs+keras-epsilon`` is the recipe before the fix (plain X / 255, Keras'
+epsilon). Measured on the generated data (generator v1), 10 seeds, 1 thread, about 27 s a run:
+
+    recipe                          collapsed  train mean (min-max)    test mean (min-max)    dead conv1
+    notebook (centred, eps 1e-8)    0/10       1.0000 (1.0000-1.0000)  0.8675 (0.8417-0.9000) 0.0 of 8
+    uncentered-inputs+keras-epsilon 1/10       0.7817 (0.1667-0.9731)  0.6800 (0.1667-0.8667) 5.6 of 8
+    uncentered-inputs+tf1-initializers (eps 1e-8)
+                                    2/10       0.7469 (0.1667-0.9806)  0.6475 (0.1667-0.8333) 5.9 of 8
 """
 
 from __future__ import annotations
