@@ -28,7 +28,7 @@ import numpy as np
 
 from helpers.paths import datasets_dir
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEFAULT_SEED = 1
 IMAGE_SHAPE = (64, 64, 3)
 N_CLASSES = 6
@@ -110,8 +110,8 @@ _RENDER = 128  # drawn at twice the final size, then averaged down (anti-aliasin
 # wrist at the origin, fingers along +y, palm normal +z (towards the camera when
 # the palm faces it), thumb on the -x side.
 _KNUCKLES = np.array([[-0.35, 0.98], [-0.115, 1.04], [0.115, 1.00], [0.33, 0.90]])
-_PHALANGES = np.array([[0.38, 0.24, 0.18], [0.43, 0.27, 0.19], [0.4, 0.26, 0.18], [0.31, 0.19, 0.16]])
-_FINGER_RADIUS = np.array([0.094, 0.097, 0.09, 0.078])
+_PHALANGES = 1.12 * np.array([[0.38, 0.24, 0.18], [0.43, 0.27, 0.19], [0.4, 0.26, 0.18], [0.31, 0.19, 0.16]])
+_FINGER_RADIUS = np.array([0.084, 0.087, 0.081, 0.07])
 _SPREAD = np.array([-0.15, -0.03, 0.09, 0.22])  # radians from +y, a relaxed open hand
 
 # Fingers raised per class, as the real photographs show them.
@@ -125,9 +125,9 @@ _RAISED = {
 }
 
 # The real photos frame a fist (1, 2) smaller than an open hand, and an "O" larger.
-_CLASS_SCALE = {0: 1.2, 1: 0.95, 2: 0.95, 3: 1.0, 4: 0.97, 5: 0.95}
+_CLASS_SCALE = {0: 1.05, 1: 1.0, 2: 0.97, 3: 0.98, 4: 1.0, 5: 0.98}
 
-_SKIN_TONES = 0.92 * np.array([  # sRGB of lit skin, light to dark
+_SKIN_TONES = 0.84 * np.array([  # sRGB of lit skin, light to dark
     [236, 196, 170], [222, 172, 138], [208, 152, 114], [192, 134, 96],
     [170, 114, 78], [140, 92, 62], [108, 70, 48],
 ]) / 255.0
@@ -172,7 +172,7 @@ def _hand_model(label, rng):
     """
     prims = []
     raised = _RAISED[label]
-    spread = rng.uniform(*{5: (1.2, 2.4), 4: (0.8, 2.0), 3: (1.0, 2.2)}.get(label, (0.5, 1.6)))
+    spread = rng.uniform(*{5: (1.8, 3.0), 4: (1.4, 2.6), 3: (1.4, 2.8)}.get(label, (0.5, 1.6)))
     finger_scale = rng.uniform(0.9, 1.1)
     tips = []
     for f in range(4):
@@ -194,13 +194,13 @@ def _hand_model(label, rng):
             flex = np.radians([rng.uniform(65, 90), rng.uniform(80, 100), rng.uniform(55, 80)])
         pts = _finger_points(base, theta, lengths, flex)
         tips.append(pts[-1])
-        radii = radius * np.array([1.0, 0.95, 0.88, 0.8])
+        radii = radius * np.array([1.0, 0.93, 0.86, 0.8])
         prims += _chain(pts, radii, 1)
 
     thumb_base = np.array([-0.4, 0.3, 0.02])
     if "thumb" in raised:
         # abduction from the index finger, radians; wider in an open hand
-        angle = rng.uniform(0.55, 0.95) if label == 5 else rng.uniform(0.5, 0.85)
+        angle = rng.uniform(0.8, 1.3) if label == 5 else rng.uniform(0.6, 1.0)
         reach = rng.uniform(0.85, 1.0)
         thumb_base = np.array([-0.3, 0.2, 0.02])
         tip = thumb_base + reach * np.array([-np.sin(angle), np.cos(angle), 0.15])
@@ -209,24 +209,26 @@ def _hand_model(label, rng):
         tip = tips[0] + np.array([0.0, -0.05, 0.03])
         ctrl = (thumb_base + tip) / 2 + np.array([-0.12, -0.12, 0.3])
     elif label == 4:
-        tip = np.array([rng.uniform(-0.05, 0.15), rng.uniform(0.45, 0.62), 0.24])
-        ctrl = np.array([-0.4, 0.55, 0.22])
-    else:  # 1, 2: thumb over the curled fingers
+        tip = np.array([rng.uniform(-0.05, 0.15), rng.uniform(0.45, 0.62), 0.15])
+        ctrl = np.array([-0.4, 0.55, 0.15])
+    elif rng.uniform() < 0.6:  # 1, 2: thumb over the curled fingers
         tip = np.array([rng.uniform(0.0, 0.2), rng.uniform(0.6, 0.72), 0.42])
         ctrl = np.array([-0.42, 0.62, 0.35])
+    else:  # 1, 2: thumb resting up against the side of the curled index finger
+        tip = np.array([rng.uniform(-0.45, -0.3), rng.uniform(0.75, 0.95), 0.3])
+        ctrl = np.array([-0.5, 0.5, 0.2])
     thumb = _bezier_points(thumb_base, ctrl, tip, 4)
-    prims += _chain(thumb, np.array([0.15, 0.125, 0.11, 0.095]) * rng.uniform(0.93, 1.07), 1)
+    prims += _chain(thumb, np.array([0.13, 0.11, 0.095, 0.078]) * rng.uniform(0.93, 1.07), 1)
 
     # palm, heel and thenar pad, as overlapping ellipsoids
     width = rng.uniform(0.95, 1.05)
-    prims.append(("ellipsoid", np.array([0.0, 0.45, 0.0]), np.eye(3), np.array([0.42 * width, 0.45, 0.14]), 2))
-    prims.append(("ellipsoid", np.array([0.0, 0.8, 0.0]), np.eye(3), np.array([0.49 * width, 0.27, 0.13]), 2))
+    prims.append(("ellipsoid", np.array([0.0, 0.55, 0.0]), np.eye(3), np.array([0.47 * width, 0.56, 0.12]), 2))
     prims.append(("ellipsoid", np.array([-0.2, 0.3, 0.04]), _rot("z", -0.5), np.array([0.17, 0.28, 0.13]), 1))
     prims.append(("ellipsoid", np.array([0.0, 0.06, 0.0]), np.eye(3), np.array([0.24, 0.16, 0.13]), 1))
     for f in range(4):  # metacarpals fill the palm up to the knuckles
         knuckle = np.array([*_KNUCKLES[f], 0.0])
-        prims.append(("capsule", np.array([_KNUCKLES[f][0] * 0.6, 0.3, 0.0]), knuckle,
-                      0.1, _FINGER_RADIUS[f] * 1.15, 1))
+        prims.append(("capsule", np.array([_KNUCKLES[f][0] * 0.6, 0.3, -0.03]), knuckle - [0, 0, 0.02],
+                      0.1, _FINGER_RADIUS[f] * 1.25, 2))
 
     keypoints = np.array([*tips, thumb[-1], [0.0, 0.0, 0.0], [-0.45, 0.4, 0.0], [0.45, 0.5, 0.0]])
     return prims, keypoints
@@ -245,8 +247,8 @@ def _view(label, rng):
         else:
             yaw = np.radians(180 + rng.normal(0, 25))
     else:
-        yaw = np.radians(rng.normal(0, 15))
-    roll = np.radians(np.clip(rng.normal(8, 14), -35, 45))
+        yaw = np.radians(rng.normal(0, 22))
+    roll = np.radians(np.clip(rng.normal(10, 28), -60, 75))
     if label in (1, 2, 3) and rng.uniform() < 0.06:
         roll = np.radians(rng.uniform(40, 75))  # pointing sideways
     pitch = np.radians(rng.normal(0, 8))
@@ -372,21 +374,21 @@ def _render_image(label, rng):
     arm_cam = np.array([c * down[0] - s_ * down[1], s_ * down[0] + c * down[1], -0.15])
     arm_dir = rot.T @ (arm_cam / np.linalg.norm(arm_cam))
     wrist = np.array([0.0, 0.0, -0.1])
-    prims.append(("capsule", wrist, wrist + 6.0 * arm_dir, 0.22, 0.32, 0))
+    prims.append(("capsule", wrist, wrist + 6.0 * arm_dir, 0.26, 0.36, 0))
 
     # place the hand: scale it to a plausible size, keep it in the frame
     proj = keypoints @ rot.T
     lo, hi = proj[:, :2].min(axis=0), proj[:, :2].max(axis=0)
     extent = max(hi - lo)
-    scale = size * rng.uniform(0.38, 0.48) * _CLASS_SCALE[label]  # pixels per hand unit
+    scale = size * rng.uniform(0.36, 0.46) * _CLASS_SCALE[label]  # pixels per hand unit
     if extent * scale > 0.95 * size:
         scale = 0.95 * size / extent
     # centre the hand left-right with some play; the wrist sits low so the forearm
     # leaves through the bottom edge (y up here; image rows are flipped at the end)
-    off_x = size * rng.uniform(0.38, 0.66) - (lo[0] + hi[0]) / 2 * scale
+    off_x = size * rng.uniform(0.32, 0.6) - (lo[0] + hi[0]) / 2 * scale
     wrist_y = proj[5, 1] * scale
-    off_y = size * rng.uniform(0.0, 0.2) - wrist_y
-    off_y = min(off_y, size * 0.97 - hi[1] * scale)  # keep the fingertips in the frame
+    off_y = size * (rng.uniform(0.15, 0.35) if label == 0 else rng.uniform(0.02, 0.22)) - wrist_y
+    off_y = min(off_y, size * rng.uniform(0.86, 0.94) - hi[1] * scale)  # fingertips well inside the frame
 
     placed = []
     for prim in prims:
@@ -407,15 +409,15 @@ def _render_image(label, rng):
     # smooth everywhere, so it is drawn at the final size and enlarged
     half = size // 2
     ys, xs = np.mgrid[0:half, 0:half] / half
-    base = np.clip(rng.normal(0.91, 0.025), 0.84, 0.96)
-    green = rng.normal(0.978, 0.01)
-    tint = np.array([1.0, green, green - 0.04 + rng.normal(0, 0.012)])
+    base = np.clip(rng.normal(0.905, 0.014), 0.86, 0.94)
+    green = rng.normal(0.972, 0.005)
+    tint = np.array([1.0, green, green - 0.045 + rng.normal(0, 0.008)])
     angle = rng.uniform(0, 2 * np.pi)
-    gradient = (np.cos(angle) * (xs - 0.5) + np.sin(angle) * (ys - 0.5)) * rng.uniform(0.04, 0.14)
+    gradient = (np.cos(angle) * (xs - 0.5) + np.sin(angle) * (ys - 0.5)) * rng.uniform(0.02, 0.08)
     vignette = -rng.uniform(0.0, 0.06) * ((xs - 0.5) ** 2 + (ys - 0.5) ** 2)
-    falloff = -rng.uniform(0.05, 0.3) * ys ** 1.5  # the wall is lit from above: darker low down
+    falloff = -rng.uniform(0.02, 0.12) * ys ** 1.5  # the wall is lit from above: darker low down
     light = base * (1 + gradient + vignette + falloff + 0.012 * _smooth_noise(rng, half, 6))
-    dx, dy = int(rng.uniform(-2, 6)), int(rng.uniform(0, 6))  # shadow offset, final pixels
+    dx, dy = int(rng.uniform(0, 7)), int(rng.uniform(0, 5))  # shadow offset, final pixels
     coverage = mask.reshape(half, 2, half, 2).mean(axis=(1, 3))
     shadow = np.pad(coverage, 8, mode="edge")[8 - dy:8 - dy + half, 8 - dx:8 - dx + half]
     shadow = _blur(shadow, rng.uniform(1.5, 3.5))
@@ -429,7 +431,7 @@ def _render_image(label, rng):
     arm = skin * np.array([0.95, 0.9, 0.86]) * rng.uniform(0.85, 1.0)
     # the palm side is lighter and pinker than the back of the hand
     palm = skin * (np.array([1.07, 1.03, 1.04]) if rot[2, 2] > 0 else np.array([0.98, 0.97, 0.97]))
-    texture = 1 + 0.05 * _smooth_noise(rng, size, 8)
+    texture = 1 + 0.05 * _smooth_noise(rng, size, 8) + 0.035 * _smooth_noise(rng, size, 40)
     light_dir = np.array([rng.uniform(-0.6, 0.3), rng.uniform(-0.7, -0.1), 1.0])
     light_dir /= np.linalg.norm(light_dir)
     halfway = light_dir + np.array([0, 0, 1.0])
@@ -447,27 +449,62 @@ def _render_image(label, rng):
         zfill = np.where(box, zbuf[r0:r1, c0:c1], 0.0)
         near = _blur(zfill, 2.5) / np.maximum(_blur(box.astype(float), 2.5), 1e-6)
         occlusion = np.zeros((size, size))
-        occlusion[r0:r1, c0:c1] = np.clip((near - zfill) / (0.09 * size), 0, 1)
+        # a convex rim lies a little below its neighbours: only deeper steps are creases
+        occlusion[r0:r1, c0:c1] = _blur(np.clip((near - zfill - 0.04 * size) / (0.1 * size), 0, 1), 1.5)
 
         # shading, on the hand's pixels only
         n = normal[mask]
-        lambert = np.clip((n @ light_dir + 0.2) / 1.2, 0, 1)
-        shade = ((0.22 + 0.9 * lambert) * (1 - 0.6 * occlusion[mask]))[:, None]
-        spec = 0.05 * np.clip(n @ halfway, 0, 1) ** 12
+        # half-Lambert: light scattered under the skin keeps the silhouette bright, no dark outline
+        lambert = (n @ light_dir + 1) / 2
+        shade = ((0.55 + 0.55 * lambert ** 1.5) * (1 - 0.6 * occlusion[mask]))[:, None]
+        spec = rng.uniform(0.04, 0.1) * np.clip(n @ halfway, 0, 1) ** 16
         albedo = np.stack([arm, skin, palm])[part[mask]] * texture[mask][:, None]
         warm = np.array([1.0, 0.93, 0.88])  # shadows on skin go redder
         img = bg.copy()
         img[mask] = albedo * shade * (warm + (1 - warm) * shade) + spec[:, None]
 
-    if rng.uniform() < 0.05:  # a left hand now and then
+    if rng.uniform() < 0.3:  # a left hand now and then
         img = img[:, ::-1]
 
     # --- camera: downsample, blur, exposure, noise ---
     img = img.reshape(64, 2, 64, 2, 3).mean(axis=(1, 3))
-    img = _blur(img, rng.uniform(0.4, 0.8))
-    img = img * rng.uniform(0.93, 1.07) * np.array([1, rng.uniform(0.985, 1.01), rng.uniform(0.97, 1.02)])
+    img = _blur(img, rng.uniform(0.2, 0.5))
+    img = img * rng.uniform(0.97, 1.03) * np.array([1, rng.uniform(0.985, 1.01), rng.uniform(0.97, 1.02)])
     img = img + rng.normal(0, rng.uniform(0.002, 0.007), img.shape)
     return np.clip(np.round(img * 255), 0, 255).astype(np.uint8)
+
+
+# The pictures beside the notebooks ("predict your own image"): drawn by the generator from a
+# stream of their own, so they are in neither data file. (folder, file name, label)
+SAMPLE_IMAGES = (("cnn_application", "my_sign.png", 2), ("residual_networks", "my_image.png", 5))
+SAMPLE_SIZE = 256
+
+
+def sample_image(label, index=0, seed=DEFAULT_SEED):
+    """One generated photo of ``label`` outside both data files, enlarged to 256x256 like a photo.
+
+    Returns a uint8 array (256, 256, 3): the 64x64 image drawn from the generator's third
+    stream (train is 0, test 1), enlarged with bicubic interpolation.
+    """
+    from PIL import Image
+
+    small = _render_image(int(label), np.random.default_rng([GENERATOR_VERSION, seed, 2, int(label), int(index)]))
+    return np.asarray(Image.fromarray(small).resize((SAMPLE_SIZE, SAMPLE_SIZE), Image.BICUBIC))
+
+
+def write_sample_images(root):
+    """Draw the notebooks' sample pictures into ``root/source/<assignment>/``; returns the paths."""
+    from PIL import Image
+
+    paths = []
+    for assignment, name, label in SAMPLE_IMAGES:
+        path = Path(root) / "source" / assignment / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _temp_beside(path) as tmp:
+            Image.fromarray(sample_image(label)).save(tmp, format="PNG", optimize=True)
+            os.replace(tmp, path)
+        paths.append(path)
+    return paths
 
 
 def generate_arrays(n_per_class, seed=DEFAULT_SEED, split="train", progress=None):
@@ -879,6 +916,11 @@ def _data_command(args):
             _ensure_data(datasets_dir(args.data_dir), verbose=True)
         if args.grid:
             print(f"Sample grid: {save_sample_grid(args.grid, args.data_dir)}")
+        if args.samples:
+            from helpers.paths import course_root
+
+            for path in write_sample_images(course_root()):
+                print(f"Sample picture: {path}")
         _print_status(describe(args.data_dir))
         return 0
     except (SignsDataError, OSError) as exc:
@@ -897,6 +939,9 @@ def add_cli(subparsers):
     p.add_argument("--import", dest="import_dir", metavar="DIR",
                    help="validate and install original train_signs.h5/test_signs.h5 from DIR")
     p.add_argument("--grid", metavar="PNG", help="write a PNG grid of samples per class")
+    p.add_argument("--samples", action="store_true",
+                   help="draw the notebooks' own pictures again (source/*/my_sign.png, my_image.png); "
+                        "then run `course release`")
     p.add_argument("--data-dir", metavar="DIR", default=None,
                    help="data folder (default $SIGNS_DATA_DIR, else <repo>/datasets)")
     p.set_defaults(func=_data_command)

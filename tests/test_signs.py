@@ -416,3 +416,48 @@ def test_cli_generate_with_seed(tmp_path, monkeypatch):
     assert _run_cli(["--data-dir", str(tmp_path / "d"), "--generate", "--seed", "5"]) == 0
     assert seen == [5]
     assert signs.describe(tmp_path / "d")["files"][signs.TRAIN_FILE]["seed"] == 5
+
+
+# ----- generator v2: how the images look, and the notebooks' own pictures -------
+
+
+def _skin_mask(X):
+    """Pixels clearly redder than the image's own wall (its border's median)."""
+    X = X.astype(float) / 255.0
+    border = np.concatenate([X[:, :3].reshape(len(X), -1, 3), X[:, :, :3].reshape(len(X), -1, 3)], axis=1)
+    wall = np.median(border, axis=1)
+    return (X[..., 0] - X[..., 2]) - (wall[:, 0] - wall[:, 2])[:, None, None] > 0.08
+
+
+def test_generated_photos_look_like_the_course_set(first_load):
+    """A bright, even wall; a hand of photo size entering from the bottom; no dark outlines."""
+    _, (X_train, Y_train, _, _, _), _ = first_load
+    X, y = X_train[:600], Y_train[0, :600]
+    border = X[:, :2].reshape(len(X), -1, 3).astype(float) / 255.0
+    wall = np.median(border, axis=1)
+    assert 0.84 < wall[:, 0].mean() < 0.94 and wall[:, 0].std() < 0.04  # near-white grey, few dark walls
+    skin = _skin_mask(X)
+    share = skin.mean(axis=(1, 2))
+    assert 0.12 < share.mean() < 0.35 and (share > 0.03).all()  # every image shows a hand, none fills it
+    assert skin[:, -2:].mean() > 0.1  # the wrist and forearm leave through the bottom edge
+    assert skin[:, :2].mean() < 0.02  # fingertips stay inside the frame
+    # the open hands (4, 5) cover more of the frame than a fist showing one finger
+    assert share[y >= 4].mean() > share[y == 1].mean() * 1.2
+    # no dark outline: almost no near-black pixels (they were the outlines of version 1)
+    assert (X.mean(axis=-1) < 50).mean() < 0.004
+
+
+def test_sample_pictures_are_the_generators(tmp_path):
+    """source/*/my_sign.png and my_image.png are what `course data --samples` draws (and release/ carries)."""
+    from PIL import Image
+
+    root = Path(__file__).resolve().parents[1]
+    drawn = signs.write_sample_images(tmp_path)
+    for (assignment, name, label), path in zip(signs.SAMPLE_IMAGES, drawn):
+        committed = root / "source" / assignment / name
+        with Image.open(committed) as image, Image.open(path) as fresh:
+            assert image.size == (signs.SAMPLE_SIZE, signs.SAMPLE_SIZE)
+            np.testing.assert_array_equal(np.asarray(image.convert("RGB")), np.asarray(fresh.convert("RGB")),
+                                          err_msg=f"{committed} is stale: run `course data --samples`")
+        released = root / "release" / assignment / name
+        assert released.read_bytes() == committed.read_bytes(), f"{released} is stale: run `course release`"
