@@ -8,7 +8,12 @@ starts), serially, with the same model (built from the source notebook's solutio
 * ``tfdata``     -- a ``tf.data`` pipeline (from_tensor_slices, shuffle, batch, prefetch), batch 32;
 * ``threads``    -- baseline with intra-op threads = cores and one inter-op thread;
 * ``bf16``       -- baseline under the ``mixed_bfloat16`` policy (only where the CPU has bf16 instructions);
-* ``pretrain``   -- what ``course pretrain`` runs: bf16 where supported, tf.data with augmentation, batch 32;
+* ``keraslayers`` -- the previous ``course pretrain`` input pipeline: Keras preprocessing layers mapped over a
+  ``tf.data`` pipeline, batch 32 (float32), to compare with ``pretrain-f32``;
+* ``pretrain``   -- what ``course pretrain`` runs: bf16 where supported, numpy augmentation in a
+  ``keras.utils.PyDataset`` (``helpers.pretrain.batches``), batch 32;
+* ``pretrain-f32`` -- the same in float32: the bf16 speed-up on the real pipeline;
+* ``pretrain-b64`` -- the same with batches of 64;
 * ``xla``        -- baseline with ``jit_compile=True`` (only with ``--xla``: on this CPU it was >10x slower).
 
 For each it prints the first epoch (tracing included) and the mean of the next ``--epochs``
@@ -31,7 +36,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"
-CONFIGS = ("baseline", "batch64", "tfdata", "threads", "bf16", "pretrain", "xla")
+CONFIGS = ("baseline", "batch64", "tfdata", "threads", "bf16", "keraslayers", "pretrain", "pretrain-f32",
+           "pretrain-b64", "xla")
 
 
 def run_one(name: str, epochs: int) -> dict:
@@ -48,7 +54,7 @@ def run_one(name: str, epochs: int) -> dict:
 
     from helpers import pretrain, signs
 
-    if name in ("bf16", "pretrain") and pretrain.cpu_has_native_bf16():
+    if name in ("bf16", "pretrain", "pretrain-b64") and pretrain.cpu_has_native_bf16():
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     policy = keras.mixed_precision.global_policy().name
     keras.utils.set_random_seed(0)
@@ -58,13 +64,22 @@ def run_one(name: str, epochs: int) -> dict:
     model = pretrain.build_model(REPO)
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=(name == "xla"))
-    batch = 64 if name == "batch64" else 32
+    batch = 64 if name in ("batch64", "pretrain-b64") else 32
     if name == "tfdata":
         data = tf.data.Dataset.from_tensor_slices((X, Y)).shuffle(len(X), seed=0).batch(batch).prefetch(
             tf.data.AUTOTUNE)
         fit = lambda: model.fit(data, epochs=1, verbose=0)  # noqa: E731
-    elif name == "pretrain":
-        data = pretrain.datasets(X, Y, batch, seed=0, augment=True)
+    elif name == "keraslayers":
+        aug = keras.Sequential([
+            keras.layers.RandomFlip("horizontal", seed=0), keras.layers.RandomTranslation(0.06, 0.06, seed=1),
+            keras.layers.RandomZoom((-0.05, 0.05), seed=2), keras.layers.RandomRotation(0.025, seed=3),
+            keras.layers.RandomContrast(0.1, seed=4), keras.layers.RandomBrightness(0.1, value_range=(0.0, 1.0), seed=5)])
+        data = tf.data.Dataset.from_tensor_slices((X, Y)).shuffle(len(X), seed=0).batch(batch).map(
+            lambda x, y: (tf.clip_by_value(aug(x, training=True), 0.0, 1.0), y),
+            num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        fit = lambda: model.fit(data, epochs=1, verbose=0)  # noqa: E731
+    elif name.startswith("pretrain"):
+        data = pretrain.batches(X, Y, batch, seed=0)
         fit = lambda: model.fit(data, epochs=1, verbose=0)  # noqa: E731
     else:
         fit = lambda: model.fit(X, Y, epochs=1, batch_size=batch, verbose=0)  # noqa: E731
