@@ -124,7 +124,8 @@ _RAISED = {
     5: ("thumb", 0, 1, 2, 3),    # open hand
 }
 
-# The real photos frame a fist (1, 2) smaller than an open hand, and an "O" larger.
+# Relative hand size per class; with the fingers folded a fist (1, 2) is smaller in the frame than an
+# open hand anyway, as in the photos.
 _CLASS_SCALE = {0: 1.05, 1: 1.0, 2: 0.97, 3: 0.98, 4: 1.0, 5: 0.98}
 
 _SKIN_TONES = 0.84 * np.array([  # sRGB of lit skin, light to dark
@@ -454,7 +455,7 @@ def _render_image(label, rng):
 
         # shading, on the hand's pixels only
         n = normal[mask]
-        # half-Lambert: light scattered under the skin keeps the silhouette bright, no dark outline
+        # half-Lambert: light scattered under the skin keeps the silhouette lit, never outlined in near-black
         lambert = (n @ light_dir + 1) / 2
         shade = ((0.55 + 0.55 * lambert ** 1.5) * (1 - 0.6 * occlusion[mask]))[:, None]
         spec = rng.uniform(0.04, 0.1) * np.clip(n @ halfway, 0, 1) ** 16
@@ -463,7 +464,7 @@ def _render_image(label, rng):
         img = bg.copy()
         img[mask] = albedo * shade * (warm + (1 - warm) * shade) + spec[:, None]
 
-    if rng.uniform() < 0.3:  # a left hand now and then
+    if rng.uniform() < 0.3:  # a left hand (a mirror image) three times in ten
         img = img[:, ::-1]
 
     # --- camera: downsample, blur, exposure, noise ---
