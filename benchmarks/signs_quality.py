@@ -209,7 +209,8 @@ def main(argv=None):
             logits = lambda x: ns["forward_propagation"](x, parameters).numpy()  # noqa: E731
             pred = logits(real).argmax(1) if real is not None else None
             rows.append((test_acc, real_acc(pred), pred))
-            collapsed = np.bincount(logits(X_train).argmax(1), minlength=6).max() > 0.9 * len(X_train)
+            collapsed = (train_acc < rr.COLLAPSE_ACCURACY
+                         or np.bincount(logits(X_train).argmax(1), minlength=6).max() > rr.COLLAPSE_SHARE * len(X_train))
             print(f"hand-written recipe seed {k}, {epochs} epochs ({seconds:.0f} s): cost after epoch 0 {costs[0]:.6f}, "
                   f"5 {costs[min(5, len(costs) - 1)]:.6f}; train {train_acc:.4f}, generated test {test_acc:.4f}, "
                   f"real photos {rows[-1][1]:.3f}{' COLLAPSED onto one class' if collapsed else ''}; "
