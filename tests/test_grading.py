@@ -242,6 +242,24 @@ def _sandbox_user_processes() -> list[str]:
     return [line for line in lines if base <= int(line.split()[1]) < base + 1000]
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_dropped_inside_a_finalizer_still_stops_the_grading():
+    """Python drops a KeyboardInterrupt raised in a ``__del__``; the grader must stop all the same."""
+    class DropsIt:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)  # its handler runs here, inside the finalizer
+
+    graded = []
+    before = signal.getsignal(signal.SIGINT)
+    with batch._ctrl_c_is_never_lost() as interrupted:
+        DropsIt()  # "Exception ignored in ... KeyboardInterrupt": the exception itself is gone
+        assert interrupted.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            for k, _ in batch._run_jobs([0, 1], [None, None], 1, None, interrupted):
+                graded.append(k)
+    assert graded == [] and signal.getsignal(signal.SIGINT) is before
+
+
 @pytest.mark.parametrize("how", ["kill -9 of the grader alone", "Ctrl-C in its terminal"])
 def test_a_killed_run_leaves_nothing_running_and_a_rerun_finishes_it(tmp_path, how):
     """The grader stopped half-way: its workers and kernels end with it; the same command then grades just
@@ -275,7 +293,8 @@ def test_a_killed_run_leaves_nothing_running_and_a_rerun_finishes_it(tmp_path, h
     else:
         os.killpg(run.pid, signal.SIGINT)  # a terminal sends Ctrl-C to the whole foreground group
         _, stderr = run.communicate(timeout=60)
-        assert run.returncode == 130 and stderr.rstrip().endswith("run the same command again to resume.")
+        assert run.returncode == 130 and stderr.rstrip().endswith("run the same command again to resume."), \
+            f"exit {run.returncode}; stderr:\n{stderr[-3000:]}"
     done = finished()
     assert 0 < len(done) < len(students)
     deadline = time.monotonic() + 20

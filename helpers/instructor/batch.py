@@ -8,7 +8,9 @@ grades only what is left. Only the calling process writes ``grades.csv`` and the
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
+import threading
 import shutil
 import signal
 import sys
@@ -124,8 +126,10 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
             bar.update(1)
 
     try:
-        for k, outcome in _run_jobs(todo, [(settings, job, threads) for job in jobs], workers, scheduler):
-            finished(k, outcome)
+        with _ctrl_c_is_never_lost() as interrupted:
+            for k, outcome in _run_jobs(todo, [(settings, job, threads) for job in jobs], workers, scheduler,
+                                        interrupted):
+                finished(k, outcome)
     finally:  # also on Ctrl-C: the bar is done before the command says how to resume
         if bar:
             bar.close()
@@ -142,8 +146,43 @@ def _settle(call):
         return exc
 
 
-def _run_jobs(todo: list[int], arguments: list, workers: int, scheduler: str | None):
-    """Yield (index, Result or exception) as jobs finish: on a Dask cluster, a local pool, or in turn."""
+@contextlib.contextmanager
+def _ctrl_c_is_never_lost():
+    """Within: Ctrl-C (SIGINT) sets the event it yields, then raises KeyboardInterrupt as usual.
+
+    Python runs a signal handler between any two bytecodes, finalizers included, and a
+    KeyboardInterrupt raised inside a ``__del__`` or a weakref callback is printed and dropped:
+    the grader would then grade the whole class as if never interrupted. The event outlives such a
+    lost exception, and the job loops check it at least twice a second.
+    """
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted  # signals reach the main thread only; nothing to guard here
+        return
+
+    def on_sigint(signum, frame):
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run_jobs(todo: list[int], arguments: list, workers: int, scheduler: str | None,
+              interrupted: threading.Event | None = None):
+    """Yield (index, Result or exception) as jobs finish: on a Dask cluster, a local pool, or in turn.
+
+    Raises KeyboardInterrupt as soon as ``interrupted`` is set, whatever became of the first one.
+    """
+    interrupted = interrupted or threading.Event()
+
+    def check():
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+
     if not todo:
         return
     if scheduler:
@@ -153,10 +192,13 @@ def _run_jobs(todo: list[int], arguments: list, workers: int, scheduler: str | N
             futures = {client.submit(_worker, arguments[k], pure=False, key=f"grade-{k}-{os.urandom(4).hex()}"): k
                        for k in todo}
             for future in dask_completed(list(futures)):
+                check()
                 yield futures[future], _settle(future.result)
     elif workers <= 1:
         for k in todo:
+            check()
             yield k, _settle(lambda: _worker(arguments[k]))
+            check()
     else:
         import multiprocessing
 
@@ -165,8 +207,14 @@ def _run_jobs(todo: list[int], arguments: list, workers: int, scheduler: str | N
                                                       initializer=_init_worker, initargs=(arguments[todo[0]][2],))
         try:
             futures = {pool.submit(_worker, arguments[k]): k for k in todo}
-            for future in concurrent.futures.as_completed(futures):
-                yield futures[future], _settle(future.result)
+            pending = set(futures)
+            while pending:
+                check()
+                done, pending = concurrent.futures.wait(pending, timeout=0.5,
+                                                        return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in done:
+                    check()
+                    yield futures[future], _settle(future.result)
         except BaseException:  # Ctrl-C: stop now, not after the notebooks in progress; their kernels die with the workers
             for process in list((getattr(pool, "_processes", None) or {}).values()):
                 process.kill()
