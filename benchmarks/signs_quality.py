@@ -233,7 +233,9 @@ def main(argv=None):
             plain = sample_inputs(0.0)  # the ResNet notebook feeds X / 255
             pred = resnet.predict(X_real / 255.0, verbose=0, batch_size=64).argmax(1) if X_real is not None else None
             results["ResNet-50"] = [(manifest["test_accuracy"], real_acc(pred), pred)]
-            print(f"ResNet-50 (`course pretrain`, {results['pretrain'] / 60:.1f} min in all): generated test "
+            print(f"ResNet-50 (`course pretrain`, {results['pretrain'] / 60:.1f} min in all, "
+                  f"{manifest['epochs']} epochs, {manifest['training_images']} training images of which "
+                  f"{manifest['extra_generated_images']} extra generated): generated test "
                   f"{manifest['test_accuracy']:.3f}, real photos {real_acc(pred):.3f}; "
                   f"{read_pictures(lambda x: resnet.predict(x, verbose=0), plain)}", flush=True)
 

@@ -508,21 +508,46 @@ def write_sample_images(root):
     return paths
 
 
-def generate_arrays(n_per_class, seed=DEFAULT_SEED, split="train", progress=None):
+STREAMS = {"train": 0, "test": 1, "extra": 2}  # "extra": more training hands for `course pretrain`, in no file
+
+
+def _render_range(args):
+    """Images ``start:stop`` of a (seed, stream): each drawn from a random stream keyed by its index."""
+    labels, seed, stream, start, stop = args
+    return np.stack([_render_image(int(labels[i]), np.random.default_rng([GENERATOR_VERSION, seed, stream, i]))
+                     for i in range(start, stop)])
+
+
+def generate_arrays(n_per_class, seed=DEFAULT_SEED, split="train", progress=None, workers=1):
     """Draw ``6 * n_per_class`` SIGNS-like images in shuffled order.
 
     Returns (X, y): X uint8 of shape (m, 64, 64, 3), y int64 of shape (m,).
-    The same (seed, split) always gives the same arrays; train and test come
-    from different random streams.
+    The same (seed, split) always gives the same arrays, whatever ``workers``
+    (processes drawing in parallel); each split comes from a random stream of
+    its own.
     """
-    stream = {"train": 0, "test": 1}[split]
+    stream = STREAMS[split]
     order_rng = np.random.default_rng([GENERATOR_VERSION, seed, stream])
     labels = order_rng.permutation(np.repeat(np.arange(N_CLASSES), n_per_class)).astype(np.int64)
     X = np.empty((labels.size, *IMAGE_SHAPE), np.uint8)
-    for i, label in enumerate(labels):
-        X[i] = _render_image(int(label), np.random.default_rng([GENERATOR_VERSION, seed, stream, i]))
-        if progress is not None:
-            progress.update(1)
+    chunk = 48
+    ranges = [(labels, seed, stream, a, min(a + chunk, labels.size)) for a in range(0, labels.size, chunk)]
+    if workers > 1 and len(ranges) > 1:
+        import concurrent.futures
+        import multiprocessing
+
+        # spawn: the caller may hold TensorFlow's threads, which a fork would copy half-way
+        with concurrent.futures.ProcessPoolExecutor(min(workers, len(ranges)),
+                                                    mp_context=multiprocessing.get_context("spawn")) as pool:
+            for (_, _, _, a, b), images in zip(ranges, pool.map(_render_range, ranges)):
+                X[a:b] = images
+                if progress is not None:
+                    progress.update(b - a)
+    else:
+        for args in ranges:
+            X[args[3]:args[4]] = _render_range(args)
+            if progress is not None:
+                progress.update(args[4] - args[3])
     return X, labels
 
 

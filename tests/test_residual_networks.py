@@ -243,12 +243,14 @@ def test_pretrain_plumbing_on_a_tiny_budget(tmp_path, capsys):
     out = tmp_path / "weights"
     assert pretrain.load_pretrained(object(), out) is None
     assert "course pretrain" in capsys.readouterr().out
-    code = cli.main(["pretrain", "--epochs", "1", "--limit", "24", "--batch-size", "8", "--out", str(out)])
+    code = cli.main(["pretrain", "--epochs", "1", "--limit", "24", "--batch-size", "8", "--extra", "1",
+                     "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "test accuracy: 0." in printed
+    assert "test accuracy: 0." in printed and "drew 6 more generated training hands" in printed
     manifest = json.loads((out / pretrain.MANIFEST_FILE).read_text())
-    assert manifest["epochs"] == 1 and manifest["limited"] and manifest["training_images"] == 24
+    assert manifest["epochs"] == 1 and manifest["limited"] and manifest["training_images"] == 24 + 6
+    assert manifest["extra_generated_images"] == 6 and manifest["settings"]["extra_per_class"] == 1
     assert manifest["data"]["files"] == signs.describe()["files"]
     assert manifest["parameters"] == 23_600_006
     assert 0.0 <= manifest["test_accuracy"] <= 1.0
@@ -260,3 +262,26 @@ def test_pretrain_plumbing_on_a_tiny_budget(tmp_path, capsys):
     assert pretrain.load_pretrained(model, out) == manifest
     loaded = capsys.readouterr().out
     assert "Loaded resnet50_signs.weights.h5" in loaded and "shortened test run" in loaded
+
+
+def test_pretrain_batches_walk_through_every_image_once_per_pass():
+    """Epochs shorter than a pass over a large set go on where the last one stopped; repeatable."""
+    from helpers import pretrain
+
+    X = np.random.default_rng(0).uniform(size=(50, 8, 8, 3)).astype(np.float32)
+    Y = np.arange(50, dtype=np.float32)[:, None]  # each label names its image
+    data = pretrain.batches(X, Y, batch_size=8, seed=3, steps=4)
+    assert len(data) == 4
+    seen = []
+    for epoch in range(5):  # 5 x 4 x 8 = 160 images: three whole passes and part of a fourth
+        for i in range(len(data)):
+            images, labels = data[i]
+            assert images.shape == (8, 8, 8, 3) and 0 <= images.min() and images.max() <= 1
+            seen += labels[:, 0].astype(int).tolist()
+        data.on_epoch_end()
+    for k in range(3):
+        assert sorted(seen[50 * k:50 * (k + 1)]) == list(range(50))
+    assert seen[:50] != seen[50:100]  # each pass in a new order
+    again = pretrain.batches(X, Y, batch_size=8, seed=3, steps=4)
+    assert np.array_equal(again[2][0], pretrain.batches(X, Y, batch_size=8, seed=3, steps=4)[2][0])
+    assert [int(v) for v in again[2][1][:, 0]] == seen[16:24]
