@@ -13,9 +13,8 @@ so the architecture lives in one place.
 
 Training: a stratified validation split of the training set; on the bundle's generated data,
 :data:`EXTRA_PER_CLASS` more generated hands per class drawn for the run (a stream in no data file);
-data augmentation in numpy
-(:func:`augment`, in a ``PyDataset``: shifts, zooms, rotations, mirror images, exposure,
-contrast, white balance, blur), Adam with a warm-up and a cosine
+data augmentation in numpy (:func:`augment`, in a ``PyDataset``: shifts, zooms, rotations, mirror
+images, exposure, contrast, white balance, blur), Adam with a warm-up and a cosine
 learning-rate decay fitted to the time budget, early stopping on the validation loss (best
 weights kept). Where the CPU computes in bfloat16 natively (AVX512-BF16 / AMX) it trains in
 mixed bfloat16, which is faster there; the test accuracy is always measured in float32, as the
@@ -27,6 +26,7 @@ The notebook calls :func:`load_pretrained`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import os
@@ -43,8 +43,8 @@ ASSIGNMENT = "residual_networks"
 WEIGHTS_FILE = "resnet50_signs.weights.h5"
 MANIFEST_FILE = "resnet50_signs.json"
 INPUT_SHAPE = (64, 64, 3)
-# Training epochs get this many minutes; with start-up and the final test the command stays
-# within 5 minutes on two cores.
+# Drawing the extra hands and the training epochs get this many minutes; with start-up and the final
+# test the command stays within 5 minutes on two cores.
 DEFAULT_MINUTES = 4.4
 CLASSES = 6
 # On the bundle's generated data, training also sees this many more generated hands per class, drawn
@@ -162,6 +162,10 @@ def batches(X, Y, batch_size: int, seed: int, steps: int | None = None):
 
     steps = steps or math.ceil(len(X) / batch_size)
 
+    @functools.lru_cache(maxsize=2)  # a batch spans at most two passes
+    def order(n_pass: int) -> np.ndarray:
+        return np.random.default_rng([seed, n_pass]).permutation(len(X))
+
     class Batches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__(workers=1, use_multiprocessing=False)
@@ -174,8 +178,7 @@ def batches(X, Y, batch_size: int, seed: int, steps: int | None = None):
             start = (self.epoch * steps + index) * batch_size
             positions = np.arange(start, start + batch_size)
             passes, offsets = np.divmod(positions, len(X))
-            picks = np.concatenate([np.random.default_rng([seed, int(p)]).permutation(len(X))[offsets[passes == p]]
-                                    for p in np.unique(passes)])
+            picks = np.concatenate([order(int(p))[offsets[passes == p]] for p in np.unique(passes)])
             return augment(X[picks], np.random.default_rng([seed, self.epoch, index])), Y[picks]
 
         def on_epoch_end(self):

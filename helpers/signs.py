@@ -532,22 +532,20 @@ def generate_arrays(n_per_class, seed=DEFAULT_SEED, split="train", progress=None
     X = np.empty((labels.size, *IMAGE_SHAPE), np.uint8)
     chunk = 48
     ranges = [(labels, seed, stream, a, min(a + chunk, labels.size)) for a in range(0, labels.size, chunk)]
-    if workers > 1 and len(ranges) > 1:
-        import concurrent.futures
-        import multiprocessing
+    with contextlib.ExitStack() as stack:
+        drawn = map(_render_range, ranges)
+        if workers > 1 and len(ranges) > 1:
+            import concurrent.futures
+            import multiprocessing
 
-        # spawn: the caller may hold TensorFlow's threads, which a fork would copy half-way
-        with concurrent.futures.ProcessPoolExecutor(min(workers, len(ranges)),
-                                                    mp_context=multiprocessing.get_context("spawn")) as pool:
-            for (_, _, _, a, b), images in zip(ranges, pool.map(_render_range, ranges)):
-                X[a:b] = images
-                if progress is not None:
-                    progress.update(b - a)
-    else:
-        for args in ranges:
-            X[args[3]:args[4]] = _render_range(args)
+            # spawn: the caller may hold TensorFlow's threads, which a fork would copy half-way
+            pool = stack.enter_context(concurrent.futures.ProcessPoolExecutor(
+                min(workers, len(ranges)), mp_context=multiprocessing.get_context("spawn")))
+            drawn = pool.map(_render_range, ranges)
+        for (_, _, _, a, b), images in zip(ranges, drawn):
+            X[a:b] = images
             if progress is not None:
-                progress.update(args[4] - args[3])
+                progress.update(b - a)
     return X, labels
 
 

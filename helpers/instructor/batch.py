@@ -10,10 +10,10 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import os
-import threading
 import shutil
 import signal
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,7 +198,6 @@ def _run_jobs(todo: list[int], arguments: list, workers: int, scheduler: str | N
         for k in todo:
             check()
             yield k, _settle(lambda: _worker(arguments[k]))
-            check()
     else:
         import multiprocessing
 
