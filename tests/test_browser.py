@@ -155,7 +155,10 @@ def _wait(driver, what, timeout: float, poll: float = 1.0):
 
 
 def open_notebook(driver, base: str, token: str, path: str):
-    driver.get(f"{base}/lab/tree/{path}?token={token}")
+    """Open `path` alone in a workspace of its own: Lab would otherwise restore the notebooks of the last
+    visit beside it, and its Run commands act on whichever notebook Lab's tracker saw last."""
+    workspace = f"w{secrets.token_hex(4)}"
+    driver.get(f"{base}/lab/workspaces/{workspace}/tree/{path}?reset&token={token}")
     _wait(driver, lambda d: (d.execute_script(_NOTEBOOK_STATE) or {}).get("kernel") == "idle", 120)
     return driver.execute_script(_NOTEBOOK_STATE)
 
@@ -168,14 +171,23 @@ def run_all(driver, timeout: float) -> dict:
 
 
 def run_all_wait(driver, timeout: float) -> dict:
+    """Wait until every code cell of the notebook in view has run, or one has failed, and the kernel is calm."""
     calm = []
 
     def finished(d):
         state = d.execute_script(_NOTEBOOK_STATE)
-        calm.append(state["kernel"] == "idle")
+        code = [c for c in state["cells"] if c["type"] == "code"]
+        done = all(c["count"] is not None for c in code) or any(c["error"] for c in code)
+        calm.append(state["kernel"] == "idle" and done)
         return state if calm[-3:] == [True] * 3 else False
 
-    return _wait(driver, finished, timeout)
+    try:
+        return _wait(driver, finished, timeout)
+    except Exception as exc:
+        state = driver.execute_script(_NOTEBOOK_STATE)
+        raise AssertionError(f"Run All did not finish in the notebook in view within {timeout} s: kernel "
+                             f"{state['kernel']}, execution counts "
+                             f"{[c['count'] for c in state['cells'] if c['type'] == 'code']}") from exc
 
 
 def run_to_the_end(driver, timeout: float) -> dict:
