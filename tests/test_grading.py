@@ -20,7 +20,8 @@ import pytest
 from helpers.instructor import batch, demo, notebooks as nbu, outputs
 from helpers.instructor.settings import Settings
 
-from conftest import MIN_CORPUS, make_course_copy, variant_names, write_submissions
+from conftest import (MIN_CORPUS, assert_variant_loses_exactly, make_course_copy, pack_student, variant_names,
+                      variant_packs, write_submissions)
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "cnn_step_by_step"
@@ -36,10 +37,9 @@ def _submissions(root: Path) -> dict[str, tuple[nbformat.NotebookNode | bytes | 
     full = demo.expected_score(root, ASSIGNMENT, [])
     subs: dict = {"reference": (demo.filled_notebook(root, ASSIGNMENT), full)}
     subs["blank"] = (nbu.read_notebook(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 0.0)
-    for kind in ("wrong", "correct"):
-        for variant in demo.load_variants(root, ASSIGNMENT, kind)["variants"]:
-            subs[f"variant_{variant['name']}"] = (demo.filled_notebook(root, ASSIGNMENT, [variant["name"]]),
-                                                  demo.expected_score(root, ASSIGNMENT, [variant["name"]]))
+    for k, names in enumerate(variant_packs(ASSIGNMENT)):  # every wrong and correct variant
+        subs[pack_student(k)] = (demo.filled_notebook(root, ASSIGNMENT, names),
+                                 demo.expected_score(root, ASSIGNMENT, names))
 
     nb = demo.filled_notebook(root, ASSIGNMENT)  # an infinite loop inside conv_forward: 20 points lost
     cell = _solution_cell(nb, "conv_forward")
@@ -96,24 +96,27 @@ def test_every_submission_scores_exactly_as_expected(graded):
     assert wrong == {}
 
 
+def _pack_of(name: str) -> str:
+    return next(pack_student(k) for k, names in enumerate(variant_packs(ASSIGNMENT)) if name in names)
+
+
 def test_each_variant_fails_exactly_its_declared_cells(graded):
-    """Realistic mistakes lose exactly the cells of the function they break; correct alternatives lose nothing."""
-    root, results, _ = graded
+    """Realistic mistakes lose exactly the cells of the function they break, each cell naming its mistake;
+    correct alternatives lose nothing (every variant graded in its pack, see ``conftest.variant_packs``)."""
+    _, results, _ = graded
     wrong = {}
-    for kind in ("wrong", "correct"):
-        for variant in demo.load_variants(root, ASSIGNMENT, kind)["variants"]:
-            result = results[f"variant_{variant['name']}"]
-            failed = sorted(c.grade_id for c in result.cells if c.points < c.max_points)
-            named = {c.mistake for c in result.cells if c.mistake}
-            if failed != sorted(variant.get("fails", [])) or named != ({variant["name"]} if kind == "wrong" else set()):
-                wrong[variant["name"]] = (sorted(named), _explain(result))
+    for name in variant_names(ASSIGNMENT, "wrong") + variant_names(ASSIGNMENT, "correct"):
+        try:
+            assert_variant_loses_exactly(results[_pack_of(name)], ASSIGNMENT, name)
+        except AssertionError as exc:
+            wrong[name] = str(exc)[:600]
     assert wrong == {}
 
 
 def test_failed_cells_say_the_likely_mistake(graded):
     """The catalogue's explanation and hint reach the cell's message, the name its ``mistake`` field."""
     _, results, _ = graded
-    result = results["variant_conv_backward_crop_breaks_without_padding"]
+    result = results[_pack_of("conv_backward_crop_breaks_without_padding")]
     cell = next(c for c in result.cells if c.grade_id == "conv_backward_gradients")
     assert cell.mistake == "conv_backward_crop_breaks_without_padding"
     assert "Likely mistake: Cropping with [pad:-pad]" in cell.message and "\nHint: " in cell.message
@@ -193,7 +196,7 @@ def test_broken_and_missing_notebooks_score_zero_with_a_reason(graded):
 
 def test_feedback_has_no_hidden_tests(graded):
     root, results, _ = graded
-    for student in ("reference", "blank", "variant_conv_backward_crop_breaks_without_padding"):
+    for student in ("reference", "blank", _pack_of("conv_backward_crop_breaks_without_padding")):
         html = (root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
         assert "HIDDEN TESTS" not in html and "default_rng(16)" not in html
         assert f"{results[student].score:g} / 100" in html

@@ -19,7 +19,7 @@ import pytest
 from helpers.instructor import demo, notebooks as nbu
 from helpers.paths import course_root
 
-from conftest import (MIN_CORPUS, assert_blank_earns_zero, assert_variant_loses_exactly, declared_variant,
+from conftest import (MIN_CORPUS, assert_blank_earns_zero, assert_variant_loses_exactly,
                       grade_reference_blank_and_variants, variant_names)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -182,7 +182,7 @@ def test_variants_apply_to_the_current_source():
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Reference, blank and every wrong variant, graded in one run on a temporary course copy."""
+    """Reference, blank and every variant (in packs), graded in one run on a temporary course copy."""
     root, results = grade_reference_blank_and_variants(tmp_path_factory.mktemp("course"), ASSIGNMENT)
     graded = _Graded(results)
     graded.root = root
@@ -212,7 +212,7 @@ def test_release_earns_zero_without_crashing(graded):
 @pytest.mark.parametrize("variant", variant_names(ASSIGNMENT, "wrong") + variant_names(ASSIGNMENT, "correct"))
 def test_each_variant_loses_exactly_the_points_of_its_mistake(graded, variant):
     """Realistic mistakes lose exactly the cells of the function they break; correct alternatives lose nothing."""
-    assert_variant_loses_exactly(graded[variant], ASSIGNMENT, declared_variant(ASSIGNMENT, variant))
+    assert_variant_loses_exactly(graded[variant], ASSIGNMENT, variant)
 
 
 def test_the_corpora_are_large_enough():
