@@ -133,8 +133,8 @@ def assert_blank_earns_zero(result) -> None:
 
 
 def assert_variant_loses_exactly(result, assignment: str, name: str) -> None:
-    """The pack holding variant ``name`` fails exactly its members' declared cells and scores the rest,
-    and every failed cell names the mistake of the member declared to fail it, passing cells none."""
+    """The pack holding variant ``name`` fails exactly its members' declared cells and scores the rest;
+    the cells each member fails name its mistake and no other, and passing cells name none."""
     from helpers.instructor import demo
 
     pack = next(names for names in variant_packs(assignment) if name in names)
