@@ -78,6 +78,11 @@ def pack_student(k: int) -> str:
     return f"pack_{k + 1:02d}"
 
 
+def pack_of(assignment: str, name: str) -> tuple[str, list[str]]:
+    """The student who hands in variant ``name``'s pack, and the pack's variants."""
+    return next((pack_student(k), names) for k, names in enumerate(variant_packs(assignment)) if name in names)
+
+
 def grade_reference_blank_and_variants(target: Path, assignment: str) -> tuple[Path, dict]:
     """Grade the source answers, the untouched release and every variant (in packs) in one run.
 
@@ -137,7 +142,7 @@ def assert_variant_loses_exactly(result, assignment: str, name: str) -> None:
     the cells each member fails name its mistake and no other, and passing cells name none."""
     from helpers.instructor import demo
 
-    pack = next(names for names in variant_packs(assignment) if name in names)
+    _, pack = pack_of(assignment, name)
     owner = {gid: member for member in pack for gid in declared_variant(assignment, member)["fails"]}
     assert result.status == "graded", (pack, result.status, result.reason)
     failed = {c.grade_id: c.mistake for c in result.cells if c.points < c.max_points}

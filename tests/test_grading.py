@@ -20,8 +20,8 @@ import pytest
 from helpers.instructor import batch, demo, notebooks as nbu, outputs
 from helpers.instructor.settings import Settings
 
-from conftest import (MIN_CORPUS, assert_variant_loses_exactly, make_course_copy, pack_student, variant_names,
-                      variant_packs, write_submissions)
+from conftest import (MIN_CORPUS, assert_variant_loses_exactly, make_course_copy, pack_of, pack_student,
+                      variant_names, variant_packs, write_submissions)
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "cnn_step_by_step"
@@ -97,7 +97,7 @@ def test_every_submission_scores_exactly_as_expected(graded):
 
 
 def _pack_of(name: str) -> str:
-    return next(pack_student(k) for k, names in enumerate(variant_packs(ASSIGNMENT)) if name in names)
+    return pack_of(ASSIGNMENT, name)[0]
 
 
 def test_each_variant_fails_exactly_its_declared_cells(graded):
