@@ -232,6 +232,8 @@ def test_student_runs_a_release_notebook(course, lab, browser):
     failing = [c["grade_id"] for c in tests if not c["error"] or "All tests passed." in c["text"]]
     assert failing == [], failing
     assert noisy_outputs(state) == []
+    # `course setup` turned off Lab's news feed: no prompt about it covers the notebook
+    assert "Jupyter news" not in browser.find_element("tag name", "body").text
     save(browser)  # as the student would; leaving a modified notebook makes Chromium log a blocked prompt
     assert console_errors(browser) == []
 

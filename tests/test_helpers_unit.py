@@ -143,3 +143,22 @@ def test_mode_switch(monkeypatch, capsys):
     assert "fast mode" in capsys.readouterr().out
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert mode.grading() and mode.fast()
+
+
+def test_setup_turns_off_labs_news_prompt_and_keeps_what_the_environment_sets(tmp_path):
+    import json
+
+    from helpers.instructor import release
+
+    path = release.lab_settings_file(tmp_path)
+    assert "no news-feed prompt (" in release.quiet_lab_notices(tmp_path)
+    assert json.loads(path.read_text()) == release.LAB_SETTINGS
+    assert "already set" in release.quiet_lab_notices(tmp_path)
+    plugin = "@jupyterlab/apputils-extension:notification"
+    path.write_text(json.dumps({plugin: {"fetchNews": "true"}, "@jupyterlab/x:y": {"a": 1}}))
+    release.quiet_lab_notices(tmp_path)
+    assert json.loads(path.read_text()) == {plugin: {"fetchNews": "true", "checkForUpdates": False},
+                                            "@jupyterlab/x:y": {"a": 1}}
+    path.write_text("// a comment: not JSON\n{}")
+    assert "left as they are" in release.quiet_lab_notices(tmp_path)
+    assert path.read_text() == "// a comment: not JSON\n{}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -117,6 +118,41 @@ def install_output_filter(root: Path) -> str:
     git("config", "filter.nbstripout.clean", f'"{sys.executable}" -m nbstripout --keep-id')
     git("config", "filter.nbstripout.extrakeys", " ".join(EXTRA_KEYS))
     return "git filter nbstripout installed: outputs never reach a commit"
+
+
+# What the course sets in JupyterLab for everyone who uses this environment: no news feed (there is no
+# network to fetch it from in class, and Lab's first-visit prompt about it covers the notebook).
+LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def lab_settings_file(prefix: Path | None = None) -> Path:
+    """JupyterLab's defaults for an environment: ``<prefix>/share/jupyter/lab/settings/overrides.json``."""
+    return Path(sys.prefix if prefix is None else prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+
+
+def quiet_lab_notices(prefix: Path | None = None) -> str:
+    """Add :data:`LAB_SETTINGS` to the environment's Lab defaults, keeping what the file already sets; says
+    what it did. Each user can still change them in Lab's Settings."""
+    from helpers.instructor.outputs import atomic_write
+
+    path = lab_settings_file(prefix)
+    try:
+        current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError) as exc:
+        return f"JupyterLab settings {path} left as they are: cannot read them as JSON ({exc})"
+    if not isinstance(current, dict):
+        return f"JupyterLab settings {path} left as they are: not a JSON object"
+    merged = dict(current)
+    for plugin, settings in LAB_SETTINGS.items():
+        mine = merged.get(plugin) if isinstance(merged.get(plugin), dict) else {}
+        merged[plugin] = {**settings, **mine}
+    if merged == current:
+        return "JupyterLab: no news-feed prompt (already set)"
+    try:
+        atomic_write(path, json.dumps(merged, indent=2) + "\n")
+    except OSError as exc:
+        return f"JupyterLab will ask each user about Jupyter's news feed: cannot write {path} ({exc})"
+    return f"JupyterLab: no news-feed prompt ({path})"
 
 
 def setup_notebooks(root: Path) -> list[Path]:
