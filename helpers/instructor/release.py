@@ -120,8 +120,8 @@ def install_output_filter(root: Path) -> str:
     return "git filter nbstripout installed: outputs never reach a commit"
 
 
-# What the course sets in JupyterLab for everyone who uses this environment: no news feed (there is no
-# network to fetch it from in class, and Lab's first-visit prompt about it covers the notebook).
+# What the course sets in JupyterLab for everyone who uses this environment: no news feed (Lab's
+# first-visit prompt about it covers the student's notebook, and nothing in the course needs it).
 LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 
 
