@@ -239,8 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("setup", help="fill notebooks/ from release/ without overwriting anything; create "
-                                     "nbgrader's exchange, register the assignments, install the git filter, turn off JupyterLab's "
-                                     "news-feed prompt in this environment")
+                                     "nbgrader's exchange, register the assignments, install the git filter, "
+                                     "turn off JupyterLab's news-feed prompt in this environment")
     p.set_defaults(func=cmd_setup)
 
     p = sub.add_parser("normalize", help="strip outputs and Lab's metadata from notebooks, nbformat 4.5 with "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -46,7 +47,8 @@ def write_submissions(root: Path, assignment: str, submissions: dict) -> None:
             nbformat.write(content, target)
 
 
-def variant_packs(assignment: str) -> list[list[str]]:
+@functools.lru_cache(maxsize=None)  # read once per assignment: every variant's assertion asks for its pack
+def variant_packs(assignment: str) -> tuple[tuple[str, ...], ...]:
     """Every wrong and correct variant of the catalogues, packed into as few notebooks as they allow.
 
     A pack holds at most one variant per solution cell, and wrong variants whose declared failing cells
@@ -71,14 +73,14 @@ def variant_packs(assignment: str) -> list[list[str]]:
                     break
             else:
                 packs.append(([variant["name"]], {variant["cell"]}, fails))
-    return [names for names, _, _ in packs]
+    return tuple(tuple(names) for names, _, _ in packs)
 
 
 def pack_student(k: int) -> str:
     return f"pack_{k + 1:02d}"
 
 
-def pack_of(assignment: str, name: str) -> tuple[str, list[str]]:
+def pack_of(assignment: str, name: str) -> tuple[str, tuple[str, ...]]:
     """The student who hands in variant ``name``'s pack, and the pack's variants."""
     return next((pack_student(k), names) for k, names in enumerate(variant_packs(assignment)) if name in names)
 
