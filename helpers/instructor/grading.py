@@ -76,7 +76,8 @@ def sandbox_spec(settings: Settings, workdir: Path):
         cpu_seconds=settings.cpu_seconds,
         memory_bytes=settings.memory_mb << 20,
         max_processes=settings.max_processes,
-        expose=sorted({sys.base_prefix, sys.prefix, str(package_root)}),
+        expose=kernel_readable([settings.root, package_root]),
+        writable=[sandbox.scratch_root()],
         tmp_bytes=settings.tmp_mb << 20,
     )
     if spec.uid is not None:
@@ -93,6 +94,15 @@ def sandbox_spec(settings: Settings, workdir: Path):
 
 # What a kernel may see of the course folder and of the checkout `helpers` is installed from.
 KERNEL_VISIBLE = ("helpers", "datasets", "weights")
+
+
+def kernel_readable(roots: list[Path]) -> list[str]:
+    """What a kernel may read: the Python installation, :data:`KERNEL_VISIBLE` of these folders, the data."""
+    paths = {sys.base_prefix, sys.prefix}
+    paths.update(str(Path(root) / name) for root in roots for name in KERNEL_VISIBLE if (Path(root) / name).exists())
+    if os.environ.get("SIGNS_DATA_DIR"):
+        paths.add(str(Path(os.environ["SIGNS_DATA_DIR"]).expanduser()))
+    return sorted(paths)
 
 
 def kernel_hidden_paths(roots: list[Path]) -> tuple[list[str], list[str]]:

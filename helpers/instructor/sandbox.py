@@ -9,8 +9,14 @@ When the grader runs as root (a grading server, CI), the kernel gets, without Do
 * its own **network namespace** with no interface up: no network at all (the grader talks to it
   over Unix sockets in the job folder);
 * its own **PID namespace**: a process it leaves behind dies with it;
-* its own **mount namespace** in which ``source/``, ``submitted/``, ``autograded/``, ``feedback/``,
-  the gradebook and ``grades.csv`` are covered by empty, read-only mounts;
+* its own **file system root**, built from an allow-list: the system's programs and libraries
+  (``/usr``, ``/lib*``, ``/bin``, ``/etc``), ``/dev``, ``/sys`` and a ``/proc`` of its own, the Python
+  installation, and of the course only ``helpers/``, ``datasets/`` and ``weights/``, all read-only; its
+  job folder is the one place it can write. Nothing else of the machine exists for it: not the
+  course's ``source/``, ``submitted/``, ``autograded/``, ``feedback/`` or gradebook (whenever they
+  appear), not an nbgrader exchange, another checkout, a backup or anyone's home folder;
+* its own **IPC namespace**: no System V shared memory, semaphores or message queues shared with
+  another kernel or left behind;
 * an **unprivileged user** (a numeric uid that one grading process holds at a time, no groups), so it
   can write only its job folder (mode 0700) and cannot read another student's; when the notebook is
   done, every process of that user is killed, so nothing it started outlives its grading;
@@ -20,9 +26,11 @@ When the grader runs as root (a grading server, CI), the kernel gets, without Do
 * **private, size-capped** ``/tmp``, ``/var/tmp`` and ``/dev/shm``: fresh tmpfs mounts of its own that
   vanish with it (the job folders live under ``/run/course-grading`` instead).
 
-Without root the same limits apply, but the namespaces need unprivileged user namespaces; where those
-are unavailable the kernel runs with the grader's rights and only the resource limits apply
-(``course grade`` says so once). See the README's "Isolation" section.
+Without root the same limits apply, but the namespaces need unprivileged user namespaces, and the
+file system is the machine's with ``source/``, ``submitted/``, ``autograded/``, ``feedback/``, the
+gradebook and ``grades.csv`` covered by empty, read-only mounts; where user namespaces are unavailable
+the kernel runs with the grader's rights and only the resource limits apply (``course grade`` says so
+once). See the README's "Isolation" section.
 
 Whatever kills the grader (Ctrl-C, ``kill -9``, the OOM killer), its kernels die with it: the sandbox
 launcher and the kernel are started with a parent-death signal.
@@ -54,7 +62,8 @@ class SandboxSpec:
     max_open_files: int = 256
     max_file_bytes: int = 256 << 20
     namespaces: bool = True
-    expose: list[str] = field(default_factory=list)  # folders the kernel must reach (Python, the course)
+    expose: list[str] = field(default_factory=list)  # what the kernel may read (Python, parts of the course)
+    writable: list[str] = field(default_factory=list)  # what it may also write (where its job folder lives)
     cgroups: list[str] = field(default_factory=list)  # cgroup folders the kernel joins (made by KernelCgroups)
     tmp_bytes: int = 512 << 20  # each private temporary folder (/tmp, /var/tmp, /dev/shm)
 
@@ -67,7 +76,7 @@ def _probe_namespaces() -> str | None:
     unshare = shutil.which("unshare")
     if not unshare:
         return None
-    flags = ["--mount", "--net", "--pid", "--fork"]
+    flags = ["--mount", "--net", "--pid", "--ipc", "--fork"]
     if os.geteuid() != 0:
         flags = ["--user", "--map-root-user", *flags]
     try:
@@ -138,7 +147,7 @@ def wrap_command(spec: SandboxSpec, kernel_cmd: list[str]) -> list[str]:
     mode = namespace_mode() if spec.namespaces else None
     if mode is None:
         return [*_pdeathsig_prefix(), *inner]
-    flags = ["--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+    flags = ["--mount", "--net", "--pid", "--ipc", "--fork", "--kill-child", "--mount-proc"]
     if mode == "userns":
         flags = ["--user", "--map-root-user", *flags]
     return [*_pdeathsig_prefix(), shutil.which("unshare") or "unshare", *flags, "--", *inner]
@@ -324,49 +333,62 @@ def _join_cgroups(paths: list[str]) -> None:
             handle.write("0")  # this process; the kernel and everything it starts follow
 
 
-def _private_temp(size: int) -> None:
+def _private_temp(size: int, root: str = "/") -> None:
     """Fresh tmpfs mounts on /tmp, /var/tmp and /dev/shm: the kernel's own, gone with its namespace."""
     for path in PRIVATE_TEMP:
-        if os.path.isdir(path):
-            _mount("-t", "tmpfs", "-o", f"mode=1777,size={size},nosuid,nodev", "tmpfs", path)
+        target = os.path.join(root, path.lstrip("/"))
+        if root != "/" or os.path.isdir(path):
+            os.makedirs(target, exist_ok=True)
+            _mount("-t", "tmpfs", "-o", f"mode=1777,size={size},nosuid,nodev", "tmpfs", target)
 
 
 def _mount(*args: str) -> None:
     subprocess.run(["mount", *args], check=True, capture_output=True)
 
 
-def _blocking_ancestor(path: str) -> str | None:
-    """The first folder above ``path`` that other users may not enter (e.g. a 0700 home)."""
-    current = "/"
-    for part in os.path.abspath(path).strip("/").split("/")[:-1]:
-        current = os.path.join(current, part)
-        if not os.stat(current).st_mode & 0o001:
-            return current
-    return None
+# What every kernel sees of the machine besides Python and its own folders, read-only.
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 
 
-def _expose(paths: list[str], staging: str) -> None:
-    """Cover each closed ancestor of ``paths`` with an empty read-only folder and put the paths back in it.
+def _place(path: str, root: str, writable: bool = False) -> None:
+    """Make ``path`` appear at the same place under ``root``: a link stays a link, anything else is bound."""
+    target = os.path.join(root, path.lstrip("/"))
+    if os.path.lexists(target):
+        return
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.path.islink(path) and path in SYSTEM_PATHS:  # /bin -> usr/bin on merged-/usr systems
+        os.symlink(os.readlink(path), target)
+        return
+    if os.path.isdir(path):
+        os.makedirs(target)
+    else:
+        open(target, "a").close()
+    _mount("--rbind", path, target)
+    if not writable:
+        _mount("-o", "remount,bind,ro", target)
 
-    A Python installed in root's home (0700) becomes reachable for the sandbox user while the rest of
-    that home stays out of sight.
-    """
-    by_ancestor: dict[str, list[str]] = {}
-    for path in paths:
-        ancestor = _blocking_ancestor(path)
-        if ancestor and os.path.exists(path):
-            by_ancestor.setdefault(ancestor, []).append(path)
-    for k, (ancestor, inner) in enumerate(sorted(by_ancestor.items())):
-        staged = []
-        for j, path in enumerate(inner):
-            stage = os.path.join(staging, f"{k}-{j}")
-            os.makedirs(stage, exist_ok=True)
-            _mount("--rbind", path, stage)
-            staged.append((stage, path))
-        _mount("-t", "tmpfs", "-o", "mode=755,size=64k", "tmpfs", ancestor)
-        for stage, path in staged:
-            os.makedirs(path, exist_ok=True)
-            _mount("--rbind", stage, path)
+
+def _new_root(spec: SandboxSpec, root: str) -> None:
+    """Build the kernel's file system under ``root`` from the allow-list and enter it (as root, before
+    the change of user: the kernel's user cannot leave it)."""
+    os.makedirs(root, exist_ok=True)
+    _mount("-t", "tmpfs", "-o", "mode=755,size=1m", "tmpfs", root)
+    for path in SYSTEM_PATHS:
+        if os.path.lexists(path):
+            _place(path, root)
+    _place("/dev", root, writable=True)
+    _place("/sys", root)
+    os.makedirs(os.path.join(root, "proc"))
+    _mount("-t", "proc", "-o", "nosuid,nodev,noexec", "proc", os.path.join(root, "proc"))
+    _private_temp(spec.tmp_bytes, root)  # first: what is allowed below stays visible on top of them
+    for path in sorted(set(spec.expose), key=len):
+        if os.path.exists(path):
+            _place(os.path.realpath(path), root)
+    for path in [*spec.writable, spec.workdir]:
+        if not any(os.path.realpath(path).startswith(os.path.realpath(w) + os.sep) for w in spec.writable):
+            _place(os.path.realpath(path), root, writable=True)
+    os.chroot(root)
+    os.chdir("/")
 
 
 def _inside(spec: SandboxSpec, kernel_cmd: list[str]) -> None:
@@ -375,16 +397,14 @@ def _inside(spec: SandboxSpec, kernel_cmd: list[str]) -> None:
         _join_cgroups(spec.cgroups)
     if in_namespace:
         if spec.uid is not None and os.geteuid() == 0:
-            staging = os.path.join(os.path.dirname(spec.workdir), ".stage")
-            _expose(spec.expose, staging)
-            if not any(spec.workdir.startswith(p + os.sep) for p in PRIVATE_TEMP):
-                _private_temp(spec.tmp_bytes)
-        for path in spec.hide_dirs:
-            if os.path.isdir(path):
-                _mount("-t", "tmpfs", "-o", "ro,size=4k,mode=000", "tmpfs", path)
-        for path in spec.hide_files:
-            if os.path.isfile(path):
-                _mount("--bind", "/dev/null", path)
+            _new_root(spec, os.path.join(os.path.dirname(spec.workdir), ".root"))
+        else:  # no user of its own to become: the machine's file system, with what it must not read covered
+            for path in spec.hide_dirs:
+                if os.path.isdir(path):
+                    _mount("-t", "tmpfs", "-o", "ro,size=4k,mode=000", "tmpfs", path)
+            for path in spec.hide_files:
+                if os.path.isfile(path):
+                    _mount("--bind", "/dev/null", path)
     limits = [
         (resource.RLIMIT_CPU, spec.cpu_seconds),
         # Address space is not memory (TensorFlow and OpenBLAS reserve much more than they use): with a
