@@ -74,7 +74,14 @@ def _grade(root: Path, assignments, workers: int, force: bool, timeout: int | No
     jobs = batch.find_jobs(settings, assignments)
     if students:
         jobs = [j for j in jobs if j.student in students]
-    results = batch.grade_all(settings, jobs, workers=workers, force=force, scheduler=scheduler)
+    try:
+        results = batch.grade_all(settings, jobs, workers=workers, force=force, scheduler=scheduler)
+    except batch.GradingIncomplete as exc:
+        # One notebook the grader could not finish never holds back the others' grades: they are
+        # written, and its row says it is not graded yet (the same command grades just it again).
+        outputs.write_csv(settings, exc.results + exc.not_graded())
+        outputs.sync_gradebook(settings, exc.results)
+        raise
     outputs.write_csv(settings, results)
     outputs.sync_gradebook(settings, results)
     return results

@@ -7,6 +7,8 @@ what was expected, what came back and the first index that differs.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import numbers
 
 import numpy as np
@@ -14,6 +16,24 @@ import numpy as np
 
 class CheckFailure(AssertionError):
     """A check found a wrong answer; the message says what and where."""
+
+
+_CONCEALED = contextvars.ContextVar("course_concealed", default=False)
+
+
+def concealing() -> bool:
+    """True inside :func:`concealed`: a message must not name the expected value."""
+    return _CONCEALED.get()
+
+
+@contextlib.contextmanager
+def concealed():
+    """Inside, failure messages name what came back and where, never the expected value (hidden tests)."""
+    token = _CONCEALED.set(True)
+    try:
+        yield
+    finally:
+        _CONCEALED.reset(token)
 
 
 def _describe(value) -> str:
@@ -35,6 +55,8 @@ def assert_scalar_close(name: str, got, expected: float, *, atol: float = 1e-8, 
         raise CheckFailure(f"{name}: expected a number, got {_describe(got)}.")
     got = float(got)
     if not np.isfinite(got) or abs(got - expected) > atol + rtol * abs(expected):
+        if _CONCEALED.get():
+            raise CheckFailure(f"{name}: got {got:.10g}, which is not the expected value.")
         raise CheckFailure(f"{name}: expected {expected:.10g}, got {got:.10g}.")
 
 
@@ -64,6 +86,9 @@ def assert_array_close(name: str, got, expected, *, atol: float | None = None, r
     if wrong.any():
         index = tuple(int(i) for i in np.argwhere(wrong)[0])
         count = int(wrong.sum())
+        if _CONCEALED.get():
+            raise CheckFailure(f"{name}: {count} of {expected.size} values differ; first at index {index}, "
+                               f"where you have {_scalar(got[index])}.")
         raise CheckFailure(
             f"{name}: {count} of {expected.size} values differ; first at index {index}: "
             f"expected {_scalar(expected[index])}, got {_scalar(got[index])}."
@@ -79,6 +104,8 @@ def _scalar(value) -> str:
 def assert_equal(name: str, got, expected) -> None:
     """Plain equality for small non-array values (shapes, dict keys, tuples of scalars)."""
     if got != expected:
+        if _CONCEALED.get():
+            raise CheckFailure(f"{name}: got {got!r}, which is not the expected value.")
         raise CheckFailure(f"{name}: expected {expected!r}, got {got!r}.")
 
 

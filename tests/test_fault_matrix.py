@@ -14,12 +14,15 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+
+import helpers
 
 from helpers.instructor import batch as grading_batch, demo, notebooks as nbu, outputs
 from helpers.instructor.settings import Settings
@@ -98,6 +101,45 @@ class Anything:
 def zero_pad(X, pad):
     return Anything()
 '''
+
+
+# Output with a display id while the grader calls zero_pad (in a scratch cell that is gone afterwards),
+# updated from a later cell: the grader's record of displays must not point at outputs that are gone.
+DISPLAY_IN_A_CALL = {
+    "zero_pad_values_heading": r"""
+import inspect
+from IPython.display import display
+from helpers import wire
+def zero_pad(X, pad):
+    if any(f.function == "serve" for f in inspect.stack()):
+        for _ in range(5):
+            display({wire.MIME: {"result": None, "error": None}, "text/plain": ""}, raw=True)
+        display({"text/plain": "hello"}, raw=True, display_id="boom")
+    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+""",
+    "pool_forward": 'from IPython.display import update_display\n'
+                    'update_display({"text/plain": "bye"}, raw=True, display_id="boom")',
+}
+
+# While conv_forward is graded its helpers are the grader's: ask it for work it cannot bound, then answer
+# honestly. (Broadcasting 5000 x 5000 in conv_single_step; a nested list padded by 1024 in zero_pad.)
+ASKS_TOO_MUCH = {
+    "conv_forward_values_heading": r"""
+REFUSED = []
+_honest_conv_forward = conv_forward
+def conv_forward(A_prev, W, b, hparameters):
+    for ask in (lambda: conv_single_step(np.ones((5000, 1, 1)), np.ones((1, 5000, 1)), np.zeros((1, 1, 1))),
+                lambda: zero_pad([[[[0.0] * 100]]], 1024)):
+        try:
+            ask()
+        except Exception as exc:
+            REFUSED.append(str(exc)[:200])
+    return _honest_conv_forward(A_prev, W, b, hparameters)
+""",
+    "pool_forward": 'print("REFUSED", REFUSED)',
+}
+
+SHM_KEY = 0x5EC4E7
 
 
 def _hostile(root: Path, port: int) -> dict[str, tuple[object, float]]:
@@ -183,6 +225,17 @@ def _hostile(root: Path, port: int) -> dict[str, tuple[object, float]]:
                                      before="zero_pad_values_heading"),
                            full - points["conv_single_step_value"] - points["zero_pad_values"]),
         "always_equal": (with_cell(ALWAYS_EQUAL, before="zero_pad_values_heading"), full - points["zero_pad_values"]),
+        "display_in_a_call": (with_cells_before(DISPLAY_IN_A_CALL), full),
+        "asks_too_much": (with_cells_before(ASKS_TOO_MUCH), full),
+        # What exists for the kernel, and a System V shared-memory segment that would outlive it.
+        "looks_for_files": (with_cell(
+            f"import ctypes, os\nfor p in {_forbidden_paths(root)!r}:\n    try:\n"
+            "        os.listdir(p) if os.path.isdir(p) else open(p, 'rb').read(1)\n        print('READ', p)\n"
+            "    except OSError:\n        pass\n"
+            f"print('COURSE')\nfor name in sorted(os.listdir({course!r})) if os.path.isdir({course!r}) else []:\n"
+            "    print('ENTRY', name)\n"
+            f"for name in sorted(os.listdir({str(_package())!r})):\n    print('PACKAGE', name)\n"
+            f"print('SHM', ctypes.CDLL(None).shmget({SHM_KEY}, 4096, 0o1666))\nprint('UID', os.getuid())"), full),
     }
     nb = demo.filled_notebook(root, ASSIGNMENT)
     cell = next(c for c in nb.cells if nbu.grade_id(c) == "conv_forward_values")
@@ -210,6 +263,22 @@ def _hostile(root: Path, port: int) -> dict[str, tuple[object, float]]:
     big.cells[-1].pop("id", None)
     cases["huge_markdown"] = (big, full)
     return cases
+
+
+def _package() -> Path:
+    return Path(helpers.__file__).resolve().parent.parent
+
+
+def _forbidden_paths(root: Path) -> list[str]:
+    """The instructor's folders, the checkout's source and history, other people's folders."""
+    package = _package()
+    return [str(root / name) for name in ("source", "submitted", "autograded", "feedback", "gradebook.db", "release")] + \
+        [str(package / name) for name in ("source", ".git", "nbgrader_config.py", "tests")] + ["/home", "/srv", "/mnt"]
+
+
+def _printed(graded, student) -> str:
+    executed = nbformat.read(graded["root"] / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    return "\n".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
 
 
 def _digest(paths) -> dict[str, str]:
@@ -299,6 +368,9 @@ def test_cheats_fail_with_the_real_reason(graded):
         assert "expected shape (4, 7, 7, 2)" in cells["zero_pad_values"].message
     cells = {c.grade_id: c for c in graded["results"]["table_answers"].cells}
     assert "zero_pad(X of shape (2, 5, 4, 3), 1): expected shape (2, 7, 6, 3)" in cells["zero_pad_values"].message
+    # a hidden test's message names what came back, never the expected number (no lookup table from feedback)
+    assert re.search(r"conv_single_step on shape \(\d+, \d+, \d+\): got -6\.9\d+, which is not the expected value",
+                     cells["conv_single_step_value"].message), cells["conv_single_step_value"].message
     cells = {c.grade_id: c for c in graded["results"]["zeroes_inputs"].cells}
     assert "values differ" in cells["zero_pad_values"].message
     eq = {c.grade_id: c for c in graded["results"]["always_equal"].cells}["zero_pad_values"]
@@ -321,7 +393,33 @@ def test_nothing_of_the_instructor_is_changed_or_read(graded):
                                  as_version=4)
         text = "\n".join(str(o) for c in executed.cells if c.cell_type == "code" for o in c.outputs)
         assert "BEGIN HIDDEN" not in text and "honest_reference" not in text
-        assert "PermissionError" in text or "Errno" in text or "OperationalError" in text
+        assert "PermissionError" in text or "Errno" in text or "OperationalError" in text, student
+
+
+def test_the_kernel_sees_only_what_it_needs(graded):
+    printed = _printed(graded, "looks_for_files")
+    assert "COURSE" in printed and "READ" not in printed
+    if os.geteuid() == 0:  # a user of its own, in a root of allowed folders: the rest of the course does not exist
+        assert re.search(r"^UID [1-9]", printed, re.M), printed
+        allowed = {"helpers", "datasets", "weights"}
+        assert set(re.findall(r"^ENTRY (.+)$", printed, re.M)) <= allowed, printed
+        venv = [p.relative_to(_package()).parts[0] for p in map(Path, {sys.prefix, sys.base_prefix})
+                if _package() in Path(p).resolve().parents]
+        assert set(re.findall(r"^PACKAGE (.+)$", printed, re.M)) <= allowed | set(venv), printed
+    # its System V shared memory was its own, and is gone with it
+    shm = Path("/proc/sysvipc/shm")
+    if shm.exists():
+        keys = {int(line.split()[0]) for line in shm.read_text().splitlines()[1:] if line.split()}
+        assert SHM_KEY not in keys
+
+
+def test_a_display_from_a_graded_call_is_contained(graded):
+    assert graded["results"]["display_in_a_call"].status == "graded"
+
+
+def test_the_grader_refuses_work_it_cannot_bound(graded):
+    printed = _printed(graded, "asks_too_much")
+    assert "a_slice_prev * W would be too large" in printed and "X must be a numpy array" in printed
 
 
 def test_no_network_and_no_leftover_processes(graded):

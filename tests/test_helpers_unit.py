@@ -162,3 +162,66 @@ def test_setup_turns_off_labs_news_prompt_and_keeps_what_the_environment_sets(tm
     path.write_text("// a comment: not JSON\n{}")
     assert "left as they are" in release.quiet_lab_notices(tmp_path)
     assert path.read_text() == "// a comment: not JSON\n{}"
+
+
+# ---------------------------------------------------------------- what the grader computes for a kernel
+
+def test_stand_in_requests_outside_the_contract_are_refused_before_any_work():
+    from helpers.checks.cnn_step_by_step import dependency_call_allowed as allowed
+
+    rng = np.random.default_rng(0)
+    # the calls an honest conv_forward and pool_backward make
+    assert allowed("zero_pad", (rng.standard_normal((2, 4, 4, 3)), 2), {}) == ""
+    assert allowed("conv_single_step", (np.ones((3, 3, 4)), np.ones((3, 3, 4)), np.zeros((1, 1, 1))), {}) == ""
+    assert allowed("conv_single_step", (), {"a_slice_prev": np.ones((2, 2, 1)), "W": np.ones((2, 2, 1)),
+                                           "b": np.float64(0.5)}) == ""
+    assert allowed("create_mask_from_window", (np.ones((2, 3)),), {}) == ""
+    assert allowed("distribute_value", (1.5, (2, 2)), {}) == ""
+    k = 15_000  # broadcasting alone would make a 15000 x 15000 product
+    assert "too large" in allowed("conv_single_step", (np.ones((k, 1, 1)), np.ones((1, k, 1)), np.zeros((1, 1, 1))), {})
+    assert "numpy array" in allowed("zero_pad", ([[[[0.0] * 100]]], 1024), {})  # a list skips no size check
+    assert "too large" in allowed("zero_pad", (np.ones((1, 1, 1, 100)), 1024), {})
+    assert "pad=" in allowed("zero_pad", (np.ones((1, 2, 2, 1)), True), {})
+    assert "shape must be" in allowed("distribute_value", (1.0, (10**6, 10**6, 1)), {})
+    assert "too large" in allowed("distribute_value", (1.0, (10**6, 10**6)), {})
+    assert "takes" in allowed("zero_pad", (np.ones((1, 2, 2, 1)), 1), {"mode": "wrap"})
+    assert "does not compute" in allowed("conv_forward", (), {})
+
+
+def test_a_display_update_after_a_scratch_cell_touches_only_outputs_that_exist():
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from helpers.instructor.execute import _GuardedClient
+
+    nb = new_notebook(cells=[new_code_cell("x", outputs=[new_output("display_data", data={"text/plain": "a"})])])
+    client = _GuardedClient(nb, max_output_chars=1000)
+    # a scratch cell at index 0 left three outputs under the display id "d"; only one is in the notebook
+    client._display_id_map = {"d": {0: [0, 1, 2]}, "gone": {5: [0]}}
+    message = {"header": {"msg_type": "update_display_data"}, "msg_type": "update_display_data",
+               "content": {"data": {"text/plain": "b"}, "metadata": {}, "transient": {"display_id": "d"}}}
+    client._update_display_id("d", message)
+    client._update_display_id("gone", dict(message, content=dict(message["content"], transient={"display_id": "gone"})))
+    assert nb.cells[0].outputs[0]["data"] == {"text/plain": "b"}
+    assert nbformat.validate(nb) is None
+
+
+def test_hidden_tests_run_concealed_with_their_own_line_numbers():
+    from helpers.compare import assert_scalar_close, concealed
+    from helpers.instructor.judge import test_cell_parts
+
+    source = ("check(f)\n### BEGIN HIDDEN TESTS\nx = 1\n\nboom()\n### END HIDDEN TESTS\nafter = 2\n")
+    parts = test_cell_parts(source, "<test t>")
+    assert [hidden for _, hidden in parts] == [False, True, False]
+    with pytest.raises(NameError) as err:
+        exec(parts[1][0], {})
+    assert err.traceback[-1].lineno + 1 == 5  # boom() is line 5 of the cell
+    with pytest.raises(CheckFailure) as err:
+        assert_scalar_close("cost", 1.5, 2.25)
+    assert "expected 2.25" in str(err.value)
+    with concealed(), pytest.raises(CheckFailure) as err:
+        assert_scalar_close("cost", 1.5, 2.25)
+    assert "2.25" not in str(err.value) and "got 1.5" in str(err.value)
+    with concealed(), pytest.raises(CheckFailure) as err:
+        assert_array_close("a", np.array([1.0, 7.0]), np.array([1.0, 3.0]))
+    assert "3" not in str(err.value).split(":", 1)[1].replace("index (1,)", "") and "7" in str(err.value)

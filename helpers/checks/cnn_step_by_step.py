@@ -139,35 +139,72 @@ DIAGNOSIS_PROBES = {
     "distribute_value": lambda: [((dz, s), {}) for dz, s in [(-1.5, (2, 4)), (3.0, (3, 3)), (0.25, (1, 1))]],
 }
 
-_MAX_VALUES = 1 << 24
+_MAX_VALUES = 1 << 22
+
+# The functions the grader computes for a stand-in, with their parameters and what each must be. The
+# arguments come from a student's code: the grader computes nothing outside this contract, so the work
+# of any one request is bounded by _MAX_VALUES (and requests are answered one at a time).
+SERVED = {
+    "zero_pad": ("X", "pad"),
+    "conv_single_step": ("a_slice_prev", "W", "b"),
+    "create_mask_from_window": ("x",),
+    "distribute_value": ("dz", "shape"),
+}
+
+
+def _real_array(value, name: str, ndim: int | None = None) -> str:
+    if type(value) is not np.ndarray or value.dtype.kind not in "biuf":
+        return f"{name} must be a numpy array of numbers, not {type(value).__name__}"
+    if ndim is not None and value.ndim != ndim:
+        return f"{name} must have {ndim} dimensions, not {value.ndim}"
+    if value.size > _MAX_VALUES:
+        return f"{name} has {value.size:,} values, too many"
+    return ""
+
+
+def _small_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def dependency_call_allowed(name: str, args: tuple, kwargs: dict) -> str:
-    """'' when the grader may compute ``name`` on these arguments for a stand-in, else why not.
-
-    The arguments come from a student's code: the grader refuses work it cannot bound.
-    """
-    values = list(args) + list(kwargs.values())
-    for value in values:
-        if isinstance(value, np.ndarray) and value.size > _MAX_VALUES:
-            return f"an array of {value.size:,} values is too large"
+    """'' when the grader may compute ``name`` on these arguments for a stand-in, else why not."""
+    params = SERVED.get(name)
+    if params is None:
+        return "the grader does not compute this function"
+    if len(args) > len(params) or set(kwargs) - set(params[len(args):]):
+        return f"takes ({', '.join(params)}) only"
+    given = dict(zip(params, args), **kwargs)
+    if set(given) != set(params):
+        return f"needs all of ({', '.join(params)})"
     if name == "zero_pad":
-        pad = kwargs.get("pad", args[1] if len(args) > 1 else 0)
-        X = kwargs.get("X", args[0] if args else None)
-        if not isinstance(pad, (int, np.integer)) or not 0 <= int(pad) <= 1024:
+        X, pad = given["X"], given["pad"]
+        if not _small_int(pad) or not 0 <= int(pad) <= 1024:
             return f"pad={pad!r} is not a small non-negative integer"
-        if isinstance(X, np.ndarray) and X.ndim == 4:
-            m, h, w, c = X.shape
-            if m * (h + 2 * pad) * (w + 2 * pad) * c > _MAX_VALUES:
-                return "the padded array would be too large"
-    if name == "distribute_value":
-        shape = kwargs.get("shape", args[1] if len(args) > 1 else None)
+        why = _real_array(X, "X", 4)
+        if why:
+            return why
+        m, h, w, c = X.shape
+        return "the padded array would be too large" if m * (h + 2 * pad) * (w + 2 * pad) * c > _MAX_VALUES else ""
+    if name == "conv_single_step":
+        b = given["b"]
+        why = (_real_array(given["a_slice_prev"], "a_slice_prev") or _real_array(given["W"], "W")
+               or ("" if isinstance(b, (int, float, np.number)) and not isinstance(b, bool) else _real_array(b, "b")))
+        if why:
+            return why
         try:
-            if int(np.prod([int(n) for n in shape])) > _MAX_VALUES:
-                return f"a window of shape {tuple(shape)} is too large"
-        except (TypeError, ValueError):
-            return ""
-    return ""
+            shape = np.broadcast_shapes(given["a_slice_prev"].shape, given["W"].shape, np.shape(b))
+        except ValueError:
+            return ""  # the solution raises numpy's own error, as the student's function would
+        return "a_slice_prev * W would be too large" if int(np.prod(shape, dtype=np.float64)) > _MAX_VALUES else ""
+    if name == "create_mask_from_window":
+        return _real_array(given["x"], "x", 2)
+    dz, shape = given["dz"], given["shape"]
+    if not (isinstance(dz, (int, float, np.number)) and not isinstance(dz, bool)
+            or type(dz) is np.ndarray and dz.size == 1 and dz.dtype.kind in "biuf"):
+        return f"dz must be a number, not {type(dz).__name__}"
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2 or not all(_small_int(n) and n >= 0 for n in shape):
+        return f"shape must be a pair of non-negative integers, not {shape!r}"
+    return f"a window of shape {tuple(shape)} is too large" if shape[0] * shape[1] > _MAX_VALUES else ""
 
 
 def reference(key: str) -> np.ndarray:

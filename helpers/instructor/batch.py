@@ -232,4 +232,10 @@ class GradingIncomplete(RuntimeError):
         self.failures, self.results = failures, results
         lines = [f"{job.student}/{job.assignment}: {type(exc).__name__}: {exc}" for job, exc in failures]
         super().__init__(f"{len(failures)} notebook(s) could not be graded; run the command again to retry them:\n  "
-                         + "\n  ".join(lines))
+                         + "\n  ".join(lines) + "\nThe other grades are written; these rows say 'not graded'.")
+
+    def not_graded(self) -> list[Result]:
+        """A row for each notebook that could not be graded: no score, the reason, the way to retry."""
+        return [Result(student=job.student, assignment=job.assignment, score=0.0, max_score=0.0, status="not graded",
+                       reason=f"the grader failed ({type(exc).__name__}: {str(exc)[:200]}); run `course grade` again")
+                for job, exc in self.failures]

@@ -89,6 +89,19 @@ class _GuardedClient(NotebookClient):
         self.timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
 
+    def _update_display_id(self, display_id, msg):
+        # The kernel chooses display ids and when to update them: an update may only touch outputs that
+        # are still in the notebook (a scratch cell's are gone once it ends).
+        places = self._display_id_map.get(display_id, {})
+        for cell_index in list(places):
+            outputs = self.nb.cells[cell_index].get("outputs", []) if 0 <= cell_index < len(self.nb.cells) else []
+            kept = [i for i in places[cell_index] if 0 <= i < len(outputs)]
+            if kept:
+                places[cell_index] = kept
+            else:
+                del places[cell_index]
+        super()._update_display_id(display_id, msg)
+
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
         data = content.get("data") if isinstance(content.get("data"), dict) else {}
@@ -243,10 +256,12 @@ def execute_scratch(client: NotebookClient, scratch, index: int, **kwargs) -> No
     """Run a cell that is not part of the notebook (nbclient would put it at ``index``); its outputs
     count against cell ``index``'s output cap."""
     kept = client.nb.cells[index]
+    displays = copy.deepcopy(client._display_id_map)
     try:
         client.execute_cell(scratch, index, **kwargs)
     finally:
         client.nb.cells[index] = kept
+        client._display_id_map = displays  # the scratch cell's outputs are gone: so are its display ids
 
 
 def _replay(client: _GuardedClient, nb, indices: list[int]) -> None:

@@ -37,7 +37,7 @@ import nbformat
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 
-from helpers import calls, wire
+from helpers import calls, compare, wire
 from helpers.checks import Solutions, using_solutions
 from helpers.compare import CheckFailure
 from helpers.instructor import diagnosis, notebooks as nbu
@@ -86,6 +86,27 @@ def trusted_setup(assignment: str, source_nb) -> tuple[dict, Solutions]:
     return _SOURCES[key]
 
 
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def test_cell_parts(source: str, filename: str) -> list[tuple]:
+    """A test cell's code as (compiled part, hidden) in order, each part keeping its line numbers.
+
+    ``hidden`` marks nbgrader's hidden-tests region: there the comparator names no expected value, so
+    what a student learns from one round of feedback cannot answer the next.
+    """
+    parts, body, first, hidden = [], [], 0, False
+    for number, line in enumerate(source.splitlines(keepends=True)):
+        marker = line.strip()
+        if marker == (END_HIDDEN if hidden else BEGIN_HIDDEN):
+            parts.append((first, body, hidden))
+            body, first, hidden = [], number, not hidden
+        body.append(line)
+    parts.append((first, body, hidden))
+    return [(compile("\n" * first + "".join(lines), filename, "exec"), concealed)
+            for first, lines, concealed in parts if "".join(lines).strip()]
+
+
 # ------------------------------------------------------------------ the stand-ins' server
 
 class ReferenceServer:
@@ -103,6 +124,7 @@ class ReferenceServer:
         self.answered = 0
         self._open = 0
         self._lock = threading.Lock()
+        self._computing = threading.Lock()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
         if uid is not None:
@@ -171,7 +193,8 @@ class ReferenceServer:
         if refused:
             return {"error": {"ename": "ValueError", "message": f"{name}: {refused}"}}
         try:
-            result = self.solutions.call(name, *args, **kwargs)
+            with self._computing:  # one answer at a time: a flood of requests cannot multiply the work
+                result = self.solutions.call(name, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the call was wrong: the student's code learns why
             return {"error": {"ename": type(exc).__name__, "message": str(exc)[:500]}}
         self.answered += 1
@@ -253,7 +276,9 @@ class Judge:
         self.mistakes.pop(index, None)
         try:
             with contextlib.redirect_stdout(printed), using_solutions(self.solutions):
-                exec(compile(cell.source, f"<test {nbu.grade_id(cell)}>", "exec"), namespace)
+                for code, hidden in test_cell_parts(cell.source, f"<test {nbu.grade_id(cell)}>"):
+                    with compare.concealed() if hidden else contextlib.nullcontext():
+                        exec(code, namespace)
         except CellTimedOut:
             status = "timeout"
         except KernelLost:

@@ -27,7 +27,7 @@ class Result:
     assignment: str
     score: float
     max_score: float
-    status: str  # graded | missing | invalid
+    status: str  # graded | missing | invalid; "not graded" only in grades.csv, for a notebook the grader failed on
     reason: str = ""
     cells: list[CellScore] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
