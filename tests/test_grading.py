@@ -396,3 +396,30 @@ def test_demo_command_end_to_end(tmp_path):
                      "blank_student": "0/100"}
     assert (root / "grades.csv").is_file() and (root / "gradebook.db").is_file()
     assert json.loads((root / "autograded" / "blank_student" / ASSIGNMENT / "grade.json").read_text())["score"] == 0
+
+
+def test_a_notebook_the_grader_fails_on_does_not_hold_back_the_others(tmp_path, monkeypatch):
+    import csv
+
+    from helpers import cli
+    from helpers.instructor import batch
+
+    root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
+    write_submissions(root, ASSIGNMENT, {"alice": None, "mallory": None})
+    honest = batch.grade_notebook
+
+    def failing(settings, assignment, student, *args, **kwargs):
+        if student == "mallory":
+            raise IndexError("list index out of range")
+        return honest(settings, assignment, student, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "grade_notebook", failing)
+    with pytest.raises(batch.GradingIncomplete, match="mallory"):
+        cli._grade(root, [ASSIGNMENT], workers=1, force=False, timeout=None)
+    rows = {r["student"]: r for r in csv.DictReader((root / "grades.csv").open())}
+    assert rows["alice"]["status"] == "missing"
+    assert rows["mallory"]["status"] == "not graded" and "IndexError" in rows["mallory"]["reason"]
+    monkeypatch.setattr(batch, "grade_notebook", honest)  # the grader mended: the same command grades just her
+    cli._grade(root, [ASSIGNMENT], workers=1, force=False, timeout=None)
+    rows = {r["student"]: r for r in csv.DictReader((root / "grades.csv").open())}
+    assert rows["mallory"]["status"] == "missing"
