@@ -54,8 +54,9 @@ c.Exchange.root = os.path.join(COURSE_ROOT, "exchange")
 c.Exchange.assignment_dir = os.path.join(COURSE_ROOT, "notebooks")
 
 # `course grade` only (nbgrader ignores this section).
-# Each kernel runs sandboxed: no network, its own PID and mount namespaces (course files hidden),
-# these limits, and, when the grader is root, an unprivileged uid of its grading process: the first
+# Each kernel runs sandboxed: no network, its own PID, IPC and mount namespaces (as root, a file
+# system root holding only the system, Python and the course's helpers/datasets/weights; else the
+# course files hidden), these limits, and, when the grader is root, an unprivileged uid of its grading process: the first
 # free one from sandbox_uid_base up (held by a lock in /tmp/course-sandbox-users/; every process of
 # that uid is killed after each notebook).
 c.CourseGrader.sandbox = True
