@@ -86,9 +86,6 @@ def trusted_setup(assignment: str, source_nb) -> tuple[dict, Solutions]:
     return _SOURCES[key]
 
 
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-
-
 def test_cell_parts(source: str, filename: str) -> list[tuple]:
     """A test cell's code as (compiled part, hidden) in order, each part keeping its line numbers.
 
@@ -98,7 +95,7 @@ def test_cell_parts(source: str, filename: str) -> list[tuple]:
     parts, body, first, hidden = [], [], 0, False
     for number, line in enumerate(source.splitlines(keepends=True)):
         marker = line.strip()
-        if marker == (END_HIDDEN if hidden else BEGIN_HIDDEN):
+        if marker == (nbu.END_HIDDEN if hidden else nbu.BEGIN_HIDDEN):
             parts.append((first, body, hidden))
             body, first, hidden = [], number, not hidden
         body.append(line)
