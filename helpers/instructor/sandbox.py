@@ -38,6 +38,7 @@ launcher and the kernel are started with a parent-death signal.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -383,7 +384,13 @@ def _new_root(spec: SandboxSpec, root: str) -> None:
     _private_temp(spec.tmp_bytes, root)  # first: what is allowed below stays visible on top of them
     for path in sorted(set(spec.expose), key=len):
         if os.path.exists(path):
-            _place(os.path.realpath(path), root)
+            real = os.path.realpath(path)
+            _place(real, root)
+            link = os.path.join(root, os.path.abspath(path).lstrip("/"))
+            if real != os.path.abspath(path) and not os.path.lexists(link):  # e.g. datasets/ linked to a share
+                with contextlib.suppress(OSError):
+                    os.makedirs(os.path.dirname(link), exist_ok=True)
+                    os.symlink(real, link)
     for path in [*spec.writable, spec.workdir]:
         if not any(os.path.realpath(path).startswith(os.path.realpath(w) + os.sep) for w in spec.writable):
             _place(os.path.realpath(path), root, writable=True)
