@@ -176,6 +176,9 @@ def test_stand_in_requests_outside_the_contract_are_refused_before_any_work():
     assert allowed("conv_single_step", (), {"a_slice_prev": np.ones((2, 2, 1)), "W": np.ones((2, 2, 1)),
                                            "b": np.float64(0.5)}) == ""
     assert allowed("create_mask_from_window", (np.ones((2, 3)),), {}) == ""
+    # a plain float for b is not what the docstring asks for: said plainly, not as the solution's AttributeError
+    assert "b must be a numpy array of shape (1, 1, 1)" in allowed(
+        "conv_single_step", (np.ones((2, 2, 1)), np.ones((2, 2, 1)), 0.5), {})
     assert allowed("distribute_value", (1.5, (2, 2)), {}) == ""
     k = 15_000  # broadcasting alone would make a 15000 x 15000 product
     assert "too large" in allowed("conv_single_step", (np.ones((k, 1, 1)), np.ones((1, k, 1)), np.zeros((1, 1, 1))), {})

@@ -162,6 +162,10 @@ def _real_array(value, name: str, ndim: int | None = None) -> str:
     return ""
 
 
+def _describe(value) -> str:
+    return f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else f"a {type(value).__name__}"
+
+
 def _small_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
@@ -187,10 +191,11 @@ def dependency_call_allowed(name: str, args: tuple, kwargs: dict) -> str:
         return "the padded array would be too large" if m * (h + 2 * pad) * (w + 2 * pad) * c > _MAX_VALUES else ""
     if name == "conv_single_step":
         b = given["b"]
-        why = (_real_array(given["a_slice_prev"], "a_slice_prev") or _real_array(given["W"], "W")
-               or ("" if isinstance(b, (int, float, np.number)) and not isinstance(b, bool) else _real_array(b, "b")))
+        why = _real_array(given["a_slice_prev"], "a_slice_prev") or _real_array(given["W"], "W")
         if why:
             return why
+        if not isinstance(b, (np.ndarray, np.number)) or np.size(b) != 1:  # what the docstring says b is
+            return f"b must be a numpy array of shape (1, 1, 1), as the docstring says, not {_describe(b)}"
         try:
             shape = np.broadcast_shapes(given["a_slice_prev"].shape, given["W"].shape, np.shape(b))
         except ValueError:
