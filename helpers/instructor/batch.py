@@ -1,23 +1,27 @@
 """Grading a whole class: one job per (student, assignment), in parallel, resumable.
 
-Jobs run in local worker processes, on a Dask cluster, or in turn. A finished ``grade.json`` whose
-submission and source are unchanged is not graded again, so a rerun after a crash (or Ctrl-C)
-grades only what is left. Only the calling process writes ``grades.csv`` and the gradebook.
+Jobs run in local worker processes, on a Dask cluster, or in turn. A finished ``grade.json`` is not
+graded again while its submission and everything that decided it (:mod:`helpers.instructor.grade_key`)
+are unchanged, so a rerun after a crash (or Ctrl-C) grades only what is left, and a fixed check
+regrades exactly its assignment's notebooks. Only the calling process writes ``grades.csv`` and the
+gradebook.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import json
 import os
 import shutil
 import signal
 import sys
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.instructor import outputs, sandbox
+from helpers.instructor import grade_key, outputs, sandbox
 from helpers.instructor.grading import grade_notebook, probe_sandbox, sha256_file
 from helpers.instructor.outputs import atomic_write
 from helpers.instructor.settings import Settings
@@ -50,26 +54,83 @@ def find_jobs(settings: Settings, assignments: list[str] | None = None) -> list[
     return [Job(s, a) for s in settings.students() for a in wanted]
 
 
-def cached_result(settings: Settings, job: Job) -> Result | None:
-    """The stored result if it is complete and still describes the current submission and source."""
+NEW = "new or handed in again"
+OLDER = "graded by an older version of the grader"
+
+
+def stored_result(settings: Settings, job: Job, key: dict) -> tuple[Result | None, str]:
+    """The stored result if everything that decided it is unchanged; else None and why it is graded (again).
+
+    ``key`` is :func:`helpers.instructor.grade_key.judged_by` of the job's assignment. Besides it, a
+    result holds for the submission it was made from and for this version of the grader only.
+    """
     path = settings.path("autograded", job.assignment, job.student) / GRADE_FILE
     if not path.is_file():
-        return None
+        return None, NEW
     try:
-        result = Result.from_json(path.read_text())
-    except (ValueError, TypeError, KeyError):
-        return None
-    if result.version != RESULT_VERSION:
-        return None
+        text = path.read_text()
+        data = json.loads(text)
+    except (OSError, ValueError):
+        return None, "the earlier grade.json cannot be read"
+    version = data.get("version") if isinstance(data, dict) else None
+    if version != RESULT_VERSION:
+        newer = isinstance(version, int) and version > RESULT_VERSION
+        return None, "graded by a newer version of the grader" if newer else OLDER
+    try:
+        result = Result.from_json(text)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None, "the earlier grade.json cannot be read"
     if result.submission_sha256 != sha256_file(settings.notebook("submitted", job.assignment, job.student)):
-        return None
-    if result.source_sha256 != sha256_file(settings.notebook("source", job.assignment)):
-        return None
-    return result
+        return None, NEW
+    changed = grade_key.changes(result.judged_by, key)
+    if changed:
+        return None, "because " + grade_key.describe(changed, job.assignment)
+    return result, ""
+
+
+@dataclass
+class Plan:
+    """What a run grades and why, and what it keeps: decided before any notebook is graded."""
+
+    keys: dict[str, dict]  # assignment -> grade_key.judged_by, computed once per run
+    kept: dict[int, Result]  # job index -> the stored result, still valid
+    reasons: dict[int, str]  # job index -> why it is graded, for each job to grade, in job order
+
+    @property
+    def todo(self) -> list[int]:
+        return list(self.reasons)
+
+    def summary(self) -> str:
+        """E.g. '12 notebooks to grade: 3 new or handed in again, 9 because the checks of cnn_application
+        changed (helpers/checks/cnn_application.py); 4 notebooks kept from earlier runs'."""
+        counts = Counter(self.reasons.values())  # in order of first appearance: job order
+        kept = f"{_notebooks(len(self.kept))} kept from earlier runs"
+        if not counts:
+            return f"nothing to grade: {kept} (--force grades them again)"
+        said = f"{_notebooks(len(self.reasons))} to grade: " + ", ".join(f"{n} {why}" for why, n in counts.items())
+        return said + (f"; {kept}" if self.kept else "")
+
+
+def _notebooks(count: int) -> str:
+    return f"{count} notebook" + ("" if count == 1 else "s")
+
+
+def plan_grading(settings: Settings, jobs: list[Job], force: bool = False) -> Plan:
+    """Which jobs to grade and why: each assignment's key is computed once, then every stored result is checked."""
+    assignments = dict.fromkeys(job.assignment for job in jobs)
+    plan = Plan(keys={a: grade_key.judged_by(settings, a) for a in assignments}, kept={}, reasons={})
+    for k, job in enumerate(jobs):
+        cached, why = ((None, "because --force was given") if force
+                       else stored_result(settings, job, plan.keys[job.assignment]))
+        if cached is not None:
+            plan.kept[k] = cached
+        else:
+            plan.reasons[k] = why
+    return plan
 
 
 def _worker(args) -> Result:
-    settings, job, threads = args
+    settings, job, threads, key = args
     out_dir = settings.path("autograded", job.assignment, job.student)
     # Start clean: a crash may have left a half-run folder behind (grade.json is written last).
     if out_dir.exists():
@@ -77,6 +138,7 @@ def _worker(args) -> Result:
     nb_path = settings.notebook("submitted", job.assignment, job.student)
     result = grade_notebook(settings, job.assignment, job.student, nb_path if os.path.lexists(nb_path) else None,
                             out_dir, threads=threads)
+    result.judged_by = key  # what decided it: the next run keeps it while that is unchanged
     outputs.write_feedback(settings, job.student, job.assignment, result)
     atomic_write(out_dir / GRADE_FILE, result.to_json())  # last: its presence means "done"
     return result
@@ -98,17 +160,14 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
     Returns results in job order. Every worker must see the course folder at the same path (a shared
     file system); results come back to this process, which alone writes the gradebook.
     """
-    results: dict[int, Result] = {}
-    todo = []
+    plan = plan_grading(settings, jobs, force)
+    if progress:
+        print(plan.summary(), file=sys.stderr)
+    results: dict[int, Result] = dict(plan.kept)
+    todo = plan.todo
     prepare_data()
     sandbox.sweep_scratch()
     probe_sandbox(settings)
-    for k, job in enumerate(jobs):
-        cached = None if force else cached_result(settings, job)
-        if cached is not None:
-            results[k] = cached
-        else:
-            todo.append(k)
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     bar = None
     if progress and todo:
@@ -127,8 +186,8 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
 
     try:
         with _ctrl_c_is_never_lost() as interrupted:
-            for k, outcome in _run_jobs(todo, [(settings, job, threads) for job in jobs], workers, scheduler,
-                                        interrupted):
+            arguments = [(settings, job, threads, plan.keys[job.assignment]) for job in jobs]
+            for k, outcome in _run_jobs(todo, arguments, workers, scheduler, interrupted):
                 finished(k, outcome)
     finally:  # also on Ctrl-C: the bar is done before the command says how to resume
         if bar:

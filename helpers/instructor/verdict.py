@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from helpers.instructor import notebooks as nbu
 
-RESULT_VERSION = 5  # bump when grading changes, so that stored results are not reused
+RESULT_VERSION = 6  # bump when grading or this format changes, so that stored results are not reused
 
 
 @dataclass
@@ -33,6 +33,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     submission_sha256: str = ""
     source_sha256: str = ""
+    judged_by: dict = field(default_factory=dict)  # what decided it, per file and setting (grade_key.judged_by)
     seconds: float = 0.0
     graded_at: str = ""
     version: int = RESULT_VERSION
