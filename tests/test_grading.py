@@ -322,7 +322,7 @@ def test_a_killed_run_leaves_nothing_running_and_a_rerun_finishes_it(tmp_path, h
 def test_each_grading_process_holds_a_user_of_its_own_and_clears_it_first():
     base = 62500  # away from the users the other tests' kernels get
     claim = ("import sys, time\nfrom helpers.instructor import sandbox\n"
-             "print(sandbox.claim_user(int(sys.argv[1]), 3), flush=True)\ntime.sleep(120)")
+             "print(sandbox.claim_user(int(sys.argv[1]), 3).uid, flush=True)\ntime.sleep(120)")
 
     def claimer():
         return subprocess.Popen([sys.executable, "-c", claim, str(base)], stdout=subprocess.PIPE,

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
+import pwd
 import shutil
 import sys
 import tempfile
@@ -24,9 +25,10 @@ import nbformat
 
 from helpers.instructor import diagnosis, judge, notebooks as nbu, sandbox
 from helpers.instructor.execute import execute_notebook
+from helpers.instructor.inert import inert_notebook
 from helpers.instructor.outputs import atomic_write
 from helpers.instructor.merge import copy_submitted_files, merge_submission
-from helpers.instructor.settings import Settings
+from helpers.instructor.settings import Settings, SettingsError
 from helpers.instructor.verdict import CellScore, Result, score_cells
 
 
@@ -61,35 +63,36 @@ def kernel_env(threads: int) -> dict[str, str]:
     return env
 
 
-def sandbox_spec(settings: Settings, workdir: Path):
-    if not settings.sandbox:
-        return None
+def sandbox_spec(settings: Settings, workdir: Path, uid: int | None = None) -> sandbox.SandboxSpec:
+    """The sandbox of one job's kernel; ``uid`` is the job's own user (:func:`sandbox.claim_user`, as root).
+
+    With ``c.CourseGrader.sandbox = False`` the kernel gets no namespaces and no user of its own (it runs
+    with the grader's rights), only the resource limits.
+    """
     import helpers
 
     package_root = Path(helpers.__file__).resolve().parent.parent
     hide_dirs, hide_files = kernel_hidden_paths([settings.root, package_root])
-    spec = sandbox.SandboxSpec(
+    return sandbox.SandboxSpec(
         workdir=str(workdir),
         hide_dirs=hide_dirs,
         hide_files=hide_files,
-        uid=sandbox.claim_user(settings.sandbox_uid_base) if os.geteuid() == 0 else None,
+        uid=uid if settings.sandbox else None,
         cpu_seconds=settings.cpu_seconds,
         memory_bytes=settings.memory_mb << 20,
         max_processes=settings.max_processes,
+        namespaces=settings.sandbox,
         expose=kernel_readable([settings.root, package_root]),
         writable=[sandbox.scratch_root()],
         tmp_bytes=settings.tmp_mb << 20,
     )
-    if spec.uid is not None:
-        if settings.sandbox_uid_ok is None:
-            os.chown(workdir, spec.uid, spec.uid)
-            settings.sandbox_uid_ok = sandbox.sandbox_works(spec)
-            os.chown(workdir, os.getuid(), os.getgid())
-        if not settings.sandbox_uid_ok:
-            spec.uid = None  # this machine cannot run the kernel as another user: keep namespaces and limits
-        else:
-            os.chown(workdir, spec.uid, spec.uid)
-    return spec
+
+
+def job_user(settings: Settings) -> sandbox.UserClaim | None:
+    """The sandbox user of one job (root with the sandbox on): its own, until ``release()`` at the job's end."""
+    if not settings.sandbox or os.geteuid() != 0:
+        return None
+    return sandbox.claim_user(settings.sandbox_uid_base)
 
 
 # What a kernel may see of the course folder and of the checkout `helpers` is installed from.
@@ -120,15 +123,71 @@ def kernel_hidden_paths(roots: list[Path]) -> tuple[list[str], list[str]]:
     return dirs, files
 
 
-def probe_sandbox(settings: Settings) -> None:
-    """Find out once, before workers start, whether kernels can run as the sandbox's own users."""
-    if not settings.sandbox or os.geteuid() != 0 or settings.sandbox_uid_ok is not None:
-        return
-    with tempfile.TemporaryDirectory(prefix="course-probe-") as tmp:
-        os.chmod(tmp, 0o711)
-        workdir = Path(tmp) / "work"
-        workdir.mkdir(mode=0o700)
-        sandbox_spec(settings, workdir)
+class SandboxUnavailable(SettingsError):
+    """The configured sandbox cannot be set up on this machine: no kernel is started, no grade written."""
+
+
+_PROBED: dict[tuple, str] = {}
+
+
+def probe_sandbox(settings: Settings, announce: bool = True) -> str:
+    """How this process's kernels are isolated: 'root', 'userns' or 'off' (``c.CourseGrader.sandbox = False``).
+
+    Probed once per process and settings, before any kernel starts: every process that grades (the
+    command, each local or Dask worker) checks its own machine. Raises :class:`SandboxUnavailable`, with
+    the reason and the setting that grades without the sandbox, where the sandbox is on but cannot be
+    set up: a kernel never runs with the grader's rights unless the configuration says so. With
+    ``announce``, an unsandboxed run says so on stderr (the command's own call; workers stay quiet).
+    """
+    key = (settings.sandbox, settings.sandbox_uid_base, settings.cpu_seconds, settings.memory_mb,
+           settings.max_processes, settings.tmp_mb, str(settings.root))
+    if key not in _PROBED:
+        problem = _sandbox_problem(settings) if settings.sandbox else None
+        if problem:
+            who = "as root" if os.geteuid() == 0 else f"as {_user_name()}, with all of your rights"
+            raise SandboxUnavailable(
+                f"the sandbox for students' kernels cannot be set up on this machine: {problem}. No student's "
+                "code was run. Grade where it works (as root with util-linux's unshare, or "
+                "with unprivileged user namespaces), or grade without it by setting "
+                "c.CourseGrader.sandbox = False in nbgrader_config.py: students' code then runs "
+                f"{who}, with only the resource and time limits (the README's \"Isolation\" section).")
+        _PROBED[key] = ("root" if os.geteuid() == 0 else "userns") if settings.sandbox else "off"
+    if announce and _PROBED[key] == "off":
+        who = "as ROOT" if os.geteuid() == 0 else f"as {_user_name()}, with all of your rights"
+        print(f"WARNING: the sandbox is off (c.CourseGrader.sandbox = False in nbgrader_config.py): students' "
+              f"code runs {who}, with no namespaces and no user of its own. It can read the hidden tests in "
+              "source/, change the gradebook and other students' files, reach the network and leave processes "
+              "running; only the resource and time limits apply.", file=sys.stderr, flush=True)
+    return _PROBED[key]
+
+
+def _sandbox_problem(settings: Settings) -> str | None:
+    """Why a kernel cannot start in the configured sandbox here, or None: the real start, tried once."""
+    mode, why = sandbox.namespace_probe()
+    if mode is None:
+        needs = "namespaces of its own (mount, network, PID, IPC)" if os.geteuid() == 0 else \
+            "unprivileged user namespaces (the grader is not root)"
+        return f"it needs {needs}, and {why}"
+    user = job_user(settings)
+    try:
+        with tempfile.TemporaryDirectory(prefix="course-probe-") as tmp:
+            os.chmod(tmp, 0o711)
+            workdir = Path(tmp) / "work"
+            workdir.mkdir(mode=0o700)
+            if user is not None:
+                os.chown(workdir, user.uid, user.uid)
+            problem = sandbox.sandbox_problem(sandbox_spec(settings, workdir, user.uid if user else None))
+    finally:
+        if user is not None:
+            user.release()
+    return f"{problem} (as the sandbox's user, uid {user.uid})" if problem and user is not None else problem
+
+
+def _user_name() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid {os.geteuid()}"
 
 
 def grade_notebook(settings: Settings, assignment: str, student: str, notebook_path: Path | None,
@@ -159,24 +218,25 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
     if kernel and kernel != "python3":
         notes.append(f"kernel {kernel!r} replaced by python3")
     result.notes = notes
+    probe_sandbox(settings, announce=False)  # refuses before any kernel starts where the sandbox cannot work
     out_dir.mkdir(parents=True, exist_ok=True)
     test_ids = {nbu.grade_id(c) for c in nbu.test_cells(source)}
     job_dir = Path(tempfile.mkdtemp(prefix=sandbox.scratch_prefix("job"), dir=sandbox.scratch_root()))
-    spec, cgroups = None, None
+    spec, cgroups, user = None, None, None
     try:
         os.chmod(job_dir, 0o711)
         workdir = job_dir / "work"
         workdir.mkdir(mode=0o700)
         if notebook_path is not None:  # the submission's other files (data, images) sit beside the notebook
             result.notes += copy_submitted_files(notebook_path.parent, workdir, settings.max_file_bytes)
-        spec = sandbox_spec(settings, workdir)
-        uid = spec.uid if spec is not None else None
-        if spec is not None:
-            cgroups = sandbox.KernelCgroups.create(f"{uid or 0}-{job_dir.name[-8:]}", spec.memory_bytes,
-                                                   spec.max_processes)
-            spec.cgroups = cgroups.paths if cgroups else []
+        user = job_user(settings)  # this job's own: never shared with another job, even in this process
+        uid = user.uid if user is not None else None
+        spec = sandbox_spec(settings, workdir, uid)
+        cgroups = sandbox.KernelCgroups.create(f"{uid or 0}-{job_dir.name[-8:]}", spec.memory_bytes,
+                                               spec.max_processes)
+        spec.cgroups = cgroups.paths if cgroups else []
         if uid is not None:
-            for path in workdir.iterdir():
+            for path in [workdir, *workdir.iterdir()]:
                 os.chown(path, uid, uid)
         if "keras" in sys.modules:  # nothing of an earlier job's models lingers in this process
             sys.modules["keras"].backend.clear_session()
@@ -195,8 +255,8 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
                                   is_test=lambda cell: nbu.grade_id(cell) in test_ids,
                                   notebook_timeout=settings.notebook_timeout)
     finally:
-        if spec is not None and spec.uid is not None:
-            sandbox.kill_user(spec.uid)  # whatever the kernel started, however it hid, ends with it
+        if user is not None:
+            user.release()  # whatever this job's kernel started, however it hid, ends with it; then the uid is free
         if cgroups is not None:
             cgroups.remove()
         shutil.rmtree(job_dir, ignore_errors=True)
@@ -205,7 +265,7 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
     result.seconds = round(report.seconds, 2)
     if report.restarts:
         result.notes.append(f"the kernel was restarted {report.restarts} time(s)")
-    atomic_write(out_dir / f"{assignment}.ipynb", nbformat.writes(merged))
+    atomic_write(out_dir / f"{assignment}.ipynb", nbformat.writes(inert_notebook(merged)))
     return result
 
 
@@ -213,6 +273,7 @@ def check_private_copy(settings: Settings, assignment: str, notebook_path: Path)
     """Grade a learner's notebook from a private copy (``course check``, ``course report``): never modified."""
     from helpers.instructor.batch import prepare_data
 
+    probe_sandbox(settings)
     prepare_data()
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         copy = Path(tmp) / "submission" / Path(notebook_path).name

@@ -17,9 +17,10 @@ When the grader runs as root (a grading server, CI), the kernel gets, without Do
   appear), not an nbgrader exchange, another checkout, a backup or anyone's home folder;
 * its own **IPC namespace**: no System V shared memory, semaphores or message queues shared with
   another kernel or left behind;
-* an **unprivileged user** (a numeric uid that one grading process holds at a time, no groups), so it
-  can write only its job folder (mode 0700) and cannot read another student's; when the notebook is
-  done, every process of that user is killed, so nothing it started outlives its grading;
+* an **unprivileged user** (a numeric uid that one job holds at a time, no groups, whatever runs the
+  job: a local worker, a Dask worker of any number of threads), so it can write only its job folder
+  (mode 0700) and cannot read another student's; when the notebook is done, every process of that
+  user is killed, so nothing it started outlives its grading;
 * **limits on the kernel as a whole**: a memory cgroup (v1 ``memory`` or v2) caps the memory of all
   its processes together, tmpfs included, and a ``pids`` cgroup their number; per process, CPU
   seconds, address space, open files, file size, no core files;
@@ -28,9 +29,11 @@ When the grader runs as root (a grading server, CI), the kernel gets, without Do
 
 Without root the same limits apply, but the namespaces need unprivileged user namespaces, and the
 file system is the machine's with ``source/``, ``submitted/``, ``autograded/``, ``feedback/``, the
-gradebook and ``grades.csv`` covered by empty, read-only mounts; where user namespaces are unavailable
-the kernel runs with the grader's rights and only the resource limits apply (``course grade`` says so
-once). See the README's "Isolation" section.
+gradebook and ``grades.csv`` covered by empty, read-only mounts. Where this sandbox cannot be set up
+(no ``unshare``, no namespaces, a sandbox user that cannot run Python), grading refuses
+(:func:`helpers.instructor.grading.probe_sandbox`); with ``c.CourseGrader.sandbox = False`` the kernel
+runs with the grader's rights and only the resource limits apply, and the command says so. See the
+README's "Isolation" section.
 
 Whatever kills the grader (Ctrl-C, ``kill -9``, the OOM killer), its kernels die with it: the sandbox
 launcher and the kernel are started with a parent-death signal.
@@ -72,45 +75,57 @@ class SandboxSpec:
         return json.dumps(asdict(self))
 
 
-def _probe_namespaces() -> str | None:
-    """'root', 'userns' or None: how this machine can give a kernel namespaces of its own."""
+def _probe_namespaces() -> tuple[str | None, str]:
+    """('root' or 'userns', '') where this machine can give a kernel namespaces of its own, else (None, why not)."""
     unshare = shutil.which("unshare")
     if not unshare:
-        return None
+        return None, "util-linux's `unshare` is not on PATH"
     flags = ["--mount", "--net", "--pid", "--ipc", "--fork"]
     if os.geteuid() != 0:
         flags = ["--user", "--map-root-user", *flags]
+    command = " ".join(["unshare", *flags, "true"])
     try:
         proc = subprocess.run([unshare, *flags, "true"], capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"`{command}` failed ({exc})"
     if proc.returncode != 0:
-        return None
-    return "root" if os.geteuid() == 0 else "userns"
+        said = proc.stderr.decode(errors="replace").strip().splitlines()
+        return None, f"`{command}` failed" + (f": {said[-1]}" if said else f" (exit status {proc.returncode})")
+    return ("root" if os.geteuid() == 0 else "userns"), ""
 
 
-_NAMESPACES: str | None | bool = False
-_UID_OK: dict[int, bool] = {}
-
-
-def sandbox_works(spec: "SandboxSpec") -> bool:
-    """Can a kernel start inside this sandbox (namespaces, user, limits)? Probed once per uid."""
-    key = spec.uid if spec.uid is not None else -1
-    if key not in _UID_OK:
-        probe = [sys.executable, "-c", "import helpers, ipykernel"]
-        try:
-            proc = subprocess.run(wrap_command(spec, probe), capture_output=True, timeout=120, cwd="/")
-            _UID_OK[key] = proc.returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            _UID_OK[key] = False
-    return _UID_OK[key]
+_NAMESPACES: tuple[str | None, str] | None = None
 
 
 def namespace_mode() -> str | None:
+    """'root', 'userns' or None: how this machine can give a kernel namespaces of its own (probed once)."""
+    return namespace_probe()[0]
+
+
+def namespace_probe() -> tuple[str | None, str]:
+    """:func:`namespace_mode` and, where it is None, why: what an instructor is told."""
     global _NAMESPACES
-    if _NAMESPACES is False:
+    if _NAMESPACES is None:
         _NAMESPACES = _probe_namespaces()
-    return _NAMESPACES  # type: ignore[return-value]
+    return _NAMESPACES
+
+
+def sandbox_problem(spec: "SandboxSpec") -> str | None:
+    """None if a kernel can start inside this sandbox (namespaces, user, limits), else what went wrong.
+
+    It starts what a kernel's start needs (Python importing ``helpers`` and ``ipykernel``) exactly as a
+    kernel is started, so whatever would stop a kernel stops this first.
+    """
+    probe = [sys.executable, "-c", "import helpers, ipykernel"]
+    try:
+        proc = subprocess.run(wrap_command(spec, probe), capture_output=True, timeout=120, cwd="/")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"Python could not be started in it ({exc})"
+    if proc.returncode == 0:
+        return None
+    said = [line for line in proc.stderr.decode(errors="replace").strip().splitlines() if line.strip()]
+    return "Python could not start in it" + (f": {said[-1].strip()[:300]}" if said else
+                                             f" (exit status {proc.returncode})")
 
 
 _PDEATHSIG: list[str] | None | bool = False
@@ -168,35 +183,54 @@ def scratch_root() -> str:
         os.chmod(_RUN_DIR, 0o711)
         return _RUN_DIR
     return tempfile.gettempdir()
-_CLAIMED: tuple[int, int, int] | None = None  # (base, uid, lock fd) held by this process
 
 
-def claim_user(base: int, count: int = 1000) -> int:
-    """A uid in ``[base, base + count)`` that no other living grading process holds; held until exit.
+class UserClaim:
+    """One job's sandbox user: ``uid``, held by a lock until :meth:`release` (or the holder's end)."""
 
-    Each grading process (a local worker, a Dask worker, a serial run) takes the first uid whose lock
-    file it can lock, so two kernels never share a user, even across concurrent ``course grade`` runs
-    on one machine. A lock dies with its process: the processes a killed grader's kernel left under that
-    uid are killed here before the uid is used again. Root only.
+    def __init__(self, uid: int, fd: int):
+        self.uid, self._fd = uid, fd
+
+    def release(self) -> None:
+        """Kill every process of the uid (whatever the job's kernel started, however it hid), then free it."""
+        if self._fd is None:
+            return
+        try:
+            kill_user(self.uid)
+        finally:
+            os.close(self._fd)  # closing the lock file's only descriptor drops its lock
+            self._fd = None
+
+
+def claim_user(base: int, count: int = 1000) -> UserClaim:
+    """A uid in ``[base, base + count)`` that no other job holds, for one job; release it when done.
+
+    Each job (one notebook being graded) takes the first uid whose lock file it can lock, through a
+    descriptor of its own, so two kernels never share a user: not across grading processes, not
+    across concurrent ``course grade`` runs on one machine, and not between two jobs of one process
+    (a Dask worker with several threads). A lock dies with its process: the processes a killed
+    grader's kernel left under that uid are killed here before the uid is used again. Root only.
     """
-    global _CLAIMED
-    if _CLAIMED is not None and _CLAIMED[0] == base:
-        return _CLAIMED[1]
     os.makedirs(_LOCK_DIR, mode=0o700, exist_ok=True)
     info = os.lstat(_LOCK_DIR)
     if info.st_uid != os.geteuid() or info.st_mode & 0o077 or not os.path.isdir(_LOCK_DIR):
         raise RuntimeError(f"{_LOCK_DIR} must be a folder of this user with mode 0700 (it holds the locks of the "
                            "sandbox users); remove it and grade again")
     for uid in range(base, base + count):
+        # flock belongs to the open file, not the process: a second open() of the same lock file in
+        # this process (another thread's job) does not get it while this one holds it.
         fd = os.open(os.path.join(_LOCK_DIR, f"{uid}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             continue
-        kill_user(uid)  # leftovers of a grader that was killed while it held this uid
-        _CLAIMED = (base, uid, fd)
-        return uid
+        try:
+            kill_user(uid)  # leftovers of a grader that was killed while it held this uid
+        except BaseException:
+            os.close(fd)
+            raise
+        return UserClaim(uid, fd)
     raise RuntimeError(f"all {count} sandbox users from {base} are in use: grade with fewer workers")
 
 

@@ -28,9 +28,12 @@ class CourseGrader(Configurable):
     """How ``course grade`` and ``course check`` run a submission (nbgrader itself ignores this section)."""
 
     sandbox = Bool(True, help="Run each kernel in the sandbox (namespaces, its own user, cgroups, private "
-                              "temporary folders). Turn off only on a machine where that cannot work.").tag(config=True)
-    sandbox_uid_base = Int(61000, help="First uid of the sandbox's users; each grading process holds one, by a "
-                                       "lock in /tmp/course-sandbox-users/ (root only).").tag(config=True)
+                              "temporary folders). Where it cannot be set up, `course grade` and `course check` stop "
+                              "and say why. False grades without it: students' code runs with the grader's rights "
+                              "(as root if the grader is root), only the resource and time limits apply, and the "
+                              "command says so.").tag(config=True)
+    sandbox_uid_base = Int(61000, help="First uid of the sandbox's users; each notebook being graded holds one of "
+                                       "its own, by a lock in /tmp/course-sandbox-users/ (root only).").tag(config=True)
     cpu_seconds = Int(900, help="CPU seconds of each kernel process (RLIMIT_CPU).").tag(config=True)
     memory_mb = Int(8192, help="Memory of all of a kernel's processes together (a memory cgroup, tmpfs included), "
                                "and address space of each of them.").tag(config=True)
@@ -64,7 +67,6 @@ class Settings:
     max_processes: int = 1024
     tmp_mb: int = 512
     notebook_timeout: int = 1800
-    sandbox_uid_ok: bool | None = None  # found once per run by probe_sandbox(); None: not probed yet
 
     # -------------------------------------------------------------- where things are
 
