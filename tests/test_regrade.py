@@ -84,6 +84,7 @@ def test_every_module_on_the_grading_path_is_declared_judging_or_not():
     assert [name for name in declared if not (ROOT / name).is_file()] == []
     assert set(grade_key.ASSIGNMENT_CODE) == set(ASSIGNMENTS)
     assert set(grade_key.GRADING_CODE).isdisjoint(grade_key.NOT_JUDGING)
+    assert grade_key.SETTINGS_NOT_JUDGING <= {f.name for f in dataclasses.fields(Settings)}
 
 
 # ------------------------------------------------------------------ the key

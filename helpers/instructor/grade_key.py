@@ -71,9 +71,10 @@ NOT_JUDGING = {
     "helpers/instructor/grade_key.py": "this module",
 }
 
-# Settings that say where things are or who runs them, never what a notebook earns.
+# Settings that say where things are or who runs them, never what a notebook earns; every other
+# setting is in the key, so that one added later counts until it is named here.
 SETTINGS_NOT_JUDGING = frozenset({"root", "course_id", "db_url", "folders", "directory_structure",
-                                  "sandbox_uid_base", "sandbox_uid_ok"})
+                                  "sandbox_uid_base"})
 
 CATALOGUE = "wrong_variants.json"
 
