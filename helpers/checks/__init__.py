@@ -15,6 +15,11 @@ The same check code runs in two places, with two sources of expected values:
 
 Nothing a student's kernel can read answers a hidden test: the package holds the published examples
 only, and the hidden tests' inputs and expected values exist only in the grader.
+
+Hidden tests draw their inputs from :func:`hidden_rng`: under grading from a seed the grader draws
+afresh for each notebook it grades (:func:`using_run_seed`), so the values a student's function
+received, or a stand-in answered, in one round of feedback answer nothing in the next; elsewhere (an
+instructor running ``source/``, ``course refs``) from the fixed stream number alone.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __tracebackhide__ = True
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 
 _SOLUTIONS: contextvars.ContextVar = contextvars.ContextVar("course_solutions", default=None)
+_RUN_SEED: contextvars.ContextVar = contextvars.ContextVar("course_run_seed", default=None)
 
 
 class Solutions:
@@ -106,6 +112,36 @@ def using_solutions(found: Solutions):
         yield found
     finally:
         _SOLUTIONS.reset(token)
+
+
+def new_run_seed() -> int:
+    """A seed for the hidden inputs of one grading run, from the operating system's randomness."""
+    return int.from_bytes(os.urandom(8), "big")
+
+
+@contextlib.contextmanager
+def using_run_seed(seed: int | None):
+    """While inside, :func:`hidden_rng` draws from ``seed`` (the grader's, never sent to a kernel)."""
+    token = _RUN_SEED.set(seed)
+    try:
+        yield seed
+    finally:
+        _RUN_SEED.reset(token)
+
+
+def hidden_seed(stream: int) -> int:
+    """The seed of a hidden test's input stream ``stream``: mixed with the run's seed under grading, else
+    ``stream`` itself. What a test covers (shapes, strides, modes) never depends on it, only the values."""
+    run = _RUN_SEED.get()
+    if run is None:
+        return stream
+    return int(np.random.SeedSequence([run, stream]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def hidden_rng(stream: int) -> np.random.Generator:
+    """The generator a hidden test draws its inputs from: ``np.random.default_rng(stream)`` outside grading,
+    a generator seeded by this grading run and ``stream`` under grading (see :func:`hidden_seed`)."""
+    return np.random.default_rng(hidden_seed(stream))
 
 
 def reference_solutions(assignment: str) -> Solutions | None:

@@ -4,7 +4,9 @@ Each visible check rebuilds the course's example inputs (``np.random.seed(1)`` t
 the course's order), calls the student's function and compares every output with the expected one:
 in a notebook, the course's published example outputs (``helpers/reference/cnn_step_by_step.npz``,
 recorded from the source solutions by ``course refs``); under grading, the source solutions run in
-the grader on the same inputs. The hidden tests' other inputs are judged only in the grader.
+the grader on the same inputs. The hidden tests' other inputs are judged only in the grader, and
+their values (not their shapes and settings) are drawn afresh for each notebook it grades
+(:func:`helpers.checks.hidden_rng`, which the hidden tests and the functions below use).
 
 A function is checked on its own: under grading, the graded functions it calls (``zero_pad``,
 ``conv_single_step``, ``create_mask_from_window``, ``distribute_value``) are stand-ins that ask the
@@ -20,7 +22,7 @@ import numpy as np
 
 from helpers import calls
 from helpers.calls import describe_call
-from helpers.checks import REFERENCE_DIR, expected_call, reference_solutions, stored_reference
+from helpers.checks import REFERENCE_DIR, expected_call, hidden_rng, reference_solutions, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal, assert_scalar_close
 
 __tracebackhide__ = True
@@ -93,7 +95,7 @@ OUTPUT_NAMES = {"conv_forward": ("Z", "cache"), "pool_forward": ("A", "cache"),
 
 
 def _probes_conv(backward: bool):
-    rng = np.random.default_rng(101)
+    rng = hidden_rng(101)
     found = []
     for shape, f, n_C, stride, pad in [((2, 5, 7, 3), 3, 4, 1, 0), ((1, 7, 5, 2), 3, 2, 2, 1),
                                        ((2, 6, 6, 1), 2, 3, 3, 2)]:
@@ -109,7 +111,7 @@ def _probes_conv(backward: bool):
 
 
 def _probes_pool(backward: bool):
-    rng = np.random.default_rng(102)
+    rng = hidden_rng(102)
     found = []
     for shape, f, stride in [((2, 5, 7, 2), 2, 1), ((1, 7, 6, 2), 3, 2), ((1, 6, 6, 1), 2, 3)]:
         A_prev, hparameters = rng.standard_normal(shape), {"f": f, "stride": stride}
@@ -126,15 +128,15 @@ def _probes_pool(backward: bool):
 # More inputs for the diagnosis (helpers.instructor.diagnosis): where catalogue entries match a failed
 # cell's calls, the grader asks the student's function for these too, to tell the entries apart.
 DIAGNOSIS_PROBES = {
-    "zero_pad": lambda: [((np.random.default_rng(103).standard_normal(s), p), {})
+    "zero_pad": lambda: [((hidden_rng(103).standard_normal(s), p), {})
                          for s, p in [((2, 3, 5, 2), 1), ((1, 4, 2, 3), 2), ((2, 3, 3, 1), 0)]],
     "conv_single_step": lambda: [((r.standard_normal(s), r.standard_normal(s), r.standard_normal((1, 1, 1))), {})
-                                 for r in [np.random.default_rng(104)] for s in [(3, 3, 2), (2, 2, 1)]],
+                                 for r in [hidden_rng(104)] for s in [(3, 3, 2), (2, 2, 1)]],
     "conv_forward": lambda: _probes_conv(False),
     "conv_backward": lambda: _probes_conv(True),
     "pool_forward": lambda: _probes_pool(False),
     "pool_backward": lambda: _probes_pool(True),
-    "create_mask_from_window": lambda: [((np.random.default_rng(105).standard_normal(s),), {})
+    "create_mask_from_window": lambda: [((hidden_rng(105).standard_normal(s),), {})
                                         for s in [(3, 3), (2, 4)]],
     "distribute_value": lambda: [((dz, s), {}) for dz, s in [(-1.5, (2, 4)), (3.0, (3, 3)), (0.25, (1, 1))]],
 }
@@ -381,7 +383,7 @@ def conv_backward_gradcheck(conv_backward, A_prev, W, b, hparameters, seed=0):
     """dA_prev, dW, db equal the reference gradients for a random dZ (tests verify those numerically)."""
     m, n_H_prev, n_W_prev, _ = A_prev.shape
     f, stride, pad = W.shape[0], hparameters["stride"], hparameters["pad"]
-    dZ = np.random.default_rng(seed).standard_normal(
+    dZ = hidden_rng(seed).standard_normal(
         (m, output_size(n_H_prev, f, stride, pad), output_size(n_W_prev, f, stride, pad), W.shape[-1]))
     grads = _unpack("conv_backward", _call(conv_backward, dZ, (A_prev, W, b, hparameters)), 3)
     expected = expected_call(ASSIGNMENT, "conv_backward", dZ, (A_prev, W, b, hparameters))
@@ -392,7 +394,7 @@ def conv_backward_gradcheck(conv_backward, A_prev, W, b, hparameters, seed=0):
 def pool_backward_gradcheck(pool_backward, A_prev, hparameters, mode, seed=0):
     m, n_H_prev, n_W_prev, n_C = A_prev.shape
     f, stride = hparameters["f"], hparameters["stride"]
-    dA = np.random.default_rng(seed).standard_normal(
+    dA = hidden_rng(seed).standard_normal(
         (m, output_size(n_H_prev, f, stride), output_size(n_W_prev, f, stride), n_C))
     dA_prev = _call(pool_backward, dA, (A_prev, hparameters), mode=mode)
     assert_array_close(f"dA_prev for A_prev {A_prev.shape}, {hparameters}, mode={mode!r}", dA_prev,

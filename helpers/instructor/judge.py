@@ -12,7 +12,10 @@ and its outcome comes back as data, validated before use. So:
   decoded into new objects, and a Keras graph is rebuilt under limits (:mod:`helpers.keras_graph`);
 * while a graded function runs in the kernel, the graded functions it depends on are stand-ins that
   ask :class:`ReferenceServer` for exactly that call; it answers with the source solution's output,
-  only for that function's dependencies and only while that call runs.
+  only for that function's dependencies and only while that call runs;
+* the hidden tests draw their inputs from a seed each judge draws for its notebook
+  (:func:`helpers.checks.hidden_rng`; it never leaves this process), so the inputs a student's code
+  saw, and the stand-ins' answers on them, are of no use in the next round of feedback.
 
 A test cell passes when its code runs to its end here; the message of the first failure is its
 reason. Its outputs (what the checks print, what the student's functions printed) go into the
@@ -38,7 +41,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 
 from helpers import calls, compare, wire
-from helpers.checks import Solutions, using_solutions
+from helpers.checks import Solutions, new_run_seed, using_run_seed, using_solutions
 from helpers.compare import CheckFailure
 from helpers.instructor import diagnosis, notebooks as nbu
 from helpers.instructor.execute import execute_scratch
@@ -224,8 +227,11 @@ class Judge:
     """Runs the test cells of one notebook here, calling the student's functions in ``client``'s kernel."""
 
     def __init__(self, assignment: str, source_nb, socket_dir: str, uid: int | None, timeout: int,
-                 catalogue: list[dict] | None = None):
+                 catalogue: list[dict] | None = None, run_seed: int | None = None):
         self.assignment = assignment
+        # The hidden tests' inputs of this notebook (helpers.checks.hidden_rng): drawn afresh for each
+        # notebook graded, so nothing recorded in one round of feedback answers the next.
+        self.run_seed = new_run_seed() if run_seed is None else run_seed
         self.namespace, self.solutions = trusted_setup(assignment, source_nb)
         self.graded = [nbu.grade_id(c) for c in nbu.solution_cells(source_nb)]
         from helpers.instructor.references import check_module
@@ -272,7 +278,7 @@ class Judge:
         self.recorded = []
         self.mistakes.pop(index, None)
         try:
-            with contextlib.redirect_stdout(printed), using_solutions(self.solutions):
+            with contextlib.redirect_stdout(printed), using_solutions(self.solutions), using_run_seed(self.run_seed):
                 for code, hidden in test_cell_parts(cell.source, f"<test {nbu.grade_id(cell)}>"):
                     with compare.concealed() if hidden else contextlib.nullcontext():
                         exec(code, namespace)
@@ -318,7 +324,7 @@ class Judge:
             return self.call_in_kernel(function, args, kwargs, None)
 
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stdout(io.StringIO()), using_run_seed(self.run_seed):  # the probes' inputs
                 return self.diagnoser.diagnose(function, recorded, self.solutions.call, probe,
                                                probes() if probes else ())
         except CellTimedOut:
@@ -433,8 +439,9 @@ class LocalJudge(Judge):
     """
 
     def __init__(self, assignment: str, source_nb, namespace: dict, catalogue: list[dict] | None = None,
-                 timeout: int = 600):
+                 timeout: int = 600, run_seed: int | None = None):
         self.assignment = assignment
+        self.run_seed = new_run_seed() if run_seed is None else run_seed
         self.namespace, self.solutions = trusted_setup(assignment, source_nb)
         self.graded = [nbu.grade_id(c) for c in nbu.solution_cells(source_nb)]
         from helpers.instructor.references import check_module
