@@ -16,7 +16,6 @@ students minus the share among the bottom 27%, ranked by total score).
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import io
 import statistics
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers.instructor.batch import GRADE_FILE
+from helpers.instructor.outputs import atomic_write, csv_text
 from helpers.instructor.settings import Settings
 from helpers.instructor.verdict import Result
 
@@ -233,27 +233,20 @@ def write_assignment(settings: Settings, assignment: str, out_dir: Path) -> Path
     for name, png in figures.items():
         (folder / name).write_bytes(png)
 
-    with open(folder / "students.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "score", "max_score", "status", "seconds", "reason", "mistakes"])
-        for student, r in sorted(data.results.items()):
-            writer.writerow([student, r.score, r.max_score, r.status, r.seconds, r.reason,
-                             " ".join(c.mistake for c in r.cells if c.mistake)])
-        for student, why in sorted(data.absent.items()):
-            writer.writerow([student, "", "", "not graded", "", why, ""])
-    with open(folder / "cells.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["grade_id", "max_points", "graded", "passed", "share_passed", "point_biserial",
-                         "upper_lower_27"])
-        for s in stats:
-            writer.writerow([s.grade_id, s.max_points, s.graded, s.passed, round(s.share_passed, 4),
-                             "" if s.point_biserial is None else round(s.point_biserial, 4),
-                             "" if s.upper_lower is None else round(s.upper_lower, 4)])
-    with open(folder / "mistakes.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["function", "mistake", "count", "students"])
-        for function, mistake, students in named:
-            writer.writerow([function, mistake, len(students), " ".join(students)])
+    # Every cell through outputs.csv_text: a student id such as "=2+5" is text there, never a formula.
+    students_rows = [["student", "score", "max_score", "status", "seconds", "reason", "mistakes"]]
+    students_rows += [[student, r.score, r.max_score, r.status, r.seconds, r.reason,
+                       " ".join(c.mistake for c in r.cells if c.mistake)] for student, r in sorted(data.results.items())]
+    students_rows += [[student, "", "", "not graded", "", why, ""] for student, why in sorted(data.absent.items())]
+    atomic_write(folder / "students.csv", csv_text(students_rows))
+    cells_rows = [["grade_id", "max_points", "graded", "passed", "share_passed", "point_biserial", "upper_lower_27"]]
+    cells_rows += [[s.grade_id, s.max_points, s.graded, s.passed, round(s.share_passed, 4),
+                    "" if s.point_biserial is None else round(s.point_biserial, 4),
+                    "" if s.upper_lower is None else round(s.upper_lower, 4)] for s in stats]
+    atomic_write(folder / "cells.csv", csv_text(cells_rows))
+    mistakes_rows = [["function", "mistake", "count", "students"]]
+    mistakes_rows += [[function, mistake, len(students), " ".join(students)] for function, mistake, students in named]
+    atomic_write(folder / "mistakes.csv", csv_text(mistakes_rows))
 
     e = html.escape
     def img(name):

@@ -6,6 +6,7 @@ import csv
 import html
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -56,20 +57,43 @@ def _html_escape(text: str) -> str:
     return html.escape(text or "")
 
 
-def spreadsheet_safe(text: str) -> str:
-    """A cell that a spreadsheet shows as text, never runs as a formula (=, +, -, @, tab, CR first)."""
-    text = str(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+# A cell that begins with one of these is read by spreadsheets as a formula (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def spreadsheet_safe(value):
+    """A CSV cell that a spreadsheet shows as written, never runs as a formula.
+
+    Text that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+    apostrophe; numbers, and text that is a plain decimal number (``-0.25``, ``1e-3``), stay numbers.
+
+    >>> [spreadsheet_safe(v) for v in ("=2+5", "@SUM(A1)", "-0.25", -0.25, "alice")]
+    ["'=2+5", "'@SUM(A1)", '-0.25', -0.25, 'alice']
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value)
+    if text[:1] in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def csv_text(rows) -> str:
+    """``rows`` (lists of cells) as CSV text, every cell through :func:`spreadsheet_safe`.
+
+    Every CSV file the course writes is made here (``grades.csv``, the class report's files).
+    """
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([spreadsheet_safe(v) for v in row] for row in rows)
+    return buffer.getvalue()
 
 
 def write_csv(settings: Settings, results: list[Result]) -> Path:
     path = settings.grades_csv
     rows = [["student", "assignment", "score", "max_score", "status", "reason"]]
-    rows += [[spreadsheet_safe(r.student), r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status,
-              spreadsheet_safe(r.reason)] for r in results]
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    atomic_write(path, buffer.getvalue())
+    rows += [[r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason] for r in results]
+    atomic_write(path, csv_text(rows))
     return path
 
 
