@@ -5,6 +5,11 @@ course's published examples (``helpers/reference/cnn_application.npz``, recorded
 solutions by ``course refs``); under grading the source solutions compute them in the grader, for
 the examples and for the hidden tests' other inputs alike.
 
+``initialize_parameters`` has no inputs, so its published output alone could pass a check that only
+calls it: the hidden test also calls it with the seed of every Keras random initializer moved by a
+number the grader draws for each run (the ``reseeded_initializer`` harness), and compares with what
+the source solution gives under the same move.
+
 ``model`` is checked on its own: while it runs, the graded functions it calls
 (``create_placeholders``, ``initialize_parameters``, ``forward_propagation``, ``compute_cost``) are
 stand-ins with the same signatures that are not the answers (a linear classifier on 8x8-averaged
@@ -12,9 +17,13 @@ pixels with a squared-error cost, input signatures of any shape), in the noteboo
 alike (the ``model`` harness). ``model`` is never graded on a long run: it trains for a few epochs
 on a seeded slice of SIGNS, and the checks verify what any correct training loop must do with
 whatever network it is given (the cost falls, every parameter moves, the minibatches are reshuffled
-every epoch, the accuracies it reports are the ones its parameters give). The training is judged
-from the stand-in's variables as the loop left them, so a crash in the accuracy lines costs the
-accuracy cell only.
+every epoch). Where the source solutions are at hand (under grading), they also verify that the
+loop did the recipe's work: the harness records the stand-in's parameters whenever the loop asks
+``random_mini_batches`` for an epoch's minibatches, and the source ``model``, run here on the same
+slice, from the same start and with the same seeds, must leave the same parameters after every epoch.
+The training is judged from the stand-in's variables as the loop left them, so a crash in the
+accuracy lines costs the accuracy cell only; the accuracy cell pays only for parameters obtained by
+that training (the training's checks pass and the returned parameters are the trained ones).
 
 Float32 results are compared with tolerances that survive thread counts and oneDNN.
 """
@@ -30,7 +39,7 @@ from typing import Callable
 import numpy as np
 
 from helpers import calls
-from helpers.checks import REFERENCE_DIR, expected_call, reference_solutions, stored_reference
+from helpers.checks import REFERENCE_DIR, expected_call, hidden_seed, reference_solutions, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal, concealing
 
 __tracebackhide__ = True
@@ -50,6 +59,9 @@ PREAMBLE = (
 
 PARAMETER_SHAPES = {"W1": (4, 4, 3, 8), "W2": (2, 2, 8, 16), "W3": (64, 6), "b3": (6,)}
 FLOAT32_RTOL = 1e-4
+# The parameters of a training loop after an epoch, compared with the recipe's: the same float32 steps
+# in another process (thread counts and oneDNN may reorder sums); see model_training_run.
+RECIPE_ATOL, RECIPE_RTOL = 1e-5, 1e-4
 
 
 def _tf():
@@ -157,14 +169,37 @@ _stand_in_initialize_parameters.__name__ = "initialize_parameters"
 _stand_in_cost.__name__ = "compute_cost"
 
 
-def _model_harness() -> dict:
-    """``model`` with the stand-ins; observes its calls of random_mini_batches and the variables it trained."""
+MAX_EPOCH_SNAPSHOTS = 32  # parameters recorded at most this many times per run (the checks' runs have 8 epochs)
+
+
+def _parameter_values(parameters) -> dict | None:
+    """The current values of a parameters dict as numpy arrays; None where they cannot be read."""
+    try:
+        return {name: np.array(value.numpy() if hasattr(value, "numpy") else value, dtype=np.float32)
+                for name, value in parameters.items()}
+    except Exception:  # noqa: BLE001 - the loop replaced the stand-in's variables: nothing to record
+        return None
+
+
+def _model_harness(seeds: list[int] | None = None) -> dict:
+    """``model`` with the stand-ins; observes its calls of random_mini_batches and the variables it trained.
+
+    At each call of random_mini_batches (the start of an epoch) the stand-in's parameters are recorded
+    (``epoch_start_parameters``), so that the grader can compare them with the recipe's run after every
+    epoch. ``seeds``, for the grader's own run of the source ``model``: the seed of each call is taken
+    from this list instead (the student's seeds), so that both runs see the same minibatches.
+    """
     from helpers.signs import random_mini_batches as course_random_mini_batches
 
     minibatch_calls: list[dict] = []
     created: list[dict] = []
+    snapshots: list[dict | None] = []
 
     def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
+        if len(snapshots) < MAX_EPOCH_SNAPSHOTS:
+            snapshots.append(_parameter_values(created[-1]) if created else None)
+        if seeds is not None and len(minibatch_calls) < len(seeds):
+            seed = seeds[len(minibatch_calls)]
         minibatch_calls.append({"m": int(np.shape(X)[0]), "mini_batch_size": mini_batch_size, "seed": seed})
         return course_random_mini_batches(X, Y, mini_batch_size, seed)
 
@@ -177,10 +212,9 @@ def _model_harness() -> dict:
         return stand_in_forward(X, parameters)
 
     def observe() -> dict:
-        trained = None
-        if created:
-            trained = {name: np.asarray(v.numpy()) for name, v in created[-1].items()}
-        return {"minibatch_calls": minibatch_calls, "parameters": trained, "initialized": len(created)}
+        trained = _parameter_values(created[-1]) if created else None
+        return {"minibatch_calls": minibatch_calls, "parameters": trained, "initialized": len(created),
+                "epoch_start_parameters": snapshots}
 
     return {"replace": {"create_placeholders": _stand_in_create_placeholders,
                         "initialize_parameters": initialize_parameters,
@@ -212,8 +246,50 @@ def _in_tf_function_harness() -> dict:
     return {"call": compiled}
 
 
+def _random_initializer_class():
+    """Keras's base class of the seeded initializers (GlorotUniform, RandomNormal, ... under every alias)."""
+    import keras
+
+    found = [c for c in keras.initializers.GlorotUniform.__mro__ if c.__name__ == "RandomInitializer"]
+    if not found:
+        raise RuntimeError("this Keras has no RandomInitializer class: the course's checks need updating")
+    return found[0]
+
+
+def _reseeded_initializer_harness() -> dict:
+    """Call with the integer seed of every Keras random initializer moved by ``shift`` (the call's one argument).
+
+    Its ``seed`` attribute is read through a property while the call runs, so initializers created before
+    the call move too, and any way of writing ``GlorotUniform(seed=1)`` gives the values of seed 1 + shift.
+    """
+    def reseeded(function, shift):
+        base = _random_initializer_class()
+
+        def moved_seed(initializer):
+            seed = initializer.__dict__.get("seed")
+            if isinstance(seed, int) and not isinstance(seed, bool):
+                return (seed + int(shift)) % 2**32
+            return seed
+
+        def set_seed(initializer, value):
+            initializer.__dict__["seed"] = value
+
+        missing = object()
+        saved = base.__dict__.get("seed", missing)
+        base.seed = property(moved_seed, set_seed)
+        try:
+            return function()
+        finally:
+            if saved is missing:
+                del base.seed
+            else:
+                base.seed = saved
+
+    return {"call": reseeded}
+
+
 HARNESSES = {"model": _model_harness, "second_call_after_zeroing": _second_call_harness,
-             "in_tf_function": _in_tf_function_harness}
+             "in_tf_function": _in_tf_function_harness, "reseeded_initializer": _reseeded_initializer_harness}
 
 
 def _reference_parameters():
@@ -353,6 +429,9 @@ def initialize_parameters(initialize_parameters):
     _passed()
 
 
+INITIALIZER_SEED_STREAM = 201  # hidden_seed stream of the move of the initializers' seeds
+
+
 def initialize_parameters_properties(initialize_parameters):
     """Seeded, new variables on every call (zeroing the first call's must not touch the second's),
     Glorot-uniform range, zero bias."""
@@ -372,6 +451,26 @@ def initialize_parameters_properties(initialize_parameters):
                 raise CheckFailure(f"parameters[{name!r}]: Glorot-uniform values lie in [-{limit:.4f}, {limit:.4f}], "
                                    f"got {values.min():.4f}..{values.max():.4f}.")
     assert_array_close("parameters['b3']", second["b3"].numpy(), np.zeros(6, np.float32), atol=0)
+
+
+def initialize_parameters_reseeded(initialize_parameters):
+    """The values come from the seeded initializer called in the function, not from a copy of its output:
+    with the seed of every Keras random initializer moved (by a number drawn for each grading run), they
+    are what the source solution gives under the same move."""
+    found = reference_solutions(ASSIGNMENT)
+    if found is None:
+        raise CheckFailure("initialize_parameters with the initializer's seed moved is checked only when the "
+                           "notebook is graded (course check, or your instructor's grader).")
+    shift = 1 + hidden_seed(INITIALIZER_SEED_STREAM) % (2**32 - 1)
+    harness = f"{ASSIGNMENT}:reseeded_initializer"
+    what = "initialize_parameters(), with the seed of every Keras initializer moved"
+    moved = calls.call(initialize_parameters, shift, harness=harness).value(what)
+    _check_variables(moved, PARAMETER_SHAPES, f" of {what}")
+    expected = calls.run(found.function("initialize_parameters"), (shift,), {}, harness=harness).value()
+    for name in PARAMETER_SHAPES:
+        assert_array_close(f"parameters[{name!r}] of {what} (create W1, W2 and W3 in the function with the "
+                           "initializer GlorotUniform(seed=1), called with each shape)",
+                           moved[name].numpy(), expected[name].numpy(), atol=1e-6, rtol=1e-5)
 
 
 # ------------------------------------------------------------ forward_propagation
@@ -551,7 +650,58 @@ def model_training_run(model, run: str):
     if len(set(map(repr, seeds))) != len(seeds):
         raise CheckFailure(f"random_mini_batches was called with seeds {seeds}: the same seed gives the same "
                            "minibatches every epoch. Increment the seed once per epoch.")
+    _compare_with_recipe(run_data, outcome.observations, trained)
     return before, after
+
+
+SEED_LIMIT = 2**32  # np.random.seed's range, which random_mini_batches seeds
+
+
+def _recipe_run(run_data: dict, seeds: list[int]) -> dict | None:
+    """The source ``model``'s observations on the same slice, from the same start, with these seeds; None
+    where no source solutions are at hand (a student's own notebook). Run once per student's run."""
+    found = reference_solutions(ASSIGNMENT)
+    if found is None:
+        return None
+    if run_data.get("recipe_seeds") != seeds:
+        reference_model = found.function("model")
+        made = _model_harness(seeds=seeds)
+        X_train, Y_train, X_test, Y_test = run_data["data"]
+        with calls.swapped_globals(reference_model, made["replace"]):
+            reference_model(X_train.copy(), Y_train.copy(), X_test.copy(), Y_test.copy(), learning_rate=0.009,
+                            num_epochs=len(seeds), minibatch_size=run_data["minibatch_size"], print_cost=False)
+        run_data["recipe_seeds"], run_data["recipe"] = list(seeds), made["observe"]()
+    return run_data["recipe"]
+
+
+def _compare_with_recipe(run_data: dict, observations: dict, trained: dict) -> None:
+    """The parameters after every epoch are those of the recipe (the source ``model``) from the same start.
+
+    The loop's epochs are told apart by its calls of random_mini_batches: the parameters it held at the
+    start of epoch e + 1 are those after epoch e; the last epoch's are those it left."""
+    seeds = [call["seed"] for call in observations.get("minibatch_calls") or []]
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
+            raise CheckFailure(f"random_mini_batches was called with seed={seed!r}: give it an integer seed "
+                               f"(0 to {SEED_LIMIT - 1}), the recipe's seed increased by one every epoch.")
+    recipe = _recipe_run(run_data, [int(seed) for seed in seeds])
+    if recipe is None:
+        return
+    got_epochs = list(observations.get("epoch_start_parameters") or [])[1:len(seeds)] + [trained]
+    want_epochs = list(recipe["epoch_start_parameters"])[1:len(seeds)] + [recipe["parameters"]]
+    steps = -(-len(run_data["data"][0]) // run_data["minibatch_size"])  # minibatches per epoch
+    for epoch, (got, want) in enumerate(zip(got_epochs, want_epochs), start=1):
+        where = (f"after epoch {epoch} of {len(seeds)} ({epoch * steps} training steps on the minibatches "
+                 "random_mini_batches gave)")
+        if not isinstance(got, dict) or sorted(got) != sorted(want):
+            raise CheckFailure(f"the parameters {where} are not the tf.Variables initialize_parameters created: "
+                               "train those variables, in place.")
+        for name in sorted(want):
+            assert_array_close(
+                f"parameters[{name!r}] {where}, compared with the recipe's training from the same start "
+                "(each step: forward_propagation and compute_cost under a tf.GradientTape, then "
+                "optimizer.apply_gradients of the gradients of every variable)",
+                np.asarray(got[name]), want[name], atol=RECIPE_ATOL, rtol=RECIPE_RTOL)
 
 
 def model_training(model):
@@ -561,11 +711,24 @@ def model_training(model):
 
 
 def model_accuracy_run(model, run: str):
+    """The accuracies returned are those of the returned parameters, which must be the ones the training
+    obtained: model_training's checks of the same run pass, and they are the variables the loop trained."""
+    try:
+        model_training_run(model, run)
+    except CheckFailure as failure:
+        raise CheckFailure(f"the accuracies count only for parameters obtained by the recipe's training, and "
+                           f"the training check fails: {failure}") from None
     run_data, (train_accuracy, test_accuracy, parameters) = _model_result(model, run)
     X_train, Y_train, X_test, Y_test = run_data["data"]
     if not isinstance(parameters, dict) or sorted(parameters) != sorted(STAND_IN_SHAPES):
         raise CheckFailure("model must return, as third value, the dict of trained parameters that "
                            "initialize_parameters gave it.")
+    trained = run_data["outcome"].observations.get("parameters")
+    for name in sorted(STAND_IN_SHAPES):
+        returned = _numpy(f"parameters[{name!r}] returned by model", parameters[name])
+        assert_array_close(f"parameters[{name!r}] returned by model, compared with the variable the training "
+                           "loop trained (return the parameters dict that initialize_parameters gave it)",
+                           np.asarray(returned, dtype=np.float32), np.asarray(trained[name]), atol=0, rtol=0)
     results = []
     for name, got, X, Y in (("train_accuracy", train_accuracy, X_train, Y_train),
                             ("test_accuracy", test_accuracy, X_test, Y_test)):
