@@ -53,12 +53,15 @@ c.LimitOutput.max_traceback = 100
 c.Exchange.root = os.path.join(COURSE_ROOT, "exchange")
 c.Exchange.assignment_dir = os.path.join(COURSE_ROOT, "notebooks")
 
-# `course grade` only (nbgrader ignores this section).
+# `course grade` and `course check` only (nbgrader ignores this section).
 # Each kernel runs sandboxed: no network, its own PID, IPC and mount namespaces (as root, a file
 # system root holding only the system, Python and the course's helpers/datasets/weights; else the
-# course files hidden), these limits, and, when the grader is root, an unprivileged uid of its grading process: the first
-# free one from sandbox_uid_base up (held by a lock in /tmp/course-sandbox-users/; every process of
-# that uid is killed after each notebook).
+# course files hidden), these limits, and, when the grader is root, an unprivileged uid of its own
+# notebook: the first free one from sandbox_uid_base up (held by a lock in /tmp/course-sandbox-users/
+# while that notebook is graded; every process of that uid is killed after it).
+# Where the sandbox cannot be set up (no unshare, no namespaces, ...) grading stops and says why.
+# `sandbox = False` grades without it: students' code runs with the grader's rights (as root, if
+# the grader is root) under the resource and time limits only, and the command prints a warning.
 c.CourseGrader.sandbox = True
 c.CourseGrader.sandbox_uid_base = 61000
 c.CourseGrader.cpu_seconds = 900

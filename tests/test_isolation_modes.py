@@ -20,10 +20,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.instructor import batch, demo, sandbox
+from helpers.instructor import batch, demo, grading, sandbox
 from helpers.instructor.settings import Settings
 
-from conftest import make_course_copy, write_submissions
+from conftest import UNTOUCHED_RELEASE, make_course_copy, write_submissions
 
 ASSIGNMENT = "cnn_step_by_step"
 MARK = "# isolation-modes probe"
@@ -59,6 +59,18 @@ def test_each_job_holds_a_user_of_its_own_and_its_release_ends_only_that_users_p
             sleeper.wait()
 
 
+def test_a_kernel_that_cannot_start_in_the_sandbox_is_a_refusal_that_says_why(tmp_path):
+    """The probe starts Python exactly as a kernel starts; here the limits leave it too little memory."""
+    settings = Settings.load(make_course_copy(tmp_path / "course", [ASSIGNMENT]))
+    settings.memory_mb = 4  # not enough address space for Python to start
+    with pytest.raises(grading.SandboxUnavailable) as refused:
+        grading.probe_sandbox(settings)
+    said = str(refused.value)
+    assert "Python could not start in it" in said and "c.CourseGrader.sandbox = False" in said, said
+    settings.memory_mb = 8192
+    assert grading.probe_sandbox(settings) == ("root" if os.geteuid() == 0 else "userns")
+
+
 def _probe_cell(sleep: float = 0.0) -> nbformat.NotebookNode:
     """A student's cell that prints the kernel's uid and the time (and then sleeps)."""
     return nbformat.v4.new_code_cell(f"{MARK}\nimport os, time\nprint(os.getuid(), time.time())\ntime.sleep({sleep})")
@@ -78,28 +90,32 @@ def _probe_outputs(root: Path, student: str) -> list[tuple[int, float]]:
 @pytest.mark.slow
 @as_root
 def test_a_dask_worker_with_two_threads_grades_two_students_at_once_each_as_a_user_of_its_own(tmp_path):
-    """Two honest students graded at the same time by one Dask worker of two threads: the quick one
-    finishes while the slow one's test cells run; each kernel has its own uid and both keep full marks."""
+    """Two honest students graded at the same time by one Dask worker of two threads that has graded
+    before (as any worker past a class's first notebooks): the quick one finishes while the slow one's
+    test cells run; each kernel has its own uid and both keep full marks."""
     from distributed import LocalCluster
 
     root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
+    write_submissions(root, ASSIGNMENT, {"early": UNTOUCHED_RELEASE})
     honest = demo.filled_notebook(root, ASSIGNMENT, [])
     quick, slow = nbformat.from_dict(json.loads(json.dumps(honest))), nbformat.from_dict(json.loads(json.dumps(honest)))
     quick.cells = [_probe_cell(), *quick.cells, _probe_cell()]
     # The slow one starts its graded cells a few seconds later, so the quick one ends in the middle of them.
     slow.cells = [_probe_cell(sleep=3), *slow.cells, _probe_cell()]
-    write_submissions(root, ASSIGNMENT, {"quick": quick, "slow": slow})
     full = demo.expected_score(root, ASSIGNMENT, [])
     settings = Settings.load(root)
-    jobs = batch.find_jobs(settings, [ASSIGNMENT])
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        batch.grade_all(settings, batch.find_jobs(settings, [ASSIGNMENT]), scheduler=cluster.scheduler_address,
+                        progress=False)
+        write_submissions(root, ASSIGNMENT, {"quick": quick, "slow": slow})
+        jobs = [job for job in batch.find_jobs(settings, [ASSIGNMENT]) if job.student != "early"]
         results = batch.grade_all(settings, jobs, scheduler=cluster.scheduler_address, progress=False)
     (quick_start, quick_end), (slow_start, slow_end) = _probe_outputs(root, "quick"), _probe_outputs(root, "slow")
     assert quick_start[1] < slow_end[1] and slow_start[1] + 3 < quick_end[1] < slow_end[1], \
         "the overlap this test needs did not happen: the quick notebook must end while the slow one's tests run"
+    assert {r.student: (r.score, r.notes) for r in results} == {"quick": (full, []), "slow": (full, [])}
     assert quick_start[0] == quick_end[0] and slow_start[0] == slow_end[0]
     assert quick_start[0] != slow_start[0]  # a user of its own for each job, in one worker process
-    assert {r.student: (r.score, r.notes) for r in results} == {"quick": (full, []), "slow": (full, [])}
 
 
 def _fake_unshare(folder: Path) -> Path:
