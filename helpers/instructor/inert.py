@@ -13,8 +13,8 @@ runs once, where grading writes the notebook, and keeps only what that exporter 
 * markdown cells that nbconvert's own markdown parser reads as inert: no raw HTML, links only to
   http(s), mailto or relative addresses, images only from those, PNG/JPEG data or the cell's own
   attachments, no mermaid diagram. A cell that is not is kept with every ``<`` escaped (raw HTML
-  then shows as text); if it still is not inert, or is too long to check, it becomes plain text in
-  a code block under a short note;
+  then shows as text); if it still is not inert, or is too long to check (:data:`MAX_MARKDOWN_CHARS`,
+  :data:`MARKDOWN_SECONDS`), it becomes plain text in a code block under a short note;
 * attachments of markdown cells that are PNG or JPEG images;
 * the metadata nbgrader and Jupyter need (:data:`NOTEBOOK_METADATA`, :data:`CELL_METADATA`).
 
@@ -25,6 +25,7 @@ hold, and with their metadata cleared nothing asks for anything else.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Collection
 
 from nbconvert.filters.markdown_mistune import MarkdownWithMath
@@ -37,8 +38,10 @@ NOTEBOOK_METADATA = ("kernelspec", "language_info")
 CELL_METADATA = ("nbgrader", "deletable", "editable", "tags", "collapsed", "scrolled", "jupyter")
 LINK_SCHEMES = ("http", "https", "mailto")
 IMAGE_SCHEMES = ("http", "https")
-MAX_MARKDOWN_CHARS = 50_000        # one cell parsed to prove it inert (longer: shown as plain text)
-MAX_NOTEBOOK_MARKDOWN = 1_000_000  # markdown parsed in one notebook (past it: shown as plain text)
+# The parser's time grows faster than its input on some texts (36,000 characters of "\\[" took 39 s), so
+# it is given short cells only, and a few seconds per notebook; past either, cells are shown as plain text.
+MAX_MARKDOWN_CHARS = 5_000  # the course's longest prose cell has about 3,100
+MARKDOWN_SECONDS = 2.0
 NOTED_MIMES = 5                    # types named in a removal note (the rest are counted)
 
 # Token types of nbconvert's parser that its renderer writes with their text escaped.
@@ -69,7 +72,7 @@ def inert_notebook(nb: NotebookNode) -> NotebookNode:
     Returns ``nb``, holding only text, PNG/JPEG images and markdown that renders without HTML.
     """
     nb.metadata = NotebookNode({k: nb.metadata[k] for k in NOTEBOOK_METADATA if k in nb.get("metadata", {})})
-    budget = [MAX_NOTEBOOK_MARKDOWN]
+    deadline = time.monotonic() + MARKDOWN_SECONDS
     for cell in nb.cells:
         metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
         cell.metadata = NotebookNode({k: metadata[k] for k in CELL_METADATA if k in metadata})
@@ -77,7 +80,7 @@ def inert_notebook(nb: NotebookNode) -> NotebookNode:
         if attachments:
             cell.attachments = attachments
         if cell.get("cell_type") == "markdown":
-            cell.source = inert_markdown(_text(cell.get("source", "")), attachments, budget)
+            cell.source = inert_markdown(_text(cell.get("source", "")), attachments, deadline)
         elif cell.get("cell_type") == "code":
             cell.outputs = [kept for kept in map(inert_output, cell.get("outputs", [])) if kept is not None]
             cell.execution_count = _count(cell.get("execution_count"))
@@ -122,27 +125,26 @@ def inert_output(output: dict) -> NotebookNode | None:
     return new_output(kind, data=kept, metadata=sizes)
 
 
-def inert_markdown(source: str, attachments: Collection[str] = (), budget: list[int] | None = None) -> str:
+def inert_markdown(source: str, attachments: Collection[str] = (), deadline: float | None = None) -> str:
     """Markdown that nbconvert renders without raw HTML or active links: ``source`` itself when it is,
     else ``source`` with ``<`` escaped when that is, else ``source`` as plain text in a code block.
 
     Inputs:
     - source -- a markdown cell's text
     - attachments -- names of the cell's kept image attachments (``![x](attachment:name)``)
-    - budget -- a one-item list: characters left to parse in this notebook (decreased here)
+    - deadline -- the ``time.monotonic()`` after which no more markdown of this notebook is parsed
 
     >>> inert_markdown("a <img src=x onerror=alert(1)> b")
     'a &lt;img src=x onerror=alert(1)> b'
     """
-    budget = [MAX_NOTEBOOK_MARKDOWN] if budget is None else budget
-    if len(source) <= min(MAX_MARKDOWN_CHARS, budget[0] // 2):
-        budget[0] -= 2 * len(source)
+    deadline = time.monotonic() + MARKDOWN_SECONDS if deadline is None else deadline
+    if len(source) <= MAX_MARKDOWN_CHARS and time.monotonic() < deadline:
         if _is_inert(source, attachments):
             return source
         escaped = source.replace("<", "&lt;")
         if _is_inert(escaped, attachments):
             return escaped
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", source)), default=0))
+    fence = "`" * (1 + max((len(run) for run in re.findall(r"`{3,}", source)), default=2))
     return f"{PLAIN_TEXT_NOTE}\n\n{fence}\n{source}\n{fence}\n"
 
 
