@@ -9,6 +9,7 @@ temporary folder and checks the manifest and that the weights load.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
@@ -160,6 +161,37 @@ def test_weights_do_not_depend_on_the_initialiser(solutions, check):
         check.set_test_weights(model, case["seed"])
         outputs.append(np.asarray(model(X, training=False)))
     np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+# One 1x1 convolution with the block's last filters and its stride: the block's output shape, not its values.
+ONE_CONV_BLOCKS = """
+def identity_block(X, f, filters, stage, block):
+    return Conv2D(filters[2], (1, 1), name="res" + str(stage) + block + "_branch2c")(X)
+
+
+def convolutional_block(X, f, filters, stage, block, s=2):
+    return Conv2D(filters[2], (1, 1), strides=(s, s), name="res" + str(stage) + block + "_branch2c")(X)
+"""
+
+
+def test_a_block_that_only_gets_the_shape_right_earns_none_of_its_points(check, graded_mode):
+    """The output shapes are checked beside the values, so such blocks lose every point of both blocks."""
+    from helpers.instructor import judge
+    from helpers.instructor.references import solution_namespace
+
+    source = nbu.read_notebook(SOURCE)
+    student = solution_namespace(ASSIGNMENT, notebook=source)
+    exec(ONE_CONV_BLOCKS, student)
+    check.identity_block_shapes(student["identity_block"], "hidden")  # the shapes alone would pass
+    check.convolutional_block_shapes(student["convolutional_block"], "hidden")
+    local = judge.LocalJudge(ASSIGNMENT, source, student)
+    functions = nbu.function_of_tests(source)
+    earned = {}
+    for index, cell in enumerate(source.cells):
+        if nbu.is_test(cell) and functions[nbu.grade_id(cell)] in ("identity_block", "convolutional_block"):
+            status, _ = local.run_test_cell(None, copy.deepcopy(cell), index)
+            earned[nbu.grade_id(cell)] = nbu.points(cell) if status == "ok" else 0
+    assert len(earned) == 4 and sum(earned.values()) == 0, earned
 
 
 def test_variants_apply_to_the_current_source():

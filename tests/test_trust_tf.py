@@ -45,7 +45,19 @@ for _name in ("identity_block", "ResNet50_layers", "ResNet50_parameters"):
 FINAL_RELU = 'X = Add()([X, X_shortcut])\n    X = Activation("relu")(X)'
 LAMBDA_RELU = 'X = Add()([X, X_shortcut])\n    X = keras.layers.Lambda(lambda t: tf.nn.relu(t))(X)'
 # The block's own cells only: ResNet50's checks take the reference blocks.
-LAMBDA_FAILS = {"identity_block_inference", "identity_block_training", "identity_block_shapes"}
+LAMBDA_FAILS = {"identity_block_inference", "identity_block_training"}
+
+# Blocks that only get the output shape right: one 1x1 convolution with the block's last filters and stride.
+# They earn none of the blocks' points (the output shapes are checked beside the values).
+ONE_CONV_BLOCKS = {
+    "identity_block": """def identity_block(X, f, filters, stage, block):
+    return Conv2D(filters[2], (1, 1), name="res" + str(stage) + block + "_branch2c")(X)
+""",
+    "convolutional_block": """def convolutional_block(X, f, filters, stage, block, s=2):
+    return Conv2D(filters[2], (1, 1), strides=(s, s), name="res" + str(stage) + block + "_branch2c")(X)
+""",
+}
+
 
 # Fourteen layers and 838 parameters, but tensors of 512 x 512 x 32 values: more activations
 # per example than the grader rebuilds (keras_graph.MAX_ACTIVATIONS), though none alone is too large.
@@ -101,6 +113,10 @@ def graded(tmp_path_factory):
             "lambda_block": (_replace_in_solution(demo.filled_notebook(root, RESNET), "identity_block",
                                                   FINAL_RELU, LAMBDA_RELU),
                              100 - sum(_points(root, RESNET, gid) for gid in LAMBDA_FAILS)),
+            "one_conv_blocks": (_replace_cell(_replace_cell(demo.filled_notebook(root, RESNET), "identity_block",
+                                                            ONE_CONV_BLOCKS["identity_block"]),
+                                              "convolutional_block", ONE_CONV_BLOCKS["convolutional_block"]),
+                                100 - _points_of_functions(root, RESNET, ONE_CONV_BLOCKS)),
         },
     }
     for assignment, students in cases.items():
@@ -119,6 +135,13 @@ def _replace_cell(nb, grade_id: str, code: str):
 def _points(root, assignment: str, grade_id: str) -> float:
     source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
     return next(nbu.points(c) for c in nbu.test_cells(source) if nbu.grade_id(c) == grade_id)
+
+
+def _points_of_functions(root, assignment: str, functions) -> float:
+    """All the points of the test cells of ``functions``."""
+    source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+    owner = nbu.function_of_tests(source)
+    return sum(nbu.points(c) for c in nbu.test_cells(source) if owner[nbu.grade_id(c)] in functions)
 
 
 def _messages(result) -> dict[str, str]:

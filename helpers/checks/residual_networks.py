@@ -9,8 +9,11 @@ created, nor on how the block is written (``Add()`` or ``+``, ``Activation("relu
 ``ReLU()``): what is compared is what it computes, with ``training=False`` (moving statistics)
 and ``training=True`` (batch statistics). Expected outputs: in a notebook the published example's
 (``helpers/reference/residual_networks.npz``, from ``course refs``); under grading the source
-solution's, computed in the grader for every case. Float32 tolerances (rtol 1e-4, atol 1e-4 of the
-answer's scale) absorb thread-count and oneDNN differences.
+solution's, computed in the grader for every case. The hidden cases' inputs and weights are drawn
+afresh for each notebook graded (:func:`helpers.checks.hidden_seed`); their shapes and settings stay.
+Output shapes for other sizes are checked in the ``training=False`` cells, beside the values, so a
+block that gets the shape right without computing the block earns nothing. Float32 tolerances
+(rtol 1e-4, atol 1e-4 of the answer's scale) absorb thread-count and oneDNN differences.
 
 ``ResNet50`` is compared layer by layer with :func:`helpers.model_compare.compare_model`, the two
 blocks it calls replaced by stand-ins (the ``stand_in_blocks`` harness): one convolution with the
@@ -33,7 +36,7 @@ from typing import Callable
 import numpy as np
 
 from helpers import calls
-from helpers.checks import reference_solutions, stored_reference
+from helpers.checks import hidden_seed, reference_solutions, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal
 from helpers.model_compare import compare_model, describe_model
 
@@ -178,12 +181,19 @@ def _case_label(function_name: str, case: dict) -> str:
             f"stage={case['stage']}, block={case['block']!r}{s})")
 
 
+def _block_case(kind: str, case_key: str) -> dict:
+    """A block case; a hidden one with the seed of its input and weights drawn for this grading run."""
+    case = dict((IDENTITY_CASES if kind == "identity_block" else CONVOLUTIONAL_CASES)[case_key])
+    if case_key != "visible":
+        case["seed"] = hidden_seed(case["seed"])
+    return case
+
+
 def _check_block_values(function: Callable, kind: str, case_key: str, training: bool) -> None:
-    cases = IDENTITY_CASES if kind == "identity_block" else CONVOLUTIONAL_CASES
-    case = cases[case_key]
+    case = _block_case(kind, case_key)
     label = _case_label(kind, case)
     got = _block_outputs(function, case)
-    expected_all = _expected_block(kind, case_key)
+    expected_all = _expected_block(kind, case_key, case)
     expected_names = expected_all["names"]
     missing = [n for n in expected_names if n not in got["names"]]
     if missing:
@@ -278,15 +288,18 @@ def _memo(found, key, compute):
     return memo[key]
 
 
-def _expected_block(kind: str, case_key: str) -> dict:
+def _expected_block(kind: str, case_key: str, case: dict) -> dict:
     """Names and outputs of the reference block on a case: the solution's under grading, else published."""
     found = reference_solutions(ASSIGNMENT)
     if found is None:
         return {"names": json.loads(str(reference(f"{kind}/{case_key}/names"))),
                 "inference": reference(f"{kind}/{case_key}/inference"),
                 "training": reference(f"{kind}/{case_key}/training")}
-    cases = IDENTITY_CASES if kind == "identity_block" else CONVOLUTIONAL_CASES
-    out = _memo(found, (kind, case_key), lambda: _block_outputs(found.function(kind), cases[case_key]))
+    memo = found.__dict__.setdefault("memo", {})
+    key = (kind, case_key)
+    if memo.get(key, (None,))[0] != case["seed"]:  # a hidden case's seed changes with each notebook graded
+        memo[key] = (case["seed"], _block_outputs(found.function(kind), case))
+    out = memo[key][1]
     return {"names": list(out["names"]), "inference": out["inference"].copy(), "training": out["training"].copy()}
 
 
