@@ -39,7 +39,7 @@ from typing import Callable
 import numpy as np
 
 from helpers import calls
-from helpers.checks import REFERENCE_DIR, expected_call, hidden_seed, reference_solutions, stored_reference
+from helpers.checks import REFERENCE_DIR, expected_call, hidden_rng, hidden_seed, reference_solutions, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal, concealing
 
 __tracebackhide__ = True
@@ -106,8 +106,8 @@ def _cost_key(m, seed, soft_labels) -> str:
 
 
 def case_forward_propagation_random(m, seed, scale=1.0):
-    """Random images and random (not Glorot) parameters."""
-    rng = np.random.default_rng(seed)
+    """Random images and random (not Glorot) parameters, drawn afresh for each notebook graded."""
+    rng = hidden_rng(seed)
     X = rng.random((m, 64, 64, 3), dtype=np.float32)
     parameters = {name: (scale * rng.standard_normal(shape)).astype(np.float32)
                   for name, shape in PARAMETER_SHAPES.items()}
@@ -115,7 +115,7 @@ def case_forward_propagation_random(m, seed, scale=1.0):
 
 
 def case_compute_cost_random(m, seed, soft_labels=False):
-    rng = np.random.default_rng(seed)
+    rng = hidden_rng(seed)
     Z3 = (3 * rng.standard_normal((m, 6))).astype(np.float32)
     if soft_labels:
         Y = rng.random((m, 6)).astype(np.float32)
@@ -499,7 +499,7 @@ def forward_propagation_oracle(forward_propagation, m, seed, scale=1.0):
     parameters = {name: tf.Variable(value, name=name) for name, value in values.items()}
     expected = np.asarray(expected_call(ASSIGNMENT, "forward_propagation", X, parameters))
     forward_propagation_matches(forward_propagation, X, parameters, expected,
-                                f"for {m} random images and random parameters (seed {seed})")
+                                f"for {m} random images and random parameters")
 
 
 def forward_propagation_in_graph(forward_propagation):
@@ -547,7 +547,7 @@ def compute_cost_oracle(compute_cost, m, seed, soft_labels=False):
     Z3, Y = case_compute_cost_random(m, seed, soft_labels)
     expected = float(expected_call(ASSIGNMENT, "compute_cost", tf.constant(Z3), tf.constant(Y)))
     compute_cost_matches(compute_cost, Z3, Y, expected,
-                         f"for {m} examples{' with soft labels' if soft_labels else ''} (seed {seed})")
+                         f"for {m} random examples{' with soft labels' if soft_labels else ''}")
 
 
 # ------------------------------------------------------------ model
@@ -794,7 +794,7 @@ def convolutional_model_probabilities(convolutional_model):
 
     keras.utils.set_random_seed(1)
     built = convolutional_model((64, 64, 3))
-    X = np.random.default_rng(5).random((3, 64, 64, 3), dtype=np.float32)
+    X = hidden_rng(5).random((3, 64, 64, 3), dtype=np.float32)
     probabilities = np.asarray(built(X, training=False))
     assert_equal("the shape of the model's output for 3 images", probabilities.shape, (3, 6))
     if probabilities.min() < 0 or np.abs(probabilities.sum(axis=1) - 1).max() > 1e-5:
