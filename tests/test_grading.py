@@ -198,7 +198,7 @@ def test_feedback_has_no_hidden_tests(graded):
     root, results, _ = graded
     for student in ("reference", "blank", _pack_of("conv_backward_crop_breaks_without_padding")):
         html = (root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-        assert "HIDDEN TESTS" not in html and "default_rng(16)" not in html
+        assert "HIDDEN TESTS" not in html and "hidden_rng(16)" not in html
         assert f"{results[student].score:g} / 100" in html
 
 
