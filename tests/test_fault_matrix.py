@@ -115,10 +115,12 @@ def zero_pad(X, pad):
         for _ in range(5):
             display({wire.MIME: {"result": None, "error": None}, "text/plain": ""}, raw=True)
         display({"text/plain": "hello"}, raw=True, display_id="boom")
+        display({"text/html": "<script>alert(1)</script>", "application/javascript": "alert(1)"}, raw=True)
     return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
 """,
-    "pool_forward": 'from IPython.display import update_display\n'
-                    'update_display({"text/plain": "bye"}, raw=True, display_id="boom")',
+    "pool_forward": 'from IPython.display import HTML, Javascript, SVG, display, update_display\n'
+                    'update_display({"text/plain": "bye"}, raw=True, display_id="boom")\n'
+                    'display(HTML("<img src=x onerror=alert(1)>"), Javascript("alert(1)"), SVG("<svg></svg>"))',
 }
 
 # While conv_forward is graded its helpers are the grader's: ask it for work it cannot bound, then answer
@@ -414,7 +416,15 @@ def test_the_kernel_sees_only_what_it_needs(graded):
 
 
 def test_a_display_from_a_graded_call_is_contained(graded):
+    """Contained, and inert in the autograded notebook: what a cell or a graded call displayed is text."""
     assert graded["results"]["display_in_a_call"].status == "graded"
+    executed = nbformat.read(graded["root"] / "autograded" / "display_in_a_call" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                             as_version=4)
+    kept = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
+    assert {m for o in kept for m in o.get("data", {})} <= {"text/plain", "image/png", "image/jpeg"}
+    assert "<script" not in str(kept) and "onerror" not in str(kept)
+    assert "[text/html, application/javascript output removed" in str(kept)  # from the graded call
+    assert "[text/html output removed: autograded notebooks keep only text and images]" in str(kept)
 
 
 def test_the_grader_refuses_work_it_cannot_bound(graded):
