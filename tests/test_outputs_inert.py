@@ -13,7 +13,6 @@ import json
 import re
 import time
 from html.parser import HTMLParser
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -236,7 +236,8 @@ def write_assignment(settings: Settings, assignment: str, out_dir: Path) -> Path
     # Every cell through outputs.csv_text: a student id such as "=2+5" is text there, never a formula.
     students_rows = [["student", "score", "max_score", "status", "seconds", "reason", "mistakes"]]
     students_rows += [[student, r.score, r.max_score, r.status, r.seconds, r.reason,
-                       " ".join(c.mistake for c in r.cells if c.mistake)] for student, r in sorted(data.results.items())]
+                       " ".join(c.mistake for c in r.cells if c.mistake)]
+                      for student, r in sorted(data.results.items())]
     students_rows += [[student, "", "", "not graded", "", why, ""] for student, why in sorted(data.absent.items())]
     atomic_write(folder / "students.csv", csv_text(students_rows))
     cells_rows = [["grade_id", "max_points", "graded", "passed", "share_passed", "point_biserial", "upper_lower_27"]]
