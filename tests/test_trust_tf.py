@@ -2,8 +2,11 @@
 
 One batch with both TensorFlow assignments: students who patch the checks, the comparator or numpy
 next to wrong answers, a block the grader refuses to rebuild (a ``Lambda`` layer holds code), a
-network too large to rebuild though inside every count of layers and parameters, and a ``model``
-whose last lines crash. Each earns exactly the points of its honest cells, with the real reason.
+network too large to rebuild though inside every count of layers and parameters, a ``model``
+whose last lines crash, and two that earn points without the work: an ``initialize_parameters`` that
+returns the published example's values, and a ``model`` that never trains (a least-squares fit of
+the stand-in network, ``random_mini_batches`` called once per epoch and ignored). Each earns exactly
+the points of its honest cells, with the real reason.
 """
 
 from __future__ import annotations
@@ -69,6 +72,34 @@ WIDE_NETWORK = """def convolutional_model(input_shape):
     outputs = tfl.Dense(units=6, activation="softmax")(tfl.Flatten()(tfl.MaxPool2D(512)(X)))
     return tf.keras.Model(inputs=input_img, outputs=outputs)
 """
+# The published example's values, read from the visible check's reference data, which the kernel can read.
+PUBLISHED_PARAMETERS = """def initialize_parameters():
+    return {name: tf.Variable(check.reference(f"initialize_parameters/{name}"), name=name)
+            for name in ("W1", "W2", "W3", "b3")}
+"""
+# No training: random_mini_batches is called once per epoch with the recipe's seeds and ignored; the
+# parameters come from a least-squares fit of the grader's stand-in network (a linear classifier on
+# 8x8-averaged pixels), and every one of them moves, so the cost falls and the accuracies are theirs.
+LEAST_SQUARES_MODEL = """def model(X_train, Y_train, X_test, Y_test, learning_rate=0.009, num_epochs=100,
+          minibatch_size=64, print_cost=True, history=None):
+    seed = 3
+    (m, n_H0, n_W0, n_C0) = X_train.shape
+    n_y = Y_train.shape[1]
+    X_spec, Y_spec = create_placeholders(n_H0, n_W0, n_C0, n_y)
+    parameters = initialize_parameters()
+    for epoch in range(num_epochs):
+        seed = seed + 1
+        random_mini_batches(X_train, Y_train, minibatch_size, seed)
+    features = tf.reshape(tf.nn.avg_pool2d(X_train, 8, 8, "VALID") - 0.5, (m, -1)).numpy()
+    W, *_ = np.linalg.lstsq(features, 10 * (Y_train - 1 / n_y), rcond=None)
+    parameters["W1"].assign(W.astype(np.float32))
+    parameters["W2"].assign(parameters["W2"] * 1.01)
+    parameters["W3"].assign(parameters["W3"] * 1.01)
+    parameters["b3"].assign(np.full(n_y, 0.01, np.float32))
+    accuracies = [float(np.mean(np.argmax(forward_propagation(X, parameters), axis=1)
+                                == np.argmax(Y, axis=1))) for X, Y in ((X_train, Y_train), (X_test, Y_test))]
+    return accuracies[0], accuracies[1], parameters
+"""
 CRASH_AFTER_TRAINING = ("train_accuracy = float(np.mean(train_predictions == np.argmax(Y_train, axis=1)))",
                         "train_accuracy = float(np.mean(train_predictions == np.argmax(Y_train, axis=2)))")
 
@@ -106,6 +137,11 @@ def graded(tmp_path_factory):
             "crash_after_training": (_replace_in_solution(demo.filled_notebook(root, APP), "model",
                                                           *CRASH_AFTER_TRAINING),
                                      100 - _points(root, APP, "model_accuracy")),
+            "published_parameters": (_replace_cell(demo.filled_notebook(root, APP), "initialize_parameters",
+                                                   PUBLISHED_PARAMETERS),
+                                     100 - _points(root, APP, "initialize_parameters_values")),
+            "least_squares_model": (_replace_cell(demo.filled_notebook(root, APP), "model", LEAST_SQUARES_MODEL),
+                                    100 - _points(root, APP, "model_training") - _points(root, APP, "model_accuracy")),
         },
         RESNET: {
             "patched_checks": (_with_cell(demo.filled_notebook(root, RESNET, resnet_wrong), PATCH_RESNET_CHECKS),
@@ -159,7 +195,8 @@ def test_each_cheat_earns_exactly_its_honest_points(graded):
 def test_patched_checks_change_nothing_the_grader_says(graded):
     results, _ = graded
     messages = _messages(results[(APP, "patched_checks")])
-    assert set(messages) == {"forward_propagation_values", "model_training", "convolutional_model_layers"}
+    assert set(messages) == {"forward_propagation_values", "model_training", "model_accuracy",
+                             "convolutional_model_layers"}
     assert "Z3" in messages["forward_propagation_values"] and "seeds" in messages["model_training"]
     messages = _messages(results[(RESNET, "patched_checks")])
     assert "ResNet50 should call identity_block" in messages["ResNet50_layers"]
@@ -191,3 +228,21 @@ def test_a_crash_after_training_costs_the_accuracy_only(graded):
     messages = _messages(results[(APP, "crash_after_training")])
     assert set(messages) == {"model_accuracy"}
     assert "raised" in messages["model_accuracy"] and "axis 2 is out of bounds" in messages["model_accuracy"]
+
+
+def test_published_values_without_the_initializer_earn_nothing(graded):
+    results, _ = graded
+    messages = _messages(results[(APP, "published_parameters")])
+    assert set(messages) == {"initialize_parameters_values"}
+    assert "with the seed of every Keras initializer moved" in messages["initialize_parameters_values"]
+    assert "where you have" in messages["initialize_parameters_values"]  # a hidden test: no expected value
+    cell = next(c for c in results[(APP, "published_parameters")].cells if c.grade_id == "initialize_parameters_values")
+    assert cell.mistake == "initialize_parameters_published_values"
+
+
+def test_a_model_that_never_trains_earns_neither_model_cell(graded):
+    results, _ = graded
+    messages = _messages(results[(APP, "least_squares_model")])
+    assert set(messages) == {"model_training", "model_accuracy"}
+    assert "after epoch 1 of 8" in messages["model_training"] and "recipe's training" in messages["model_training"]
+    assert messages["model_accuracy"].startswith("the accuracies count only for parameters obtained by the recipe")

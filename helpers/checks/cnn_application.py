@@ -30,7 +30,9 @@ Float32 results are compared with tolerances that survive thread counts and oneD
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import numbers
 import weakref
 from functools import cache
@@ -667,11 +669,24 @@ def _recipe_run(run_data: dict, seeds: list[int]) -> dict | None:
         reference_model = found.function("model")
         made = _model_harness(seeds=seeds)
         X_train, Y_train, X_test, Y_test = run_data["data"]
-        with calls.swapped_globals(reference_model, made["replace"]):
+        with calls.swapped_globals(reference_model, made["replace"]), _tensorflow_warnings_off():
             reference_model(X_train.copy(), Y_train.copy(), X_test.copy(), Y_test.copy(), learning_rate=0.009,
                             num_epochs=len(seeds), minibatch_size=run_data["minibatch_size"], print_cost=False)
         run_data["recipe_seeds"], run_data["recipe"] = list(seeds), made["observe"]()
     return run_data["recipe"]
+
+
+@contextlib.contextmanager
+def _tensorflow_warnings_off():
+    """The source solutions are compiled from the notebook's text, which AutoGraph cannot read back: it runs
+    ``train_step`` as written (the same graph) and would log a warning about it on every replay."""
+    logger = logging.getLogger("tensorflow")
+    saved = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
 
 
 def _compare_with_recipe(run_data: dict, observations: dict, trained: dict) -> None:
