@@ -70,3 +70,7 @@ c.CourseGrader.max_processes = 1024
 c.CourseGrader.tmp_mb = 512
 # Wall-clock budget of one notebook, beside the per-cell `Execute.timeout`.
 c.CourseGrader.notebook_timeout = 1800
+# Files beside a submitted notebook that are copied into the kernel's folder: how many, and how many
+# megabytes together (each is also held to CourseDirectory.max_file_size).
+c.CourseGrader.submitted_files = 100
+c.CourseGrader.submitted_files_mb = 100

@@ -12,8 +12,9 @@ rebuilds it:
 - at most :data:`MAX_LAYERS` layers, :data:`MAX_PARAMETERS` parameters (the variables are created
   uninitialised inside a ``keras.StatelessScope`` and counted before any memory is given to them),
   :data:`MAX_ELEMENTS` values per example in any tensor and :data:`MAX_ACTIVATIONS` in all of them
-  together (what running the graph on one example costs), all checked on the symbolic graph, before
-  any memory is given to a tensor.
+  together (what running the graph on one example costs in memory), and :data:`MAX_MULTIPLY_ADDS`
+  multiply-adds per example (what it costs in time: :func:`multiply_adds`), all checked on the symbolic
+  graph, layer by layer as it is rebuilt, before any memory is given to a tensor or anything runs.
 
 The grader uses it to take a student's block or model out of the kernel as data
 (:mod:`helpers.wire`).
@@ -30,6 +31,10 @@ MAX_LAYERS = 2000
 MAX_PARAMETERS = 64_000_000
 MAX_ELEMENTS = 1 << 24
 MAX_ACTIVATIONS = 1 << 26  # values per example in all the tensors the graph makes together (256 MB in float32)
+# Multiply-adds per example in the whole graph. The course's ResNet-50 on its 64x64 images needs about
+# 0.31 G (tests/test_wire.py measures it): this is about six times as much, seconds per example.
+MAX_MULTIPLY_ADDS = 2_000_000_000
+_RECURRENT = ("SimpleRNN", "LSTM", "GRU", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Bidirectional", "RNN")
 
 
 class GraphRefused(ValueError):
@@ -126,6 +131,66 @@ def _check_size(name: str, tensor, total: list) -> None:
                                "in all: the network is too large to be checked.")
 
 
+def _tensors(value) -> list:
+    """The tensors (anything with a shape) in a layer call's arguments or results."""
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _tensors(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _tensors(item)]
+    return [value] if getattr(value, "shape", None) is not None else []
+
+
+def _per_example(tensor) -> float:
+    return float(np.prod([d for d in tensor.shape[1:] if d is not None], dtype=np.float64))
+
+
+def _positions(tensor) -> float:
+    """Values per example divided by the channels: where a kernel is applied (pixels, time steps...)."""
+    shape = tensor.shape
+    channels = shape[-1] if len(shape) > 1 and shape[-1] else 1
+    return _per_example(tensor) / channels
+
+
+def multiply_adds(layer, inputs, outputs) -> float:
+    """An estimate of the multiply-adds per example of one call of ``layer`` (built, on these tensors).
+
+    A layer with a kernel costs the kernel's size at every position of its output (exact for
+    convolutions, dense and depthwise layers; an over-estimate for transposed convolutions); a
+    recurrent one, at every time step of its input; a pooling layer, its window at every output value;
+    attention, its queries times its keys; anything else, one operation per value it reads and writes.
+    """
+    inputs, outputs = _tensors(inputs), _tensors(outputs)
+    reads = sum(_per_example(t) for t in inputs)
+    writes = sum(_per_example(t) for t in outputs)
+    kind = type(layer).__name__
+    if kind == "Embedding":
+        return writes
+    kernels = [w for w in getattr(layer, "weights", []) if len(w.shape) >= 2]
+    if kernels:
+        if kind in _RECURRENT:
+            positions = max((_positions(t) for t in inputs), default=1.0)
+        else:
+            positions = max((_positions(t) for t in outputs), default=1.0)
+        total = positions * sum(float(np.prod(w.shape, dtype=np.float64)) for w in kernels)
+        if "Attention" in kind and len(inputs) >= 2:
+            total += _positions(inputs[0]) * _positions(inputs[1]) * float(inputs[0].shape[-1] or 1) * 2
+        return total + reads + writes
+    if "Attention" in kind and len(inputs) >= 2:
+        return _positions(inputs[0]) * _positions(inputs[1]) * float(inputs[0].shape[-1] or 1) * 2 + writes
+    window = getattr(layer, "pool_size", None)
+    if window is not None and "Global" not in kind:
+        return writes * float(np.prod(window if isinstance(window, (tuple, list)) else [window], dtype=np.float64))
+    return reads + writes
+
+
+def _check_cost(name: str, layer, inputs, outputs, total: list) -> None:
+    """Refuse a layer that takes the graph past MAX_MULTIPLY_ADDS per example."""
+    total[0] += multiply_adds(layer, inputs, outputs)
+    if total[0] > MAX_MULTIPLY_ADDS:
+        raise GraphRefused(f"the layers up to {name!r} need more than {MAX_MULTIPLY_ADDS:,} multiply-adds per "
+                           "example: the network is too costly to be checked.")
+
+
 def _apply(config: dict, inputs: list | None) -> tuple[list, list, list]:
     """Rebuild the layers of a functional ``config`` on ``inputs``; returns (outputs, input tensors, layers)."""
     import keras
@@ -152,7 +217,7 @@ def _apply(config: dict, inputs: list | None) -> tuple[list, list, list]:
     for name, tensor in zip(input_names, inputs):
         tensors[(name, 0, 0)] = tensor
     pending, instances = [], []
-    activations = [0.0]
+    activations, cost = [0.0], [0.0]
     for tensor in inputs:
         _check_size("input", tensor, activations)
     for layer in layers:
@@ -173,6 +238,7 @@ def _apply(config: dict, inputs: list | None) -> tuple[list, list, list]:
                 continue
             out = instance(*args, **kwargs)
             _check_size(name, out, activations)
+            _check_cost(name, instance, [args, kwargs], out, cost)
             for position, tensor in enumerate(out if isinstance(out, (list, tuple)) else [out]):
                 tensors[(name, index, position)] = tensor
         if len(waiting) == len(pending):
@@ -239,6 +305,11 @@ def rebuild(data: dict, inputs: list | None = None):
                 if len(layers) > MAX_LAYERS:
                     raise GraphRefused(f"{len(layers)} layers: more than {MAX_LAYERS}.")
                 built = k.Sequential(layers, name=config.get("name"))
+                if built.built:  # it has an input shape: the same limits as a functional graph, layer by layer
+                    activations, cost = [0.0], [0.0]
+                    for layer in built.layers:
+                        _check_size(layer.name, layer.output, activations)
+                        _check_cost(layer.name, layer, layer.input, layer.output, cost)
                 return built, built.layers
             return _limited(build)
         if model.get("class_name") not in ("Functional", "Model"):

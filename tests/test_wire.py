@@ -136,7 +136,8 @@ def _graph_with(keras, layer, shape=(4, 4, 3)):
     return _through_json(keras_graph.describe_tensor(layer(X), [X])), shape
 
 
-@pytest.mark.parametrize("what", ["lambda", "foreign module", "too many parameters", "huge tensor", "disconnected"])
+@pytest.mark.parametrize("what", ["lambda", "foreign module", "too many parameters", "huge tensor", "disconnected",
+                                  "too costly", "too costly in a sequential model"])
 def test_what_could_harm_the_grader_is_refused_before_it_is_built(keras, monkeypatch, what):
     if what == "lambda":
         data, shape = _graph_with(keras, keras.layers.Lambda(lambda t: t * 2))
@@ -152,12 +153,46 @@ def test_what_could_harm_the_grader_is_refused_before_it_is_built(keras, monkeyp
     elif what == "huge tensor":
         data, shape = _graph_with(keras, keras.layers.UpSampling2D(size=(3000, 3000)))
         match = "values per example"
+    elif what == "too costly":  # small in values and parameters: only its work per example is too much
+        X = keras.Input((64, 64, 3))
+        Y = keras.layers.UpSampling2D(8)(X)
+        Y = keras.layers.Conv2D(3, 120, padding="same")(Y)
+        data, shape = _through_json(keras_graph.describe_tensor(keras.layers.MaxPooling2D(8)(Y), [X])), (64, 64, 3)
+        match = "multiply-adds per example"
+    elif what == "too costly in a sequential model":
+        model = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.UpSampling2D(8),
+                                  keras.layers.Conv2D(3, 120, padding="same")])
+        data, shape = _through_json(keras_graph.describe_model(model)), None
+        match = "multiply-adds per example"
     else:
         data, shape = _graph_with(keras, keras.layers.Conv2D(2, 1, name="c"))
         data["graph"]["layers"][1]["inbound_nodes"][0]["args"][0]["config"]["keras_history"] = ["nowhere", 0, 0]
         match = "do not connect"
     with pytest.raises(keras_graph.GraphRefused, match=match):
-        keras_graph.rebuild(data, [keras.Input(shape)])
+        keras_graph.rebuild(data, [keras.Input(shape)] if shape else None)
     # Nothing refused is left behind to be given memory later.
     with keras.StatelessScope():
         pass
+
+
+def test_the_cost_of_a_layer_is_its_multiply_adds_per_example(keras):
+    X = keras.Input((10, 12, 3))
+    conv = keras.layers.Conv2D(5, 3, strides=2, padding="valid")
+    Y = conv(X)  # (4, 5, 5)
+    reads, writes = 10 * 12 * 3, 4 * 5 * 5
+    assert keras_graph.multiply_adds(conv, X, Y) == 4 * 5 * (3 * 3 * 3 * 5) + reads + writes
+    dense = keras.layers.Dense(7)
+    F = keras.Input((20,))
+    assert keras_graph.multiply_adds(dense, F, dense(F)) == 20 * 7 + 20 + 7
+    pool = keras.layers.AveragePooling2D((2, 2))
+    assert keras_graph.multiply_adds(pool, X, pool(X)) == 5 * 6 * 3 * 4
+
+
+def test_the_course_resnet_is_far_inside_the_cost_limit(keras):
+    from helpers.instructor.references import solution_namespace
+
+    model = solution_namespace("residual_networks")["ResNet50"](input_shape=(64, 64, 3), classes=6)
+    cost = sum(keras_graph.multiply_adds(layer, layer.input, layer.output)
+               for layer in model.layers if type(layer).__name__ != "InputLayer")
+    assert 2e8 < cost < keras_graph.MAX_MULTIPLY_ADDS / 4, f"{cost:.3g} multiply-adds per example"
+    assert keras_graph.rebuild(_through_json(keras_graph.describe_model(model))).count_params() == model.count_params()

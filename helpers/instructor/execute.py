@@ -6,7 +6,13 @@
   had run without error before are replayed quietly to rebuild the state, and grading goes on
   with the next cell.
 * A cell's output is capped at ``max_output_chars``; the rest is dropped with a note. The data a
-  graded function sends back to the grader (:mod:`helpers.wire`) has its own, larger cap.
+  graded function sends back to the grader (:mod:`helpers.wire`) has its own, larger cap. Before
+  either, no message from the kernel larger than :data:`MAX_KERNEL_MESSAGE_BYTES` is ever received:
+  ZeroMQ drops it unread (``MAXMSGSIZE`` on every socket to the kernel), so what a kernel displays
+  never costs the grader more memory than that, whatever its size.
+* What the kernel writes outside the notebook (its stdout and stderr: library warnings, crash
+  reports) goes through a pipe of which the grader keeps the first and last :data:`LOG_KEEP_BYTES`
+  (:class:`CappedLog`).
 * The whole notebook has a budget of ``notebook_timeout`` seconds: a cell never gets more than what
   is left, and the cells after an exhausted budget are not run.
 * Test cells are not sent to the kernel: the grader judges them in its own process
@@ -17,19 +23,28 @@ Every code cell gets a status: ``ok``, ``error``, ``timeout``, ``kernel died`` o
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
+import select
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 
 import nbformat
+import zmq
+import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
 from nbformat.v4 import new_code_cell, new_output
-from jupyter_client.manager import AsyncKernelManager
+from traitlets import Type, default
 from traitlets.config import Config
+from zmq.utils.monitor import recv_monitor_message
 
 from helpers import wire
 from helpers.instructor import sandbox
@@ -37,20 +52,56 @@ from helpers.instructor import sandbox
 MAX_RESTARTS = 3
 MAX_RECORD_CHARS = 128 << 20  # data sent back by graded functions, per test cell (a ResNet-50 graph is about 0.2 MB)
 PROBE_SECONDS = 10
+# The largest message the grader accepts from a kernel: one graded call's data (helpers.wire) and its envelope.
+MAX_KERNEL_MESSAGE_BYTES = wire.MAX_MESSAGE_BYTES + (1 << 20)
+LOG_KEEP_BYTES = 64 << 10  # of the kernel's own stdout/stderr: this much of its start and of its end
 
 
 class _KernelStuck(RuntimeError):
     pass
 
 
+class IopubLost(DeadKernelError):
+    """The kernel sent a message over :data:`MAX_KERNEL_MESSAGE_BYTES`: ZeroMQ dropped it and, with it, the
+    connection on which the kernel's outputs arrive. The kernel is restarted like one that died."""
+
+
 def _error_output(ename: str, evalue: str):
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
+def _bounded_context() -> zmq.asyncio.Context:
+    """A ZeroMQ context whose sockets drop (unread) any message over :data:`MAX_KERNEL_MESSAGE_BYTES`.
+
+    The limit is checked by ZeroMQ as the message's header arrives, before its body is buffered: a kernel
+    that displays a gigabyte costs the grader nothing. ZeroMQ then closes that connection for good;
+    :meth:`_GuardedClient.iopub_lost` sees it, and the kernel is restarted (:class:`IopubLost`).
+    """
+    context = zmq.asyncio.Context()
+    context.setsockopt(zmq.MAXMSGSIZE, MAX_KERNEL_MESSAGE_BYTES)
+    return context
+
+
+class BoundedKernelClient(AsyncKernelClient):
+    """nbclient's kernel client, on a :func:`_bounded_context`."""
+
+    @default("context")
+    def _context_default(self):
+        self._created_context = True
+        return _bounded_context()
+
+
 class _SandboxedKernelManager(AsyncKernelManager):
-    """Starts the kernel through :mod:`helpers.instructor.sandbox` when a spec is attached."""
+    """Starts the kernel through :mod:`helpers.instructor.sandbox` when a spec is attached; its sockets
+    and its client's are bounded (:func:`_bounded_context`)."""
 
     sandbox_spec = None
+    client_factory = Type(BoundedKernelClient, klass=AsyncKernelClient)
+
+    @default("context")
+    def _context_default(self):
+        self._created_context = True
+        return _bounded_context()
 
     def write_connection_file(self, **kwargs):
         result = super().write_connection_file(**kwargs)
@@ -77,6 +128,45 @@ class _GuardedClient(NotebookClient):
         self.timed_out = False
         self._output_chars: dict[int, int] = {}
         self._record_chars: dict[int, int] = {}
+        self._iopub_monitor = None
+
+    def start_new_kernel_client(self):
+        kc = super().start_new_kernel_client()
+        self._watch_iopub()
+        return kc
+
+    def _watch_iopub(self) -> None:
+        """Be told when the connection that carries the kernel's outputs is dropped (see :func:`_bounded_context`)."""
+        self._stop_watching()
+        address = f"inproc://iopub-monitor-{os.urandom(6).hex()}"
+        self.kc.iopub_channel.socket.monitor(address, zmq.EVENT_DISCONNECTED)
+        self._iopub_monitor = zmq.Context.shadow(self.kc.context.underlying).socket(zmq.PAIR)
+        self._iopub_monitor.connect(address)
+
+    def _stop_watching(self) -> None:
+        if self._iopub_monitor is not None:
+            channel = getattr(self.kc, "_iopub_channel", None)  # not the property: it would open a channel
+            with contextlib.suppress(zmq.ZMQError, AttributeError):
+                channel.socket.disable_monitor()
+            self._iopub_monitor.close(linger=0)  # before the client's context ends: it waits for every socket
+            self._iopub_monitor = None
+
+    async def _async_cleanup_kernel(self) -> None:
+        self._stop_watching()
+        await super()._async_cleanup_kernel()
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
+
+    def iopub_lost(self) -> bool:
+        """Whether the kernel's output connection was dropped since the kernel started."""
+        while self._iopub_monitor is not None:
+            try:
+                event = recv_monitor_message(self._iopub_monitor, zmq.NOBLOCK)
+            except zmq.Again:
+                return False
+            if event["event"] == zmq.EVENT_DISCONNECTED:
+                return True
+        return False
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -126,11 +216,87 @@ class _GuardedClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
+class CappedLog:
+    """The kernel's stdout and stderr: a pipe whose first and last :data:`LOG_KEEP_BYTES` are kept.
+
+    A thread reads the pipe as the kernel writes it and drops the middle, so a kernel that prints
+    without end costs a bounded amount of memory and no disk. On leaving, what was kept is written to
+    ``path`` (nothing is written if the kernel printed nothing), with a line saying how much was left out.
+    """
+
+    def __init__(self, path: str | None, keep: int = LOG_KEEP_BYTES):
+        self.path, self.keep = path, keep
+        self.head, self.tail = bytearray(), bytearray()
+        self.total = 0
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        self._read_fd = read_fd
+        self.writer = os.fdopen(write_fd, "wb", buffering=0)  # what the kernel's launcher inherits
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._drain, daemon=True, name="kernel-log")
+        self._thread.start()
+
+    def __enter__(self) -> "CappedLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _take(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.keep - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            del self.tail[:-self.keep]
+
+    def _drain(self) -> None:
+        try:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([self._read_fd], [], [], 0.2)
+                if ready and not self._read_some():
+                    return
+            for _ in range(16):  # what is still in the pipe; a process that still writes is ended by the sweep
+                if not self._read_some():
+                    return
+        except OSError:
+            return
+        finally:
+            os.close(self._read_fd)
+
+    def _read_some(self) -> bool:
+        """Read what the pipe holds now; False at its end or when it is empty."""
+        try:
+            chunk = os.read(self._read_fd, 1 << 16)
+        except BlockingIOError:
+            return not self._stop.is_set()
+        if chunk:
+            self._take(chunk)
+        return bool(chunk)
+
+    def text(self) -> str:
+        """What was kept, with a line for what was left out."""
+        dropped = self.total - len(self.head) - len(self.tail)
+        middle = f"\n[... {dropped:,} bytes of the kernel's output left out ...]\n".encode() if dropped > 0 else b""
+        return (bytes(self.head) + middle + bytes(self.tail)).decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self.writer.close()
+        self._stop.set()
+        self._thread.join(timeout=5)
+        if self.path and self.total:
+            with open(self.path, "w", encoding="utf-8") as handle:
+                handle.write(self.text())
+
+
 @dataclass
 class ExecutionReport:
     statuses: dict[int, str] = field(default_factory=dict)  # cell index -> status
     reasons: dict[int, str] = field(default_factory=dict)  # test cell index -> why it failed (the judge's words)
     mistakes: dict[int, str] = field(default_factory=dict)  # test cell index -> the catalogue's name for it
+    seconds_of: dict[int, float] = field(default_factory=dict)  # cell index -> wall-clock seconds it took
     restarts: int = 0
     seconds: float = 0.0
 
@@ -147,12 +313,13 @@ def execute_notebook(nb: nbformat.NotebookNode, env: dict[str, str], timeout: in
     """Execute ``nb`` in place (outputs are written into its cells) and report each cell's status.
 
     The kernel runs in ``sandbox_spec.workdir`` (or ``workdir``) and, with a spec, inside the sandbox;
-    what it prints outside the notebook (library warnings, crash reports) goes to ``log_path``.
+    what it prints outside the notebook (library warnings, crash reports) goes to ``log_path``, capped
+    (:class:`CappedLog`; no file when it printed nothing).
     ``make_judge(socket_dir)`` gives the :class:`~helpers.instructor.judge.Judge` of the cells for
     which ``is_test(cell)`` holds.
     """
     with tempfile.TemporaryDirectory(prefix=sandbox.scratch_prefix("kernel"), dir=sandbox.scratch_root()) as socket_dir, \
-            open(log_path or os.devnull, "ab") as log:
+            CappedLog(log_path) as log:
         if sandbox_spec is not None and sandbox_spec.uid is not None:
             os.chown(socket_dir, sandbox_spec.uid, sandbox_spec.uid)
         cwd = sandbox_spec.workdir if sandbox_spec is not None else (workdir or os.getcwd())
@@ -191,7 +358,7 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
     position = 0
     while position < len(code):
         try:
-            with client.setup_kernel(env=env, stdout=log, stderr=log):
+            with client.setup_kernel(env=env, stdout=log.writer, stderr=log.writer):
                 if report.restarts:
                     _replay(client, nb, [k for k in code[:position] if report.statuses.get(k) == "ok"
                                          and replayable(nb.cells[k])])
@@ -209,6 +376,7 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                         max(1, min(timeout, int(budget_end - time.monotonic() + 0.999)))
                     client.timeout = cell_timeout
                     client.timed_out = False
+                    cell_started = time.monotonic()
                     if judge is not None and is_test(cell):
                         judge.timeout = cell_timeout
                         status, reason = judge.run_test_cell(client, cell, index)
@@ -220,9 +388,12 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                             client.timed_out = True
                     else:
                         client.execute_cell(cell, index)
+                        if client.iopub_lost():
+                            raise IopubLost()
+                    report.seconds_of[index] = time.monotonic() - cell_started
                     if client.timed_out:
                         report.statuses[index] = "timeout"
-                        cell.outputs.append(_error_output("CellTimeoutError",
+                        cell.outputs.append(_error_output("CellTimeoutError", report.reasons.get(index) or
                                                           f"this cell ran longer than {cell_timeout} s and was interrupted"))
                         position += 1
                         if not _responsive(client):
@@ -237,8 +408,7 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
             else:
                 index = code[position]
                 report.statuses[index] = "kernel died"
-                nb.cells[index].outputs.append(_error_output(
-                    "DeadKernelError", "the kernel died while running this cell (crash, os._exit or memory limit)"))
+                nb.cells[index].outputs.append(_error_output("DeadKernelError", lost_because(exc)))
                 position += 1
             report.restarts += 1
             client.km = None
@@ -250,6 +420,14 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                 break
     report.seconds = time.monotonic() - started
     return report
+
+
+def lost_because(exc: BaseException) -> str:
+    """Why the kernel was restarted during a cell, in the student's terms."""
+    if isinstance(exc, IopubLost) or isinstance(exc.__cause__, IopubLost):
+        return (f"this cell sent one output larger than the grader accepts ({MAX_KERNEL_MESSAGE_BYTES >> 20} MB): "
+                "it was dropped and the kernel restarted")
+    return "the kernel died while running this cell (crash, os._exit or memory limit)"
 
 
 def execute_scratch(client: NotebookClient, scratch, index: int, **kwargs) -> None:

@@ -38,6 +38,7 @@ GRADING_CODE = (
     "helpers/keras_graph.py",  # a student's Keras graph, rebuilt under limits
     "helpers/model_compare.py",  # layer-by-layer model comparison
     "helpers/wire.py",  # what comes back from the kernel, decoded and validated
+    "helpers/instructor/deadline.py",  # the time limit of the grader's own work on a test cell
     "helpers/instructor/demo.py",  # applies the catalogue's edits for the diagnosis
     "helpers/instructor/diagnosis.py",  # the likely mistake named in a failed cell
     "helpers/instructor/execute.py",  # running the notebook: timeouts, restarts, budgets

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import os
 import pwd
+import resource
 import shutil
 import sys
 import tempfile
@@ -228,7 +229,8 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
         workdir = job_dir / "work"
         workdir.mkdir(mode=0o700)
         if notebook_path is not None:  # the submission's other files (data, images) sit beside the notebook
-            result.notes += copy_submitted_files(notebook_path.parent, workdir, settings.max_file_bytes)
+            result.notes += copy_submitted_files(notebook_path.parent, workdir, settings.max_file_bytes,
+                                                 settings.submitted_files_mb << 20, settings.submitted_files)
         user = job_user(settings)  # this job's own: never shared with another job, even in this process
         uid = user.uid if user is not None else None
         spec = sandbox_spec(settings, workdir, uid)
@@ -260,9 +262,10 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
         if cgroups is not None:
             cgroups.remove()
         shutil.rmtree(job_dir, ignore_errors=True)
-    result.cells = score_cells(source, merged, report.statuses, report.reasons, report.mistakes)
+    result.cells = score_cells(source, merged, report.statuses, report.reasons, report.mistakes, report.seconds_of)
     result.score = sum(c.points for c in result.cells)
     result.seconds = round(report.seconds, 2)
+    result.grader_peak_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if report.restarts:
         result.notes.append(f"the kernel was restarted {report.restarts} time(s)")
     atomic_write(out_dir / f"{assignment}.ipynb", nbformat.writes(inert_notebook(merged)))

@@ -33,6 +33,7 @@ import os
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 
@@ -44,9 +45,11 @@ from helpers import calls, compare, wire
 from helpers.checks import Solutions, new_run_seed, using_run_seed, using_solutions
 from helpers.compare import CheckFailure
 from helpers.instructor import diagnosis, notebooks as nbu
-from helpers.instructor.execute import execute_scratch
+from helpers.instructor.deadline import Deadline
+from helpers.instructor.execute import IopubLost, execute_scratch
 
 MAX_CONNECTIONS = 4
+DIAGNOSIS_SECONDS = 20  # the grader's time for naming a mistake, beside the test cell's own
 
 
 class KernelLost(BaseException):
@@ -58,7 +61,11 @@ class KernelLost(BaseException):
 
 
 class CellTimedOut(BaseException):
-    """The test cell used up its time while the student's function ran."""
+    """The test cell used up its time: the student's function in the kernel, or the grader's work on it."""
+
+
+class DiagnosisOverBudget(BaseException):
+    """Naming the mistake took longer than :data:`DIAGNOSIS_SECONDS`: the verdict stands without a name."""
 
 
 # ------------------------------------------------------------------ the source, in this process
@@ -224,7 +231,15 @@ class KernelFunction:
 # ------------------------------------------------------------------ one notebook's judge
 
 class Judge:
-    """Runs the test cells of one notebook here, calling the student's functions in ``client``'s kernel."""
+    """Runs the test cells of one notebook here, calling the student's functions in ``client``'s kernel.
+
+    Each test cell has ``timeout`` seconds for all of it: the student's calls in the kernel and this
+    process's own work on what they return (decoding, rebuilding a Keras graph, running it, comparing),
+    under a :class:`~helpers.instructor.deadline.Deadline`. Diagnosis has its own ``diagnosis_seconds``.
+    """
+
+    diagnosis_seconds = DIAGNOSIS_SECONDS
+    _deadline: Deadline | None = None  # of the work now under way: a test cell's, or a diagnosis's
 
     def __init__(self, assignment: str, source_nb, socket_dir: str, uid: int | None, timeout: int,
                  catalogue: list[dict] | None = None, run_seed: int | None = None):
@@ -268,8 +283,10 @@ class Judge:
         """
         self.client = client
         cell.outputs = []
+        limit = self._deadline = Deadline(self.timeout, CellTimedOut)
         deadline = time.monotonic() + self.timeout
         self._cell = (cell, index, deadline)
+        stdout = sys.stdout
         namespace = dict(self.namespace)
         names = [n for n in self.graded if n in cell.source]
         namespace.update({n: self.proxies[n] for n in names})
@@ -278,12 +295,16 @@ class Judge:
         self.recorded = []
         self.mistakes.pop(index, None)
         try:
-            with contextlib.redirect_stdout(printed), using_solutions(self.solutions), using_run_seed(self.run_seed):
+            with limit, contextlib.redirect_stdout(printed), using_solutions(self.solutions), \
+                    using_run_seed(self.run_seed):
                 for code, hidden in test_cell_parts(cell.source, f"<test {nbu.grade_id(cell)}>"):
                     with compare.concealed() if hidden else contextlib.nullcontext():
                         exec(code, namespace)
         except CellTimedOut:
             status = "timeout"
+            if limit.fired:  # the time ran out here, not in the kernel
+                reason = (f"the grader's work on what your code returned took longer than this cell's "
+                          f"{self.timeout} s (a network or an array too costly to check?)")
         except KernelLost:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of the test code is the verdict
@@ -297,8 +318,10 @@ class Judge:
             ename = exc.ename if isinstance(exc, calls.FunctionError) else type(exc).__name__
             cell.outputs.append(new_output("error", ename=ename, evalue=reason, traceback=[f"{ename}: {reason}"]))
         finally:
+            sys.stdout = stdout  # even if the deadline struck while a context was being left
             printed.flush()
             self._cell = None
+            self._deadline = None
             self.recorded = []
         return status, reason
 
@@ -323,14 +346,19 @@ class Judge:
         def probe(args, kwargs):
             return self.call_in_kernel(function, args, kwargs, None)
 
+        stdout = sys.stdout
+        limit = self._deadline = Deadline(self.diagnosis_seconds, DiagnosisOverBudget)
         try:
-            with contextlib.redirect_stdout(io.StringIO()), using_run_seed(self.run_seed):  # the probes' inputs
+            with limit, contextlib.redirect_stdout(io.StringIO()), using_run_seed(self.run_seed):  # the probes' inputs
                 return self.diagnoser.diagnose(function, recorded, self.solutions.call, probe,
                                                probes() if probes else ())
-        except CellTimedOut:
-            return diagnosis.Diagnosis()  # the cell's time ran out while probing: no name, the verdict stands
+        except (CellTimedOut, DiagnosisOverBudget):
+            return diagnosis.Diagnosis()  # out of time while naming it: no name, the verdict stands
         except Exception:  # noqa: BLE001 - a diagnosis is extra: the verdict stands without it
             return diagnosis.Diagnosis()
+        finally:
+            sys.stdout = stdout
+            self._deadline = None
 
     def call_in_kernel(self, name: str, args: tuple, kwargs: dict, harness: str | None) -> calls.Outcome:
         if self._cell is None or self.client is None:
@@ -351,8 +379,11 @@ class Judge:
         self.client.timeout = max(1, int(left + 0.999))
         self.client.timed_out = False
         try:
-            with self.server.answering(depends_on):
+            with self.server.answering(depends_on), \
+                    self._deadline.paused() if self._deadline else contextlib.nullcontext():
                 execute_scratch(self.client, scratch, index, store_history=False)
+            if self.client.iopub_lost():
+                raise IopubLost()
         except DeadKernelError as exc:
             raise KernelLost("the kernel died while running " + name) from exc
         finally:

@@ -9,7 +9,11 @@ are copied as plain files only: links and special files are refused with the rea
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import itertools
+import os
+import stat
 from pathlib import Path
 
 import nbformat
@@ -80,21 +84,50 @@ def merge_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNo
     return merged, notes
 
 
-def copy_submitted_files(folder: Path, workdir: Path, limit: int) -> list[str]:
-    """Copy the plain files beside a notebook into the kernel's folder; notes on what was refused and why."""
-    notes = []
-    for item in sorted(folder.iterdir()):
-        if item.suffix == ".ipynb" or item.name.startswith("."):
+LOOKED_AT = 10_000  # entries beside a notebook that are looked at, at most
+
+
+def _size(count: int) -> str:
+    return f"{count / (1 << 20):.0f} MB" if count >= 1 << 20 else f"{count:,} bytes"
+
+
+def copy_submitted_files(folder: Path, workdir: Path, limit: int, max_total: int = 100 << 20,
+                         max_count: int = 100) -> list[str]:
+    """Copy the plain files beside a notebook into the kernel's folder; notes on what was refused and why.
+
+    At most ``limit`` bytes a file, ``max_total`` bytes and ``max_count`` files in all (in name order):
+    the kernel's folder lives in the grader's scratch space, which may be memory.
+    """
+    notes, folders = [], []
+    with os.scandir(folder) as entries:
+        names = sorted(entry.name for entry in itertools.islice(entries, LOOKED_AT))
+    if len(names) == LOOKED_AT:
+        notes.append(f"only the first {LOOKED_AT:,} entries beside the notebook were looked at")
+    copied, total = 0, 0
+    for name in names:
+        item = folder / name
+        if item.suffix == ".ipynb" or name.startswith("."):
             continue
         if item.is_dir() and not item.is_symlink():
-            notes.append(f"{item.name}/ not copied: folders beside the notebook are not used")
+            folders.append(name)
             continue
+        if copied >= max_count:
+            notes.append(f"{name} not copied: at most {max_count} files beside the notebook are used")
+            continue
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(item.lstat().st_mode) and total + item.lstat().st_size > max_total:
+                notes.append(f"{name} not copied: the files beside a notebook may hold {_size(max_total)} in all, "
+                             f"and {_size(total)} were taken by the files before it")
+                continue
         try:
-            data = nbu.read_plain_file(item, limit)
+            data = nbu.read_plain_file(item, min(limit, max_total - total))
         except nbu.NotebookError as exc:
             notes.append(f"not copied: {exc}")
             continue
-        target = workdir / item.name
-        with open(target, "xb") as handle:
+        with open(workdir / name, "xb") as handle:
             handle.write(data)
+        copied, total = copied + 1, total + len(data)
+    if folders:
+        shown = ", ".join(f"{name}/" for name in folders[:5]) + (f" and {len(folders) - 5} more" if len(folders) > 5 else "")
+        notes.append(f"{shown} not copied: folders beside the notebook are not used")
     return notes

@@ -40,6 +40,10 @@ class CourseGrader(Configurable):
     max_processes = Int(1024, help="Processes and threads of one kernel (a pids cgroup; RLIMIT_NPROC as "
                                    "well).").tag(config=True)
     tmp_mb = Int(512, help="Size of each of the kernel's private /tmp, /var/tmp and /dev/shm.").tag(config=True)
+    submitted_files = Int(100, help="Files beside a submitted notebook copied into the kernel's folder, at most "
+                                     "(in name order; the rest are left out with a note).").tag(config=True)
+    submitted_files_mb = Int(100, help="Megabytes of all the files beside a submitted notebook together, at most "
+                                       "(each file is also held to CourseDirectory.max_file_size).").tag(config=True)
     notebook_timeout = Int(1800, help="Wall-clock seconds of one whole notebook, beside Execute.timeout per "
                                       "cell; the cells after it are not run.").tag(config=True)
 
@@ -66,6 +70,8 @@ class Settings:
     memory_mb: int = 8192
     max_processes: int = 1024
     tmp_mb: int = 512
+    submitted_files: int = 100
+    submitted_files_mb: int = 100
     notebook_timeout: int = 1800
 
     # -------------------------------------------------------------- where things are

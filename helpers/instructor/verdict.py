@@ -19,6 +19,7 @@ class CellScore:
     message: str = ""
     description: str = ""
     mistake: str = ""  # the catalogue's name of the likely mistake (helpers.instructor.diagnosis), if one matched
+    seconds: float = 0.0  # the cell's wall-clock time: the kernel's calls and the grader's own work on them
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Result:
     source_sha256: str = ""
     judged_by: dict = field(default_factory=dict)  # what decided it, per file and setting (grade_key.judged_by)
     seconds: float = 0.0
+    grader_peak_mb: float = 0.0  # the grading process's peak memory (RSS) when this notebook was done
     graded_at: str = ""
     version: int = RESULT_VERSION
 
@@ -58,7 +60,7 @@ def _error_message(cell, last: bool = False) -> str:
 
 
 def score_cells(source, executed, statuses: dict[int, str], reasons: dict[int, str] | None = None,
-                mistakes: dict[int, str] | None = None) -> list[CellScore]:
+                mistakes: dict[int, str] | None = None, seconds: dict[int, float] | None = None) -> list[CellScore]:
     """Points per test cell: full points when the grader's run of it passed, else 0 with the reason."""
     by_id = {}
     for index, cell in enumerate(executed.cells):
@@ -79,5 +81,6 @@ def score_cells(source, executed, statuses: dict[int, str], reasons: dict[int, s
         scores.append(CellScore(grade_id=gid, points=nbu.points(test) if passed else 0.0,
                                 max_points=nbu.points(test), status="passed" if passed else status,
                                 message=message, description=nbu.docstring_line(test.source),
-                                mistake="" if passed else (mistakes or {}).get(index, "")))
+                                mistake="" if passed else (mistakes or {}).get(index, ""),
+                                seconds=round((seconds or {}).get(index, 0.0), 2)))
     return scores
