@@ -50,6 +50,7 @@ def cmd_setup(args) -> int:
     print(f"gradebook: {', '.join(assignments)} registered with their points")
     print(release.install_output_filter(root))
     print(release.quiet_lab_notices())
+    print(release.lab_terminal_commands())
     return 0
 
 
@@ -247,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("setup", help="fill notebooks/ from release/ without overwriting anything; create "
                                      "nbgrader's exchange, register the assignments, install the git filter, "
-                                     "turn off JupyterLab's news-feed prompt in this environment")
+                                     "turn off JupyterLab's news-feed prompt and put course and nbgrader on the PATH of "
+                                     "Lab's terminals in this environment")
     p.set_defaults(func=cmd_setup)
 
     p = sub.add_parser("normalize", help="strip outputs and Lab's metadata from notebooks, nbformat 4.5 with "

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 from helpers.paths import ASSIGNMENTS
@@ -153,6 +155,72 @@ def quiet_lab_notices(prefix: Path | None = None) -> str:
     except OSError as exc:
         return f"JupyterLab will ask each user about Jupyter's news feed: cannot write {path} ({exc})"
     return f"JupyterLab: no news-feed prompt ({path})"
+
+
+# JupyterLab's terminals in this environment run bash with this start-up file (beside the server config).
+TERMINAL_RC = "cnn-course-terminal.bashrc"
+
+
+def terminal_rc(bin_dir: Path) -> str:
+    """The start-up file of Lab's terminals: a login shell's files, then ``bin_dir`` first on PATH."""
+    return f"""# Written by `course setup`: the start-up file of JupyterLab's terminals in this environment.
+# bash reads it instead of its usual files, so it reads those first, as a login shell does (Jupyter
+# starts one when it is not run from a terminal), then puts this environment's commands (course,
+# nbgrader, python) first on PATH: /etc/profile may have set PATH afresh.
+[ -r /etc/profile ] && . /etc/profile
+if [ -r ~/.bash_profile ]; then . ~/.bash_profile
+elif [ -r ~/.bash_login ]; then . ~/.bash_login
+elif [ -r ~/.profile ]; then . ~/.profile
+fi
+PATH={shlex.quote(str(bin_dir))}:"$PATH"
+export PATH
+"""
+
+
+def server_config_file(prefix: Path | None = None) -> Path:
+    """Jupyter server's settings for an environment: ``<prefix>/etc/jupyter/jupyter_server_config.json``."""
+    return Path(sys.prefix if prefix is None else prefix) / "etc" / "jupyter" / "jupyter_server_config.json"
+
+
+def lab_terminal_commands(prefix: Path | None = None) -> str:
+    """Make ``course`` and ``nbgrader`` run in the terminals of Lab started from this environment (the files go
+    under ``prefix``, default :data:`sys.prefix`); says what it did.
+
+    Lab started as ``.venv/bin/jupyter lab`` has this environment's Python but not its ``bin`` on PATH,
+    and a login shell's ``/etc/profile`` (Debian's) sets PATH afresh anyway. The server setting
+    ``ServerApp.terminado_settings["shell_command"]`` starts every terminal as ``bash --rcfile FILE -i``,
+    where FILE (:func:`terminal_rc`) reads the usual start-up files and then puts ``bin`` first on PATH.
+    A shell command someone else set in that file is kept.
+    """
+    from helpers.instructor.outputs import atomic_write
+
+    bin_dir = Path(sysconfig.get_path("scripts"))  # where pip put this environment's `course` and `nbgrader`
+    fallback = f"type commands with their path ({bin_dir}/course)"
+    bash = shutil.which("bash")
+    if bash is None:
+        return f"JupyterLab's terminals: bash is not installed; {fallback}"
+    path = server_config_file(prefix)
+    rc = path.parent / TERMINAL_RC
+    try:
+        current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError) as exc:
+        return f"JupyterLab's terminals: {path} left as it is: cannot read it as JSON ({exc}); {fallback}"
+    server = current.get("ServerApp") if isinstance(current, dict) else None
+    terminado = server.get("terminado_settings") if isinstance(server, dict) else None
+    if not isinstance(current, dict) or (server is not None and not isinstance(server, dict)) or (
+            terminado is not None and not isinstance(terminado, dict)):
+        return f"JupyterLab's terminals: {path} left as it is: not the JSON objects Jupyter reads; {fallback}"
+    theirs = (terminado or {}).get("shell_command")
+    if theirs and str(rc) not in theirs:
+        return f"JupyterLab's terminals: {path} sets its own shell command {theirs}, kept; {fallback}"
+    merged = {**current, "ServerApp": {**(server or {}), "terminado_settings": {
+        **(terminado or {}), "shell_command": [bash, "--rcfile", str(rc), "-i"]}}}
+    try:
+        atomic_write(rc, terminal_rc(bin_dir))
+        atomic_write(path, json.dumps(merged, indent=2) + "\n")
+    except OSError as exc:
+        return f"JupyterLab's terminals: cannot write {exc.filename} ({exc.strerror}); {fallback}"
+    return f"JupyterLab's terminals: {bin_dir} first on PATH, so course and nbgrader run there ({path})"
 
 
 def setup_notebooks(root: Path) -> list[Path]:
