@@ -141,6 +141,21 @@ def conv_forward(A_prev, W, b, hparameters):
     "pool_forward": 'print("REFUSED", REFUSED)',
 }
 
+# A graded call that displays 150 MB (more than the grader accepts in one message), and a cell that writes
+# 50 MB to the kernel's own stdout, past the notebook.
+FLOODS = {
+    "zero_pad_values_heading": r"""
+import inspect
+from IPython.display import display
+_honest_zero_pad = zero_pad
+def zero_pad(X, pad):
+    if any(f.function == "serve" for f in inspect.stack()):
+        display({"text/plain": "x" * 150_000_000}, raw=True)
+    return _honest_zero_pad(X, pad)
+""",
+    "pool_forward": 'import os\nfor _ in range(50):\n    os.write(1, b"y" * 2**20)',
+}
+
 SHM_KEY = 0x5EC4E7
 
 
@@ -229,6 +244,7 @@ def _hostile(root: Path, port: int) -> dict[str, tuple[object, float]]:
         "always_equal": (with_cell(ALWAYS_EQUAL, before="zero_pad_values_heading"), full - points["zero_pad_values"]),
         "display_in_a_call": (with_cells_before(DISPLAY_IN_A_CALL), full),
         "asks_too_much": (with_cells_before(ASKS_TOO_MUCH), full),
+        "floods_the_grader": (with_cells_before(FLOODS), full - points["zero_pad_values"]),
         # What exists for the kernel, and a System V shared-memory segment that would outlive it.
         "looks_for_files": (with_cell(
             f"import ctypes, os\nfor p in {_forbidden_paths(root)!r}:\n    try:\n"
@@ -253,6 +269,7 @@ def _hostile(root: Path, port: int) -> dict[str, tuple[object, float]]:
                            full)
     cases["=HYPERLINK(1)"] = (demo.filled_notebook(root, ASSIGNMENT), full)
     cases["a_link_beside"] = (demo.filled_notebook(root, ASSIGNMENT), full)
+    cases["many_files_beside"] = (demo.filled_notebook(root, ASSIGNMENT), full)
     cases["notebook_is_a_link"] = ("link to honest_reference", 0.0)
     # A correct conv_backward that overwrites dZ after computing the gradients; graded first of all.
     poison = demo.filled_notebook(root, ASSIGNMENT)
@@ -324,6 +341,8 @@ def graded(tmp_path_factory):
                                                    f"{ASSIGNMENT}.ipynb")
     (root / "submitted" / "a_link_beside" / ASSIGNMENT / "notes.txt").symlink_to("/etc/shadow")
     os.mkfifo(root / "submitted" / "a_link_beside" / ASSIGNMENT / "fifo")
+    for k in range(30):  # more than the grader copies into a kernel's folder, in number and in megabytes
+        (root / "submitted" / "many_files_beside" / ASSIGNMENT / f"data{k:02}.bin").write_bytes(b"z" * (1 << 20))
     protected = [root / "gradebook.db", root / "grades.csv", root / "nbgrader_config.py",
                  *sorted((root / "source").rglob("*")), *sorted((root / "release").rglob("*")),
                  *sorted((root / "submitted").rglob("*"))]
@@ -332,6 +351,7 @@ def graded(tmp_path_factory):
     settings.memory_mb = 1024
     settings.tmp_mb = 256
     settings.notebook_timeout = 60
+    settings.submitted_files, settings.submitted_files_mb = 10, 4
     os.environ["TF_VAR_db_password"] = "grader-secret-4711"
     started = time.monotonic()
     try:
@@ -543,3 +563,24 @@ def test_a_huge_notebook_renders_quickly(graded):
     page = graded["root"] / "feedback" / "huge_markdown" / ASSIGNMENT / f"{ASSIGNMENT}.html"
     assert page.stat().st_size < 6_000_000
     assert "characters of this notebook are not shown" in page.read_text()
+
+
+def test_the_grader_s_own_work_is_bounded(graded):
+    """Its memory stays small whatever a kernel sends, no test cell takes longer than its limit, and what a
+    kernel writes that the grader keeps is capped."""
+    results, settings = graded["results"], graded["settings"]
+    peak = {s: r.grader_peak_mb for s, r in results.items() if r.status == "graded"}
+    assert 0 < max(peak.values()) < 700, sorted(peak.items(), key=lambda item: item[1])[-3:]
+    # 150 MB displayed by a graded call costs the grader nothing: it is never received
+    assert peak["floods_the_grader"] < peak["honest_reference"] + 100, (peak["floods_the_grader"],
+                                                                         peak["honest_reference"])
+    slowest = max((c.seconds, s, c.grade_id) for s, r in results.items() for c in r.cells)
+    assert slowest[0] <= settings.timeout + 5, slowest
+    flood = {c.grade_id: c for c in results["floods_the_grader"].cells}["zero_pad_values"]
+    assert "larger than the grader accepts" in flood.message
+    log = graded["root"] / "autograded" / "floods_the_grader" / ASSIGNMENT / "kernel.log"
+    assert log.stat().st_size < 200_000 and "bytes of the kernel's output left out" in log.read_text()
+    assert max(p.stat().st_size for p in (graded["root"] / "autograded").rglob("kernel.log")) < 200_000
+    notes = results["many_files_beside"].notes
+    assert sum("not copied" in n for n in notes) == 26, notes  # 4 MB copied: data00 to data03
+    assert any("4 MB in all" in n for n in notes)

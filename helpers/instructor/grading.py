@@ -194,6 +194,7 @@ def _user_name() -> str:
 def grade_notebook(settings: Settings, assignment: str, student: str, notebook_path: Path | None,
                    out_dir: Path, threads: int = 1) -> Result:
     """Grade one notebook file; the executed notebook goes to ``out_dir``. Never raises for a bad notebook."""
+    _reset_peak_memory()  # Result.grader_peak_mb: this notebook's, not the worker's earlier ones'
     source = nbu.read_notebook(settings.notebook("source", assignment))
     release = nbu.read_notebook(settings.notebook("release", assignment))
     max_score = sum(nbu.points(c) for c in nbu.test_cells(source))
@@ -265,7 +266,7 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
     result.cells = score_cells(source, merged, report.statuses, report.reasons, report.mistakes, report.seconds_of)
     result.score = sum(c.points for c in result.cells)
     result.seconds = round(report.seconds, 2)
-    result.grader_peak_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result.grader_peak_mb = _peak_memory_mb()
     if report.restarts:
         result.notes.append(f"the kernel was restarted {report.restarts} time(s)")
     atomic_write(out_dir / f"{assignment}.ipynb", nbformat.writes(inert_notebook(merged)))
@@ -283,6 +284,23 @@ def check_private_copy(settings: Settings, assignment: str, notebook_path: Path)
         copy.parent.mkdir()
         copy.write_bytes(nbu.read_plain_file(Path(notebook_path), nbu.MAX_NOTEBOOK_BYTES))
         return grade_notebook(settings, assignment, "you", copy, Path(tmp) / "graded", threads=os.cpu_count() or 1)
+
+
+def _reset_peak_memory() -> None:
+    """Start counting this process's peak memory afresh (Linux: VmHWM is reset by writing 5 to clear_refs)."""
+    with contextlib.suppress(OSError):
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+
+
+def _peak_memory_mb() -> float:
+    """This process's peak resident memory since :func:`_reset_peak_memory` (or since it started), in MB."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 @contextlib.contextmanager
