@@ -24,6 +24,8 @@ def _print_results(results, root: Path) -> None:
             print(f"  {r.student}/{r.assignment}: {r.status}: {r.reason}")
         for note in r.notes:
             print(f"  {r.student}/{r.assignment}: {note}")
+        for flag in r.flags:
+            print(f"  {r.student}/{r.assignment}: FLAGGED: {flag}")
 
 
 def cmd_release(args) -> int:

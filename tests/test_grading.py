@@ -351,7 +351,7 @@ def test_grades_csv_and_gradebook(graded):
     root, results, _ = graded
     outputs.write_csv(Settings.load(root), list(results.values()))
     rows = (root / "grades.csv").read_text().splitlines()
-    assert rows[0] == "student,assignment,score,max_score,status,reason"
+    assert rows[0] == "student,assignment,score,max_score,status,reason,flags"
     assert len(rows) == len(results) + 1
 
 

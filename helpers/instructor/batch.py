@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.instructor import grade_key, outputs, sandbox
+from helpers.instructor import grade_key, outputs, provenance, sandbox
 from helpers.instructor.grading import grade_notebook, probe_sandbox, sha256_file
 from helpers.instructor.outputs import atomic_write
 from helpers.instructor.settings import Settings
@@ -139,6 +139,7 @@ def _worker(args) -> Result:
     result = grade_notebook(settings, job.assignment, job.student, nb_path if os.path.lexists(nb_path) else None,
                             out_dir, threads=threads)
     result.judged_by = key  # what decided it: the next run keeps it while that is unchanged
+    result.flags = provenance.flags(settings, job.student, job.assignment)  # who the exchange says handed it in
     outputs.write_feedback(settings, job.student, job.assignment, result)
     atomic_write(out_dir / GRADE_FILE, result.to_json())  # last: its presence means "done"
     return result

@@ -128,7 +128,8 @@ def mistakes(data: ClassData, function_of: dict[str, str]) -> list[tuple[str, st
 
 
 def problems(data: ClassData) -> list[tuple[str, str, str]]:
-    """(student, what, reason): notebooks missing, refused, timed out, crashed, or not graded."""
+    """(student, what, reason): notebooks missing, refused, timed out, crashed, or not graded; submissions
+    flagged as perhaps not the student's own (:mod:`helpers.instructor.provenance`)."""
     rows = [(s, "not graded", why) for s, why in data.absent.items()]
     for student, result in sorted(data.results.items()):
         if result.status != "graded":
@@ -141,6 +142,8 @@ def problems(data: ClassData) -> list[tuple[str, str, str]]:
         for note in result.notes:
             if "restarted" in note:
                 rows.append((student, "crashed", note))
+    for student, result in sorted(data.results.items()):
+        rows += [(student, "flagged", flag) for flag in result.flags]
     return rows
 
 
@@ -234,11 +237,11 @@ def write_assignment(settings: Settings, assignment: str, out_dir: Path) -> Path
         (folder / name).write_bytes(png)
 
     # Every cell through outputs.csv_text: a student id such as "=2+5" is text there, never a formula.
-    students_rows = [["student", "score", "max_score", "status", "seconds", "reason", "mistakes"]]
+    students_rows = [["student", "score", "max_score", "status", "seconds", "reason", "mistakes", "flags"]]
     students_rows += [[student, r.score, r.max_score, r.status, r.seconds, r.reason,
-                       " ".join(c.mistake for c in r.cells if c.mistake)]
+                       " ".join(c.mistake for c in r.cells if c.mistake), "; ".join(r.flags)]
                       for student, r in sorted(data.results.items())]
-    students_rows += [[student, "", "", "not graded", "", why, ""] for student, why in sorted(data.absent.items())]
+    students_rows += [[student, "", "", "not graded", "", why, "", ""] for student, why in sorted(data.absent.items())]
     atomic_write(folder / "students.csv", csv_text(students_rows))
     cells_rows = [["grade_id", "max_points", "graded", "passed", "share_passed", "point_biserial", "upper_lower_27"]]
     cells_rows += [[s.grade_id, s.max_points, s.graded, s.passed, round(s.share_passed, 4),
@@ -298,8 +301,11 @@ Highlighted rows discriminate little (point-biserial under {LOW_DISCRIMINATION})
 <h2>Named mistakes</h2>
 <p>The catalogue's mistakes that the grader recognised, by function, most frequent first.</p>
 {mistake_html or "<p>No mistake was named.</p>"}
-<h2>Notebooks that did not run through</h2>
-{f"<table><tr><th>student</th><th>what</th><th>reason</th></tr>{issue_rows}</table>" if issues else "<p>None: every notebook was graded to its end.</p>"}
+<h2>Notebooks that did not run through, submissions flagged</h2>
+<p>Flagged: graded, but the exchange says the submission may not be the student's own (a timestamp in the future, or
+written by another Unix user).</p>
+{f"<table><tr><th>student</th><th>what</th><th>reason</th></tr>{issue_rows}</table>" if issues else
+ "<p>None: every notebook was graded to its end, and none is flagged.</p>"}
 <h2>Time to grade</h2><p>{e(time_text)}</p>{img("seconds.png")}
 <p class=d>From {len(data.results)} grade.json files under autograded/; CSV: students.csv, cells.csv, mistakes.csv.</p>
 </body></html>

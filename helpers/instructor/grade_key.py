@@ -67,6 +67,7 @@ NOT_JUDGING = {
     "helpers/instructor/feedback.py": "renders the feedback page of a result",
     "helpers/instructor/inert.py": "makes the autograded notebook safe to display; it decides no points",
     "helpers/instructor/outputs.py": "writes grades.csv, the gradebook and feedback",
+    "helpers/instructor/provenance.py": "flags a submission the exchange says someone else made; no points",
     "helpers/instructor/sandbox.py": "isolates the kernel; its limits are settings, in the key",
     "helpers/instructor/settings.py": "reads the settings; the values that decide are in the key",
     "helpers/instructor/grade_key.py": "this module",

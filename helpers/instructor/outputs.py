@@ -36,6 +36,7 @@ def write_feedback(settings: Settings, student: str, assignment: str, result: Re
     summary = (f"<h1>{assignment}: {result.score:g} / {result.max_score:g}</h1>"
                + (f"<p>{_html_escape(result.reason)}</p>" if result.reason else "")
                + "".join(f"<p>Note: {_html_escape(n)}</p>" for n in result.notes)
+               + "".join(f"<p><strong>Flagged:</strong> {_html_escape(n)}</p>" for n in result.flags)
                + f"<table><tr><th>test</th><th>points</th><th>why not full marks</th></tr>{rows}</table>")
     if notebook.is_file():
         nb = nbformat.read(notebook, as_version=4)
@@ -91,8 +92,9 @@ def csv_text(rows) -> str:
 
 def write_csv(settings: Settings, results: list[Result]) -> Path:
     path = settings.grades_csv
-    rows = [["student", "assignment", "score", "max_score", "status", "reason"]]
-    rows += [[r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason] for r in results]
+    rows = [["student", "assignment", "score", "max_score", "status", "reason", "flags"]]
+    rows += [[r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason, "; ".join(r.flags)]
+             for r in results]
     atomic_write(path, csv_text(rows))
     return path
 

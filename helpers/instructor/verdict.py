@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from helpers.instructor import notebooks as nbu
 
-RESULT_VERSION = 6  # bump when grading or this format changes, so that stored results are not reused
+RESULT_VERSION = 7  # bump when grading or this format changes, so that stored results are not reused
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Result:
     reason: str = ""
     cells: list[CellScore] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # why it may not be the student's own (instructor.provenance)
     submission_sha256: str = ""
     source_sha256: str = ""
     judged_by: dict = field(default_factory=dict)  # what decided it, per file and setting (grade_key.judged_by)
