@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from helpers.paths import ASSIGNMENTS, course_root
+from helpers.paths import ASSIGNMENTS, course_command, course_root
 
 
 def _root(args) -> Path:
@@ -106,7 +106,8 @@ def cmd_grade(args) -> int:
     submitted = root / settings.folders["submitted"]
     if not submitted.is_dir():
         print(f"error: {submitted} does not exist: put submissions in "
-              f"{settings.folders['submitted']}/<student>/<assignment>/<assignment>.ipynb (or run `course demo`).",
+              f"{settings.folders['submitted']}/<student>/<assignment>/<assignment>.ipynb "
+              f"(or run `{course_command()} demo`).",
               file=sys.stderr)
         return 2
     results = _grade(root, args.assignments, args.workers, args.force, args.timeout, args.student,
@@ -250,8 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("setup", help="fill notebooks/ from release/ without overwriting anything; create "
                                      "nbgrader's exchange, register the assignments, install the git filter, "
-                                     "turn off JupyterLab's news-feed prompt and put course and nbgrader on the PATH of "
-                                     "Lab's terminals in this environment")
+                                     "turn off JupyterLab's news-feed prompt and put course and nbgrader on "
+                                     "the PATH of Lab's terminals in this environment")
     p.set_defaults(func=cmd_setup)
 
     p = sub.add_parser("normalize", help="strip outputs and Lab's metadata from notebooks, nbformat 4.5 with "

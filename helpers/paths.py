@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sysconfig
 from pathlib import Path
 
 ASSIGNMENTS = ("cnn_step_by_step", "cnn_application", "residual_networks")
@@ -22,6 +24,20 @@ def course_root(start: Path | None = None) -> Path:
         if (folder / "nbgrader_config.py").is_file() and (folder / "source").is_dir():
             return folder
     return _PACKAGE_DIR.parent
+
+
+def course_command() -> str:
+    """``course`` as a person types it where they read this: the bare name where it runs this environment's
+    command (Lab's terminals, an activated environment), else the script's path, relative to the working
+    folder when it lies below it (``.venv/bin/course``, as the README types it)."""
+    script = Path(sysconfig.get_path("scripts")) / "course"
+    found = shutil.which("course")
+    if not script.exists() or (found and Path(found).resolve() == script.resolve()):
+        return "course"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 def datasets_dir(data_dir: str | os.PathLike | None = None) -> Path:

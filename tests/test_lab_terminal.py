@@ -57,11 +57,11 @@ def test_lab_terminals_find_course_and_nbgrader(tmp_path, monkeypatch):
     env = _shell_env(tmp_path)
     # What Jupyter starts without the setting (a login shell, as when Lab is not run from a terminal): neither.
     assert "course" not in _run_shell([shutil.which("bash"), "-l", "-i"], env)
-    assert "shell_command" not in _server_settings(prefix, monkeypatch, tmp_path)
 
     said = release.lab_terminal_commands(prefix)
     assert str(BIN) in said and "course and nbgrader run there" in said, said
     shell = _server_settings(prefix, monkeypatch, tmp_path)["shell_command"]
+    assert shell[1:] == ["--rcfile", str(prefix / "etc" / "jupyter" / release.TERMINAL_RC), "-i"]  # the one written
     out = _run_shell(shell, env).splitlines()
     assert str(BIN / "course") in out and str(BIN / "nbgrader") in out, out
     assert any(line.startswith("usage: course") for line in out), out
@@ -86,3 +86,16 @@ def test_setup_keeps_what_the_server_config_already_says(tmp_path, monkeypatch):
     config.write_text("{not json")
     said = release.lab_terminal_commands(tmp_path / "prefix")
     assert "cannot read it as JSON" in said and config.read_text() == "{not json"
+
+
+def test_messages_name_course_as_it_runs_where_they_are_read(tmp_path, monkeypatch):
+    """`course` where that name runs this environment's command (Lab's terminals); else its path."""
+    from helpers.paths import course_command
+
+    monkeypatch.chdir(BIN.parent.parent)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert course_command() == str((BIN / "course").relative_to(BIN.parent.parent))  # .venv/bin/course
+    monkeypatch.chdir(tmp_path)
+    assert course_command() == str(BIN / "course")
+    monkeypatch.setenv("PATH", f"{BIN}:/usr/bin:/bin")
+    assert course_command() == "course"

@@ -26,7 +26,7 @@ from helpers.instructor.grading import grade_notebook, probe_sandbox, sha256_fil
 from helpers.instructor.outputs import atomic_write
 from helpers.instructor.settings import Settings
 from helpers.instructor.verdict import RESULT_VERSION, Result
-from helpers.paths import ASSIGNMENTS
+from helpers.paths import ASSIGNMENTS, course_command
 
 GRADE_FILE = "grade.json"
 
@@ -297,5 +297,6 @@ class GradingIncomplete(RuntimeError):
     def not_graded(self) -> list[Result]:
         """A row for each notebook that could not be graded: no score, the reason, the way to retry."""
         return [Result(student=job.student, assignment=job.assignment, score=0.0, max_score=0.0, status="not graded",
-                       reason=f"the grader failed ({type(exc).__name__}: {str(exc)[:200]}); run `course grade` again")
+                       reason=f"the grader failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                              f"run `{course_command()} grade` again")
                 for job, exc in self.failures]

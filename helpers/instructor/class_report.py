@@ -27,6 +27,7 @@ from helpers.instructor.batch import GRADE_FILE
 from helpers.instructor.outputs import atomic_write, csv_text
 from helpers.instructor.settings import Settings
 from helpers.instructor.verdict import Result
+from helpers.paths import course_command
 
 LOW_DISCRIMINATION = 0.2  # under this, a cell hardly separates strong from weak students
 
@@ -71,7 +72,7 @@ def load_class(settings: Settings, assignment: str) -> ClassData:
             except (ValueError, TypeError) as exc:
                 data.absent[student] = f"its grade.json cannot be read ({exc})"
         elif settings.path("submitted", assignment, student).is_dir():
-            data.absent[student] = "submitted but not graded yet (run course grade)"
+            data.absent[student] = f"submitted but not graded yet (run {course_command()} grade)"
     return data
 
 
