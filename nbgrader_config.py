@@ -27,8 +27,11 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 # Files never copied into release/ or graded folders.
+# grade.json and kernel.log are the grader's own records beside each graded notebook: never copied into
+# feedback/ (nbgrader's generate_feedback copies everything else from autograded/).
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "wrong_variants.json", "correct_variants.json", "*.h5", "*.keras",
+    "grade.json", "kernel.log",
 ]
 c.CourseDirectory.max_file_size = 100_000  # kB; larger files in a submission are not copied
 
@@ -45,6 +48,16 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.execute_retries = 0
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+
+# nbgrader's Autograde and Generate Feedback (Formgrader's buttons and the commands) run the course's
+# grader: Autograde grades each submission as `course grade ID --student S` does (sandboxed, its feedback,
+# gradebook and grades.csv row included); Generate Feedback writes the course's page from that grade (no
+# hidden test, nothing a student displayed can run, no script). See helpers/instructor/nbgrader_hooks.py.
+c.Autograde.exporter_class = "helpers.instructor.nbgrader_hooks.CourseAutogradeExporter"
+c.Autograde.sanitize_preprocessors = []
+c.Autograde.autograde_preprocessors = []
+c.GenerateFeedback.exporter_class = "helpers.instructor.nbgrader_hooks.CourseFeedbackExporter"
+c.GenerateFeedback.preprocessors = []
 
 # Release, fetch, submit and collect on one machine: a course-local exchange (made by `course setup`,
 # mode 0777 as nbgrader wants it). Students' copies are fetched into notebooks/<id>/ (Lab's

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import html
 import io
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -28,9 +30,20 @@ def atomic_write(path: Path, data: str | bytes) -> None:
 
 
 def write_feedback(settings: Settings, student: str, assignment: str, result: Result) -> Path:
-    """feedback/<student>/<id>/<id>.html: the graded notebook without hidden tests, and the score table."""
+    """feedback/<student>/<id>/<id>.html: :func:`feedback_page` of the graded notebook in autograded/."""
     notebook = settings.notebook("autograded", assignment, student)
+    nb = nbformat.read(notebook, as_version=4) if notebook.is_file() else None
     out = settings.path("feedback", assignment, student) / f"{assignment}.html"
+    atomic_write(out, feedback_page(student, assignment, result, nb))
+    return out
+
+
+def feedback_page(student: str, assignment: str, result: Result, nb=None) -> str:
+    """The score table, then the graded notebook ``nb`` without hidden tests (the table alone without ``nb``).
+
+    The one page a student gets, whoever asks for it: ``course grade``, or nbgrader's Generate Feedback
+    (:mod:`helpers.instructor.nbgrader_hooks`).
+    """
     rows = "".join(f"<tr><td>{c.grade_id}</td><td>{c.points:g} / {c.max_points:g}</td>"
                    f"<td>{_html_escape(c.message)}</td></tr>" for c in result.cells)
     summary = (f"<h1>{assignment}: {result.score:g} / {result.max_score:g}</h1>"
@@ -38,20 +51,17 @@ def write_feedback(settings: Settings, student: str, assignment: str, result: Re
                + "".join(f"<p>Note: {_html_escape(n)}</p>" for n in result.notes)
                + "".join(f"<p><strong>Flagged:</strong> {_html_escape(n)}</p>" for n in result.flags)
                + f"<table><tr><th>test</th><th>points</th><th>why not full marks</th></tr>{rows}</table>")
-    if notebook.is_file():
-        nb = nbformat.read(notebook, as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code" and nbu.is_test(cell):
-                # Neither the hidden tests nor a traceback through them may reach the student.
-                cell.source = nbu.strip_hidden_tests(cell.source)
-                for output in cell.get("outputs", []):
-                    if output.get("output_type") == "error":
-                        output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
-        body = feedback.render(nb, f"{student}: {assignment}", summary)
-    else:
-        body = f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{summary}</body></html>"
-    atomic_write(out, body)
-    return out
+    if nb is None:
+        return f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{summary}</body></html>"
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and nbu.is_test(cell):
+            # Neither the hidden tests nor a traceback through them may reach the student.
+            cell.source = nbu.strip_hidden_tests(cell.source)
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+    return feedback.render(nb, f"{student}: {assignment}", summary)
 
 
 def _html_escape(text: str) -> str:
@@ -121,27 +131,94 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def sync_gradebook(settings: Settings, results: list[Result]) -> None:
-    """Record every score in nbgrader's gradebook from this one process (formgrader and exports see them)."""
-    from nbgrader.api import Gradebook, MissingEntry
+def update_csv(settings: Settings, results: list[Result]) -> Path:
+    """``grades.csv`` with the rows of these (student, assignment) pairs replaced or added, the others kept.
 
-    import warnings
+    For grading started from nbgrader (:mod:`helpers.instructor.nbgrader_hooks`), one student at a time.
+    """
+    path = settings.grades_csv
+    fresh = {(r.student, r.assignment): r for r in results}
+    header = ["student", "assignment", "score", "max_score", "status", "reason"]
+    kept = []
+    if path.is_file():
+        with path.open(newline="") as handle:
+            rows = list(csv.reader(handle))
+        if rows and rows[0] == header:
+            kept = [row for row in rows[1:] if len(row) >= 2 and (row[0], row[1]) not in fresh]
+    rows = [header] + kept + [[r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason]
+                              for r in results]
+    atomic_write(path, csv_text(rows))
+    return path
+
+
+# The files nbgrader's exchange puts beside a collected submission (submitted/<student>/<id>/). nbgrader's
+# autograde copies them into autograded/, its generate_feedback from there into feedback/, where its
+# release_feedback reads both: the time names the submission, the secret names the released page.
+SUBMISSION_RECORDS = ("timestamp.txt", "submission_secret.txt")
+MAX_RECORD_BYTES = 4096
+
+
+def submission_record(settings: Settings, assignment: str, student: str, name: str) -> bytes | None:
+    """One of :data:`SUBMISSION_RECORDS` of a submission; None if absent, not a plain file, or too large."""
+    try:
+        return nbu.read_plain_file(settings.path("submitted", assignment, student) / name, MAX_RECORD_BYTES)
+    except nbu.NotebookError:
+        return None
+
+
+def submission_timestamp(settings: Settings, assignment: str, student: str):
+    """When the submission was handed in (UTC, as nbgrader reads ``timestamp.txt``); None if unknown."""
+    from nbgrader.utils import parse_utc  # nbgrader loads only where its records are written, not in workers
+
+    data = submission_record(settings, assignment, student, "timestamp.txt")
+    try:
+        return parse_utc(data.decode().strip()) if data and data.strip() else None
+    except (ValueError, OverflowError, TypeError, UnicodeDecodeError):
+        return None  # a timestamp nbgrader cannot read: the submission counts as one without
+
+
+def copy_submission_records(settings: Settings, assignment: str, student: str) -> None:
+    """:data:`SUBMISSION_RECORDS` of the submission into its autograded/ and feedback/ folders (where they exist).
+
+    A record the submission does not have (handed in without the exchange) is removed there, never left
+    from an earlier submission.
+    """
+    for name in SUBMISSION_RECORDS:
+        data = submission_record(settings, assignment, student, name)
+        for step in ("autograded", "feedback"):
+            folder = settings.path(step, assignment, student)
+            if not folder.is_dir():
+                continue
+            if data is None:
+                (folder / name).unlink(missing_ok=True)
+            else:
+                atomic_write(folder / name, data)
+
+
+def sync_gradebook(settings: Settings, results: list[Result]) -> None:
+    """nbgrader's records of every result, from this one process (Formgrader and exports see them).
+
+    In ``gradebook.db``: the student, the submission with its time (``timestamp.txt``), and each test
+    cell's points, flagged for manual grading only where a grader's own score overrides it (nbgrader's
+    rule). Beside the graded notebook and the feedback page: :func:`copy_submission_records`.
+    """
+    from nbgrader.api import Gradebook, MissingEntry  # loads SQLAlchemy: only in the process that writes
 
     with warnings.catch_warnings(), Gradebook(settings.gradebook_url, course_id=settings.course_id) as gb:
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices from inside nbgrader
         known = {a.name for a in gb.assignments}
         for r in results:
+            copy_submission_records(settings, r.assignment, r.student)
             if r.assignment not in known:
                 continue  # not released yet from this folder: `course release` registers it
             gb.update_or_create_student(r.student)
-            try:
-                gb.find_submission(r.assignment, r.student)
-            except MissingEntry:
-                gb.add_submission(r.assignment, r.student)
+            gb.update_or_create_submission(r.assignment, r.student,
+                                           timestamp=submission_timestamp(settings, r.assignment, r.student))
             for c in r.cells:
                 try:
                     grade = gb.find_grade(c.grade_id, r.assignment, r.assignment, r.student)
                 except MissingEntry:
                     continue
                 grade.auto_score = c.points
+                grade.needs_manual_grade = grade.manual_score is not None
             gb.db.commit()
