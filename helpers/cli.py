@@ -1,14 +1,19 @@
 """``course``: the one command for instructors and learners, thin over nbgrader and the helpers."""
 
+# Start-up time: each subcommand imports what it needs inside its function, so that `course --help`,
+# `course profile` and argument errors answer at once, and nbgrader, nbclient and TensorFlow (seconds
+# each) load only for the commands that use them. A test asserts which modules each of those loads.
+
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from helpers.paths import ASSIGNMENTS, course_command, course_root
+from helpers.report.profile import FIELDS
 
 
 def _root(args) -> Path:
@@ -149,17 +154,7 @@ def cmd_demo(args) -> int:
     return 1 if wrong else 0
 
 
-def _function_of_tests(source) -> dict[str, str]:
-    """Test cell grade_id -> the graded function (the solution cell before it)."""
-    from helpers.instructor import notebooks as nbu
-
-    return nbu.function_of_tests(source)
-
-
 def cmd_check(args) -> int:
-    from helpers.instructor import grading, notebooks as nbu
-    from helpers.instructor.settings import Settings
-
     root = _root(args)
     path = Path(args.notebook).resolve()
     if not path.is_file():
@@ -170,6 +165,10 @@ def cmd_check(args) -> int:
         print(f"error: cannot tell which assignment {path.name} is; name it after one of "
               f"{', '.join(ASSIGNMENTS)} or pass --assignment.", file=sys.stderr)
         return 2
+    from helpers import notebook_cells
+    from helpers.instructor import grading
+    from helpers.instructor.settings import Settings
+
     before = path.read_bytes()
     settings = Settings.load(root, timeout=args.timeout)
     result = grading.check_private_copy(settings, assignment, path)
@@ -177,8 +176,7 @@ def cmd_check(args) -> int:
     if result.status != "graded":
         print(f"{path.name}: {result.status}: {result.reason}")
         return 1
-    source = nbu.read_notebook(settings.notebook("source", assignment))
-    owner = _function_of_tests(source)
+    owner = notebook_cells.function_of_tests(notebook_cells.read_cells(settings.notebook("source", assignment)))
     per_function: dict[str, list] = {}
     for c in result.cells:
         per_function.setdefault(owner.get(c.grade_id, c.grade_id), []).append(c)
@@ -315,14 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("profile", help="create or update your profile for `course report` (notebooks/profile.toml)")
     p.add_argument("--file", help="the profile file (default: notebooks/profile.toml)")
-    from helpers.report.profile import FIELDS
-
     for field in FIELDS:
         p.add_argument("--" + field.key.replace("_", "-"), dest=field.key, metavar="TEXT",
                        help=f"{field.zh} · {field.en}: {field.help}")
     p.set_defaults(func=cmd_profile)
-
-    import importlib
 
     for name in ("signs", "pretrain"):  # modules that bring their own subcommand
         try:
@@ -335,20 +329,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Errors a subcommand reports in one line, as (module, class): only a module that was loaded can have
+# raised one, so none is imported for this.
+REPORTED_ERRORS = (("helpers.instructor.batch", "GradingIncomplete"), ("helpers.instructor.settings", "SettingsError"))
+
+
+def _reported_errors() -> tuple[type, ...]:
+    return tuple(getattr(sys.modules[module], name) for module, name in REPORTED_ERRORS if module in sys.modules)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from helpers.instructor.batch import GradingIncomplete
-    from helpers.instructor.settings import SettingsError
-
     try:
         return int(args.func(args) or 0)
-    except (GradingIncomplete, SettingsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("\ninterrupted: finished grades are kept; run the same command again to resume.", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not isinstance(exc, _reported_errors()):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

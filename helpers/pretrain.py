@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers.paths import course_root
+from helpers.solutions import solution_namespace
 
 ASSIGNMENT = "residual_networks"
 WEIGHTS_FILE = "resnet50_signs.weights.h5"
@@ -65,8 +66,6 @@ def weights_dir(directory=None) -> Path:
 
 def build_model(root: Path | None = None, input_shape=INPUT_SHAPE, classes=CLASSES):
     """ResNet-50 built by the source notebook's solution cells (instructor's copy)."""
-    from helpers.instructor.references import solution_namespace
-
     root = root or course_root()
     source = root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     if not source.is_file():

@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from helpers.compare import CheckFailure
+from helpers.paths import course_root
+from helpers.solutions import check_module, solution_namespace, source_path
 
 __tracebackhide__ = True
 
@@ -63,10 +65,7 @@ class Solutions:
     def stored(self) -> dict[str, np.ndarray]:
         """What ``course refs`` stores, computed here from the solutions (once per grading process)."""
         if self._stored is None:
-            import importlib
-
-            module = importlib.import_module(f"helpers.checks.{self.assignment}")
-            self._stored = module.compute_references(self.namespace)
+            self._stored = check_module(self.assignment).compute_references(self.namespace)
         return self._stored
 
 
@@ -92,15 +91,12 @@ def _instructor_solutions(assignment: str) -> Solutions | None:
     A grading kernel cannot read ``source/`` (the sandbox hides it), and a released notebook has no
     hidden tests that would ask.
     """
-    from helpers.paths import course_root
-
-    path = course_root() / "source" / assignment / f"{assignment}.ipynb"
+    root = course_root()
+    path = source_path(assignment, root)
     try:
         if not path.is_file() or not os.access(path, os.R_OK):
             return None
-        from helpers.instructor.references import solution_namespace
-
-        return Solutions(assignment, solution_namespace(assignment, course_root()))
+        return Solutions(assignment, solution_namespace(assignment, root))
     except Exception:  # noqa: BLE001 - no readable source: the hidden checks cannot run here
         return None
 

@@ -4,35 +4,25 @@
 examples only (what the notebooks' "Expected output" tables show), for the visible checks in a
 student's notebook. The grader never reads them: it computes every expected value from the source
 solutions. A test regenerates them and proves the stored file is current.
+
+Running the solutions themselves is :mod:`helpers.solutions` (both layers use it); its
+``solution_namespace`` and ``check_module`` are named here too, for the instructor's code.
 """
 
 from __future__ import annotations
 
-import importlib
 import io
 from pathlib import Path
 
 import numpy as np
 
-from helpers.instructor.notebooks import read_notebook, solution_code
-from helpers.paths import ASSIGNMENTS, course_root
+from helpers.paths import ASSIGNMENTS
+from helpers.solutions import check_module, solution_namespace
+
+__all__ = ["REFERENCE_DIR", "assignments_with_references", "check_module", "compute", "serialize",
+           "solution_namespace", "write"]
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
-
-
-def check_module(assignment: str):
-    """``helpers.checks.<assignment>``: its cases, checks and ``compute_references``."""
-    return importlib.import_module(f"helpers.checks.{assignment}")
-
-
-def solution_namespace(assignment: str, root: Path | None = None, notebook=None) -> dict:
-    """Execute the source notebook's solution cells (after the check module's PREAMBLE) and return their names."""
-    nb = notebook if notebook is not None else \
-        read_notebook((root or course_root()) / "source" / assignment / f"{assignment}.ipynb")
-    preamble = getattr(check_module(assignment), "PREAMBLE", "import numpy as np\n")
-    namespace: dict = {"__name__": f"solutions_{assignment}"}
-    exec(compile(preamble + "\n" + solution_code(nb), f"<source/{assignment} solutions>", "exec"), namespace)
-    return namespace
 
 
 def compute(assignment: str, root: Path | None = None) -> dict[str, np.ndarray]:

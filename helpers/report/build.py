@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from helpers.instructor import notebooks as nbu
+from helpers import notebook_cells as nbu
 from helpers.report import check as checking, labels as lbl, notebook as rnb, profile as prof, run
 from helpers.report.model import CoverField, Report, Step
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers.instructor import notebooks as nbu
+from helpers import notebook_cells as nbu
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class CheckFailed(RuntimeError):
 
 def full_check(root: Path, assignment: str, notebook_path: Path):
     """Grade ``notebook_path`` as ``course check`` does, on a private copy; returns the grader's Result."""
+    # The grader (nbgrader, nbclient: seconds to import) loads when a report is made, not with this package.
     from helpers.instructor import grading
     from helpers.instructor.settings import Settings
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from helpers.paths import ASSIGNMENTS
-from helpers.report import build, profile as prof
+from helpers.report import profile as prof
 
 
 def _error(message: str) -> int:
@@ -16,7 +16,10 @@ def _error(message: str) -> int:
 
 
 def report(args, root: Path) -> int:
-    from helpers.instructor.notebooks import NotebookError
+    # Making a report loads nbformat, the grader and the document writers (seconds): only here, so
+    # that `course profile`, which shares this module, answers at once.
+    from helpers.notebook_cells import NotebookError
+    from helpers.report import build
     from helpers.report.check import CheckFailed
     from helpers.report.to_pdf import PDFUnavailable
 

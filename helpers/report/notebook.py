@@ -20,7 +20,7 @@ import binascii
 import re
 import struct
 
-from helpers.instructor import notebooks as nbu
+from helpers import notebook_cells as nbu
 from helpers.report.model import Figure, Step, StudentSection, TextOutput
 
 START_CODE = "### START CODE HERE ###"
