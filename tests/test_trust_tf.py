@@ -2,7 +2,8 @@
 
 One batch with both TensorFlow assignments: students who patch the checks, the comparator or numpy
 next to wrong answers, a block the grader refuses to rebuild (a ``Lambda`` layer holds code), a
-network too large to rebuild though inside every count of layers and parameters, a ``model``
+network too large to rebuild though inside every count of layers and parameters, a block too costly
+to run (refused by its multiply-adds), blocks that only get the output shape right, a ``model``
 whose last lines crash, and two that earn points without the work: an ``initialize_parameters`` that
 returns the published example's values, and a ``model`` that never trains (a least-squares fit of
 the stand-in network, ``random_mini_batches`` called once per epoch and ignored). Each earns exactly
@@ -61,6 +62,14 @@ ONE_CONV_BLOCKS = {
 """,
 }
 
+# Cheap to build and inside every count of layers, parameters and values, but costly to run: upsampling
+# by 32, one 120x120 convolution, pooling back to the block's shape. The grader refuses it by its
+# multiply-adds per example before running it (without that it spent minutes of its own time per cell).
+COSTLY_BLOCK = """def identity_block(X, f, filters, stage, block):
+    Y = keras.layers.UpSampling2D((32, 32))(X)
+    Y = Conv2D(X.shape[-1], (120, 120), padding="same")(Y)
+    return keras.layers.MaxPooling2D((32, 32))(Y)
+"""
 
 # Fourteen layers and 838 parameters, but tensors of 512 x 512 x 32 values: more activations
 # per example than the grader rebuilds (keras_graph.MAX_ACTIVATIONS), though none alone is too large.
@@ -153,6 +162,8 @@ def graded(tmp_path_factory):
                                                             ONE_CONV_BLOCKS["identity_block"]),
                                               "convolutional_block", ONE_CONV_BLOCKS["convolutional_block"]),
                                 100 - _points_of_functions(root, RESNET, ONE_CONV_BLOCKS)),
+            "costly_block": (_replace_cell(demo.filled_notebook(root, RESNET), "identity_block", COSTLY_BLOCK),
+                             100 - _points_of_functions(root, RESNET, {"identity_block"})),
         },
     }
     for assignment, students in cases.items():
@@ -246,3 +257,13 @@ def test_a_model_that_never_trains_earns_neither_model_cell(graded):
     assert set(messages) == {"model_training", "model_accuracy"}
     assert "after epoch 1 of 8" in messages["model_training"] and "recipe's training" in messages["model_training"]
     assert messages["model_accuracy"].startswith("the accuracies count only for parameters obtained by the recipe")
+
+
+def test_a_block_too_costly_to_run_is_refused_before_it_runs(graded):
+    results, _ = graded
+    result = results[(RESNET, "costly_block")]
+    messages = _messages(result)
+    assert set(messages) == {"identity_block_inference", "identity_block_training"}
+    assert all("too costly to be checked" in m for m in messages.values()), messages
+    assert max(c.seconds for c in result.cells) < 60, [(c.grade_id, c.seconds) for c in result.cells]
+    assert max(r.grader_peak_mb for r in results.values()) < 4000
