@@ -28,7 +28,7 @@ import pytest
 
 from conftest import ROOT, make_course_copy
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.exhaustive]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -286,3 +286,47 @@ def test_formgrader_lists_the_assignments_with_their_points(course, lab, browser
     assert {r.split()[0] for r in rows} >= names, rows
     assert not re.search(r"not recognized|is not absolute|alembic", log.read_text()), log.read_text()[-3000:]
     assert console_errors(browser) == []
+
+
+# Lab's terminal: the connection's messages are collected from the start, then a command is typed.
+_OPEN_TERMINAL = """
+const done = arguments[arguments.length - 1];
+window.jupyterapp.commands.execute('terminal:create-new').then(widget => {
+  const session = widget.content.session;
+  window.courseTerminal = {session: session, text: ''};
+  session.messageReceived.connect((_, msg) => {
+    if (msg.type === 'stdout') { window.courseTerminal.text += [].concat(msg.content).join(''); }
+  });
+  done(widget.id);
+}, error => done('error: ' + error));
+"""
+
+
+def test_a_lab_terminal_runs_the_course_command(course, lab, browser):
+    """File > New > Terminal, then `course --help` and `nbgrader --version`, typed as a student types them."""
+    base, token, _ = lab
+    browser.get(f"{base}/lab/workspaces/w{secrets.token_hex(4)}?reset&token={token}")
+    _wait(browser, lambda d: d.execute_script(
+        "return !!(window.jupyterapp && window.jupyterapp.commands.hasCommand('terminal:create-new'))"), 60)
+    opened = browser.execute_async_script(_OPEN_TERMINAL)
+    assert not opened.startswith("error"), opened
+    time.sleep(2)  # the shell's start-up files
+    browser.execute_script("window.courseTerminal.session.send("
+                           "{type: 'stdin', content: ['course --help; nbgrader --version\\r']});")
+    deadline = time.monotonic() + 60
+    while True:
+        text = browser.execute_script("return window.courseTerminal.text")
+        if "usage: course" in text and re.search(r"nbgrader version 0\.9\.\d", text):
+            break
+        if time.monotonic() > deadline:
+            _shot(browser, "lab_terminal_course_help")
+            raise AssertionError(f"no help and version within 60 s; the terminal showed:\n{text[-2000:]}")
+        time.sleep(0.5)
+    _shot(browser, "lab_terminal_course_help")
+    assert "command not found" not in text, text[-2000:]
+    assert "release" in text and "grade" in text, text[-2000:]  # the subcommands the help lists
+    assert console_errors(browser) == []
+
+
+# Formgrader's feedback loop (Generate Feedback, Release Feedback, the student's fetched page) goes here:
+# it clicks in the same `lab` server, after `course grade` of a submission collected through the exchange.
