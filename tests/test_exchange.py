@@ -20,7 +20,9 @@ from nbgrader.utils import parse_utc
 from traitlets.config.loader import PyFileConfigLoader
 
 from conftest import ROOT, make_course_copy
-from helpers.instructor import notebooks as nbu
+from helpers.instructor import notebooks as nbu, outputs, release
+from helpers.instructor.settings import Settings
+from helpers.instructor.verdict import Result
 
 ASSIGNMENT = "cnn_step_by_step"
 # What nbgrader prints when nbgrader_config.py holds something it does not understand.
@@ -181,3 +183,55 @@ def test_release_fetch_validate_submit_collect_then_course_grade(tmp_path):
     refused = nbgrader("generate_feedback", ASSIGNMENT, "--force", cwd=root, env=env, fails=True)
     assert f"course grade {ASSIGNMENT} --student {student}" in refused, refused
     assert not (feedback / f"{ASSIGNMENT}.html").exists()
+
+
+def test_submission_records_are_read_safely_and_never_left_stale(tmp_path):
+    """timestamp.txt and submission_secret.txt come from a student's folder: plain small files only."""
+    root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
+    release.ensure_registered(root, [ASSIGNMENT])
+    stamps = {"on_time": "2024-05-02 10:00:00.000000 UTC", "garbled": "the day before the deadline",
+              "linked": None, "by_hand": None}
+    outside = tmp_path / "instructor_notes.txt"
+    outside.write_text("2024-01-01 00:00:00 UTC")
+    for student, stamp in stamps.items():
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        shutil.copy2(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", folder)
+        if stamp:
+            (folder / "timestamp.txt").write_text(stamp)
+            (folder / "submission_secret.txt").write_text(f"secret-of-{student}")
+        for step in ("autograded", "feedback"):
+            (root / step / student / ASSIGNMENT).mkdir(parents=True)
+    (root / "submitted" / "linked" / ASSIGNMENT / "timestamp.txt").symlink_to(outside)
+    (root / "submitted" / "linked" / ASSIGNMENT / "submission_secret.txt").symlink_to(outside)
+    (root / "feedback" / "by_hand" / ASSIGNMENT / "timestamp.txt").write_text("from an earlier submission")
+
+    settings = Settings.load(root)
+    outputs.sync_gradebook(settings, [Result(student=s, assignment=ASSIGNMENT, score=0.0, max_score=100.0,
+                                             status="graded") for s in stamps])
+    with Gradebook(settings.gradebook_url, course_id="cnn-course") as gb:
+        recorded = {s: gb.find_submission(ASSIGNMENT, s).timestamp for s in stamps}
+    assert recorded == {"on_time": parse_utc(stamps["on_time"]), "garbled": None, "linked": None, "by_hand": None}
+    for step in ("autograded", "feedback"):
+        assert (root / step / "on_time" / ASSIGNMENT / "timestamp.txt").read_text() == stamps["on_time"]
+        assert (root / step / "on_time" / ASSIGNMENT / "submission_secret.txt").read_text() == "secret-of-on_time"
+        for student in ("linked", "by_hand"):
+            assert sorted(p.name for p in (root / step / student / ASSIGNMENT).iterdir()) == []
+
+
+def test_update_csv_replaces_only_the_rows_graded(tmp_path):
+    """Grading one student from nbgrader keeps the other rows of grades.csv."""
+    root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
+    settings = Settings.load(root)
+    results = [Result(student=s, assignment=ASSIGNMENT, score=p, max_score=100.0, status="graded")
+               for s, p in (("ann", 40.0), ("bob", 55.0))]
+    outputs.write_csv(settings, results)
+    outputs.update_csv(settings, [Result(student="bob", assignment=ASSIGNMENT, score=100.0, max_score=100.0,
+                                         status="graded"),
+                                  Result(student="cy", assignment=ASSIGNMENT, score=0.0, max_score=100.0,
+                                         status="missing", reason="=HYPERLINK(1)")])
+    rows = list(csv.reader(settings.grades_csv.open()))
+    assert rows[0] == outputs.GRADES_HEADER
+    assert [row[:6] for row in rows[1:]] == [["ann", ASSIGNMENT, "40", "100", "graded", ""],
+                                             ["bob", ASSIGNMENT, "100", "100", "graded", ""],
+                                             ["cy", ASSIGNMENT, "0", "100", "missing", "'=HYPERLINK(1)"]]

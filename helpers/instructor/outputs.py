@@ -100,12 +100,16 @@ def csv_text(rows) -> str:
     return buffer.getvalue()
 
 
+GRADES_HEADER = ["student", "assignment", "score", "max_score", "status", "reason", "flags"]
+
+
+def _grades_row(r: Result) -> list:
+    return [r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason, "; ".join(r.flags)]
+
+
 def write_csv(settings: Settings, results: list[Result]) -> Path:
     path = settings.grades_csv
-    rows = [["student", "assignment", "score", "max_score", "status", "reason", "flags"]]
-    rows += [[r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason, "; ".join(r.flags)]
-             for r in results]
-    atomic_write(path, csv_text(rows))
+    atomic_write(path, csv_text([GRADES_HEADER] + [_grades_row(r) for r in results]))
     return path
 
 
@@ -137,17 +141,13 @@ def update_csv(settings: Settings, results: list[Result]) -> Path:
     For grading started from nbgrader (:mod:`helpers.instructor.nbgrader_hooks`), one student at a time.
     """
     path = settings.grades_csv
-    fresh = {(r.student, r.assignment): r for r in results}
-    header = ["student", "assignment", "score", "max_score", "status", "reason"]
+    fresh = {(r.student, r.assignment) for r in results}
     kept = []
-    if path.is_file():
+    if path.is_file():  # the earlier rows, by column name: a column the file lacks stays empty
         with path.open(newline="") as handle:
-            rows = list(csv.reader(handle))
-        if rows and rows[0] == header:
-            kept = [row for row in rows[1:] if len(row) >= 2 and (row[0], row[1]) not in fresh]
-    rows = [header] + kept + [[r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason]
-                              for r in results]
-    atomic_write(path, csv_text(rows))
+            kept = [[row.get(column) or "" for column in GRADES_HEADER] for row in csv.DictReader(handle)
+                    if (row.get("student"), row.get("assignment")) not in fresh]
+    atomic_write(path, csv_text([GRADES_HEADER] + kept + [_grades_row(r) for r in results]))
     return path
 
 
