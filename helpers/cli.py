@@ -160,12 +160,16 @@ def cmd_check(args) -> int:
     if not path.is_file():
         print(f"error: {args.notebook}: no such file.", file=sys.stderr)
         return 2
-    assignment = args.assignment or path.stem
-    if assignment not in ASSIGNMENTS:
-        print(f"error: cannot tell which assignment {path.name} is; name it after one of "
-              f"{', '.join(ASSIGNMENTS)} or pass --assignment.", file=sys.stderr)
-        return 2
     from helpers import notebook_cells
+    from helpers.recognise import UnknownAssignment, assignment_of
+
+    try:
+        assignment = assignment_of(path, root, args.assignment)
+    except UnknownAssignment as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if assignment != path.stem and not args.assignment:
+        print(f"{path.name}: {assignment} (told by its graded cells)", file=sys.stderr)
     from helpers.instructor import grading
     from helpers.instructor.settings import Settings
 

@@ -6,7 +6,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from helpers.paths import ASSIGNMENTS
+from helpers.recognise import UnknownAssignment, assignment_of
 from helpers.report import profile as prof
 
 
@@ -26,10 +26,12 @@ def report(args, root: Path) -> int:
     path = Path(args.notebook).resolve()
     if not path.is_file():
         return _error(f"{args.notebook}: no such file.")
-    assignment = args.assignment or path.stem
-    if assignment not in ASSIGNMENTS:
-        return _error(f"cannot tell which assignment {path.name} is; name it after one of "
-                      f"{', '.join(ASSIGNMENTS)} or pass --assignment.")
+    try:
+        assignment = assignment_of(path, root, args.assignment)
+    except UnknownAssignment as exc:
+        return _error(str(exc))
+    if assignment != path.stem and not args.assignment:
+        print(f"{path.name}: {assignment} (told by its graded cells)", file=sys.stderr)
     try:
         date = dt.date.fromisoformat(args.date) if args.date else None
     except ValueError:
