@@ -19,12 +19,13 @@ def source_notebook(root: Path, assignment: str):
 
 def make_report(root: Path, notebook_path: Path, assignment: str, *, lang: str | None = None,
                 date: dt.date | None = None, profile_path: Path | None = None, rerun: bool = False,
-                check=checking.full_check) -> Report:
+                check=checking.full_check, execute=None) -> Report:
     """The report of the notebook at ``notebook_path``; its file is only read.
 
     ``lang`` and ``date`` default to the profile's, then to Chinese and today. The notebook is run
-    (on a copy, in fast mode) when it was never run, or always with ``rerun``. ``check`` is the full
-    check (tests pass a stand-in).
+    (on a copy, in fast mode) when it was never run, when some of its code cells never ran (Run All
+    stopped at an error: the report would have steps without output), or always with ``rerun``; the
+    report then says so. ``check`` is the full check and ``execute`` the run (tests pass stand-ins).
     """
     notebook_path = Path(notebook_path)
     nb = nbu.read_notebook(notebook_path)
@@ -38,8 +39,10 @@ def make_report(root: Path, notebook_path: Path, assignment: str, *, lang: str |
 
     functions, grading_notes = checking.points_by_function(check(root, assignment, notebook_path), source)
     flags = []
-    ran_fast = rerun or not run.was_run(nb)
-    shown = run.execute(nb, notebook_path) if ran_fast else nb
+    holes = run.never_ran(nb)
+    run_reason = "rerun" if rerun else "never_run" if not run.was_run(nb) else "holes" if holes else ""
+    ran_fast = bool(run_reason)
+    shown = (execute or run.execute)(nb, notebook_path) if ran_fast else nb
 
     steps = rnb.steps(shown)
     written = {s.function for s in steps if s.function}
@@ -83,8 +86,17 @@ def make_report(root: Path, notebook_path: Path, assignment: str, *, lang: str |
                   purpose=rnb.purpose(nb), environment=_environment(), steps=steps, score=score,
                   max_score=max_score, conclusions=sections["conclusions"], questions=sections["questions"],
                   author=profile.get("name"), profile_found=profile.found,
-                  profile_path=_shown_path(profile.path, root), ran_fast=ran_fast, notes=grading_notes,
-                  flags=flags)
+                  profile_path=_shown_path(profile.path, root), ran_fast=ran_fast, run_reason=run_reason,
+                  never_ran=len(holes), never_ran_from=_heading_above(nb, holes[0], lang) if holes else "",
+                  notes=grading_notes, flags=flags)
+
+
+def _heading_above(nb, index: int, lang: str) -> str:
+    """The last heading of the markdown cells above cell ``index`` (the step a never-run cell belongs to)."""
+    for cell in reversed(nb.cells[:index]):
+        if cell.cell_type == "markdown" and not nbu.grade_id(cell) and rnb.headings(cell.source):
+            return lbl.heading_text(rnb.headings(cell.source)[-1][1], lang)
+    return ""
 
 
 def _shown_path(path: Path, root: Path) -> str:

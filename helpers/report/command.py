@@ -45,9 +45,13 @@ def report(args, root: Path) -> int:
     except (prof.ProfileError, NotebookError, CheckFailed) as exc:
         return _error(str(exc))
     assert path.read_bytes() == before, "the notebook must never be modified"
-    if made.ran_fast:
-        print(f"note: {path.name} had never been run (or --rerun): its outputs come from a copy run now in "
-              "fast mode (COURSE_FAST=1), training shortened; the report says so", file=sys.stderr)
+    why = {"never_run": "had never been run",
+           "holes": f"has {made.never_ran} code cells that never ran (from \u201c{made.never_ran_from}\u201d on; "
+                    "Run All probably stopped at a cell that raised an error)",
+           "rerun": "was run again as --rerun asked"}.get(made.run_reason)
+    if why:
+        print(f"note: {path.name} {why}: the report's outputs and figures come from a copy run now from the top "
+              "in fast mode (COURSE_FAST=1), training shortened; the report says so", file=sys.stderr)
     for note in made.notes:
         print(f"note from the grader: {note}", file=sys.stderr)
     for flag in made.flags:

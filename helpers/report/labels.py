@@ -37,6 +37,11 @@ LABELS = {
         "missing_field": "（未填写）",
         "ran_fast": "本笔记本此前从未运行：course report 在快速模式（COURSE_FAST=1）下运行了它的副本，"
                     "训练被缩短，因此训练相关的数值与完整运行不同。",
+        "ran_fast_holes": "本笔记本有 {n} 个代码单元格从未运行（从「{step}」起；多半是“全部运行”在一个出错的单元格处停下了）："
+                          "course report 在快速模式（COURSE_FAST=1）下从头运行了它的副本，本报告的输出和图都来自这次运行；"
+                          "训练被缩短，因此训练相关的数值与完整运行不同。",
+        "ran_fast_rerun": "应 --rerun 的要求，course report 在快速模式（COURSE_FAST=1）下重新运行了本笔记本的副本，"
+                          "训练被缩短，因此训练相关的数值与完整运行不同。",
         "left_out": "…… 省略 {n} 行 ……",
         "notes": "评分说明",
         "no_profile": "未找到学生信息文件 {path}：运行 course profile 创建它，封面上的空项已标出。",
@@ -73,6 +78,13 @@ LABELS = {
         "ran_fast": "This notebook had never been run: course report ran a copy of it in fast mode "
                     "(COURSE_FAST=1), with training shortened, so numbers that depend on training differ "
                     "from a full run.",
+        "ran_fast_holes": "{n} code cells of this notebook had never run (from \u201c{step}\u201d on; Run All probably "
+                          "stopped at a cell that raised an error): course report ran a copy of it from the top in "
+                          "fast mode (COURSE_FAST=1), and this report's outputs and figures come from that run, "
+                          "with training shortened, so numbers that depend on training differ from a full run.",
+        "ran_fast_rerun": "As --rerun asked, course report ran a copy of this notebook again in fast mode "
+                          "(COURSE_FAST=1), with training shortened, so numbers that depend on training differ "
+                          "from a full run.",
         "left_out": "... {n} lines left out ...",
         "notes": "Grading notes",
         "no_profile": "No student profile at {path}: run course profile to make one; the blank cover fields are flagged.",
@@ -85,6 +97,16 @@ SECTION_CELLS = {"conclusions": "结论分析与体会 · Conclusions", "questio
 
 def labels(lang: str) -> dict[str, str]:
     return LABELS[lang]
+
+
+def run_note(report) -> str:
+    """What the report says of the run its outputs come from: "" when they are the student's own."""
+    t = LABELS[report.lang]
+    if not report.ran_fast:
+        return ""
+    if report.run_reason == "holes":
+        return t["ran_fast_holes"].format(n=report.never_ran, step=report.never_ran_from or "?")
+    return t["ran_fast_rerun" if report.run_reason == "rerun" else "ran_fast"]
 
 
 def heading_text(text: str, lang: str) -> str:

@@ -80,7 +80,10 @@ class Report:
     author: str = ""
     profile_found: bool = True
     profile_path: str = ""  # as shown to the student (relative to the course folder when inside it)
-    ran_fast: bool = False  # the notebook had never been run: course report ran a copy in fast mode
+    ran_fast: bool = False  # course report ran a copy of the notebook in fast mode; run_reason says why
+    run_reason: str = ""  # "never_run" (no cell had run), "holes" (some code cells never ran), "rerun" (--rerun)
+    never_ran: int = 0  # how many code cells of the student's notebook had never run
+    never_ran_from: str = ""  # the heading above the first of them
     notes: list[str] = field(default_factory=list)  # the grader's notes, in the report and on the command line
     flags: list[str] = field(default_factory=list)  # what is missing or empty, also said on the command line
 

@@ -1,4 +1,4 @@
-"""Running a notebook that was never run, so that its report has outputs and figures.
+"""Running a notebook that was never run, or not to its end, so that its report has outputs and figures.
 
 The notebook is executed in memory, in a private folder holding copies of the files beside it
 (images the notebook opens), in fast mode (``COURSE_FAST=1``: long training is shortened, see
@@ -26,6 +26,21 @@ def was_run(nb) -> bool:
     """True when at least one code cell carries an execution count or an output."""
     return any(cell.get("cell_type") == "code" and (cell.get("execution_count") is not None or cell.get("outputs"))
                for cell in nb.cells)
+
+
+def _has_code(source: str) -> bool:
+    """True when a cell's source holds more than blank lines and comments."""
+    return any(line.strip() and not line.lstrip().startswith("#") for line in source.splitlines())
+
+
+def never_ran(nb) -> list[int]:
+    """The indices of the code cells that never ran: code in them, but no execution count and no output.
+
+    After Run All stopped at a cell that raised, every code cell below it is one of these.
+    """
+    return [k for k, cell in enumerate(nb.cells)
+            if cell.get("cell_type") == "code" and cell.get("execution_count") is None and not cell.get("outputs")
+            and _has_code(cell.get("source", ""))]
 
 
 def kernel_env() -> dict[str, str]:

@@ -298,7 +298,7 @@ def render(report: Report) -> bytes:
     markdown.add_to_docx(document, report.purpose, code_style="Code")
     _environment(document, report, t)
     document.add_heading(t["steps"], level=1)
-    for note in ([t["ran_fast"]] if report.ran_fast else []) + report.notes:
+    for note in ([lbl.run_note(report)] if report.ran_fast else []) + report.notes:
         paragraph = document.add_paragraph()
         paragraph.add_run(note).italic = True
     _summary(document, report, t)

@@ -210,7 +210,7 @@ def render(report: Report) -> str:
             f"<style>{STYLE}</style></head><body>")
     body = [_cover(report, t), f'<h2>{_e(t["purpose"])}</h2>', markdown.to_html(report.purpose), _environment(report, t),
             f'<h2>{_e(t["steps"])}</h2>']
-    notes = ([t["ran_fast"]] if report.ran_fast else []) + report.notes
+    notes = ([lbl.run_note(report)] if report.ran_fast else []) + report.notes
     body += [f'<p class="note">{_e(note)}</p>' for note in notes]
     body.append(_summary(report, t))
     body += [_step(step, report, t) for step in report.steps]
