@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -163,9 +164,17 @@ def gradient_norms_per_layer(norms: dict, ax=None):
     return ax
 
 
+UNTRAINED_NOTE = "Untrained network (no pre-trained weights): run `course pretrain` for the real predictions."
+
+
 def predictions(images: np.ndarray, probabilities: np.ndarray, labels: Sequence[int] | None = None,
-                title: str | None = None):
-    """Each image above a bar chart of its class probabilities; the predicted class is highlighted."""
+                title: str | None = None, pretrained: bool = True):
+    """Each image above a bar chart of its class probabilities; the predicted class is highlighted.
+
+    A prediction that differs from its label is titled in red. With ``pretrained=False`` (the model
+    did not get its trained weights) the figure says so at the top and nothing is marked wrong: the
+    network's guesses are not the student's mistakes.
+    """
     images, probabilities = np.asarray(images), np.asarray(probabilities)
     n, classes = probabilities.shape
     fig, axes = plt.subplots(2, n, figsize=(max(2.2 * n, 3.0), 4.4), squeeze=False,
@@ -174,11 +183,11 @@ def predictions(images: np.ndarray, probabilities: np.ndarray, labels: Sequence[
         predicted = int(np.argmax(probabilities[k]))
         axes[0, k].imshow(images[k])
         axes[0, k].axis("off")
-        heading = f"predicted {predicted}"
+        heading = f"{'predicted' if pretrained else 'guess'} {predicted}"
         if labels is not None:
             heading += f"\n(true {int(labels[k])})"
-        axes[0, k].set_title(heading, fontsize=9,
-                             color="black" if labels is None or int(labels[k]) == predicted else "red")
+        wrong = pretrained and labels is not None and int(labels[k]) != predicted
+        axes[0, k].set_title(heading, fontsize=9, color="red" if wrong else "black")
         colors = ["tab:blue"] * classes
         colors[predicted] = "tab:orange"
         axes[1, k].bar(np.arange(classes), probabilities[k], color=colors)
@@ -187,8 +196,13 @@ def predictions(images: np.ndarray, probabilities: np.ndarray, labels: Sequence[
         if k:
             axes[1, k].set_yticklabels([])
     axes[1, 0].set_ylabel("probability")
-    if title:
-        fig.suptitle(title)
+    heading = [title] if title else []
+    if not pretrained:
+        heading.append(UNTRAINED_NOTE)
+    if heading:
+        columns = max(28, int(fig.get_figwidth() * 12))  # characters of 10 pt text that fit the figure's width
+        text = "\n".join(textwrap.fill(line, columns) for part in heading for line in part.splitlines())
+        fig.suptitle(text, fontsize=10, color="black" if pretrained else "darkred")
     fig.tight_layout()
     return fig
 
