@@ -235,3 +235,25 @@ def test_update_csv_replaces_only_the_rows_graded(tmp_path):
     assert [row[:6] for row in rows[1:]] == [["ann", ASSIGNMENT, "40", "100", "graded", ""],
                                              ["bob", ASSIGNMENT, "100", "100", "graded", ""],
                                              ["cy", ASSIGNMENT, "0", "100", "missing", "'=HYPERLINK(1)"]]
+
+
+@pytest.mark.slow
+def test_nbgrader_autograde_and_feedback_of_a_notebook_that_cannot_be_read(tmp_path):
+    """nbgrader's Autograde and Generate Feedback on a broken submission: the course's grade, no crash."""
+    root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
+    release.ensure_registered(root, [ASSIGNMENT])
+    folder = root / "submitted" / "broken" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / f"{ASSIGNMENT}.ipynb").write_bytes(b'{"cells": [')
+    env = _env(tmp_path)
+
+    graded = nbgrader("autograde", ASSIGNMENT, cwd=root, env=env)
+    assert f"broken/{ASSIGNMENT}: 0 / 100 (invalid" in graded, graded
+    result = Result.from_json((root / "autograded" / "broken" / ASSIGNMENT / "grade.json").read_text())
+    assert result.status == "invalid" and result.reason
+    _, cells = _gradebook_records(root, "broken")
+    assert cells and set(cells.values()) == {(0, False)}, cells
+    page = root / "feedback" / "broken" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    written_by_the_grader = page.read_text()
+    nbgrader("generate_feedback", ASSIGNMENT, "--force", cwd=root, env=env)
+    assert page.read_text() == written_by_the_grader and "0 / 100" in written_by_the_grader

@@ -21,6 +21,7 @@ keeps the grader's own files (``grade.json``, ``kernel.log``) out of ``feedback/
 
 from __future__ import annotations
 
+import html
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +70,13 @@ class CourseAutogradeExporter(NotebookExporter):
         if Path(filename).resolve().parent == settings.path("submitted", assignment, student).resolve():
             self._grade(settings, assignment, student)
         graded = settings.notebook("autograded", assignment, student)
-        return self.from_notebook_node(nbformat.read(graded, as_version=4), resources, **kw)
+        if graded.is_file():
+            return self.from_notebook_node(nbformat.read(graded, as_version=4), resources, **kw)
+        # A notebook that is missing or cannot be read has its grade (0 points and why) but nothing ran:
+        # nbgrader keeps a one-cell notebook that says so, and the course's grade.json beside it.
+        result = Result.from_json((graded.parent / batch.GRADE_FILE).read_text())
+        says = nbformat.v4.new_markdown_cell(f"Not graded ({html.escape(result.status)}): {html.escape(result.reason)}")
+        return self.from_notebook_node(nbformat.v4.new_notebook(cells=[says]), resources, **kw)
 
     def _grade(self, settings: Settings, assignment: str, student: str) -> None:
         self.log.info("Grading %s/%s with the course's grader (as `%s`)", student, assignment,
@@ -106,7 +113,8 @@ class CourseFeedbackExporter(Exporter):
                        "(or Formgrader's Autograde), then generate the feedback again.")
             self.log.error(message)
             raise NotGradedByTheCourse(message) from None
-        return outputs.feedback_page(student, assignment, result, nb), resources
+        shown = nb if result.status == "graded" else None  # as `course grade`: no notebook ran, the table alone
+        return outputs.feedback_page(student, assignment, result, shown), resources
 
 
 def grade_one(root: Path, assignment: str, student: str) -> Result:
