@@ -37,7 +37,7 @@ class Result:
     source_sha256: str = ""
     judged_by: dict = field(default_factory=dict)  # what decided it, per file and setting (grade_key.judged_by)
     seconds: float = 0.0
-    grader_peak_mb: float = 0.0  # the grading process's peak memory (RSS) when this notebook was done
+    grader_peak_mb: float = 0.0  # the grading process's peak memory (RSS) while it graded this notebook
     graded_at: str = ""
     version: int = RESULT_VERSION
 
