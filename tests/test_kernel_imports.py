@@ -154,3 +154,22 @@ def test_read_cells_reads_plain_json_and_says_what_to_do_with_an_old_notebook(tm
         {"cell_type": "code", "source": ["a = 1\n", "b = 2"], "metadata": {"nbgrader": {"solution": True}}}]}))
     assert notebook_cells.solution_code(notebook_cells.read_cells(path)) == "a = 1\nb = 2"
     assert notebook_cells.solution_code(notebook_cells.read_notebook(path)) == "a = 1\nb = 2"
+
+
+def test_the_grader_starts_without_the_iri_grammar_and_still_validates_notebooks(tmp_path):
+    """jsonschema's IRI checker (a grammar compiled at import, seconds) is left out of the instructor's
+    processes; nbformat, which checks no formats, still refuses an invalid notebook."""
+    code = """
+import nbformat
+from helpers.instructor import grading
+assert sys.modules["rfc3987_syntax"] is None
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+nbformat.validate(nb)
+nb.cells[0]["outputs"] = "not a list"
+try:
+    nbformat.validate(nb)
+except nbformat.ValidationError:
+    print("REFUSED")
+"""
+    printed, _ = run_fresh("import sys\nimport helpers.instructor\n" + code, tmp_path)
+    assert "REFUSED" in printed
