@@ -28,6 +28,7 @@ Nothing here knows an answer: the kernel only ever runs the student's code on gi
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 import json
 import os
@@ -37,6 +38,8 @@ import struct
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from helpers import wire
 
 __tracebackhide__ = True  # IPython leaves this module's frames out of a student's traceback
 
@@ -175,8 +178,6 @@ def run(function: Callable, args: tuple, kwargs: dict, harness: str | None = Non
 
 
 def _check_module(assignment: str):
-    import importlib
-
     if assignment not in ("cnn_step_by_step", "cnn_application", "residual_networks"):
         raise ValueError(f"no check module for {assignment!r}")
     return importlib.import_module(f"helpers.checks.{assignment}")
@@ -233,10 +234,9 @@ def _asking_stand_in(name: str, ask: Callable) -> Callable:
 
 def serve(request_text: str) -> None:
     """Run one call the grader asks for, in the notebook's namespace; display the outcome as data."""
+    # IPython is there in a kernel, the only place that serves; the grader imports this module too.
     from IPython import get_ipython
     from IPython.display import display
-
-    from helpers import wire
 
     request = json.loads(request_text)
     name = request["function"]
@@ -274,8 +274,6 @@ class _GraderLink:
         self.sock: socket.socket | None = None
 
     def ask(self, name: str, args: tuple, kwargs: dict):
-        from helpers import wire
-
         if self.sock is None:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.connect(self.path)

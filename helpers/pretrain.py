@@ -25,6 +25,7 @@ The notebook calls :func:`load_pretrained`.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import functools
 import json
@@ -33,12 +34,17 @@ import os
 import platform
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from helpers import signs
 from helpers.paths import course_root
 from helpers.solutions import solution_namespace
+
+# TensorFlow and Keras (seconds to import) load inside the functions that build, train or load the model:
+# `course` imports this module for its subcommand's options, whatever the command.
 
 ASSIGNMENT = "residual_networks"
 WEIGHTS_FILE = "resnet50_signs.weights.h5"
@@ -260,8 +266,6 @@ def train(out_dir=None, data_dir=None, max_epochs: int = 60, minutes: float | No
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    from helpers import signs
-
     minutes = DEFAULT_MINUTES if minutes is None else minutes
 
     started = time.perf_counter()
@@ -407,8 +411,6 @@ def load_pretrained(model, directory=None, verbose: bool = True) -> dict | None:
                   "two CPU cores), then run this cell again.")
         return None
     try:
-        import warnings
-
         with warnings.catch_warnings():  # the file holds no optimizer state, by design
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             model.load_weights(weights)
@@ -425,8 +427,6 @@ def load_pretrained(model, directory=None, verbose: bool = True) -> dict | None:
         if manifest.get("limited"):
             print("Note: these weights come from a shortened test run (--limit); run `course pretrain` for real ones.")
         try:
-            from helpers import signs
-
             now = {k: v.get("sha256") for k, v in signs.describe()["files"].items()}
             then = {k: v.get("sha256") for k, v in manifest.get("data", {}).get("files", {}).items()}
             if now != then:
@@ -452,8 +452,6 @@ def _command(args) -> int:
 
 
 def _count(text: str) -> int:
-    import argparse
-
     try:
         value = int(text)
     except ValueError:

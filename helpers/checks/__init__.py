@@ -28,11 +28,13 @@ import contextlib
 import contextvars
 import copy
 import os
+import traceback
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
+from helpers.calls import FunctionError
 from helpers.compare import CheckFailure
 from helpers.paths import course_root
 from helpers.solutions import check_module, solution_namespace, source_path
@@ -180,10 +182,6 @@ NOT_WRITTEN = ("{name} is not written yet: write it between ### START CODE HERE 
 
 def _notebook_error(shell, etype, value, tb, tb_offset=None):
     """A failed check in one line, without the checks' own frames; an unwritten function said plainly."""
-    import traceback
-
-    from helpers.calls import FunctionError
-
     if issubclass(etype, NotImplementedError) and not isinstance(value, FunctionError):
         frames = traceback.extract_tb(tb)
         last = frames[-1] if frames else None
@@ -199,6 +197,7 @@ def _notebook_error(shell, etype, value, tb, tb_offset=None):
 
 
 def _install_notebook_messages() -> None:
+    # Only a notebook's shell gets the one-line messages; the grader and scripts import the checks too.
     try:
         from IPython import get_ipython
     except ImportError:
@@ -206,8 +205,6 @@ def _install_notebook_messages() -> None:
     shell = get_ipython()
     if shell is None or getattr(shell, "_course_messages", False):
         return
-    from helpers.calls import FunctionError
-
     shell.set_custom_exc((CheckFailure, FunctionError, NotImplementedError), _notebook_error)
     shell._course_messages = True
 
