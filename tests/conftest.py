@@ -1,8 +1,17 @@
-"""Shared fixtures: the repository, a throwaway course folder, the reference SIGNS file."""
+"""Shared fixtures: the repository, a throwaway course folder, the reference SIGNS file, the graded class.
+
+Tiers. The README's command (``python -m pytest``) runs the fast tier: every test not marked
+``exhaustive``. Tests marked ``exhaustive`` (every catalogue variant graded in a kernel, the fault
+matrix, the TensorFlow trust batch, the browser, scale-out and isolation-mode tests) run only when
+the ``-m`` expression names the marker: ``python -m pytest -m exhaustive`` runs that tier alone,
+``-m "exhaustive or not exhaustive"`` runs both. ``.ci/run`` runs the fast tier, then the exhaustive one.
+"""
 
 from __future__ import annotations
 
+import copy
 import functools
+import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +19,30 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_SIGNS = ROOT.parent / "shared" / "signs" / "test_signs.h5"
+ASSIGNMENTS = ("cnn_step_by_step", "cnn_application", "residual_networks")
+EXHAUSTIVE = "exhaustive"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave out the exhaustive tier unless the ``-m`` expression names it (then ``-m`` alone decides)."""
+    if EXHAUSTIVE in (config.option.markexpr or ""):
+        return
+    left_out = [item for item in items if item.get_closest_marker(EXHAUSTIVE)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker(EXHAUSTIVE)]
+    config.stash[_LEFT_OUT] = len(left_out)
+
+
+_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    left_out = config.stash.get(_LEFT_OUT, 0)
+    if left_out:
+        terminalreporter.write_line(
+            f"fast tier: {left_out} exhaustive test(s) left out; `python -m pytest -m exhaustive` runs them "
+            "(.ci/run runs both tiers)")
 
 
 @pytest.fixture(scope="session")
@@ -85,31 +118,99 @@ def pack_of(assignment: str, name: str) -> tuple[str, tuple[str, ...]]:
     return next((pack_student(k), names) for k, names in enumerate(variant_packs(assignment)) if name in names)
 
 
-def grade_reference_blank_and_variants(target: Path, assignment: str) -> tuple[Path, dict]:
-    """Grade the source answers, the untouched release and every variant (in packs) in one run.
+class GradedCourse(dict):
+    """{assignment: {student: Result}}, and the course folder they were graded in (``root``)."""
 
-    Returns the course copy and the results: "reference", "blank", and for each variant's name the
-    result of its pack (``result.student`` says which; :func:`variant_packs` lists the packs).
-    """
-    import os
+    def __init__(self, root: Path, results: dict):
+        super().__init__(results)
+        self.root = root
 
-    from helpers.instructor import batch, demo
+
+def grade_class(target: Path, submissions: dict[str, dict], timeout: int | None = None) -> GradedCourse:
+    """Grade ``{assignment: {student: submission}}`` (see :func:`write_submissions`) in one run of the
+    grader, real kernels on up to two workers, on a fresh course copy in ``target``."""
+    from helpers.instructor import batch
     from helpers.instructor.settings import Settings
 
-    root = make_course_copy(target, [assignment])
-    packs = variant_packs(assignment)
-    submissions = {"reference": demo.filled_notebook(ROOT, assignment), "blank": UNTOUCHED_RELEASE}
-    for k, names in enumerate(packs):
-        submissions[pack_student(k)] = demo.filled_notebook(ROOT, assignment, names)
-    write_submissions(root, assignment, submissions)
-    jobs = [batch.Job(student, assignment) for student in submissions]
-    results = batch.grade_all(Settings.load(root), jobs, workers=max(1, min(2, os.cpu_count() or 1)),
-                                force=True, progress=False)
-    by_student = {r.student: r for r in results}
-    for k, names in enumerate(packs):
-        for name in names:
-            by_student[name] = by_student[pack_student(k)]
-    return root, by_student
+    root = make_course_copy(target, list(submissions))
+    jobs = []
+    for assignment, students in submissions.items():
+        write_submissions(root, assignment, students)
+        jobs += [batch.Job(student, assignment) for student in students]
+    settings = Settings.load(root) if timeout is None else Settings.load(root, timeout=timeout)
+    results = batch.grade_all(settings, jobs, workers=max(1, min(2, os.cpu_count() or 1)), force=True,
+                              progress=False)
+    graded = GradedCourse(root, {assignment: {} for assignment in submissions})
+    for result in results:
+        graded[result.assignment][result.student] = result
+    return graded
+
+
+def pack_submissions(assignment: str, packs: range | None = None) -> dict:
+    """The students handing in ``packs`` (all by default) of the assignment's variant packs."""
+    from helpers.instructor import demo
+
+    names = variant_packs(assignment)
+    return {pack_student(k): demo.filled_notebook(ROOT, assignment, names[k])
+            for k in (packs if packs is not None else range(len(names)))}
+
+
+REPRESENTATIVE_PACK = 0  # pack_01, the largest: first fit fills it first, one variant for most solution cells
+
+
+@pytest.fixture(scope="session")
+def graded_references(tmp_path_factory) -> GradedCourse:
+    """Each assignment's source answers ("reference"), its untouched release ("blank") and its
+    representative variant pack (``pack_01``), graded in real kernels in one run, once per session:
+    every test that needs a graded reference or blank reads these."""
+    from helpers.instructor import demo
+
+    submissions = {assignment: {"reference": demo.filled_notebook(ROOT, assignment), "blank": UNTOUCHED_RELEASE,
+                                **pack_submissions(assignment, range(REPRESENTATIVE_PACK, REPRESENTATIVE_PACK + 1))}
+                   for assignment in ASSIGNMENTS}
+    return grade_class(tmp_path_factory.mktemp("references") / "course", submissions)
+
+
+@pytest.fixture(scope="session")
+def graded_packs(tmp_path_factory) -> GradedCourse:
+    """Every variant pack of every assignment graded in real kernels, in one run (the exhaustive tier's)."""
+    return grade_class(tmp_path_factory.mktemp("packs") / "course",
+                       {assignment: pack_submissions(assignment) for assignment in ASSIGNMENTS})
+
+
+@functools.lru_cache(maxsize=None)  # one read per assignment
+def _source_notebook(assignment: str):
+    from helpers.instructor import notebooks as nbu
+
+    return nbu.read_notebook(ROOT / "source" / assignment / f"{assignment}.ipynb")
+
+
+@functools.lru_cache(maxsize=None)  # the fast and the exhaustive tier's tests ask for the same packs
+def judge_in_process(assignment: str, names: tuple[str, ...]) -> tuple[tuple[str, str, float, str, str], ...]:
+    """(grade_id, status, points, mistake, message) of every test cell for the source answers with the
+    variants ``names`` applied, judged in this process by :class:`helpers.instructor.judge.LocalJudge`:
+    the grader's test cells, checks, comparator and diagnosis, the student's functions called here.
+    Status is "passed", or what a kernel's grading says of a failed cell ("error", "timeout")."""
+    from helpers.instructor import diagnosis, judge, notebooks as nbu
+
+    source = _source_notebook(assignment)
+    variants = [declared_variant(assignment, name) for name in names]
+    namespace = diagnosis.edited_namespace(assignment, source, variants)
+    local = judge.LocalJudge(assignment, source, namespace, diagnosis.load_catalogue(ROOT, assignment))
+    points = {nbu.grade_id(c): nbu.points(c) for c in nbu.test_cells(source)}
+    return tuple((gid, "passed", points[gid], "", "") if status == "ok" else (gid, status, 0.0, mistake, reason)
+                 for gid, status, reason, mistake in local.judge_notebook(copy.deepcopy(source)))
+
+
+def cell_rows(cells) -> list[tuple[str, str, float, str, str]]:
+    """(grade_id, status, points, mistake, message) of a kernel's ``Result.cells`` or of
+    :func:`judge_in_process`'s rows."""
+    return [c if isinstance(c, tuple) else (c.grade_id, c.status, c.points, c.mistake, c.message) for c in cells]
+
+
+def verdicts(cells) -> dict[str, tuple[str, float, str]]:
+    """grade_id -> (status, points, mistake): what a kernel's grading and the in-process judge must agree on."""
+    return {gid: (status, points, mistake) for gid, status, points, mistake, _ in cell_rows(cells)}
 
 
 def variant_names(assignment: str, kind: str) -> list[str]:
@@ -139,22 +240,30 @@ def assert_blank_earns_zero(result) -> None:
     assert not any("restarted" in note for note in result.notes), result.notes
 
 
-def assert_variant_loses_exactly(result, assignment: str, name: str) -> None:
-    """The pack holding variant ``name`` fails exactly its members' declared cells and scores the rest;
-    the cells each member fails name its mistake and no other, and passing cells name none."""
-    from helpers.instructor import demo
-
-    _, pack = pack_of(assignment, name)
+def assert_pack_loses_exactly(assignment: str, pack: tuple[str, ...], cells) -> None:
+    """A pack's cells, graded in a kernel (``Result.cells``) or in process (:func:`judge_in_process`),
+    fail exactly its members' declared cells; the cells each member fails name its mistake and no
+    other, and passing cells name none."""
     owner = {gid: member for member in pack for gid in declared_variant(assignment, member)["fails"]}
-    assert result.status == "graded", (pack, result.status, result.reason)
-    failed = {c.grade_id: c.mistake for c in result.cells if c.points < c.max_points}
-    messages = {c.grade_id: c.message for c in result.cells if c.message}
+    found = verdicts(cells)
+    messages = {gid: message for gid, _, _, _, message in cell_rows(cells) if message}
+    failed = {gid: mistake for gid, (status, _, mistake) in found.items() if status != "passed"}
     assert set(failed) == set(owner), (pack, messages)
     named = {}  # the mistakes named in each member's cells
     for gid, mistake in failed.items():
-        named.setdefault(owner[gid], set()).update({mistake} - {None})
+        named.setdefault(owner[gid], set()).update({mistake} - {None, ""})
     assert named == {member: {member} for member in set(owner.values())}, (pack, messages)
-    assert not any(c.mistake for c in result.cells if c.points == c.max_points), (pack, messages)
+    assert not any(mistake for status, _, mistake in found.values() if status == "passed"), (pack, messages)
+
+
+def assert_variant_loses_exactly(result, assignment: str, name: str) -> None:
+    """The pack holding variant ``name``, graded in a kernel, loses exactly what its members declare
+    (:func:`assert_pack_loses_exactly`) and scores the rest."""
+    from helpers.instructor import demo
+
+    _, pack = pack_of(assignment, name)
+    assert result.status == "graded", (pack, result.status, result.reason)
+    assert_pack_loses_exactly(assignment, pack, result.cells)
     assert result.score == demo.expected_score(ROOT, assignment, pack)
 
 

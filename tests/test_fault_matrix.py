@@ -30,7 +30,7 @@ from helpers.instructor.sandbox import namespace_mode
 
 from conftest import make_course_copy, write_submissions
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.exhaustive]
 ASSIGNMENT = "cnn_step_by_step"
 
 CHEAT_PATCHES = r'''

@@ -88,6 +88,7 @@ def _probe_outputs(root: Path, student: str) -> list[tuple[int, float]]:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 @as_root
 def test_a_dask_worker_with_two_threads_grades_two_students_at_once_each_as_a_user_of_its_own(tmp_path):
     """Two honest students graded at the same time by one Dask worker of two threads that has graded
@@ -137,6 +138,7 @@ def _course(*args, cwd: Path, path: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_where_the_sandbox_cannot_be_set_up_grading_refuses_until_the_setting_says_otherwise(tmp_path):
     root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
     marker = tmp_path / "student-code-ran"  # outside the kernel's folder: written only without a sandbox

@@ -23,7 +23,7 @@ from helpers.instructor.settings import Settings
 
 from conftest import make_course_copy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.exhaustive]
 ASSIGNMENT = "cnn_step_by_step"
 
 

@@ -20,7 +20,7 @@ from helpers.instructor.settings import Settings
 
 from conftest import make_course_copy, write_submissions
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.exhaustive]
 
 APP, RESNET = "cnn_application", "residual_networks"
 
