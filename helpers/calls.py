@@ -127,7 +127,29 @@ def student_error(name: str, error: dict, description: str | None = None) -> Fun
     if where:
         function, line = where[-1]
         text += f"\n    in {function}: {str(line).strip()}"
+    cause = known_cause(ename, message)
+    if cause:
+        text += f"\n    Why: {cause}"
     return FunctionError(text, ename)
+
+
+# Errors whose message names the symptom but not the cause a student needs: (exception name, pattern, cause).
+# numpy 2 says "only 0-dimensional arrays ..."; numpy 1 said "only length-1 / size-1 arrays ...".
+_KNOWN_CAUSES = (
+    ("TypeError", re.compile(r"only (0-dimensional|length-1|size-1) arrays can be converted to Python scalars"),
+     "float() or int() was given a numpy array that still has dimensions, such as a bias of shape (1, 1, 1), "
+     "a slice like b[:, :, :, c], or Z + b (adding an array gives an array). Under numpy 2 they convert "
+     "only an array of shape (), even when the array holds a single value. Take the value out first: "
+     "b.item(), b[0, 0, 0] or np.squeeze(b)."),
+)
+
+
+def known_cause(ename: str, message: str) -> str:
+    """What usually causes this error, in a student's terms; '' when it is not one of the known ones."""
+    for name, pattern, cause in _KNOWN_CAUSES:
+        if ename == name and pattern.search(message):
+            return cause
+    return ""
 
 
 # ------------------------------------------------------------------ the one way checks call a function
