@@ -19,6 +19,7 @@ import base64
 import html
 import io
 import statistics
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,34 +151,55 @@ def problems(data: ClassData) -> list[tuple[str, str, str]]:
 
 # ------------------------------------------------------------------ the figures
 
-def _figure_png(draw) -> bytes:
+# Student ids may be Chinese: the charts fall back to the first of these fonts that is installed.
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei",
+             "Microsoft YaHei", "PingFang SC")
+
+
+def _figure_png(draw, height: float = 3.4) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import font_manager
 
-    fig, ax = plt.subplots(figsize=(7.5, 3.4), dpi=110)
-    draw(ax)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    family = ["DejaVu Sans", *(name for name in CJK_FONTS if name in installed)]
+    with plt.rc_context({"font.family": family}), warnings.catch_warnings():
+        # Without a CJK font a Chinese id is drawn as boxes; the page's table beside the chart has it as text.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig, ax = plt.subplots(figsize=(7.5, height), dpi=110)
+        draw(ax)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        plt.close(fig)
     return buffer.getvalue()
 
 
+def draw_score_histogram(ax, scores: list[float], max_score: float) -> None:
+    """Students per tenth of the maximum score: whole students on the count axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    bins = [max_score * k / 10 for k in range(11)] if max_score > 0 else 10
+    ax.hist(scores, bins=bins, color="#4C72B0", edgecolor="white")
+    if scores:
+        ax.axvline(statistics.mean(scores), color="#C44E52", label=f"mean {statistics.mean(scores):.1f}")
+        ax.axvline(statistics.median(scores), color="#55A868", linestyle="--",
+                   label=f"median {statistics.median(scores):.1f}")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if max_score > 0:
+        ax.set_xlim(0, max_score)
+        ax.set_xticks(bins)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(f"score (out of {max_score:g})")
+    ax.set_ylabel("students")
+    ax.set_title("Score distribution")
+
+
 def score_histogram(scores: list[float], max_score: float) -> bytes:
-    def draw(ax):
-        bins = [max_score * k / 10 for k in range(11)] if max_score > 0 else 10
-        ax.hist(scores, bins=bins, color="#4C72B0", edgecolor="white")
-        if scores:
-            ax.axvline(statistics.mean(scores), color="#C44E52", label=f"mean {statistics.mean(scores):.1f}")
-            ax.axvline(statistics.median(scores), color="#55A868", linestyle="--",
-                       label=f"median {statistics.median(scores):.1f}")
-            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-        ax.set_xlabel(f"score (out of {max_score:g})")
-        ax.set_ylabel("students")
-        ax.set_title("Score distribution")
-    return _figure_png(draw)
+    return _figure_png(lambda ax: draw_score_histogram(ax, scores, max_score))
 
 
 def cells_figure(stats: list[CellStats]) -> bytes:
@@ -192,14 +214,37 @@ def cells_figure(stats: list[CellStats]) -> bytes:
     return _figure_png(draw)
 
 
+MAX_TIME_BARS = 40  # the time chart names this many students at most: the slowest
+MAX_NAME_CHARS = 18  # a longer student id is shortened on the chart (the table below it has it whole)
+
+
+def short_name(student: str, limit: int = MAX_NAME_CHARS) -> str:
+    return student if len(student) <= limit else student[:limit - 1] + "\u2026"
+
+
+def grading_times(results: dict[str, Result]) -> list[tuple[str, float]]:
+    """(student, seconds) of the graded notebooks, slowest first, at most MAX_TIME_BARS of them."""
+    rows = sorted(((s, r.seconds) for s, r in results.items() if r.status == "graded"), key=lambda t: (-t[1], t[0]))
+    return rows[:MAX_TIME_BARS]
+
+
+def draw_grading_times(ax, results: dict[str, Result]) -> None:
+    """One named horizontal bar per graded notebook, slowest at the top."""
+    rows = grading_times(results)
+    graded = sum(r.status == "graded" for r in results.values())
+    ax.barh(range(len(rows)), [t for _, t in rows], color="#8172B2")
+    ax.set_yticks(range(len(rows)), [short_name(s) for s, _ in rows], fontsize=8)
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # slowest first, no tick beyond the bars
+    ax.set_xlim(left=0)
+    ax.set_xlabel("seconds to grade")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title("Time each notebook took to grade" + (f" (the {len(rows)} slowest of {graded})"
+                                                        if graded > len(rows) else ""))
+
+
 def seconds_figure(results: dict[str, Result]) -> bytes:
-    def draw(ax):
-        rows = sorted(((r.seconds, s) for s, r in results.items() if r.status == "graded"))
-        ax.bar(range(len(rows)), [t for t, _ in rows], color="#8172B2")
-        ax.set_xlabel(f"students, fastest to slowest ({len(rows)})")
-        ax.set_ylabel("seconds to grade")
-        ax.set_title("Time each notebook took to grade")
-    return _figure_png(draw)
+    bars = len(grading_times(results))
+    return _figure_png(lambda ax: draw_grading_times(ax, results), height=max(2.2, 1.0 + 0.24 * bars))
 
 
 # ------------------------------------------------------------------ the page and the CSV files
@@ -275,6 +320,14 @@ def write_assignment(settings: Settings, assignment: str, out_dir: Path) -> Path
         + "".join(f"<tr><td><code>{e(m)}</code><div class=d>{e(catalogue.get(m, {}).get('explanation', ''))}</div></td>"
                   f"<td class=n>{len(s)}</td><td class=who>{e(', '.join(s))}</td></tr>" for m, s in rows)
         + "</table>" for function, rows in sorted(by_function.items(), key=lambda kv: -sum(len(s) for _, s in kv[1])))
+    student_rows = "".join(
+        f"<tr{' class=low' if r.status != 'graded' or r.flags else ''}><td>{e(student)}</td>"
+        f"<td class=n>{f'{r.score:g} / {r.max_score:g}' if r.status == 'graded' else '–'}</td>"
+        f"<td>{e(r.status)}<div class=d>{e(r.reason)}</div></td><td class=n>{r.seconds:.1f}</td>"
+        f"<td>{'<br>'.join(e(flag) for flag in r.flags)}</td></tr>" for student, r in sorted(data.results.items()))
+    student_rows += "".join(f"<tr class=low><td>{e(student)}</td><td class=n>–</td><td>not graded<div class=d>"
+                            f"{e(why)}</div></td><td class=n>–</td><td></td></tr>"
+                            for student, why in sorted(data.absent.items()))
     issue_rows = "".join(f"<tr><td>{e(s)}</td><td>{e(w)}</td><td>{e(r)}</td></tr>" for s, w, r in issues)
     seconds = [r.seconds for r in graded]
     time_text = (f"median {statistics.median(seconds):.1f} s, slowest {max(seconds):.1f} s "
@@ -288,11 +341,14 @@ table {{ border-collapse: collapse; width: 100%; margin: .5em 0 1em; }}
 th, td {{ border-bottom: 1px solid #e3e3e3; padding: .35em .5em; text-align: left; vertical-align: top; }}
 th {{ background: #f3f3f3; }} td.n {{ text-align: right; white-space: nowrap; }}
 tr.low td {{ background: #fff4e0; }} .d {{ color: #666; font-size: .85em; }} .who {{ font-size: .9em; }}
-table.m {{ table-layout: fixed; }} img {{ max-width: 100%; display: block; margin: .5em 0; }} .summary {{ font-size: 1.1em; }}
+table.m {{ table-layout: fixed; }} table.s td:first-child {{ word-break: break-all; max-width: 16em; }} img {{ max-width: 100%; display: block; margin: .5em 0; }} .summary {{ font-size: 1.1em; }}
 </style></head><body>
 <h1>Class report: {e(assignment)}</h1>
 <p class=summary>{e(summary)}</p>
 <h2>Score distribution</h2>{img("scores.png")}
+<h2>Students</h2>
+<p>Every student with a submission, by id; highlighted rows were not graded to the end or are flagged (see below).</p>
+<table class=s><tr><th>student</th><th>score</th><th>status</th><th>seconds</th><th>flags</th></tr>{student_rows}</table>
 <h2>Graded cells</h2>
 <p>Share of graded students who passed each cell, and its discrimination: the point-biserial correlation with the
 score on the other cells, and the upper-lower index (passed among the top 27% minus among the bottom 27%).
