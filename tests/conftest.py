@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_SIGNS = ROOT.parent / "shared" / "signs" / "test_signs.h5"
 ASSIGNMENTS = ("cnn_step_by_step", "cnn_application", "residual_networks")
 EXHAUSTIVE = "exhaustive"
+_LEFT_OUT = pytest.StashKey[int]()  # how many exhaustive tests this run left out
 
 
 def pytest_collection_modifyitems(config, items):
@@ -32,9 +33,6 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=left_out)
         items[:] = [item for item in items if not item.get_closest_marker(EXHAUSTIVE)]
     config.stash[_LEFT_OUT] = len(left_out)
-
-
-_LEFT_OUT = pytest.StashKey[int]()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -1,0 +1,68 @@
+"""The test tiers (tests/conftest.py): the README's command leaves out the exhaustive tier, ``-m`` naming
+``exhaustive`` selects it, and .ci/run runs both. Each case runs pytest on a two-test folder."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+TESTS = '''import pytest
+
+def test_fast():
+    pass
+
+@pytest.mark.exhaustive
+def test_exhaustive():
+    pass
+'''
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    shutil.copy2(ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    exhaustive: the exhaustive tier\n")
+    (tmp_path / "test_two.py").write_text(TESTS)
+    return tmp_path
+
+
+def _pytest(folder: Path, *args: str) -> tuple[int, str]:
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", *args], cwd=folder,
+                          capture_output=True, text=True, timeout=120)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _ran(out: str) -> set[str]:
+    return {name for name in ("test_fast", "test_exhaustive") if f"::{name} PASSED" in out}
+
+
+def test_the_readme_command_leaves_out_the_exhaustive_tier_and_says_so(folder):
+    code, out = _pytest(folder)
+    assert code == 0 and _ran(out) == {"test_fast"}, out
+    assert "fast tier: 1 exhaustive test(s) left out; `python -m pytest -m exhaustive` runs them" in out
+
+
+@pytest.mark.parametrize("expression, ran", [
+    ("exhaustive", {"test_exhaustive"}),
+    ("exhaustive or not exhaustive", {"test_fast", "test_exhaustive"}),
+    ("not slow", {"test_fast"}),  # another selection still leaves the exhaustive tier out
+])
+def test_the_marker_expression_decides_once_it_names_the_tier(folder, expression, ran):
+    code, out = _pytest(folder, "-m", expression)
+    assert code == 0 and _ran(out) == ran, out
+
+
+def test_an_exhaustive_file_alone_selects_nothing_and_says_how_to_run_it(folder):
+    code, out = _pytest(folder, "test_two.py::test_exhaustive")
+    assert code == pytest.ExitCode.NO_TESTS_COLLECTED and "-m exhaustive` runs them" in out, out
+
+
+def test_ci_runs_the_readme_command_then_the_exhaustive_tier():
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    fast, exhaustive = lines.index(".venv/bin/python -m pytest"), lines.index(".venv/bin/python -m pytest -m exhaustive")
+    assert fast < exhaustive
