@@ -1,0 +1,138 @@
+"""Start-up times, in one run: the `course` command and a student's first visible check.
+
+Prints the wall time of `course --help`, `course profile` (on a scratch profile file), an argument
+error (`course check` on a file named after no assignment), the first visible check in a fresh
+Jupyter kernel (the release notebook's set-up cell of cnn_step_by_step, then
+`check.conv_forward` on the source solution) and what that kernel imported, and `course check` on
+each reference notebook (`source/<id>/<id>.ipynb`). Every command runs in a fresh process, as a user would start it.
+
+Usage: python benchmarks/startup.py [--repeat N] [--skip-check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_client.manager import start_new_kernel
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = [sys.executable, "-m", "helpers.cli"]
+ASSIGNMENTS = ("cnn_step_by_step", "cnn_application", "residual_networks")
+
+# What the kernel reports after the check: which of the modules that must not load there did.
+MODULE_REPORT = """
+import json, sys
+print(json.dumps({"modules": len(sys.modules), "nbgrader": "nbgrader" in sys.modules,
+                  "instructor": any(n.startswith("helpers.instructor") for n in sys.modules),
+                  "nbformat": "nbformat" in sys.modules, "tensorflow": "tensorflow" in sys.modules}))
+"""
+
+
+def cells(path: Path) -> list[dict]:
+    return [dict(cell, source="".join(cell["source"])) for cell in json.loads(path.read_text())["cells"]]
+
+
+def grade_id(cell: dict) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def timed(command: list[str], cwd: Path, **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, **kwargs)
+    return time.perf_counter() - start, done
+
+
+def best(command: list[str], cwd: Path, repeat: int, expect: int) -> float:
+    times = []
+    for _ in range(repeat):
+        seconds, done = timed(command, cwd)
+        if done.returncode != expect:
+            raise SystemExit(f"{' '.join(command)} exited {done.returncode}, not {expect}:\n{done.stderr[-2000:]}")
+        times.append(seconds)
+    return min(times)
+
+
+def run_cell(client, code: str) -> tuple[float, str]:
+    """Execute one cell in the kernel; its wall time and its printed text. A cell's error ends the run."""
+    start = time.perf_counter()
+    out: list[str] = []
+    reply = client.execute_interactive(code, timeout=300, output_hook=lambda msg: out.append(
+        msg["content"].get("text", "") if msg["msg_type"] == "stream" else
+        "\n".join(msg["content"].get("traceback", [])) if msg["msg_type"] == "error" else ""))
+    seconds = time.perf_counter() - start
+    if reply["content"]["status"] != "ok":
+        raise SystemExit(f"a cell failed in the kernel:\n{code}\n{''.join(out)[-3000:]}")
+    return seconds, "".join(out)
+
+
+def first_check(cwd: Path, repeat: int) -> dict:
+    """In a fresh Jupyter kernel: the set-up cell, then the first visible check of conv_forward."""
+    name = "cnn_step_by_step"
+    setup = next(c["source"] for c in cells(ROOT / "release" / name / f"{name}.ipynb") if grade_id(c) == "setup")
+    solution = next(c["source"] for c in cells(ROOT / "source" / name / f"{name}.ipynb")
+                    if grade_id(c) == "conv_forward")
+    runs = []
+    for _ in range(repeat):
+        manager, client = start_new_kernel(kernel_name="python3", cwd=str(cwd),
+                                           stderr=subprocess.DEVNULL)
+        try:
+            setup_s, _ = run_cell(client, setup)
+            run_cell(client, solution)
+            check_s, printed = run_cell(client, "check.conv_forward(conv_forward)")
+            if "All tests passed." not in printed:
+                raise SystemExit(f"the visible check did not pass:\n{printed[-2000:]}")
+            _, report = run_cell(client, MODULE_REPORT)
+        finally:
+            client.stop_channels()
+            manager.shutdown_kernel(now=True)
+        runs.append(dict(json.loads(report.strip().splitlines()[-1]), setup_s=setup_s, check_s=check_s))
+    fastest = min(runs, key=lambda r: r["check_s"])
+    fastest["setup_s"] = min(r["setup_s"] for r in runs)
+    return fastest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each short command (the best is kept)")
+    parser.add_argument("--skip-check", action="store_true", help="leave out `course check` (minutes)")
+    args = parser.parse_args()
+
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; best of {args.repeat}")
+    print(f"  course --help                       {best(COURSE + ['--help'], ROOT, args.repeat, 0):6.2f} s")
+    with tempfile.TemporaryDirectory() as scratch:
+        profile = Path(scratch) / "profile.toml"
+        seconds = best(COURSE + ["profile", "--file", str(profile), "--name", "Li Hua"], ROOT, args.repeat, 0)
+        print(f"  course profile (edit a TOML file)   {seconds:6.2f} s")
+        stray = Path(scratch) / "homework.ipynb"
+        stray.write_text("{}")
+        seconds = best(COURSE + ["check", str(stray)], ROOT, args.repeat, 2)
+        print(f"  course check (argument error)       {seconds:6.2f} s")
+        seconds = best(COURSE + ["bogus"], ROOT, args.repeat, 2)
+        print(f"  course bogus (unknown command)      {seconds:6.2f} s")
+
+        for label, cwd in (("in the course folder", ROOT), ("outside any course folder", Path(scratch))):
+            found = first_check(cwd, args.repeat)
+            print(f"  first visible check, {label:<26}{found['check_s']:6.2f} s   (set-up cell "
+                  f"{found['setup_s']:.2f} s; {found['modules']} modules; nbgrader {found['nbgrader']}, "
+                  f"helpers.instructor {found['instructor']}, nbformat {found['nbformat']}, "
+                  f"tensorflow {found['tensorflow']})")
+
+    if args.skip_check:
+        return
+    for name in ASSIGNMENTS:
+        seconds, done = timed(COURSE + ["check", str(ROOT / "source" / name / f"{name}.ipynb")], ROOT)
+        score = done.stdout.splitlines()[0] if done.stdout else done.stderr[-300:]
+        print(f"  course check source/{name:<19}{seconds:6.1f} s   ({score})")
+
+
+if __name__ == "__main__":
+    main()
