@@ -37,6 +37,8 @@ GRADING_CODE = (
     "helpers/compare.py",  # the comparator and its messages
     "helpers/keras_graph.py",  # a student's Keras graph, rebuilt under limits
     "helpers/model_compare.py",  # layer-by-layer model comparison
+    "helpers/notebook_cells.py",  # test cells, points, markers, solution code
+    "helpers/solutions.py",  # the source solutions the expected values come from
     "helpers/wire.py",  # what comes back from the kernel, decoded and validated
     "helpers/instructor/deadline.py",  # the time limit of the grader's own work on a test cell
     "helpers/instructor/demo.py",  # applies the catalogue's edits for the diagnosis
@@ -45,8 +47,8 @@ GRADING_CODE = (
     "helpers/instructor/grading.py",  # the pipeline from a file to a Result
     "helpers/instructor/judge.py",  # test cells run in the grader
     "helpers/instructor/merge.py",  # the notebook that is run, built from the submission
-    "helpers/instructor/notebooks.py",  # test cells, points, markers
-    "helpers/instructor/references.py",  # the source solutions the expected values come from
+    "helpers/instructor/notebooks.py",  # helpers/notebook_cells.py under its instructor name
+    "helpers/instructor/references.py",  # helpers/solutions.py under its instructor name
     "helpers/instructor/verdict.py",  # points per cell
 )
 
