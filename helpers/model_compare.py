@@ -8,7 +8,10 @@ that differs and how.
 
 Layers are compared by what they compute, not how they are spelled (:func:`canonical_rows`): a
 ``ReLU()`` layer, an ``Activation("relu")`` layer and ``activation="relu"`` inside a Conv2D or
-Dense are the same step; so are ``Softmax()`` and ``activation="softmax"``.
+Dense are the same step; so are ``Softmax()`` and ``activation="softmax"``. A setting is not
+judged where it changes nothing on the model's input (:func:`_padding_changes_nothing`): a pooling
+or convolution with ``padding="same"`` whose output has the shape that ``"valid"`` gives computes
+exactly what ``"valid"`` computes, and passes for it (and the other way round).
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ def compare_model(model, expected: list[dict], check_names: bool = False) -> Non
         keys = [k for k in e if k != "name" or check_names]
         for key in keys:
             if g.get(key) != e[key]:
+                if key == "padding" and _padding_changes_nothing(g, e):
+                    continue
                 raise CheckFailure(
                     f"layer {index} ({g['name']}, {g['class']}): {key} should be {e[key]!r}, got {g.get(key)!r}. "
                     f"Expected layer: {_short(e)}."
@@ -104,6 +109,18 @@ def compare_model(model, expected: list[dict], check_names: bool = False) -> Non
     total_got, total_expected = sum(r["params"] for r in got), sum(r["params"] for r in expected)
     if total_got != total_expected:
         raise CheckFailure(f"total parameters: expected {total_expected:,}, got {total_got:,}.")
+
+
+def _padding_changes_nothing(got: dict, expected: dict) -> bool:
+    """True when the two rows differ only in "valid" against "same" padding, which computes the same here.
+
+    Keras pads "same" by max((n_out - 1) * stride + window - n_in, 0) in all along an axis. "valid" gives
+    n_out = floor((n_in - window) / stride) + 1, for which (n_out - 1) * stride + window <= n_in: so when
+    "same" gives that output shape too, it pads nothing, and the layer computes what "valid" computes.
+    (The rows' inputs are the same: the layers before were compared first.)
+    """
+    paddings = {got.get("padding"), expected.get("padding")}
+    return paddings == {"valid", "same"} and got.get("output_shape") == expected.get("output_shape")
 
 
 def _short(row: dict) -> str:

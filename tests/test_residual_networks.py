@@ -112,8 +112,8 @@ def test_stand_in_blocks_keep_the_shapes_and_name_the_call(solutions, check, gra
         assert len(stand_in.layers) == 2 and len(real.layers) > 8
         assert check._block_call(stand_in.layers[-1].name).startswith(f"{kind}(f=3, filters=[4, 5, ")
     check.ResNet50_layers(solutions["ResNet50"])
-    check.ResNet50_layers(solutions["ResNet50"], case="hidden_96_10")
-    check.ResNet50_parameters(solutions["ResNet50"], case="hidden_96_10")
+    check.ResNet50_layers(solutions["ResNet50"], case="hidden_128x64_10")
+    check.ResNet50_parameters(solutions["ResNet50"], case="hidden_128x64_10")
 
 
 def test_a_broken_block_costs_neither_resnet_check_under_grading(check, monkeypatch):

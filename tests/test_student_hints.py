@@ -100,3 +100,201 @@ def test_known_cause_is_given_for_numpy_1_and_2_wordings_only():
     assert "Why:" not in str(calls.student_error("f", {"ename": "TypeError", "message": "unsupported operand"}))
     assert "Why:" not in str(calls.student_error(
         "f", {"ename": "ValueError", "message": "only 0-dimensional arrays can be converted to Python scalars"}))
+
+
+# ------------------------------------------------------------------ judging every test cell, calls recorded
+
+
+class RecordingJudge(judge.LocalJudge):
+    """The in-process judge, keeping every call of a graded function that the test cells make."""
+
+    def _record(self, call) -> None:
+        super()._record(call)
+        self.__dict__.setdefault("every_call", []).append(call)
+
+
+@pytest.fixture(scope="module")
+def judged():
+    """{assignment: (judge, rows)}: cnn_step_by_step's source answers; residual_networks' written as the
+    original course's students wrote them (``layers.Conv2D``, ``random_uniform``, ``padding="same"``)."""
+    edits = {"cnn_step_by_step": [],
+             "residual_networks": [_variant("residual_networks", "identity_block_layers_module_random_uniform"),
+                                   _variant("residual_networks", "ResNet50_avg_pool_padding_same")]}
+    return {assignment: _judge(assignment, found, RecordingJudge) for assignment, found in edits.items()}
+
+
+def _variant(assignment: str, name: str) -> dict:
+    from helpers.instructor import demo
+
+    return next(v for v in demo.load_variants(ROOT, assignment, "correct")["variants"] if v["name"] == name)
+
+
+# ------------------------------------------------------------------ 2. the original course's imports
+
+# What the original course's residual_networks notebook imported and a student's function may use.
+ORIGINAL_NAMES = {"layers", "Input", "Add", "Dense", "Activation", "ZeroPadding2D", "BatchNormalization", "Flatten",
+                  "Conv2D", "AveragePooling2D", "MaxPooling2D", "GlobalMaxPooling2D", "Model", "load_model",
+                  "glorot_uniform", "random_uniform", "constant", "identity"}
+
+
+def _imported_names(code: str) -> set[str]:
+    import ast
+
+    code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith("%"))
+    return {alias.asname or alias.name.split(".")[0] for node in ast.walk(ast.parse(code))
+            if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+
+
+def test_the_set_up_cell_and_the_solutions_import_what_the_original_course_did():
+    from helpers.checks import residual_networks
+
+    for notebook in ("source", "release"):
+        cells = nbu.read_notebook(ROOT / notebook / "residual_networks" / "residual_networks.ipynb").cells
+        setup = next(c for c in cells if nbu.grade_id(c) == "setup" or c.get("id") == "setup")
+        assert ORIGINAL_NAMES <= _imported_names(setup.source), ORIGINAL_NAMES - _imported_names(setup.source)
+    assert ORIGINAL_NAMES <= _imported_names(residual_networks.PREAMBLE)
+    namespace: dict = {}
+    exec(residual_networks.PREAMBLE, namespace)  # every one of them imports under the pinned Keras
+    assert ORIGINAL_NAMES <= set(namespace)
+
+
+def test_the_notebook_says_keras_3_needs_pool_size():
+    prose = " ".join(next(c.source for c in _source("residual_networks").cells
+                          if "### Exercise 3 - `ResNet50`" in c.source).split())
+    assert "`AveragePooling2D(pool_size=(2, 2), name=\"avg_pool\")`" in prose
+    assert "Keras 3 requires `pool_size`" in prose
+    import keras
+
+    with pytest.raises(TypeError, match="pool_size"):
+        keras.layers.AveragePooling2D()
+
+
+# ------------------------------------------------------------------ 3. behaviour, not settings
+
+
+def test_code_as_the_original_course_wrote_it_earns_every_point(judged):
+    """layers.Conv2D and random_uniform in identity_block, padding="same" in ResNet50's average pooling."""
+    _, rows = judged["residual_networks"]
+    assert [(gid, status, reason) for gid, status, reason, _ in rows if status != "ok"] == []
+
+
+def test_a_padding_that_changes_the_output_shape_still_fails():
+    """On sides that are not multiples of 64 (96: stage 5 is 3x3), "same" pooling is another model."""
+    from helpers.checks import residual_networks as check
+    from helpers.compare import CheckFailure
+    from helpers.model_compare import compare_model, describe_model
+
+    namespace = diagnosis.edited_namespace("residual_networks", _source("residual_networks"),
+                                           [_variant("residual_networks", "ResNet50_avg_pool_padding_same")])
+    reference = diagnosis.edited_namespace("residual_networks", _source("residual_networks"), [])
+    same = check.build_resnet_with_stand_ins(namespace["ResNet50"], (96, 96, 3), 6)
+    valid = check.build_resnet_with_stand_ins(reference["ResNet50"], (96, 96, 3), 6)
+    with pytest.raises(CheckFailure, match=r"avg_pool, AveragePooling2D\): output_shape should be \[None, 1, 1, 2048\]"):
+        compare_model(same, describe_model(valid))
+    compare_model(check.build_resnet_with_stand_ins(namespace["ResNet50"], (64, 128, 3), 6),
+                  describe_model(check.build_resnet_with_stand_ins(reference["ResNet50"], (64, 128, 3), 6)))
+
+
+# ------------------------------------------------------------------ the audit: hidden inputs within the promise
+
+
+def _shape(value) -> tuple:
+    return tuple(None if d is None else int(d) for d in value.shape)
+
+
+def _int(value, low: int = 0) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low
+
+
+def _conv_output(A_prev, W, hparameters) -> tuple:
+    (m, n_H, n_W, _), f = A_prev.shape, W.shape[0]
+    s, p = hparameters["stride"], hparameters["pad"]
+    return (m, (n_H + 2 * p - f) // s + 1, (n_W + 2 * p - f) // s + 1, W.shape[-1])
+
+
+def _pool_output(A_prev, hparameters) -> tuple:
+    (m, n_H, n_W, n_C), f, s = A_prev.shape, hparameters["f"], hparameters["stride"]
+    return (m, (n_H - f) // s + 1, (n_W - f) // s + 1, n_C)
+
+
+def _conv_inputs(A_prev, W, b, hparameters) -> bool:
+    """conv_forward's docstring: A_prev (m, n_H_prev, n_W_prev, n_C_prev), W (f, f, n_C_prev, n_C),
+    b (1, 1, 1, n_C), hparameters with keys "stride" and "pad"; the window fits the padded input."""
+    return (A_prev.ndim == 4 and W.ndim == 4 and W.shape[0] == W.shape[1] and W.shape[2] == A_prev.shape[3]
+            and b.shape == (1, 1, 1, W.shape[3]) and set(hparameters) == {"stride", "pad"}
+            and _int(hparameters["stride"], 1) and _int(hparameters["pad"])
+            and min(A_prev.shape[1:3]) + 2 * hparameters["pad"] >= W.shape[0])
+
+
+def _pool_inputs(A_prev, hparameters, mode="max") -> bool:
+    """pool_forward's docstring: A_prev (m, n_H_prev, n_W_prev, n_C_prev), hparameters with keys "f" and
+    "stride", mode "max" or "average"; the window fits the input."""
+    return (A_prev.ndim == 4 and set(hparameters) == {"f", "stride"} and _int(hparameters["f"], 1)
+            and _int(hparameters["stride"], 1) and hparameters["f"] <= min(A_prev.shape[1:3])
+            and mode in ("max", "average"))
+
+
+def _block_inputs(X, f, filters, stage, block, s=None, identity=False) -> bool:
+    """The blocks' docstrings: X (m, n_H_prev, n_W_prev, n_C_prev), f an integer, filters 3 integers
+    (F3 == n_C_prev for the identity block), stage an integer, block a string, s an integer."""
+    shape = _shape(X)
+    return (len(shape) == 4 and _int(f, 1) and len(filters) == 3 and all(_int(n, 1) for n in filters)
+            and (not identity or filters[2] == shape[3]) and _int(stage) and isinstance(block, str)
+            and (s is None or _int(s, 1)))
+
+
+# Per graded function: what its docstring promises of its inputs, as a predicate on one call's arguments.
+PROMISES = {
+    "cnn_step_by_step": {
+        "zero_pad": lambda X, pad: X.ndim == 4 and _int(pad),
+        "conv_single_step": lambda a_slice_prev, W, b: (a_slice_prev.ndim == 3 and W.shape == a_slice_prev.shape
+                                                        and W.shape[0] == W.shape[1] and b.shape == (1, 1, 1)),
+        "conv_forward": _conv_inputs,
+        "pool_forward": _pool_inputs,
+        "conv_backward": lambda dZ, cache: _conv_inputs(*cache) and dZ.shape == _conv_output(cache[0], cache[1],
+                                                                                              cache[3]),
+        "create_mask_from_window": lambda x: x.ndim == 2,
+        "distribute_value": lambda dz, shape: (np.ndim(dz) == 0 and len(shape) == 2
+                                               and all(_int(n, 1) for n in shape)),
+        "pool_backward": lambda dA, cache, mode="max": (_pool_inputs(cache[0], cache[1], mode)
+                                                        and dA.shape == _pool_output(cache[0], cache[1])),
+    },
+    "residual_networks": {
+        "identity_block": lambda X, f, filters, stage, block: _block_inputs(X, f, filters, stage, block,
+                                                                            identity=True),
+        "convolutional_block": lambda X, f, filters, stage, block, s=2: _block_inputs(X, f, filters, stage,
+                                                                                      block, s),
+        "ResNet50": lambda input_shape=(64, 64, 3), classes=6: (
+            len(input_shape) == 3 and all(_int(n, 1) for n in input_shape)
+            and input_shape[0] % 64 == 0 and input_shape[1] % 64 == 0 and _int(classes, 1)),
+    },
+}
+
+
+def _outside(assignment: str, name: str, args: tuple, kwargs: dict) -> bool:
+    try:
+        return not PROMISES[assignment][name](*args, **kwargs)
+    except (TypeError, AttributeError, KeyError, IndexError):  # not even the promised kinds of value
+        return True
+
+
+@pytest.mark.parametrize("assignment", sorted(PROMISES))
+def test_every_input_the_grader_gives_lies_within_the_docstrings_promise(judged, assignment):
+    """Visible and hidden tests (every call the test cells make) and the diagnosis's probes."""
+    from helpers.solutions import check_module
+
+    local, rows = judged[assignment]
+    calls_made = [(c.name, tuple(c.args), dict(c.kwargs)) for c in local.every_call]
+    for name, make in getattr(check_module(assignment), "DIAGNOSIS_PROBES", {}).items():
+        calls_made += [(name, tuple(args), dict(kwargs)) for args, kwargs in make()]
+    assert {name for name, _, _ in calls_made} == set(PROMISES[assignment])  # every graded function is audited
+    outside = [(name, [_shape(a) if hasattr(a, "shape") else a for a in args], kwargs)
+               for name, args, kwargs in calls_made if _outside(assignment, name, args, kwargs)]
+    assert outside == []
+
+
+def test_the_audit_catches_an_input_outside_the_promise():
+    assert _outside("residual_networks", "ResNet50", (), {"input_shape": (96, 96, 3), "classes": 10})
+    assert _outside("cnn_step_by_step", "create_mask_from_window", (np.zeros((2, 4, 1)),), {})
+    assert _outside("cnn_step_by_step", "conv_single_step", (np.zeros((2, 2, 1)),) * 2 + (1.5,), {})
+    assert not _outside("residual_networks", "ResNet50", (), {"input_shape": (128, 64, 3), "classes": 10})
