@@ -183,6 +183,9 @@ def _source_notebook(assignment: str):
     return nbu.read_notebook(ROOT / "source" / assignment / f"{assignment}.ipynb")
 
 
+IN_PROCESS_DIAGNOSIS_SECONDS = 600
+
+
 @functools.lru_cache(maxsize=None)  # the fast and the exhaustive tier's tests ask for the same packs
 def judge_in_process(assignment: str, names: tuple[str, ...]) -> tuple[tuple[str, str, float, str, str], ...]:
     """(grade_id, status, points, mistake, message) of every test cell for the source answers with the
@@ -195,6 +198,10 @@ def judge_in_process(assignment: str, names: tuple[str, ...]) -> tuple[tuple[str
     variants = [declared_variant(assignment, name) for name in names]
     namespace = diagnosis.edited_namespace(assignment, source, variants)
     local = judge.LocalJudge(assignment, source, namespace, diagnosis.load_catalogue(ROOT, assignment))
+    # Naming a mistake runs the catalogue's variants; the grader's budget for it (judge.DIAGNOSIS_SECONDS)
+    # is wall-clock time, which a busy 2-core machine can use up before the name is found (the cell
+    # then fails unnamed). What is checked here is the name, so the diagnosis gets the time it needs.
+    local.diagnosis_seconds = IN_PROCESS_DIAGNOSIS_SECONDS
     points = {nbu.grade_id(c): nbu.points(c) for c in nbu.test_cells(source)}
     return tuple((gid, "passed", points[gid], "", "") if status == "ok" else (gid, status, 0.0, mistake, reason)
                  for gid, status, reason, mistake in local.judge_notebook(copy.deepcopy(source)))
