@@ -90,6 +90,7 @@ def test_the_heldout_set_is_not_the_catalogue():
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive  # a benchmark of the diagnosis; test_catalogue.py names every catalogue entry in the fast tier
 def test_heldout_shares_meet_the_goals():
     """benchmarks/diagnosis_quality.py: the right mistake for >= 70%, a wrong one for <= 5%."""
     import diagnosis_quality

@@ -252,7 +252,8 @@ def test_a_ctrl_c_dropped_inside_a_finalizer_still_stops_the_grading():
     assert graded == [] and signal.getsignal(signal.SIGINT) is before
 
 
-@pytest.mark.parametrize("how", ["kill -9 of the grader alone", "Ctrl-C in its terminal"])
+@pytest.mark.parametrize("how", [pytest.param("kill -9 of the grader alone", marks=pytest.mark.exhaustive),
+                                 "Ctrl-C in its terminal"])
 def test_a_killed_run_leaves_nothing_running_and_a_rerun_finishes_it(tmp_path, how):
     """The grader stopped half-way: its workers and kernels end with it; the same command then grades just
     the rest, and every student ends up once in grades.csv and the gradebook, as if never interrupted."""
@@ -362,7 +363,9 @@ def test_check_prints_points_per_function_and_leaves_the_file_alone(tmp_path, ro
     assert not list(tmp_path.glob("*.json")) and not (tmp_path / "autograded").exists()
 
 
-@pytest.mark.parametrize("assignment", ["cnn_step_by_step", "cnn_application", "residual_networks"])
+@pytest.mark.parametrize("assignment", ["cnn_step_by_step",
+                                        pytest.param("cnn_application", marks=pytest.mark.exhaustive),
+                                        pytest.param("residual_networks", marks=pytest.mark.exhaustive)])
 def test_check_gives_full_marks_to_correct_alternatives(tmp_path, root, assignment):
     """`course check` agrees with `course grade` on correct answers written another way (two per assignment
     here; `course grade` grades every one of them in the assignments' own tests)."""
