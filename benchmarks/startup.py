@@ -4,7 +4,9 @@ Prints the wall time of `course --help`, `course profile` (on a scratch profile 
 error (`course check` on a file named after no assignment), the first visible check in a fresh
 Jupyter kernel (the release notebook's set-up cell of cnn_step_by_step, then
 `check.conv_forward` on the source solution) and what that kernel imported, and `course check` on
-each reference notebook (`source/<id>/<id>.ipynb`). Every command runs in a fresh process, as a user would start it.
+each reference notebook (`source/<id>/<id>.ipynb`). Every command runs in a fresh process, as a user would start it; beside
+its wall time, the CPU time of its processes, which depends little on what else the machine runs (a
+sandboxed kernel's is not counted: it is not a child that `course check` waits for).
 
 Usage: python benchmarks/startup.py [--repeat N] [--skip-check]
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
+import resource
 import subprocess
 import sys
 import tempfile
@@ -44,20 +46,29 @@ def grade_id(cell: dict) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def timed(command: list[str], cwd: Path, **kwargs) -> tuple[float, subprocess.CompletedProcess]:
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, **kwargs)
-    return time.perf_counter() - start, done
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
-def best(command: list[str], cwd: Path, repeat: int, expect: int) -> float:
-    times = []
+def timed(command: list[str], cwd: Path) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall and CPU seconds of a command (its processes and theirs), and what it did.
+
+    The CPU time hardly depends on what else the machine runs; the wall time does."""
+    start, cpu = time.perf_counter(), _children_cpu()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    return time.perf_counter() - start, _children_cpu() - cpu, done
+
+
+def best(command: list[str], cwd: Path, repeat: int, expect: int) -> str:
+    runs = []
     for _ in range(repeat):
-        seconds, done = timed(command, cwd)
+        seconds, cpu, done = timed(command, cwd)
         if done.returncode != expect:
             raise SystemExit(f"{' '.join(command)} exited {done.returncode}, not {expect}:\n{done.stderr[-2000:]}")
-        times.append(seconds)
-    return min(times)
+        runs.append((seconds, cpu))
+    seconds, cpu = min(runs)
+    return f"{seconds:6.2f} s   (CPU {cpu:.2f} s)"
 
 
 def run_cell(client, code: str) -> tuple[float, str]:
@@ -107,17 +118,15 @@ def main() -> None:
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; best of {args.repeat}")
-    print(f"  course --help                       {best(COURSE + ['--help'], ROOT, args.repeat, 0):6.2f} s")
+    print(f"  course --help                       {best(COURSE + ['--help'], ROOT, args.repeat, 0)}")
     with tempfile.TemporaryDirectory() as scratch:
         profile = Path(scratch) / "profile.toml"
-        seconds = best(COURSE + ["profile", "--file", str(profile), "--name", "Li Hua"], ROOT, args.repeat, 0)
-        print(f"  course profile (edit a TOML file)   {seconds:6.2f} s")
+        took = best(COURSE + ["profile", "--file", str(profile), "--name", "Li Hua"], ROOT, args.repeat, 0)
+        print(f"  course profile (edit a TOML file)   {took}")
         stray = Path(scratch) / "homework.ipynb"
         stray.write_text("{}")
-        seconds = best(COURSE + ["check", str(stray)], ROOT, args.repeat, 2)
-        print(f"  course check (argument error)       {seconds:6.2f} s")
-        seconds = best(COURSE + ["bogus"], ROOT, args.repeat, 2)
-        print(f"  course bogus (unknown command)      {seconds:6.2f} s")
+        print(f"  course check (argument error)       {best(COURSE + ['check', str(stray)], ROOT, args.repeat, 2)}")
+        print(f"  course bogus (unknown command)      {best(COURSE + ['bogus'], ROOT, args.repeat, 2)}")
 
         for label, cwd in (("in the course folder", ROOT), ("outside any course folder", Path(scratch))):
             found = first_check(cwd, args.repeat)
@@ -129,9 +138,9 @@ def main() -> None:
     if args.skip_check:
         return
     for name in ASSIGNMENTS:
-        seconds, done = timed(COURSE + ["check", str(ROOT / "source" / name / f"{name}.ipynb")], ROOT)
+        seconds, cpu, done = timed(COURSE + ["check", str(ROOT / "source" / name / f"{name}.ipynb")], ROOT)
         score = done.stdout.splitlines()[0] if done.stdout else done.stderr[-300:]
-        print(f"  course check source/{name:<19}{seconds:6.1f} s   ({score})")
+        print(f"  course check source/{name:<19}{seconds:6.1f} s   (CPU {cpu:.1f} s; {score})")
 
 
 if __name__ == "__main__":
