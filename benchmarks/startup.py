@@ -2,11 +2,11 @@
 
 Prints the wall time of `course --help`, `course profile` (on a scratch profile file), an argument
 error (`course check` on a file named after no assignment), the first visible check in a fresh
-Jupyter kernel (the release notebook's set-up cell of cnn_step_by_step, then
-`check.conv_forward` on the source solution) and what that kernel imported, and `course check` on
-each reference notebook (`source/<id>/<id>.ipynb`). Every command runs in a fresh process, as a user would start it; beside
-its wall time, the CPU time of its processes, which depends little on what else the machine runs (a
-sandboxed kernel's is not counted: it is not a child that `course check` waits for).
+Jupyter kernel (the release notebook's set-up cell of cnn_step_by_step, then `check.conv_forward`
+on the source solution) and what that kernel imported, and `course check` on each reference
+notebook (`source/<id>/<id>.ipynb`). Every command runs in a fresh process, as a user would start
+it. Beside its wall time, which depends on the machine's load, the CPU time of the processes it
+waited for, which hardly does (for `course check`, a sandboxed kernel's CPU time may be missing).
 
 Usage: python benchmarks/startup.py [--repeat N] [--skip-check]
 """
