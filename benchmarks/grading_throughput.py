@@ -43,6 +43,19 @@ def build_class(root: Path, assignments: list[str], students: int) -> None:
                 nbformat.write(demo.filled_notebook(root, assignment, kind), folder / f"{assignment}.ipynb")
 
 
+STOCK_AUTOGRADE = """
+# The benchmark's stock side: nbgrader's own autograde pipeline, not the course's exporter hook.
+for _key in ("exporter_class", "sanitize_preprocessors", "autograde_preprocessors"):
+    c.Autograde.pop(_key, None)
+"""
+
+
+def use_stock_autograde(root: Path) -> None:
+    """The course's nbgrader_config.py makes `nbgrader autograde` run the course's grader; undo that here."""
+    with open(root / "nbgrader_config.py", "a") as handle:
+        handle.write(STOCK_AUTOGRADE)
+
+
 def env() -> dict[str, str]:
     return dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
 
@@ -76,6 +89,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
         stock = make_course_copy(Path(tmp) / "stock", args.assignments)
         ours = make_course_copy(Path(tmp) / "ours", args.assignments)
+        use_stock_autograde(stock)
         for root in (stock, ours):
             build_class(root, args.assignments, args.students)
             for assignment in args.assignments:  # registers the assignment in each gradebook
