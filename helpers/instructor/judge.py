@@ -49,7 +49,7 @@ from helpers.instructor.deadline import Deadline
 from helpers.instructor.execute import IopubLost, execute_scratch
 
 MAX_CONNECTIONS = 4
-DIAGNOSIS_SECONDS = 60  # the grader's time for naming a mistake, beside the test cell's own (a TensorFlow
+DIAGNOSIS_SECONDS = 120  # the grader's time for naming a mistake, beside the test cell's own (a TensorFlow
 # diagnosis rebuilds and runs several catalogue variants; on a loaded two-core machine that took over 20 s)
 
 
