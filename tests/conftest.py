@@ -282,3 +282,17 @@ def real_signs_test_file() -> Path:
     if not SHARED_SIGNS.is_file():
         pytest.skip(f"{SHARED_SIGNS} is not present (reference data lives outside the repository)")
     return SHARED_SIGNS
+
+
+def hidden_test_lines(root: Path, assignment: str) -> set[str]:
+    """Every substantial line of the hidden tests in ``assignment``'s source notebook under ``root``."""
+    import re
+
+    from helpers.instructor import notebooks as nbu
+
+    source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+    lines = set()
+    for cell in source.cells:
+        for region in re.findall(re.escape(nbu.BEGIN_HIDDEN) + r"(.*?)" + re.escape(nbu.END_HIDDEN), cell.source, re.S):
+            lines |= {line.strip() for line in region.splitlines() if len(line.strip()) > 25}
+    return lines

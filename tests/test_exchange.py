@@ -19,7 +19,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import parse_utc
 from traitlets.config.loader import PyFileConfigLoader
 
-from conftest import ROOT, make_course_copy
+from conftest import ROOT, hidden_test_lines, make_course_copy
 from helpers.instructor import notebooks as nbu, outputs, release
 from helpers.instructor.settings import Settings
 from helpers.instructor.verdict import Result
@@ -51,17 +51,6 @@ def nbgrader(*args, cwd: Path, env, fails: bool = False) -> str:
 
 def course(*args, root: Path, env) -> str:
     return _run([sys.executable, "-m", "helpers.cli", "--root", str(root), *args], root, env)
-
-
-def _hidden_test_lines(root: Path) -> set[str]:
-    """Every substantial line of the source notebook's hidden tests."""
-    source = nbu.read_notebook(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-    lines = set()
-    for cell in source.cells:
-        for region in re.findall(re.escape(nbu.BEGIN_HIDDEN) + r"(.*?)" + re.escape(nbu.END_HIDDEN), cell.source, re.S):
-            lines |= {line.strip() for line in region.splitlines() if len(line.strip()) > 25}
-    assert len(lines) > 10
-    return lines
 
 
 def _assert_student_page(page: str, hidden: set[str], score: str) -> None:
@@ -149,7 +138,8 @@ def test_release_fetch_validate_submit_collect_then_course_grade(tmp_path):
     assert set(_formgrader_scores(root, student).values()) == {100}
 
     # Generate Feedback (the command and Formgrader's button) writes the course's page, nothing else.
-    hidden = _hidden_test_lines(root)
+    hidden = hidden_test_lines(root, ASSIGNMENT)
+    assert len(hidden) > 10
     feedback = root / "feedback" / student / ASSIGNMENT
     course_page = (feedback / f"{ASSIGNMENT}.html").read_text()
     _assert_student_page(course_page, hidden, "100 / 100")

@@ -28,7 +28,7 @@ from helpers.instructor import batch as grading_batch, demo, notebooks as nbu, o
 from helpers.instructor.settings import Settings
 from helpers.instructor.sandbox import namespace_mode
 
-from conftest import make_course_copy, write_submissions
+from conftest import hidden_test_lines, make_course_copy, write_submissions
 
 pytestmark = [pytest.mark.slow, pytest.mark.exhaustive]
 ASSIGNMENT = "cnn_step_by_step"
@@ -504,20 +504,10 @@ def test_a_poisoning_notebook_changes_no_one_else_s_grade(tmp_path):
                 [(c.grade_id, c.message) for c in alone["b_honest"].cells]
 
 
-def _hidden_test_lines(root: Path) -> set[str]:
-    """Every substantial line of the source notebook's hidden tests."""
-    source = nbu.read_notebook(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-    lines = set()
-    for cell in source.cells:
-        for region in re.findall(re.escape(nbu.BEGIN_HIDDEN) + r"(.*?)" + re.escape(nbu.END_HIDDEN), cell.source, re.S):
-            lines |= {line.strip() for line in region.splitlines() if len(line.strip()) > 25}
-    return lines
-
-
 def test_no_hidden_test_reaches_any_feedback_page_or_autograded_output(graded):
     """The kernel never holds a hidden test: neither its history, nor its stack, nor a file it reads."""
     root = graded["root"]
-    secret_lines = _hidden_test_lines(root)
+    secret_lines = hidden_test_lines(root, ASSIGNMENT)
     assert len(secret_lines) > 10
     pages = list((root / "feedback").rglob("*.html"))
     assert len(pages) >= len(graded["results"]) - 3
