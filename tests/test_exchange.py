@@ -20,7 +20,7 @@ from nbgrader.utils import parse_utc
 from traitlets.config.loader import PyFileConfigLoader
 
 from conftest import ROOT, hidden_test_lines, make_course_copy
-from helpers.instructor import notebooks as nbu, outputs, release
+from helpers.instructor import outputs, release
 from helpers.instructor.settings import Settings
 from helpers.instructor.verdict import Result
 
