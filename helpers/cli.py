@@ -46,10 +46,11 @@ def cmd_setup(args) -> int:
     from helpers.instructor import release
 
     root = _root(args)
-    copied = release.setup_notebooks(root)
+    copied = release.setup_notebooks(root, args.lang)
     for path in copied:
         print(f"copied {path.relative_to(root)}")
     print(f"notebooks/ is ready ({len(copied)} new file(s); existing files are never overwritten).")
+    print(release.lab_language(args.lang))
     exchange = release.setup_exchange(root)
     print(f"nbgrader exchange: {exchange}")
     assignments = release.available_assignments(root)
@@ -59,6 +60,21 @@ def cmd_setup(args) -> int:
     print(release.quiet_lab_notices())
     print(release.lab_terminal_commands())
     return 0
+
+
+def cmd_translations(args) -> int:
+    from helpers.instructor import translations
+
+    root = _root(args)
+    assignments = args.assignments or None
+    unfinished = 0
+    for path, count in translations.update(root, args.lang, assignments):
+        unfinished += count
+        print(f"{path.relative_to(root)}: " + (f"{count} string(s) to translate or review (empty or fuzzy)"
+                                                if count else "every string translated"))
+        assignment = path.name.split(".")[0]
+        print(f"built {translations.write_edition(root, assignment, args.lang).relative_to(root)}")
+    return 1 if unfinished else 0
 
 
 def cmd_normalize(args) -> int:
@@ -255,7 +271,16 @@ def build_parser() -> argparse.ArgumentParser:
                                      "nbgrader's exchange, register the assignments, install the git filter, "
                                      "turn off JupyterLab's news-feed prompt and put course and nbgrader on "
                                      "the PATH of Lab's terminals in this environment")
+    p.add_argument("--lang", choices=["en", "zh"], default="en",
+                   help="the edition copied to notebooks/ and the language of JupyterLab's menus: en (English, "
+                        "default) or zh (中文: the notebooks of release_zh/ and Lab's Chinese language pack)")
     p.set_defaults(func=cmd_setup)
+
+    p = sub.add_parser("translations", help="re-extract the notebooks' strings into i18n/<id>.<locale>.po (changed "
+                                            "English becomes fuzzy, new English empty) and rebuild release_<lang>/")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    p.add_argument("--lang", choices=["zh"], default="zh", help="the edition (default zh)")
+    p.set_defaults(func=cmd_translations)
 
     p = sub.add_parser("normalize", help="strip outputs and Lab's metadata from notebooks, nbformat 4.5 with "
                                          "stable cell ids (default: source/*/*.ipynb; `course release` does it)")

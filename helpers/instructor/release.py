@@ -41,7 +41,11 @@ def release(root: Path, assignments: list[str] | None = None, normalize: bool = 
 
     The source notebooks are normalised first (unless ``normalize`` is false), so that a notebook Lab
     saved (outputs, execution counts, Lab's metadata) releases exactly as the committed one does.
+    Each edition in another language, ``release_<lang>/<id>/``, is then built from the new release and
+    the assignment's catalogue ``i18n/<id>.<locale>.po`` (:mod:`helpers.instructor.translations`).
     """
+    from helpers.instructor import translations
+
     assignments = assignments or available_assignments(root)
     if normalize:
         normalize_sources(root, assignments)
@@ -49,6 +53,8 @@ def release(root: Path, assignments: list[str] | None = None, normalize: bool = 
     for assignment in assignments:
         nbgrader(root, "generate_assignment", assignment, "--force", "--log-level=ERROR")
         written.append(root / "release" / assignment / f"{assignment}.ipynb")
+        written.extend(translations.write_edition(root, assignment, lang)
+                       for lang in translations.languages(root, assignment))
     return written
 
 
@@ -157,6 +163,39 @@ def quiet_lab_notices(prefix: Path | None = None) -> str:
     return f"JupyterLab: no news-feed prompt ({path})"
 
 
+# JupyterLab's own language pack (jupyterlab-language-pack-<locale>, installed with the course) for each edition.
+LAB_LOCALES = {"en": "en", "zh": "zh_CN"}
+LAB_TRANSLATION_PLUGIN = "@jupyterlab/translation-extension:plugin"
+
+
+def lab_language(lang: str, prefix: Path | None = None) -> str:
+    """Make ``lang`` the language of JupyterLab's menus and dialogs in this environment; says what it did.
+
+    It sets the translation plugin's ``locale`` in the environment's Lab defaults (``overrides.json``),
+    keeping everything else there. A user who picked a language in Lab's Settings menu keeps it (their
+    own settings win over these defaults).
+    """
+    from helpers.instructor.outputs import atomic_write
+
+    locale = LAB_LOCALES[lang]
+    path = lab_settings_file(prefix)
+    try:
+        current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError) as exc:
+        return f"JupyterLab's language left as it is: cannot read {path} as JSON ({exc})"
+    if not isinstance(current, dict):
+        return f"JupyterLab's language left as it is: {path} is not a JSON object"
+    plugin = current.get(LAB_TRANSLATION_PLUGIN) if isinstance(current.get(LAB_TRANSLATION_PLUGIN), dict) else {}
+    if plugin.get("locale") == locale:
+        return f"JupyterLab's language: {locale} (already set)"
+    merged = {**current, LAB_TRANSLATION_PLUGIN: {**plugin, "locale": locale}}
+    try:
+        atomic_write(path, json.dumps(merged, indent=2) + "\n")
+    except OSError as exc:
+        return f"JupyterLab's language left as it is: cannot write {path} ({exc})"
+    return f"JupyterLab's language: {locale} ({path})"
+
+
 # JupyterLab's terminals in this environment run bash with this start-up file (beside the server config).
 TERMINAL_RC = "cnn-course-terminal.bashrc"
 
@@ -223,13 +262,14 @@ def lab_terminal_commands(prefix: Path | None = None) -> str:
     return f"JupyterLab's terminals: {bin_dir} first on PATH, so course and nbgrader run there ({path})"
 
 
-def setup_notebooks(root: Path) -> list[Path]:
-    """Copy each released notebook to ``notebooks/`` unless a file of that name is already there."""
+def setup_notebooks(root: Path, lang: str = "en") -> list[Path]:
+    """Copy each released notebook of the ``lang`` edition (``release/`` for English, ``release_<lang>/``
+    otherwise) to ``notebooks/`` unless a file of that name is already there."""
     target = root / "notebooks"
     target.mkdir(exist_ok=True)
     copied = []
     for assignment in available_assignments(root):
-        src_dir = root / "release" / assignment
+        src_dir = root / ("release" if lang == "en" else f"release_{lang}") / assignment
         if not src_dir.is_dir():
             continue
         for item in sorted(src_dir.iterdir()):
