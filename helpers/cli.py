@@ -196,20 +196,10 @@ def cmd_check(args) -> int:
     if result.status != "graded":
         print(f"{path.name}: {result.status}: {result.reason}")
         return 1
+    from helpers.instructor import outputs
+
     owner = notebook_cells.function_of_tests(notebook_cells.read_cells(settings.notebook("source", assignment)))
-    per_function: dict[str, list] = {}
-    for c in result.cells:
-        per_function.setdefault(owner.get(c.grade_id, c.grade_id), []).append(c)
-    width = max(len(f) for f in per_function)
-    print(f"{assignment}: {result.score:g} / {result.max_score:g} points\n")
-    for function, cells in per_function.items():
-        got, total = sum(c.points for c in cells), sum(c.max_points for c in cells)
-        print(f"  {function.ljust(width)}  {got:>4g} / {total:<4g}  {'ok' if got == total else ''}")
-        for c in cells:
-            if c.points < c.max_points:
-                print(f"      {c.grade_id}: {c.message or c.status}")
-    for note in result.notes:
-        print(f"  note: {note}")
+    print(outputs.check_table(assignment, result, owner))
     return 0
 
 

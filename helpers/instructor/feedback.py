@@ -1,10 +1,15 @@
 """The feedback page of one graded notebook: the score table, then every cell with its outputs.
 
 A self-contained HTML file written for each student by ``course grade``. It is rendered here
-directly (prose through mistune with HTML escaped, code and text outputs escaped in ``<pre>``,
-images inline) rather than through nbconvert's templates: a tenth of the time per notebook, which
-matters when a class is graded, and nothing a student wrote can run as script in the reader's
-browser. Hidden tests and tracebacks through them never reach it: the caller strips them first.
+directly (prose through mistune with HTML escaped, math as MathML and code highlighted by
+:mod:`helpers.pages`, text outputs escaped in ``<pre>``, images inline) rather than through
+nbconvert's templates: a tenth of the time per notebook, which matters when a class is graded, and
+nothing a student wrote can run as script in the reader's browser. Hidden tests and tracebacks
+through them never reach it: the caller strips them first.
+
+The page is read after grading: each test cell is labelled by its test, its points and whether it
+passed (not by an ``In [ ]`` prompt), a failure's parts (what failed, the likely mistake, the hint)
+are separate labelled blocks, and advice to run a cell is left out of the grader's messages.
 """
 
 from __future__ import annotations
@@ -14,20 +19,70 @@ import re
 
 import mistune
 
+from helpers import notebook_cells as nbu, pages
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_MARKDOWN = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
+
+
+class _Renderer(mistune.HTMLRenderer):
+    """mistune's HTML, everything escaped, with code blocks highlighted."""
+
+    def block_code(self, code: str, info: str | None = None) -> str:
+        return pages.code_html(code) + "\n"
+
+
+_MARKDOWN = mistune.create_markdown(escape=True, renderer=_Renderer(escape=True),
+                                    plugins=["table", "strikethrough", "math"])
+_MARKDOWN.renderer.register("inline_math", lambda _, tex: pages.math_html(tex))
+_MARKDOWN.renderer.register("block_math", lambda _, tex: pages.math_html(tex, display=True))
 
 STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222;
+  line-height: 1.45; }
 table { border-collapse: collapse; margin: 1rem 0; }
 td, th { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; vertical-align: top; }
 .cell { margin: 1rem 0; }
-.code pre { background: #f6f8fa; border-left: 3px solid #8a9; padding: .5rem; overflow-x: auto; }
-.out pre { margin: .3rem 0 0 1rem; padding: .3rem; overflow-x: auto; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .85rem; line-height: 1.35; }
+pre.code { background: #f6f8fa; border-left: 3px solid #8a9; padding: .5rem; margin: 0; }
+.out pre { margin: .3rem 0 0 1rem; padding: .3rem; }
 .error pre { background: #fdecea; }
-.prompt { color: #888; font-size: .8rem; }
+.label { font-size: .8rem; color: #555; margin-bottom: .2rem; }
+.label .passed { color: #176b2c; font-weight: 600; } .label .failed { color: #b00020; font-weight: 600; }
+.test pre.code { border-left-color: #99a; }
+.test.failed pre.code { border-left-color: #b00020; }
+.verdict { margin: .4rem 0 0 1rem; }
+.part { margin: .3rem 0; padding: .35rem .6rem; border-radius: 3px; background: #fdecea; }
+.part.mistake { background: #fff4e0; } .part.hint { background: #e8f1fb; } .part.note { background: #f2f2f2; }
+.part .name { font-weight: 600; display: block; font-size: .8rem; color: #333; }
+.part pre { margin: 0; font-family: inherit; font-size: inherit; }
+td .part { margin: 0 0 .3rem; }
 img { max-width: 100%; }
-"""
+""" + pages.CODE_CSS
+
+# The class of each labelled part of a message (pages.MESSAGE_LABELS), and the heading of the first part.
+PART_CLASSES = {"": "failure", "Likely mistake": "mistake", "Hint": "hint"}
+FAILURE_LABEL = "What failed"
+_RUN_ADVICE = re.compile(r",? then (?:re-?)?run (?:that|this|the) cell(?= *\.?$)", re.M)
+
+
+def after_grading(message: str) -> str:
+    """A grader's message as read after grading: advice to run a cell in the notebook left out.
+
+    >>> after_grading("f is not written yet: write it in its cell, then run that cell.")
+    'f is not written yet: write it in its cell.'
+    """
+    return _RUN_ADVICE.sub("", message or "")
+
+
+def message_html(message: str) -> str:
+    """A grader's message as labelled blocks: what failed, the likely mistake, the hint (escaped)."""
+    blocks = []
+    for label, text in pages.message_parts(after_grading(message)):
+        name = label or FAILURE_LABEL
+        css = PART_CLASSES.get(label, "note")
+        blocks.append(f'<div class="part {css}"><span class="name">{html.escape(name)}</span>'
+                      f"<pre>{html.escape(_ANSI.sub('', text))}</pre></div>")
+    return "".join(blocks)
 
 
 def _pre(text: str, css: str = "") -> str:
@@ -64,7 +119,7 @@ def _output_html(out: dict, budget: _Budget) -> str:
     if kind == "stream":
         return _pre(budget.text("".join(out.get("text", ""))), "stderr" if out.get("name") == "stderr" else "")
     if kind == "error":
-        message = budget.text(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}")
+        message = budget.text(after_grading(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"))
         return f'<div class="error">{_pre(message)}</div>'
     data = out.get("data", {})
     for mime in ("image/png", "image/jpeg"):
@@ -81,13 +136,43 @@ def _output_html(out: dict, budget: _Budget) -> str:
     return ""
 
 
-def render(nb, title: str, summary_html: str) -> str:
+def _verdict_label(grade_id: str, verdict) -> tuple[str, str]:
+    """The label above a test cell and its state ("passed" | "failed" | "") from its ``verdict``."""
+    if verdict is None:
+        return f"Test {grade_id}", ""
+    passed = verdict.points >= verdict.max_points
+    state = "passed" if passed else "failed"
+    mark = "\u2713 passed" if passed else "\u2717 failed"
+    return (f"Test {grade_id} \u00b7 {verdict.points:g} / {verdict.max_points:g} points \u00b7 "
+            f'<span class="{state}">{mark}</span>'), state
+
+
+def _code_cell(cell, source: str, outputs: str, verdicts: dict, budget: _Budget) -> str:
+    gid = nbu.grade_id(cell)
+    code = pages.code_html(budget.text(source))
+    if nbu.is_test(cell):
+        verdict = verdicts.get(gid)
+        label, state = _verdict_label(html.escape(gid), verdict)
+        why = ""
+        if verdict is not None and state == "failed" and verdict.message:
+            why = f'<div class="verdict">{message_html(budget.text(verdict.message))}</div>'
+        return (f'<div class="cell test {state}"><div class="label">{label}</div>{code}{why}'
+                f'<div class="out">{outputs}</div></div>')
+    label = f'<div class="label">Your code: {html.escape(gid)}</div>' if nbu.is_solution(cell) else ""
+    return f'<div class="cell">{label}{code}<div class="out">{outputs}</div></div>'
+
+
+def render(nb, title: str, summary_html: str, verdicts: dict | None = None) -> str:
     """The page: ``summary_html`` (already escaped by the caller) above the notebook's cells.
+
+    ``verdicts`` maps a test cell's grade id to its score (``points``, ``max_points``, ``message``):
+    the cell is labelled with them, and a failure's message shown under it.
 
     The work is bounded before it starts: prose beyond the limits above is shown as plain text, cut,
     and what is left out is counted at the end of the page.
     """
     budget = _Budget()
+    verdicts = verdicts or {}
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{STYLE}</style></head><body>", summary_html]
     for cell in nb.cells:
@@ -104,10 +189,12 @@ def render(nb, title: str, summary_html: str) -> str:
             else:
                 parts.append(f'<div class="cell md">{_pre(budget.text(source))}</div>')
         elif cell.cell_type == "code":
-            count = cell.get("execution_count")
-            outputs = "".join(_output_html(out, budget) for out in cell.get("outputs", []))
-            parts.append(f'<div class="cell"><div class="prompt">In [{count if count is not None else " "}]</div>'
-                         f'<div class="code">{_pre(budget.text(source))}</div><div class="out">{outputs}</div></div>')
+            shown = cell.get("outputs", [])
+            if nbu.is_test(cell) and nbu.grade_id(cell) in verdicts:
+                # The grader's verdict, shown above in labelled parts, stands for the kernel's own error.
+                shown = [out for out in shown if out.get("output_type") != "error"]
+            outputs = "".join(_output_html(out, budget) for out in shown)
+            parts.append(_code_cell(cell, source, outputs, verdicts, budget))
     if budget.dropped:
         parts.append(f"<p><em>{budget.dropped:,} characters of this notebook are not shown: the page shows at most "
                      f"{MAX_PAGE_CHARS:,}.</em></p>")

@@ -13,7 +13,9 @@ import warnings
 from pathlib import Path
 
 import nbformat
+from wcwidth import wcswidth
 
+from helpers import pages
 from helpers.instructor import feedback, notebooks as nbu
 from helpers.instructor.settings import Settings
 from helpers.instructor.verdict import Result
@@ -44,8 +46,9 @@ def feedback_page(student: str, assignment: str, result: Result, nb=None) -> str
     The one page a student gets, whoever asks for it: ``course grade``, or nbgrader's Generate Feedback
     (:mod:`helpers.instructor.nbgrader_hooks`).
     """
-    rows = "".join(f"<tr><td>{c.grade_id}</td><td>{c.points:g} / {c.max_points:g}</td>"
-                   f"<td>{_html_escape(c.message)}</td></tr>" for c in result.cells)
+    rows = "".join(f"<tr><td>{_html_escape(c.grade_id)}</td><td>{c.points:g} / {c.max_points:g}</td>"
+                   f"<td>{feedback.message_html(c.message) if c.points < c.max_points else ''}</td></tr>"
+                   for c in result.cells)
     summary = (f"<h1>{assignment}: {result.score:g} / {result.max_score:g}</h1>"
                + (f"<p>{_html_escape(result.reason)}</p>" if result.reason else "")
                + "".join(f"<p>Note: {_html_escape(n)}</p>" for n in result.notes)
@@ -61,7 +64,7 @@ def feedback_page(student: str, assignment: str, result: Result, nb=None) -> str
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
                     output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
-    return feedback.render(nb, f"{student}: {assignment}", summary)
+    return feedback.render(nb, f"{student}: {assignment}", summary, {c.grade_id: c for c in result.cells})
 
 
 def _html_escape(text: str) -> str:
@@ -132,6 +135,54 @@ def table(results: list[Result]) -> str:
             total_max += r.max_score
             parts.append(f"{r.score:g}/{r.max_score:g}".rjust(w))
         lines.append(s.ljust(width) + "  " + "  ".join(parts) + f"  {f'{total:g}/{total_max:g}':>9}")
+    return "\n".join(lines)
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: East Asian wide characters count two."""
+    width = wcswidth(text)
+    return width if width >= 0 else len(text)  # a control character: counted as one column each
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (on the left when ``right``)."""
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if right else text + fill
+
+
+PASSED_MARK, FAILED_MARK = "\u2713 ok", "\u2717 FAIL"
+
+
+def check_table(assignment: str, result: Result, owner: dict[str, str]) -> str:
+    """What ``course check`` prints for a graded notebook: points per graded function, then each failure.
+
+    One row per function (``owner`` maps a test's grade id to its function): name, points, and
+    ``✓ ok`` or ``✗ FAIL``; under a failing row, each failed test with its message, the labelled
+    parts of the message ("Likely mistake", "Hint", ...) indented under it. Columns are aligned in
+    terminal columns, so a Chinese value keeps them straight.
+    """
+    per_function: dict[str, list] = {}
+    for c in result.cells:
+        per_function.setdefault(owner.get(c.grade_id, c.grade_id), []).append(c)
+    rows = []
+    for function, cells in per_function.items():
+        got, total = sum(c.points for c in cells), sum(c.max_points for c in cells)
+        rows.append((function, f"{got:g} / {total:g}", PASSED_MARK if got >= total else FAILED_MARK, cells))
+    name_width = max([display_width(r[0]) for r in rows] + [0])
+    points_width = max([display_width(r[1]) for r in rows] + [0])
+    lines = [f"{assignment}: {result.score:g} / {result.max_score:g} points", ""]
+    for function, points, mark, cells in rows:
+        lines.append(f"  {pad(function, name_width)}  {pad(points, points_width, right=True)}  {mark}".rstrip())
+        for c in cells:
+            if c.points >= c.max_points:
+                continue
+            for k, (label, text) in enumerate(pages.message_parts(c.message or c.status)):
+                head = f"{c.grade_id}: " if k == 0 else ""
+                indent = " " * (6 if k == 0 else 10)
+                first, *rest = (f"{label}: {text}" if label else text).splitlines() or [""]
+                lines.append(f"{indent}{head}{first}")
+                lines += [f"{indent}{' ' * display_width(head)}{line.strip()}" for line in rest]
+    lines += [f"  note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 
