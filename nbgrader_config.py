@@ -62,8 +62,9 @@ c.GenerateFeedback.preprocessors = []
 # Release, fetch, submit and collect on one machine: a course-local exchange (made by `course setup`,
 # mode 0777 as nbgrader wants it). Students' copies are fetched into notebooks/<id>/ (Lab's
 # Assignment List reads notebooks/nbgrader_config.py, which loads this file). For a multi-user
-# JupyterHub see the README.
-c.Exchange.root = os.path.join(COURSE_ROOT, "exchange")
+# JupyterHub see the README. On the class server (`course hub`) every server gets the class's exchange
+# in COURSE_EXCHANGE_ROOT.
+c.Exchange.root = os.environ.get("COURSE_EXCHANGE_ROOT") or os.path.join(COURSE_ROOT, "exchange")
 c.Exchange.assignment_dir = os.path.join(COURSE_ROOT, "notebooks")
 
 # `course grade` and `course check` only (nbgrader ignores this section).

@@ -213,6 +213,37 @@ def cmd_refs(args) -> int:
     return 0
 
 
+def cmd_hub(args) -> int:
+    from helpers.instructor import hub
+
+    hub_dir = Path(args.hub_dir)
+    try:
+        if args.hub_command == "setup":
+            settings, passwords = hub.setup(Path(args.roster), hub_dir, course_dir=args.course_dir,
+                                            exchange_root=Path(args.exchange), ip=args.ip, port=args.port,
+                                            lang=args.lang, mem=args.mem, cpu=args.cpu, auth=args.auth)
+            print(f"class server set up in {settings.hub_dir}: course folder {settings.course_dir}, "
+                  f"exchange {settings.exchange_root}")
+            if passwords:
+                print(f"{len(passwords)} account(s) made; their first passwords: "
+                      f"{settings.hub_dir}/passwords.csv (root only)")
+            print(f"start it with: {course_command()} hub start")
+        elif args.hub_command == "start":
+            print(f"JupyterHub runs at {hub.start(hub_dir)} (log: {hub_dir / 'hub.log'})")
+        elif args.hub_command == "stop":
+            print("stopped" if hub.stop(hub_dir) else "the hub was not running")
+        elif args.roster_command == "add":
+            password = hub.roster_add(hub_dir, hub.Member(args.id, args.name or args.id, args.group))
+            print(f"{args.id} added" + (f"; first password: {password}" if password else ""))
+        else:
+            hub.roster_drop(hub_dir, args.id)
+            print(f"{args.id} dropped: off the roster and the hub, account locked, files kept")
+    except hub.HubError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 class _HelpAll(argparse.Action):
     def __init__(self, option_strings, dest, **kwargs):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
@@ -336,6 +367,35 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--" + field.key.replace("_", "-"), dest=field.key, metavar="TEXT",
                        help=f"{field.zh} · {field.en}: {field.help}")
     p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("hub", help="a class on one server (as root): JupyterHub, accounts from a roster, "
+                                   "nbgrader's hub integration")
+    p.add_argument("--hub-dir", default="/srv/cnn-course-hub", help="the hub's folder (default: %(default)s)")
+    hub_sub = p.add_subparsers(dest="hub_command", required=True)
+    q = hub_sub.add_parser("setup", help="install JupyterHub and its proxy, make the accounts, the course "
+                                         "folder, the exchange and the configuration")
+    q.add_argument("--roster", required=True, help="CSV file with the header id,name,group "
+                                                   "(group: student or instructor)")
+    q.add_argument("--lang", choices=("en", "zh"), default="en", help="the edition's language (COURSE_LANG)")
+    q.add_argument("--mem", default="2G", help="memory of each user's server, e.g. 2G (default: %(default)s)")
+    q.add_argument("--cpu", type=float, default=1.0, help="CPUs of each user's server (default: %(default)s)")
+    q.add_argument("--ip", default="127.0.0.1", help="address the hub listens on (default: %(default)s)")
+    q.add_argument("--port", type=int, default=8000, help="its port (default: %(default)s)")
+    q.add_argument("--course-dir", help="the instructors' course folder (default: HUB_DIR/course)")
+    q.add_argument("--exchange", default="/srv/nbgrader/exchange", help="nbgrader's exchange (default: %(default)s)")
+    q.add_argument("--auth", choices=("pam", "dummy"), default="pam",
+                   help="pam: Unix passwords; dummy: one shared password, for tests on 127.0.0.1 only")
+    hub_sub.add_parser("start", help="start the hub in the background")
+    hub_sub.add_parser("stop", help="stop the hub and every user's server")
+    q = hub_sub.add_parser("roster", help="add a late student or drop one while the class runs")
+    roster_sub = q.add_subparsers(dest="roster_command", required=True)
+    r = roster_sub.add_parser("add", help="make the account and let them in")
+    r.add_argument("id")
+    r.add_argument("--name", help="full name (default: the id)")
+    r.add_argument("--group", choices=("student", "instructor"), default="student")
+    r = roster_sub.add_parser("drop", help="take them off the hub and lock the account; their files stay")
+    r.add_argument("id")
+    p.set_defaults(func=cmd_hub)
 
     for name in ("signs", "pretrain"):  # modules that bring their own subcommand
         try:
