@@ -45,6 +45,7 @@ _MD = MarkdownIt("commonmark").enable("table")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
 _URL = re.compile(r"\]\([^)]*\)|<[^>]+>|https?://\S+")
+_QUOTED_NAME = re.compile(r'"[A-Za-z_][\w.]*"')  # a key or option named in prose: "stride", "same"
 _WORD = re.compile(r"[A-Za-z]{2,}")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _COMMENT = re.compile(r"^(\s*)#(?: ?)(.*)$")
@@ -55,17 +56,25 @@ _PARAM = re.compile(r"^(\s*)([A-Za-z_][\w, ]*?) -- (.*)$")
 
 def protected_spans(text: str) -> list[str]:
     """The inline code, math and link targets of a string: a translation keeps each of them as it is."""
-    return [m.group(0) for pattern in (_CODE_SPAN, _MATH, _URL) for m in pattern.finditer(text)]
+    return [m.group(0) for pattern in (_CODE_SPAN, _MATH, _URL, _QUOTED_NAME) for m in pattern.finditer(text)]
+
+
+def prose_only(text: str) -> str:
+    """``text`` without its inline code, math and link targets (each replaced by a space)."""
+    for pattern in (_CODE_SPAN, _MATH, _URL, _QUOTED_NAME):
+        text = pattern.sub(" ", text)
+    return text
+
+
+def term_pattern(term: str) -> str:
+    """A regular expression for a glossary term in English prose: whole words, any case, plurals too."""
+    words = r"[\s-]+".join(re.escape(word) for word in re.split(r"[\s-]+", term.strip()))
+    return rf"(?i)(?<![\w-]){words}(?:s|es)?(?![\w-])"
 
 
 def is_prose(text: str) -> bool:
     """Whether a string has words to translate: English words outside code and math, and no Chinese yet."""
-    if _CJK.search(text):
-        return False
-    bare = text
-    for pattern in (_CODE_SPAN, _MATH, _URL):
-        bare = pattern.sub(" ", bare)
-    return bool(_WORD.search(bare))
+    return not _CJK.search(text) and bool(_WORD.search(prose_only(text)))
 
 
 @dataclass
