@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.instructor import grade_key, outputs, provenance, sandbox
-from helpers.instructor.grading import grade_notebook, probe_sandbox, sha256_file
+from helpers.instructor.grading import grade_notebook, prepare_data, probe_sandbox, sha256_file
 from helpers.instructor.outputs import atomic_write
 from helpers.instructor.settings import Settings
 from helpers.instructor.verdict import RESULT_VERSION, Result
@@ -143,15 +143,6 @@ def _worker(args) -> Result:
     outputs.write_feedback(settings, job.student, job.assignment, result)
     atomic_write(out_dir / GRADE_FILE, result.to_json())  # last: its presence means "done"
     return result
-
-
-def prepare_data() -> None:
-    """Generate the SIGNS files before any kernel needs them: kernels cannot write outside their folder."""
-    try:
-        from helpers import signs
-    except ImportError:
-        return
-    signs.load_dataset(verbose=False)
 
 
 def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool = False,

@@ -66,6 +66,17 @@ class IopubLost(DeadKernelError):
     connection on which the kernel's outputs arrive. The kernel is restarted like one that died."""
 
 
+class KernelLost(BaseException):
+    """The kernel died or stopped answering during a scratch cell (:meth:`ScratchKernel.run`).
+
+    A ``BaseException``: a check's ``except Exception`` in a test cell judged by the grader cannot catch it.
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 def _error_output(ename: str, evalue: str):
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
@@ -334,10 +345,7 @@ def execute_notebook(nb: nbformat.NotebookNode, env: dict[str, str], timeout: in
 
 def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
              sandbox_spec, log, judge=None, is_test=lambda cell: False, notebook_timeout=0) -> ExecutionReport:
-    from helpers.instructor.judge import KernelLost
-
     report = ExecutionReport()
-    started = time.monotonic()
     budget_end = started + notebook_timeout if notebook_timeout else None
     code = [k for k, cell in enumerate(nb.cells) if cell.cell_type == "code"]
     for k in code:
@@ -355,6 +363,7 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
         # The socket path must be absolute: the kernel runs in another working folder.
         config=Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(socket_dir, "kernel")}}),
     )
+    kernel = ScratchKernel(client)
     position = 0
     while position < len(code):
         try:
@@ -378,8 +387,7 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                     client.timed_out = False
                     cell_started = time.monotonic()
                     if judge is not None and is_test(cell):
-                        judge.timeout = cell_timeout
-                        status, reason = judge.run_test_cell(client, cell, index)
+                        status, reason = judge.run_test_cell(kernel, cell, index, cell_timeout)
                         if reason:
                             report.reasons[index] = reason
                         if index in judge.mistakes:
@@ -440,6 +448,44 @@ def execute_scratch(client: NotebookClient, scratch, index: int, **kwargs) -> No
     finally:
         client.nb.cells[index] = kept
         client._display_id_map = displays  # the scratch cell's outputs are gone: so are its display ids
+
+
+@dataclass
+class ScratchRun:
+    """What a scratch cell left: its outputs, and whether it ran out of time (and was interrupted)."""
+
+    outputs: list
+    timed_out: bool
+
+
+class ScratchKernel:
+    """The student's running kernel as the judge sees it: it may run one scratch cell at a time, nothing else.
+
+    The client, its timeouts and its recovery stay here; the judge gets a cell's outputs back, or
+    :class:`KernelLost` where the kernel died during the cell.
+    """
+
+    def __init__(self, client: _GuardedClient):
+        self._client = client
+
+    def run(self, code: str, index: int, seconds: float, doing: str = "a call") -> ScratchRun:
+        """Run ``code`` for at most ``seconds``, as a cell that is not part of the notebook; its outputs count
+        against cell ``index``'s output cap and it leaves no history. ``doing`` names it in a lost kernel's reason.
+        """
+        client = self._client
+        scratch = new_code_cell(code)
+        saved = client.timeout
+        client.timeout = max(1, int(seconds + 0.999))
+        client.timed_out = False
+        try:
+            execute_scratch(client, scratch, index, store_history=False)
+            if client.iopub_lost():
+                raise IopubLost()
+        except DeadKernelError as exc:
+            raise KernelLost(f"the kernel died while running {doing}") from exc
+        finally:
+            client.timeout = saved
+        return ScratchRun(outputs=scratch.outputs, timed_out=client.timed_out)
 
 
 def _replay(client: _GuardedClient, nb, indices: list[int]) -> None:

@@ -273,10 +273,17 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
     return result
 
 
+def prepare_data() -> None:
+    """Generate the SIGNS files before any kernel needs them: kernels cannot write outside their folder."""
+    try:
+        from helpers import signs  # lazy: numpy and the dataset code, only where a kernel will run
+    except ImportError:
+        return
+    signs.load_dataset(verbose=False)
+
+
 def check_private_copy(settings: Settings, assignment: str, notebook_path: Path) -> Result:
     """Grade a learner's notebook from a private copy (``course check``, ``course report``): never modified."""
-    from helpers.instructor.batch import prepare_data
-
     probe_sandbox(settings)
     prepare_data()
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:

@@ -38,7 +38,6 @@ import threading
 import time
 
 import nbformat
-from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 
 from helpers import calls, compare, wire
@@ -46,19 +45,11 @@ from helpers.checks import Solutions, new_run_seed, using_run_seed, using_soluti
 from helpers.compare import CheckFailure
 from helpers.instructor import diagnosis, notebooks as nbu
 from helpers.instructor.deadline import Deadline
-from helpers.instructor.execute import IopubLost, execute_scratch
+from helpers.instructor.execute import KernelLost, ScratchKernel
 
 MAX_CONNECTIONS = 4
 DIAGNOSIS_SECONDS = 120  # the grader's time for naming a mistake, beside the test cell's own (a TensorFlow
 # diagnosis rebuilds and runs several catalogue variants; on a loaded two-core machine that took over 20 s)
-
-
-class KernelLost(BaseException):
-    """The kernel died or stopped answering during a call (not catchable by a check's ``except Exception``)."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 class CellTimedOut(BaseException):
@@ -232,9 +223,10 @@ class KernelFunction:
 # ------------------------------------------------------------------ one notebook's judge
 
 class Judge:
-    """Runs the test cells of one notebook here, calling the student's functions in ``client``'s kernel.
+    """Runs the test cells of one notebook here, calling the student's functions in the student's kernel
+    (a :class:`~helpers.instructor.execute.ScratchKernel`: it runs one scratch cell per call).
 
-    Each test cell has ``timeout`` seconds for all of it: the student's calls in the kernel and this
+    Each test cell has its ``seconds`` (``timeout`` unless the notebook's budget leaves less) for all of it: the student's calls in the kernel and this
     process's own work on what they return (decoding, rebuilding a Keras graph, running it, comparing),
     under a :class:`~helpers.instructor.deadline.Deadline`. Diagnosis has its own ``diagnosis_seconds``.
     """
@@ -257,7 +249,7 @@ class Judge:
         self.server = ReferenceServer(os.path.join(socket_dir, "reference.sock"), uid, self.solutions,
                                       getattr(module, "dependency_call_allowed", None))
         self.timeout = timeout
-        self.client = None
+        self.kernel: ScratchKernel | None = None
         self._cell: tuple | None = None  # (cell, index, deadline) of the test cell being judged
         self.proxies = {name: KernelFunction(name, self) for name in self.graded}
         self.function_of_test = nbu.function_of_tests(source_nb)
@@ -277,15 +269,18 @@ class Judge:
 
     # -------------------------------------------------------------- one test cell
 
-    def run_test_cell(self, client, cell, index: int) -> tuple[str, str]:
-        """Judge ``cell`` (outputs written into it); returns ('ok' | 'error' | 'timeout', the reason).
+    def run_test_cell(self, kernel: ScratchKernel | None, cell, index: int,
+                      seconds: float | None = None) -> tuple[str, str]:
+        """Judge ``cell`` (outputs written into it) within ``seconds`` (default ``timeout``); returns
+        ('ok' | 'error' | 'timeout', the reason).
 
-        Raises :class:`KernelLost` when the kernel dies or stops answering.
+        Raises :class:`~helpers.instructor.execute.KernelLost` when the kernel dies or stops answering.
         """
-        self.client = client
+        self.kernel = kernel
+        seconds = self.timeout if seconds is None else seconds
         cell.outputs = []
-        limit = self._deadline = Deadline(self.timeout, CellTimedOut)
-        deadline = time.monotonic() + self.timeout
+        limit = self._deadline = Deadline(seconds, CellTimedOut)
+        deadline = time.monotonic() + seconds
         self._cell = (cell, index, deadline)
         stdout = sys.stdout
         namespace = dict(self.namespace)
@@ -305,7 +300,7 @@ class Judge:
             status = "timeout"
             if limit.fired:  # the time ran out here, not in the kernel
                 reason = (f"the grader's work on what your code returned took longer than this cell's "
-                          f"{self.timeout} s (a network or an array too costly to check?)")
+                          f"{seconds} s (a network or an array too costly to check?)")
         except KernelLost:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of the test code is the verdict
@@ -362,7 +357,7 @@ class Judge:
             self._deadline = None
 
     def call_in_kernel(self, name: str, args: tuple, kwargs: dict, harness: str | None) -> calls.Outcome:
-        if self._cell is None or self.client is None:
+        if self._cell is None or self.kernel is None:
             raise RuntimeError("the student's functions can be called only while a test cell is judged")
         cell, index, deadline = self._cell
         left = deadline - time.monotonic()
@@ -375,29 +370,19 @@ class Judge:
         text = json.dumps(request)
         if len(text) > wire.MAX_MESSAGE_BYTES:
             raise CheckFailure(f"the inputs of this call of {name} are too large to send")
-        scratch = nbformat.v4.new_code_cell(f"__import__('helpers.calls', fromlist=['serve']).serve({text!r})")
-        saved = self.client.timeout
-        self.client.timeout = max(1, int(left + 0.999))
-        self.client.timed_out = False
-        try:
-            with self.server.answering(depends_on), \
-                    self._deadline.paused() if self._deadline else contextlib.nullcontext():
-                execute_scratch(self.client, scratch, index, store_history=False)
-            if self.client.iopub_lost():
-                raise IopubLost()
-        except DeadKernelError as exc:
-            raise KernelLost("the kernel died while running " + name) from exc
-        finally:
-            self.client.timeout = saved
-        if self.client.timed_out:
+        code = f"__import__('helpers.calls', fromlist=['serve']).serve({text!r})"
+        with self.server.answering(depends_on), \
+                self._deadline.paused() if self._deadline else contextlib.nullcontext():
+            ran = self.kernel.run(code, index, left, doing=name)
+        if ran.timed_out:
             raise CellTimedOut()
-        outcome = self._outcome(name, args, kwargs, scratch, cell)
+        outcome = self._outcome(name, args, kwargs, ran.outputs, cell)
         self._record(diagnosis.Call(name, diagnosis._copy(args), diagnosis._copy(kwargs), harness, outcome))
         return outcome
 
-    def _outcome(self, name, args, kwargs, scratch, cell) -> calls.Outcome:
+    def _outcome(self, name, args, kwargs, outputs: list, cell) -> calls.Outcome:
         message, failure = None, None
-        for out in scratch.outputs:
+        for out in outputs:
             data = out.get("data", {}) if out.get("output_type") in ("display_data", "execute_result") else {}
             if wire.MIME in data:
                 message = data[wire.MIME]
@@ -481,7 +466,7 @@ class LocalJudge(Judge):
         module = check_module(assignment)
         self.dependencies = getattr(module, "DEPENDENCIES", {})
         self.timeout = timeout
-        self.client = None
+        self.kernel = None
         self._cell = None
         self.student = namespace
         self.proxies = {name: KernelFunction(name, self) for name in self.graded}
