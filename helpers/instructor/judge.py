@@ -46,6 +46,7 @@ from helpers.compare import CheckFailure
 from helpers.instructor import diagnosis, notebooks as nbu
 from helpers.instructor.deadline import Deadline
 from helpers.instructor.execute import KernelLost, ScratchKernel
+from helpers.solutions import check_module, solution_namespace
 
 MAX_CONNECTIONS = 4
 DIAGNOSIS_SECONDS = 120  # the grader's time for naming a mistake, beside the test cell's own (a TensorFlow
@@ -79,8 +80,6 @@ def trusted_setup(assignment: str, source_nb) -> tuple[dict, Solutions]:
                 if cell.cell_type == "code" and nbu.nbgrader_meta(cell).get("locked") and not nbu.is_test(cell) \
                         and not nbu.is_solution(cell):
                     exec(compile(_strip_magics(cell.source), f"<setup {nbu.grade_id(cell)}>", "exec"), namespace)
-            from helpers.instructor.references import solution_namespace
-
             found = Solutions(assignment, solution_namespace(assignment, notebook=source_nb))
             found.stored()  # the examples' expected values, before any student's code is judged
         _SOURCES.clear()  # one source at a time: a grading process grades one assignment after another
@@ -205,7 +204,7 @@ class ReferenceServer:
 class KernelFunction:
     """Stands for the student's function ``name`` in the grader; each call runs it in the kernel."""
 
-    def __init__(self, name: str, judge: "Judge"):
+    def __init__(self, name: str, judge: "CellJudge"):
         self.__name__ = self.__qualname__ = name
         self._judge = judge
 
@@ -222,46 +221,46 @@ class KernelFunction:
 
 # ------------------------------------------------------------------ one notebook's judge
 
-class Judge:
-    """Runs the test cells of one notebook here, calling the student's functions in the student's kernel
-    (a :class:`~helpers.instructor.execute.ScratchKernel`: it runs one scratch cell per call).
+class CellJudge:
+    """Runs the test cells of one notebook here; how the student's functions are called is a subclass's
+    :meth:`call_in_kernel` (:class:`Judge`: in the student's kernel; :class:`LocalJudge`: in this process).
 
-    Each test cell has its ``seconds`` (``timeout`` unless the notebook's budget leaves less) for all of it: the student's calls in the kernel and this
-    process's own work on what they return (decoding, rebuilding a Keras graph, running it, comparing),
-    under a :class:`~helpers.instructor.deadline.Deadline`. Diagnosis has its own ``diagnosis_seconds``.
+    Each test cell has its ``seconds`` (``timeout`` unless the notebook's budget leaves less) for all of
+    it: the student's calls and this process's own work on what they return (decoding, rebuilding a
+    Keras graph, running it, comparing), under a :class:`~helpers.instructor.deadline.Deadline`.
+    Diagnosis has its own ``diagnosis_seconds``.
     """
 
     diagnosis_seconds = DIAGNOSIS_SECONDS
     _deadline: Deadline | None = None  # of the work now under way: a test cell's, or a diagnosis's
 
-    def __init__(self, assignment: str, source_nb, socket_dir: str, uid: int | None, timeout: int,
-                 catalogue: list[dict] | None = None, run_seed: int | None = None):
+    def __init__(self, assignment: str, source_nb, timeout: int, catalogue: list[dict] | None = None,
+                 run_seed: int | None = None):
         self.assignment = assignment
         # The hidden tests' inputs of this notebook (helpers.checks.hidden_rng): drawn afresh for each
         # notebook graded, so nothing recorded in one round of feedback answers the next.
         self.run_seed = new_run_seed() if run_seed is None else run_seed
         self.namespace, self.solutions = trusted_setup(assignment, source_nb)
         self.graded = [nbu.grade_id(c) for c in nbu.solution_cells(source_nb)]
-        from helpers.instructor.references import check_module
-
-        module = check_module(assignment)
-        self.dependencies = getattr(module, "DEPENDENCIES", {})
-        self.server = ReferenceServer(os.path.join(socket_dir, "reference.sock"), uid, self.solutions,
-                                      getattr(module, "dependency_call_allowed", None))
+        self.checks = check_module(assignment)
+        self.dependencies = getattr(self.checks, "DEPENDENCIES", {})
         self.timeout = timeout
         self.kernel: ScratchKernel | None = None
         self._cell: tuple | None = None  # (cell, index, deadline) of the test cell being judged
         self.proxies = {name: KernelFunction(name, self) for name in self.graded}
         self.function_of_test = nbu.function_of_tests(source_nb)
         self.diagnoser = diagnosis.Diagnoser(assignment, source_nb, catalogue or [], self.parameters,
-                                             getattr(module, "OUTPUT_NAMES", {}))
-        self.probes = getattr(module, "DIAGNOSIS_PROBES", {})
+                                             getattr(self.checks, "OUTPUT_NAMES", {}))
+        self.probes = getattr(self.checks, "DIAGNOSIS_PROBES", {})
         self.recorded: list[diagnosis.Call] = []  # the calls of the test cell being judged
         self.last_call: dict[str, diagnosis.Call] = {}  # function -> its latest call in this notebook
         self.mistakes: dict[int, str] = {}  # test cell index -> the catalogue name of its likely mistake
 
     def close(self) -> None:
-        self.server.close()
+        pass
+
+    def call_in_kernel(self, name: str, args: tuple, kwargs: dict, harness: str | None) -> calls.Outcome:
+        raise NotImplementedError
 
     def parameters(self, name: str) -> list[str] | None:
         function = self.solutions.namespace.get(name)
@@ -280,7 +279,8 @@ class Judge:
         seconds = self.timeout if seconds is None else seconds
         cell.outputs = []
         limit = self._deadline = Deadline(seconds, CellTimedOut)
-        deadline = time.monotonic() + seconds
+        began = time.monotonic()
+        deadline = began + seconds
         self._cell = (cell, index, deadline)
         stdout = sys.stdout
         namespace = dict(self.namespace)
@@ -355,6 +355,20 @@ class Judge:
         finally:
             sys.stdout = stdout
             self._deadline = None
+
+class Judge(CellJudge):
+    """The grader's judge: the student's functions run in the student's kernel, one scratch cell per call
+    (:class:`~helpers.instructor.execute.ScratchKernel`); their dependencies are answered by a
+    :class:`ReferenceServer` on a socket in the kernel's ``socket_dir``."""
+
+    def __init__(self, assignment: str, source_nb, socket_dir: str, uid: int | None, timeout: int,
+                 catalogue: list[dict] | None = None, run_seed: int | None = None):
+        super().__init__(assignment, source_nb, timeout, catalogue, run_seed)
+        self.server = ReferenceServer(os.path.join(socket_dir, "reference.sock"), uid, self.solutions,
+                                      getattr(self.checks, "dependency_call_allowed", None))
+
+    def close(self) -> None:
+        self.server.close()
 
     def call_in_kernel(self, name: str, args: tuple, kwargs: dict, harness: str | None) -> calls.Outcome:
         if self._cell is None or self.kernel is None:
@@ -446,7 +460,7 @@ class _CellStdout(io.TextIOBase):
             self.cell.outputs.append(new_output("stream", name="stdout", text=text))
 
 
-class LocalJudge(Judge):
+class LocalJudge(CellJudge):
     """A judge whose "kernel" is this process: the test cells run as in grading, the student's functions
     (``namespace``, e.g. built from the source with a variant's edits) are called here through
     :func:`helpers.calls.run` with the reference answering their dependencies.
@@ -457,29 +471,8 @@ class LocalJudge(Judge):
 
     def __init__(self, assignment: str, source_nb, namespace: dict, catalogue: list[dict] | None = None,
                  timeout: int = 600, run_seed: int | None = None):
-        self.assignment = assignment
-        self.run_seed = new_run_seed() if run_seed is None else run_seed
-        self.namespace, self.solutions = trusted_setup(assignment, source_nb)
-        self.graded = [nbu.grade_id(c) for c in nbu.solution_cells(source_nb)]
-        from helpers.instructor.references import check_module
-
-        module = check_module(assignment)
-        self.dependencies = getattr(module, "DEPENDENCIES", {})
-        self.timeout = timeout
-        self.kernel = None
-        self._cell = None
+        super().__init__(assignment, source_nb, timeout, catalogue, run_seed)
         self.student = namespace
-        self.proxies = {name: KernelFunction(name, self) for name in self.graded}
-        self.function_of_test = nbu.function_of_tests(source_nb)
-        self.diagnoser = diagnosis.Diagnoser(assignment, source_nb, catalogue or [], self.parameters,
-                                             getattr(module, "OUTPUT_NAMES", {}))
-        self.probes = getattr(module, "DIAGNOSIS_PROBES", {})
-        self.recorded = []
-        self.mistakes = {}
-        self.last_call = {}
-
-    def close(self) -> None:
-        pass
 
     def call_in_kernel(self, name: str, args: tuple, kwargs: dict, harness: str | None) -> calls.Outcome:
         function = self.student.get(name)
