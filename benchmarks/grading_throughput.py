@@ -26,12 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import make_course_copy  # noqa: E402
-from helpers.instructor import demo  # noqa: E402
+from helpers.instructor import catalogue, demo  # noqa: E402
 
 
 def build_class(root: Path, assignments: list[str], students: int) -> None:
     for assignment in assignments:
-        variants = [v["name"] for v in demo.load_variants(root, assignment)["variants"]]
+        variants = [v["name"] for v in catalogue.load_variants(root, assignment)["variants"]]
         kinds = [[], None, *[[v] for v in variants]]  # None: the untouched release
         for k in range(students):
             kind = kinds[k % len(kinds)]

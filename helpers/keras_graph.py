@@ -43,15 +43,20 @@ class GraphRefused(ValueError):
 
 # ---------------------------------------------------------------- describing
 
-def describe_tensor(output, inputs: list) -> dict:
-    """The graph from the KerasTensors ``inputs`` to the KerasTensor ``output``."""
+def tensor_graph(output, inputs: list) -> dict:
+    """``{"graph": ...}``: the functional configuration of the graph from the KerasTensors ``inputs`` to the
+    KerasTensor ``output`` (what :func:`rebuild` applies to new inputs)."""
     import keras
 
     model = keras.Model(inputs=inputs if len(inputs) > 1 else inputs[0], outputs=output)
     return {"graph": json.loads(model.to_json())["config"]}
 
 
-def describe_model(model) -> dict:
+def model_graph(model) -> dict:
+    """``{"model": ...}``: the model's whole configuration (what :func:`rebuild` turns back into a model).
+
+    Not :func:`helpers.model_compare.describe_model`, which gives a summary's rows for comparing and printing.
+    """
     return {"model": json.loads(model.to_json())}
 
 

@@ -64,7 +64,7 @@ def _encode_framework(value):
         if "keras.Model" in names or any(n.endswith(".Functional") or n.endswith(".Sequential") for n in names):
             from helpers import keras_graph
 
-            return {"__keras__": keras_graph.describe_model(value)}
+            return {"__keras__": keras_graph.model_graph(value)}
         if any(n.endswith(".KerasTensor") for n in names):
             return {"__keras_tensor__": [None if d is None else int(d) for d in value.shape],
                     "dtype": str(value.dtype)}
@@ -122,7 +122,7 @@ def encode_result(result, args, kwargs):
             try:
                 from helpers import keras_graph
 
-                return {"__keras__": keras_graph.describe_tensor(result, inputs)}
+                return {"__keras__": keras_graph.tensor_graph(result, inputs)}
             except Exception as exc:  # noqa: BLE001 - e.g. an output not connected to the inputs
                 return {"__unserializable__": f"Keras tensor whose layers cannot be read back "
                                               f"({type(exc).__name__}: {str(exc)[:300]})"}

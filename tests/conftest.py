@@ -90,11 +90,11 @@ def variant_packs(assignment: str) -> tuple[tuple[str, ...], ...]:
     (wrong, then correct): the same packs every run. Grading ~15 notebooks instead of ~50 per assignment
     is most of what keeps the test suite short.
     """
-    from helpers.instructor import demo
+    from helpers.instructor import catalogue
 
     packs: list[tuple[list[str], set[str], set[str]]] = []  # names, solution cells, failing test cells
     for kind in ("wrong", "correct"):
-        for variant in demo.load_variants(ROOT, assignment, kind)["variants"]:
+        for variant in catalogue.load_variants(ROOT, assignment, kind)["variants"]:
             fails = set(variant.get("fails", []))
             for names, cells, failing in packs:
                 if variant["cell"] not in cells and not fails & failing:
@@ -220,16 +220,16 @@ def verdicts(cells) -> dict[str, tuple[str, float, str]]:
 
 def variant_names(assignment: str, kind: str) -> list[str]:
     """The names of ``source/<assignment>/{wrong,correct}_variants.json`` (for parametrize)."""
-    from helpers.instructor import demo
+    from helpers.instructor import catalogue
 
-    return [v["name"] for v in demo.load_variants(ROOT, assignment, kind)["variants"]]
+    return [v["name"] for v in catalogue.load_variants(ROOT, assignment, kind)["variants"]]
 
 
 def declared_variant(assignment: str, name: str) -> dict:
-    from helpers.instructor import demo
+    from helpers.instructor import catalogue
 
     for kind in ("wrong", "correct"):
-        for variant in demo.load_variants(ROOT, assignment, kind)["variants"]:
+        for variant in catalogue.load_variants(ROOT, assignment, kind)["variants"]:
             if variant["name"] == name:
                 return dict(variant, fails=variant.get("fails", []))
     raise KeyError(name)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers.instructor import demo, notebooks as nbu
+from helpers.instructor import catalogue, demo, notebooks as nbu
 from helpers.paths import course_root
 
 from conftest import MIN_CORPUS, assert_blank_earns_zero, variant_names
@@ -27,7 +27,7 @@ MARKERS = (nbu.BEGIN_SOLUTION, nbu.END_SOLUTION, nbu.BEGIN_HIDDEN, nbu.END_HIDDE
 
 
 def _variants() -> dict:
-    return demo.load_variants(ROOT, ASSIGNMENT)
+    return catalogue.load_variants(ROOT, ASSIGNMENT)
 
 
 def _without_names(rows: list[dict]) -> list[dict]:

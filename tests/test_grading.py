@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.instructor import batch, demo, notebooks as nbu, outputs
+from helpers.instructor import batch, catalogue, demo, notebooks as nbu, outputs
 from helpers.instructor.settings import Settings
 
 from conftest import (MIN_CORPUS, make_course_copy, pack_of, pack_student, variant_names, variant_packs,
@@ -260,7 +260,7 @@ def test_a_killed_run_leaves_nothing_running_and_a_rerun_finishes_it(tmp_path, h
     from nbgrader.api import Gradebook
 
     root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
-    variants = [v["name"] for v in demo.load_variants(root, ASSIGNMENT)["variants"]][:5]
+    variants = [v["name"] for v in catalogue.load_variants(root, ASSIGNMENT)["variants"]][:5]
     students = {"reference": [], **{f"student{k}": [v] for k, v in enumerate(variants)}}
     write_submissions(root, ASSIGNMENT, {s: demo.filled_notebook(root, ASSIGNMENT, v) for s, v in students.items()})
     expected = {s: demo.expected_score(root, ASSIGNMENT, v) for s, v in students.items()}
@@ -369,7 +369,7 @@ def test_check_prints_points_per_function_and_leaves_the_file_alone(tmp_path, ro
 def test_check_gives_full_marks_to_correct_alternatives(tmp_path, root, assignment):
     """`course check` agrees with `course grade` on correct answers written another way (two per assignment
     here; `course grade` grades every one of them in the assignments' own tests)."""
-    variants = demo.load_variants(root, assignment, "correct")["variants"]
+    variants = catalogue.load_variants(root, assignment, "correct")["variants"]
     names = [variants[0]["name"]] + [v["name"] for v in variants if v["cell"] != variants[0]["cell"]][:1]
     notebook = tmp_path / f"{assignment}.ipynb"
     nbformat.write(demo.filled_notebook(root, assignment, names), notebook)
@@ -384,7 +384,7 @@ def test_demo_command_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = {line.split()[0]: line.split()[1] for line in proc.stdout.splitlines()
              if line.split() and line.split()[0].endswith("_student")}
-    assert lines == {"reference_student": "100/100", "partial_student": f"{demo.expected_score(root, ASSIGNMENT, demo.load_variants(root, ASSIGNMENT)['partial_student']):g}/100",
+    assert lines == {"reference_student": "100/100", "partial_student": f"{demo.expected_score(root, ASSIGNMENT, catalogue.load_variants(root, ASSIGNMENT)['partial_student']):g}/100",
                      "blank_student": "0/100"}
     assert (root / "grades.csv").is_file() and (root / "gradebook.db").is_file()
     assert json.loads((root / "autograded" / "blank_student" / ASSIGNMENT / "grade.json").read_text())["score"] == 0

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, make_course_copy
-from helpers.instructor import demo, notebooks as nbu
+from helpers.instructor import catalogue, demo, notebooks as nbu
 from helpers.report import build, environment, labels, notebook as rnb, profile as prof, to_docx, to_html, to_pdf
 
 ASSIGNMENT = "cnn_step_by_step"
@@ -166,7 +166,7 @@ def test_cover_table_carries_the_profile(student):
     for key in ("name", "student_number", "class", "email", "course", "teacher"):
         assert cover[key].value == PROFILE[key] and not cover[key].missing
     assert cover["date"].value == "2026-05-20"
-    assert cover["title"].value == "Convolutional networks, step by step"
+    assert cover["title"].value == "卷积神经网络，一步一步来"  # the Chinese report names the lab in Chinese
     assert cover["score"].value.startswith("100 / 100")
     assert cover["name"].label == "姓名" and cover["student_number"].label == "学号"
     assert report.lang == "zh" and report.flags == []
@@ -437,7 +437,7 @@ def test_pdf_renders_chinese_and_is_reproducible(student):
 def class_copy(tmp_path_factory):
     """A course copy with a partly wrong, partly unwritten, never run notebook in notebooks/."""
     course = make_course_copy(tmp_path_factory.mktemp("report") / "course", [ASSIGNMENT])
-    partial = demo.filled_notebook(ROOT, ASSIGNMENT, demo.load_variants(ROOT, ASSIGNMENT)["partial_student"])
+    partial = demo.filled_notebook(ROOT, ASSIGNMENT, catalogue.load_variants(ROOT, ASSIGNMENT)["partial_student"])
     release = nbu.read_notebook(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     _solutions(partial)["pool_backward"].source = _solutions(release)["pool_backward"].source
     (course / "notebooks").mkdir()
@@ -479,7 +479,7 @@ def test_course_report_on_an_unrun_partly_wrong_notebook(class_copy, capsys):
     shown = {s.function: (s.points.points, s.points.max_points) for s in report.graded_steps}
     assert shown == expected
     assert shown["zero_pad"] == (0, 5) and shown["pool_backward"] == (0, 20) and shown["conv_forward"] == (20, 20)
-    assert report.score == demo.expected_score(ROOT, ASSIGNMENT, demo.load_variants(ROOT, ASSIGNMENT)["partial_student"]) - 20
+    assert report.score == demo.expected_score(ROOT, ASSIGNMENT, catalogue.load_variants(ROOT, ASSIGNMENT)["partial_student"]) - 20
     zero_pad = next(s for s in report.graded_steps if s.function == "zero_pad")
     assert "(pad, pad), (pad, pad), (0, 0), (0, 0)" in zero_pad.code  # the wrong line the student wrote
     assert any("x_pad.shape = (8, 7, 3, 2)" in o.text for o in zero_pad.outputs)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers.instructor import demo, notebooks as nbu
+from helpers.instructor import catalogue, demo, notebooks as nbu
 from helpers.paths import course_root
 
 from conftest import MIN_CORPUS, assert_blank_earns_zero, judge_in_process, pack_of, variant_names
@@ -31,7 +31,7 @@ GRADED_FUNCTIONS = ["identity_block", "convolutional_block", "ResNet50"]
 
 
 def _variants() -> dict:
-    return demo.load_variants(ROOT, ASSIGNMENT)
+    return catalogue.load_variants(ROOT, ASSIGNMENT)
 
 
 @pytest.fixture(scope="module")

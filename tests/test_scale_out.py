@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.instructor import batch, demo, outputs
+from helpers.instructor import batch, catalogue, demo, outputs
 from helpers.instructor.settings import Settings
 
 from conftest import make_course_copy
@@ -28,7 +28,7 @@ ASSIGNMENT = "cnn_step_by_step"
 
 
 def _class(root: Path) -> dict[str, float]:
-    students = {"ref": [], "partial": demo.load_variants(root, ASSIGNMENT)["partial_student"]}
+    students = {"ref": [], "partial": catalogue.load_variants(root, ASSIGNMENT)["partial_student"]}
     for student, variants in students.items():
         folder = root / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)

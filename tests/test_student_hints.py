@@ -124,9 +124,9 @@ def judged():
 
 
 def _variant(assignment: str, name: str) -> dict:
-    from helpers.instructor import demo
+    from helpers.instructor import catalogue
 
-    return next(v for v in demo.load_variants(ROOT, assignment, "correct")["variants"] if v["name"] == name)
+    return next(v for v in catalogue.load_variants(ROOT, assignment, "correct")["variants"] if v["name"] == name)
 
 
 # ------------------------------------------------------------------ 2. the original course's imports

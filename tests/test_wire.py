@@ -111,7 +111,7 @@ def test_a_block_travels_as_its_graph_and_computes_the_same_outputs(keras):
     X = keras.Input((5, 5, 3))
     out = _block(keras, X)
     original = keras.Model(X, out)
-    data = _through_json(keras_graph.describe_tensor(out, [X]))
+    data = _through_json(keras_graph.tensor_graph(out, [X]))
     X2 = keras.Input((5, 5, 3))
     rebuilt = keras.Model(X2, keras_graph.rebuild(data, [X2]))
     assert [type(layer).__name__ for layer in rebuilt.layers] == [type(layer).__name__ for layer in original.layers]
@@ -133,7 +133,7 @@ def test_a_model_travels_as_its_configuration(keras):
 
 def _graph_with(keras, layer, shape=(4, 4, 3)):
     X = keras.Input(shape)
-    return _through_json(keras_graph.describe_tensor(layer(X), [X])), shape
+    return _through_json(keras_graph.tensor_graph(layer(X), [X])), shape
 
 
 @pytest.mark.parametrize("what", ["lambda", "foreign module", "too many parameters", "huge tensor", "disconnected",
@@ -157,12 +157,12 @@ def test_what_could_harm_the_grader_is_refused_before_it_is_built(keras, monkeyp
         X = keras.Input((64, 64, 3))
         Y = keras.layers.UpSampling2D(8)(X)
         Y = keras.layers.Conv2D(3, 120, padding="same")(Y)
-        data, shape = _through_json(keras_graph.describe_tensor(keras.layers.MaxPooling2D(8)(Y), [X])), (64, 64, 3)
+        data, shape = _through_json(keras_graph.tensor_graph(keras.layers.MaxPooling2D(8)(Y), [X])), (64, 64, 3)
         match = "multiply-adds per example"
     elif what == "too costly in a sequential model":
         model = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.UpSampling2D(8),
                                   keras.layers.Conv2D(3, 120, padding="same")])
-        data, shape = _through_json(keras_graph.describe_model(model)), None
+        data, shape = _through_json(keras_graph.model_graph(model)), None
         match = "multiply-adds per example"
     else:
         data, shape = _graph_with(keras, keras.layers.Conv2D(2, 1, name="c"))
@@ -195,4 +195,4 @@ def test_the_course_resnet_is_far_inside_the_cost_limit(keras):
     cost = sum(keras_graph.multiply_adds(layer, layer.input, layer.output)
                for layer in model.layers if type(layer).__name__ != "InputLayer")
     assert 2e8 < cost < keras_graph.MAX_MULTIPLY_ADDS / 4, f"{cost:.3g} multiply-adds per example"
-    assert keras_graph.rebuild(_through_json(keras_graph.describe_model(model))).count_params() == model.count_params()
+    assert keras_graph.rebuild(_through_json(keras_graph.model_graph(model))).count_params() == model.count_params()

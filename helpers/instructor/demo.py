@@ -3,56 +3,21 @@
 * ``reference_student`` hands in the source solutions;
 * ``blank_student`` hands in the untouched release;
 * ``partial_student`` hands in the solutions with the variants listed under ``partial_student`` in
-  ``source/<id>/wrong_variants.json`` (realistic mistakes), so it earns exactly the points of the
-  functions it got right.
+  ``source/<id>/wrong_variants.json`` (realistic mistakes; :mod:`helpers.instructor.catalogue`), so it
+  earns exactly the points of the functions it got right.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import nbformat
 
 from helpers.instructor import notebooks as nbu
+from helpers.instructor.catalogue import all_variants, apply_variant, load_variants, strip_markers
 
 STUDENTS = ("reference_student", "partial_student", "blank_student")
-
-
-VARIANT_FILES = {"wrong": "wrong_variants.json", "correct": "correct_variants.json"}
-
-
-def load_variants(root: Path, assignment: str, kind: str = "wrong") -> dict:
-    """``source/<id>/wrong_variants.json`` (realistic mistakes) or ``correct_variants.json`` (correct
-    answers written another way): edits of the source solutions, never released."""
-    path = root / "source" / assignment / VARIANT_FILES[kind]
-    return json.loads(path.read_text()) if path.is_file() else {"variants": [], "partial_student": []}
-
-
-def _all_variants(root: Path, assignment: str) -> dict[str, dict]:
-    found = {}
-    for kind in VARIANT_FILES:
-        for variant in load_variants(root, assignment, kind)["variants"]:
-            found[variant["name"]] = dict(variant, fails=variant.get("fails", []))
-    return found
-
-
-def strip_markers(source: str) -> str:
-    lines = [line for line in source.splitlines()
-             if line.strip() not in (nbu.BEGIN_SOLUTION, nbu.END_SOLUTION)]
-    return "\n".join(lines)
-
-
-def apply_variant(assignment: str, answer: str, variant: dict) -> str:
-    """A solution cell's answer (markers stripped) with the variant's edits: its ``source``, or its ``replace``."""
-    text = variant["source"] if "source" in variant else answer
-    for old, new in variant.get("replace", []):
-        if old not in text:
-            raise ValueError(f"{assignment}: variant {variant['name']!r} expects {old!r} in solution cell "
-                             f"{variant['cell']!r}; update wrong_variants.json after editing the source.")
-        text = text.replace(old, new)
-    return text
 
 
 def filled_notebook(root: Path, assignment: str, variant_names: list[str] = ()) -> nbformat.NotebookNode:
@@ -60,7 +25,7 @@ def filled_notebook(root: Path, assignment: str, variant_names: list[str] = ()) 
     release = nbu.read_notebook(root / "release" / assignment / f"{assignment}.ipynb")
     source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
     answers = {nbu.grade_id(c): strip_markers(c.source) for c in nbu.solution_cells(source)}
-    variants = _all_variants(root, assignment)
+    variants = all_variants(root, assignment)
     for name in variant_names:
         if name not in variants:
             raise KeyError(f"{assignment}: no variant named {name!r} in wrong_variants.json or correct_variants.json")
@@ -75,7 +40,7 @@ def filled_notebook(root: Path, assignment: str, variant_names: list[str] = ()) 
 def expected_score(root: Path, assignment: str, variant_names: list[str]) -> float:
     """Full marks minus the points of every test cell the variants are declared to fail."""
     source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
-    variants = _all_variants(root, assignment)
+    variants = all_variants(root, assignment)
     failing = {gid for name in variant_names for gid in variants[name]["fails"]}
     return sum(nbu.points(c) for c in nbu.test_cells(source) if nbu.grade_id(c) not in failing)
 

@@ -6,8 +6,8 @@ fails, :meth:`Diagnoser.diagnose` looks at the calls of the function the cell te
 
 1. **Fingerprint against the catalogue.** Each entry of ``source/<id>/wrong_variants.json`` is an
    edit of the source solution. Here, in the grader, the entry's function is built from the source
-   with that edit applied (as :func:`helpers.instructor.demo.filled_notebook` does to a notebook's
-   text) and run on copies of the very inputs the student's function was given. An entry is named
+   with that edit applied (:func:`helpers.instructor.catalogue.apply_variant`, as the demo class's
+   notebooks are built) and run on copies of the very inputs the student's function was given. An entry is named
    only when its outcome equals the student's (within tolerance) on **every** recorded call, the
    calls that passed included, and no other entry with a different name does too: a confident wrong
    name is worse than none.
@@ -24,8 +24,12 @@ mistake``) so that the class report counts names, and its text is appended to th
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
+import io
 import itertools
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from helpers import calls
+from helpers import calls, wire
+from helpers.instructor import catalogue, notebooks as nbu
+from helpers.model_compare import canonical_rows, describe_model
+from helpers.solutions import solution_namespace
 
 TIME_LIMIT_S = 120.0  # the catalogue of one function, on one failed cell: past this, no name
 RTOL, ATOL_SCALE = 1e-4, 1e-5  # "the same output": looser than the checks (other summation orders, float32)
@@ -72,21 +79,16 @@ class _Entry:
 
 def load_catalogue(root: Path, assignment: str) -> list[dict]:
     """The wrong variants (with ``explanation`` and ``hint``) of ``source/<assignment>/wrong_variants.json``."""
-    from helpers.instructor import demo
-
-    return list(demo.load_variants(root, assignment, "wrong")["variants"])
+    return list(catalogue.load_variants(root, assignment, "wrong")["variants"])
 
 
 def edited_namespace(assignment: str, source_nb, edits: list[dict]) -> dict:
     """The source solutions with ``edits`` (entries in the catalogue's format) applied, exec'd here."""
-    from helpers.instructor import demo
-    from helpers.instructor.references import solution_namespace
-
     nb = copy.deepcopy(source_nb)
     for edit in edits:
         for cell in nb.cells:
             if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == edit["cell"]:
-                cell.source = demo.apply_variant(assignment, demo.strip_markers(cell.source), edit)
+                cell.source = catalogue.apply_variant(assignment, catalogue.strip_markers(cell.source), edit)
     return solution_namespace(assignment, notebook=nb)
 
 
@@ -94,8 +96,6 @@ class Diagnoser:
     """The catalogue of one assignment, its functions built lazily from the source solutions."""
 
     def __init__(self, assignment: str, source_nb, entries: list[dict], parameters=None, output_names=None):
-        from helpers.instructor import notebooks as nbu
-
         self.assignment = assignment
         self.source_nb = source_nb
         self.answers = {nbu.grade_id(c): c.source for c in nbu.solution_cells(source_nb)}
@@ -105,9 +105,6 @@ class Diagnoser:
         self._namespaces: dict[str, dict] = {}
         self.parameters = parameters or (lambda name: None)
         self.output_names = output_names or {}
-        import hashlib
-        import json
-
         self.source_key = hashlib.sha256(json.dumps([self.answers, entries], sort_keys=True, default=str)
                                          .encode()).hexdigest()
 
@@ -185,11 +182,6 @@ _OUTCOMES: dict[tuple, calls.Outcome] = {}
 
 
 def _call_key(name: str, call: Call) -> tuple | None:
-    import hashlib
-    import json
-
-    from helpers import wire
-
     if wire.keras_inputs(call.args, call.kwargs):
         return None
     try:
@@ -201,8 +193,6 @@ def _call_key(name: str, call: Call) -> tuple | None:
 
 def _copy(value):
     """A deep copy in which symbolic Keras inputs stay themselves (a block's output must connect to them)."""
-    from helpers import wire
-
     memo = {id(t): t for t in wire.keras_inputs(value, {})}
     try:
         return copy.deepcopy(value, memo)
@@ -211,9 +201,6 @@ def _copy(value):
 
 
 def _run(function, call: Call) -> calls.Outcome:
-    import contextlib
-    import io
-
     with contextlib.redirect_stdout(io.StringIO()):
         return calls.run(function, _copy(call.args), _copy(call.kwargs), harness=call.harness)
 
@@ -299,12 +286,7 @@ def _is_keras(value) -> bool:
 
 def keras_fingerprint(value, args, kwargs) -> tuple:
     """A Keras model (or a block's output tensor) as its canonical layer rows and outputs on fixed weights."""
-    import json
-
-    import keras
-
-    from helpers import wire
-    from helpers.model_compare import canonical_rows, describe_model
+    import keras  # lazy: TensorFlow, only where a Keras value is compared
 
     model = value
     if any(c.__name__ == "KerasTensor" for c in type(value).__mro__):

@@ -41,7 +41,7 @@ GRADING_CODE = (
     "helpers/solutions.py",  # the source solutions the expected values come from
     "helpers/wire.py",  # what comes back from the kernel, decoded and validated
     "helpers/instructor/deadline.py",  # the time limit of the grader's own work on a test cell
-    "helpers/instructor/demo.py",  # applies the catalogue's edits for the diagnosis
+    "helpers/instructor/catalogue.py",  # applies the catalogue's edits for the diagnosis
     "helpers/instructor/diagnosis.py",  # the likely mistake named in a failed cell
     "helpers/instructor/execute.py",  # running the notebook: timeouts, restarts, budgets
     "helpers/instructor/grading.py",  # the pipeline from a file to a Result
