@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 from helpers.instructor import notebooks as nbu
+from helpers.instructor.settings import course_paths
 
 VARIANT_FILES = {"wrong": "wrong_variants.json", "correct": "correct_variants.json"}
 
@@ -26,7 +27,7 @@ VARIANT_FILES = {"wrong": "wrong_variants.json", "correct": "correct_variants.js
 def load_variants(root: Path, assignment: str, kind: str = "wrong") -> dict:
     """``source/<id>/wrong_variants.json`` (realistic mistakes) or ``correct_variants.json`` (correct
     answers written another way); an empty catalogue where the file does not exist."""
-    path = Path(root) / "source" / assignment / VARIANT_FILES[kind]
+    path = course_paths(root).path("source", assignment) / VARIANT_FILES[kind]
     return json.loads(path.read_text()) if path.is_file() else {"variants": [], "partial_student": []}
 
 

@@ -61,7 +61,7 @@ class ClassData:
 def load_class(settings: Settings, assignment: str) -> ClassData:
     """Every student's ``grade.json`` for ``assignment``; submitted folders without one are listed as absent."""
     data = ClassData(assignment, {})
-    graded_root = settings.root / settings.folders.get("autograded", "autograded")
+    graded_root = settings.folder("autograded")
     students = set(settings.students())
     if graded_root.is_dir():
         students |= {p.name for p in graded_root.iterdir() if p.is_dir() and not p.name.startswith(".")}

@@ -16,14 +16,16 @@ import nbformat
 
 from helpers.instructor import notebooks as nbu
 from helpers.instructor.catalogue import all_variants, apply_variant, load_variants, strip_markers
+from helpers.instructor.settings import course_paths
 
 STUDENTS = ("reference_student", "partial_student", "blank_student")
 
 
 def filled_notebook(root: Path, assignment: str, variant_names: list[str] = ()) -> nbformat.NotebookNode:
     """The release notebook with every solution cell answered as the source does, then the variants applied."""
-    release = nbu.read_notebook(root / "release" / assignment / f"{assignment}.ipynb")
-    source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+    paths = course_paths(root)
+    release = nbu.read_notebook(paths.notebook("release", assignment))
+    source = nbu.read_notebook(paths.notebook("source", assignment))
     answers = {nbu.grade_id(c): strip_markers(c.source) for c in nbu.solution_cells(source)}
     variants = all_variants(root, assignment)
     for name in variant_names:
@@ -39,16 +41,15 @@ def filled_notebook(root: Path, assignment: str, variant_names: list[str] = ()) 
 
 def expected_score(root: Path, assignment: str, variant_names: list[str]) -> float:
     """Full marks minus the points of every test cell the variants are declared to fail."""
-    source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+    source = nbu.read_notebook(course_paths(root).notebook("source", assignment))
     variants = all_variants(root, assignment)
     failing = {gid for name in variant_names for gid in variants[name]["fails"]}
     return sum(nbu.points(c) for c in nbu.test_cells(source) if nbu.grade_id(c) not in failing)
 
 
 def write_submission(root: Path, student: str, assignment: str, nb: nbformat.NotebookNode) -> Path:
-    folder = root / "submitted" / student / assignment
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{assignment}.ipynb"
+    path = course_paths(root).notebook("submitted", assignment, student)
+    path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
 
@@ -59,10 +60,9 @@ def create_demo_class(root: Path, assignments: list[str]) -> dict[tuple[str, str
     for assignment in assignments:
         variants = load_variants(root, assignment)
         partial = list(variants.get("partial_student", []))
-        release_nb = root / "release" / assignment / f"{assignment}.ipynb"
-        blank_dir = root / "submitted" / "blank_student" / assignment
-        blank_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(release_nb, blank_dir / f"{assignment}.ipynb")
+        blank = course_paths(root).notebook("submitted", assignment, "blank_student")
+        blank.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(course_paths(root).notebook("release", assignment), blank)
         write_submission(root, "reference_student", assignment, filled_notebook(root, assignment))
         write_submission(root, "partial_student", assignment, filled_notebook(root, assignment, partial))
         full = expected_score(root, assignment, [])

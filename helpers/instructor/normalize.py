@@ -27,6 +27,8 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.instructor.settings import course_paths
+
 # What nbstripout removes by default (nbstripout's own list, see `nbstripout --help`) and what this
 # course adds; the git filter gets the additions through `filter.nbstripout.extrakeys`.
 NBSTRIPOUT_DEFAULT_KEYS = (
@@ -108,5 +110,6 @@ def normalize_file(path: Path) -> bool:
 
 def source_notebooks(root: Path, assignments=None) -> list[Path]:
     """``source/<id>/*.ipynb`` of the given assignments (default: all)."""
-    folders = [root / "source" / a for a in assignments] if assignments else sorted((root / "source").iterdir())
+    paths = course_paths(root)
+    folders = [paths.path("source", a) for a in assignments] if assignments else sorted(paths.folder("source").iterdir())
     return sorted(p for folder in folders if folder.is_dir() for p in folder.glob("*.ipynb"))

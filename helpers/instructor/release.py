@@ -11,11 +11,12 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from helpers.instructor.settings import course_paths
 from helpers.paths import ASSIGNMENTS
 
 
 def available_assignments(root: Path) -> list[str]:
-    return [a for a in ASSIGNMENTS if (root / "source" / a / f"{a}.ipynb").is_file()]
+    return [a for a in ASSIGNMENTS if course_paths(root).notebook("source", a).is_file()]
 
 
 def nbgrader(root: Path, *args: str, quiet: bool = True) -> subprocess.CompletedProcess:
@@ -52,7 +53,7 @@ def release(root: Path, assignments: list[str] | None = None, normalize: bool = 
     written = []
     for assignment in assignments:
         nbgrader(root, "generate_assignment", assignment, "--force", "--log-level=ERROR")
-        written.append(root / "release" / assignment / f"{assignment}.ipynb")
+        written.append(course_paths(root).notebook("release", assignment))
         written.extend(translations.write_edition(root, assignment, lang)
                        for lang in translations.languages(root, assignment))
     return written
@@ -61,7 +62,7 @@ def release(root: Path, assignments: list[str] | None = None, normalize: bool = 
 def _source_points(root: Path, assignment: str) -> float:
     from helpers.instructor import notebooks as nbu
 
-    nb = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+    nb = nbu.read_notebook(course_paths(root).notebook("source", assignment))
     return sum(nbu.points(c) for c in nbu.test_cells(nb))
 
 
@@ -79,11 +80,11 @@ def ensure_registered(root: Path, assignments: list[str]) -> None:
         missing = [a for a in assignments if registered.get(a) != _source_points(root, a)]
     if missing:
         # generate_assignment rewrites release/ with identical bytes; keep the committed copy untouched anyway.
-        backup = {a: (root / "release" / a / f"{a}.ipynb").read_bytes()
-                  for a in missing if (root / "release" / a / f"{a}.ipynb").is_file()}
+        released = {a: course_paths(root).notebook("release", a) for a in missing}
+        backup = {a: path.read_bytes() for a, path in released.items() if path.is_file()}
         release(root, missing, normalize=False)  # grading never rewrites source/
         for a, data in backup.items():
-            (root / "release" / a / f"{a}.ipynb").write_bytes(data)
+            released[a].write_bytes(data)
 
 
 def exchange_root(root: Path) -> Path:

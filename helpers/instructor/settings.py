@@ -2,9 +2,12 @@
 
 ``CourseGrader`` is a traitlets ``Configurable`` like nbgrader's classes: every option has a type
 and a help text (``course grade --help-all`` lists them), and a misspelt one is an error that names
-the nearest real one, not a silently ignored line. Folder paths are built in one place,
-:meth:`Settings.path`, from nbgrader's own ``CourseDirectory`` settings (``source_directory``,
-``directory_structure``, ...), so the grader and nbgrader agree on where everything is.
+the nearest real one, not a silently ignored line.
+
+Every course path is built here and nowhere else: :meth:`Settings.path`, :meth:`Settings.notebook`
+and :meth:`Settings.folder` ask nbgrader's own ``CourseDirectory.format_path``, configured with the
+course's ``source_directory``, ``directory_structure``, ..., so the grader and nbgrader agree on where
+everything is. Code that knows only the course folder uses :func:`course_paths`.
 
 :class:`Settings` is a plain dataclass: it travels to worker processes and Dask workers.
 """
@@ -12,12 +15,16 @@ the nearest real one, not a silently ignored line. Folder paths are built in one
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute, LimitOutput
 from traitlets import Bool, Int
-from traitlets.config import Configurable
+from traitlets.config import Config, Configurable
+from traitlets.config.loader import PyFileConfigLoader
 
 
 class SettingsError(ValueError):
@@ -77,16 +84,21 @@ class Settings:
     # -------------------------------------------------------------- where things are
 
     def path(self, step: str, assignment: str, student: str = ".") -> Path:
-        """The folder of ``assignment`` (and ``student``) at nbgrader step ``step``, as nbgrader builds it."""
-        relative = self.directory_structure.format(nbgrader_step=self.folders[step], student_id=student,
-                                                   assignment_id=assignment)
-        return Path(os.path.normpath(self.root / relative))
+        """The folder of ``assignment`` (and ``student``) at nbgrader step ``step`` (``source``, ``release``,
+        ``submitted``, ``autograded``, ``feedback``): nbgrader's ``CourseDirectory.format_path``."""
+        course = _course_directory(str(self.root), self.directory_structure, tuple(sorted(self.folders.items())))
+        return Path(os.path.normpath(course.format_path(self.folders[step], student, assignment)))
 
     def notebook(self, step: str, assignment: str, student: str = ".") -> Path:
+        """The notebook of ``assignment`` (and ``student``) at nbgrader step ``step``."""
         return self.path(step, assignment, student) / f"{assignment}.ipynb"
 
+    def folder(self, step: str) -> Path:
+        """The folder that holds every assignment (or every student) at nbgrader step ``step``."""
+        return self.root / self.folders[step]
+
     def students(self) -> list[str]:
-        submitted = self.root / self.folders["submitted"]
+        submitted = self.folder("submitted")
         if not submitted.is_dir():
             return []
         return sorted(p.name for p in submitted.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -104,17 +116,9 @@ class Settings:
     @classmethod
     def load(cls, root: Path, timeout: int | None = None) -> "Settings":
         """Read ``nbgrader_config.py`` in ``root``: nbgrader's sections and ``CourseGrader``."""
-        from nbgrader.coursedir import CourseDirectory
-        from nbgrader.preprocessors import Execute, LimitOutput
-        from traitlets.config.loader import PyFileConfigLoader
-
         root = Path(root).resolve()
         config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config() \
-            if (root / "nbgrader_config.py").is_file() else None
-        if config is None:
-            from traitlets.config import Config
-
-            config = Config()
+            if (root / "nbgrader_config.py").is_file() else Config()
         _refuse_unknown(config, "CourseGrader", CourseGrader)
         grader = CourseGrader(config=config)
         course = CourseDirectory(config=config)
@@ -131,6 +135,25 @@ class Settings:
         for name in CourseGrader.class_trait_names(config=True):
             setattr(settings, name, getattr(grader, name))
         return settings
+
+
+@functools.lru_cache(maxsize=16)
+def _course_directory(root: str, directory_structure: str, folders: tuple) -> CourseDirectory:
+    """nbgrader's ``CourseDirectory`` for these settings (made once: :class:`Settings` itself stays plain data)."""
+    steps = dict(folders)
+    return CourseDirectory(root=root, directory_structure=directory_structure,
+                           **{trait: steps[step] for step, trait in _STEPS.items() if step in steps})
+
+
+@functools.lru_cache(maxsize=16)
+def _course_paths(root: Path) -> Settings:
+    return Settings.load(root)
+
+
+def course_paths(root: Path) -> Settings:
+    """The settings of the course folder ``root``, read once per process: for code that needs only paths
+    (:meth:`Settings.path`, :meth:`Settings.notebook`, :meth:`Settings.folder`), never to change."""
+    return _course_paths(Path(root).resolve())
 
 
 def _refuse_unknown(config, section: str, configurable) -> None:
