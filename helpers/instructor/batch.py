@@ -21,7 +21,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.instructor import grade_key, outputs, provenance, sandbox
+from helpers.instructor import grade_key, grader_log, outputs, provenance, sandbox
+from helpers.instructor.grader_log import LOGGER
 from helpers.instructor.grading import grade_notebook, prepare_data, probe_sandbox, sha256_file
 from helpers.instructor.outputs import atomic_write
 from helpers.instructor.settings import Settings
@@ -34,6 +35,7 @@ GRADE_FILE = "grade.json"
 def _init_worker(threads: int = 0) -> None:
     """Start of a local pool worker: it dies with the grader, and its replays share the cores like its kernels."""
     sandbox.die_with_parent()
+    grader_log.configure()  # the level the grading command chose (through the environment)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle (it ends the workers)
     if threads:  # set before TensorFlow loads
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -161,6 +163,8 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
     sandbox.sweep_scratch()
     probe_sandbox(settings)
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    LOGGER.info("%d notebooks to grade, %d kept; %s, %d threads per kernel", len(todo), len(plan.kept),
+                f"on the Dask cluster at {scheduler}" if scheduler else f"{workers} worker process(es)", threads)
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
@@ -170,6 +174,8 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
 
     def finished(k: int, outcome: Result | BaseException) -> None:
         if isinstance(outcome, BaseException):
+            LOGGER.warning("%s/%s could not be graded: %s: %s", jobs[k].student, jobs[k].assignment,
+                           type(outcome).__name__, outcome)
             failures.append((jobs[k], outcome))
         else:
             results[k] = outcome

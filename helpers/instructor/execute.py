@@ -48,6 +48,7 @@ from zmq.utils.monitor import recv_monitor_message
 
 from helpers import wire
 from helpers.instructor import sandbox
+from helpers.instructor.grader_log import LOGGER
 
 MAX_RESTARTS = 3
 MAX_RECORD_CHARS = 128 << 20  # data sent back by graded functions, per test cell (a ResNet-50 graph is about 0.2 MB)
@@ -212,6 +213,8 @@ class _GuardedClient(NotebookClient):
             size = len(json.dumps(data[wire.MIME]))
             self._record_chars[cell_index] = used + size
             if used + size > MAX_RECORD_CHARS:
+                LOGGER.info("cell %d: a result of %d characters dropped (over %d for the cell)", cell_index, size,
+                         MAX_RECORD_CHARS)
                 outs.append(new_output("stream", name="stderr",
                                        text=f"\n[result dropped: more than {MAX_RECORD_CHARS:,} characters]\n"))
                 return None
@@ -221,6 +224,7 @@ class _GuardedClient(NotebookClient):
         self._output_chars[cell_index] = used + size
         if used + size > self.max_output_chars and msg.get("msg_type") != "error":
             if used <= self.max_output_chars:
+                LOGGER.info("cell %d: output cut at %d characters", cell_index, self.max_output_chars)
                 outs.append(new_output("stream", name="stderr",
                                        text=f"\n[output cut: this cell printed more than {self.max_output_chars:,} characters]\n"))
             return None
@@ -346,6 +350,7 @@ def execute_notebook(nb: nbformat.NotebookNode, env: dict[str, str], timeout: in
 def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
              sandbox_spec, log, judge=None, is_test=lambda cell: False, notebook_timeout=0) -> ExecutionReport:
     report = ExecutionReport()
+    started = time.monotonic()
     budget_end = started + notebook_timeout if notebook_timeout else None
     code = [k for k, cell in enumerate(nb.cells) if cell.cell_type == "code"]
     for k in code:
@@ -375,6 +380,8 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                     index = code[position]
                     cell = nb.cells[index]
                     if budget_end is not None and time.monotonic() >= budget_end:
+                        LOGGER.info("the notebook used up its %d s: %d code cells not run", notebook_timeout,
+                                 len(code) - position)
                         for rest in code[position:]:
                             report.statuses[rest] = "not run"
                             nb.cells[rest].outputs = [_error_output(
@@ -400,6 +407,7 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                             raise IopubLost()
                     report.seconds_of[index] = time.monotonic() - cell_started
                     if client.timed_out:
+                        LOGGER.info("cell %d ran past its %d s and was interrupted", index, cell_timeout)
                         report.statuses[index] = "timeout"
                         cell.outputs.append(_error_output("CellTimeoutError", report.reasons.get(index) or
                                                           f"this cell ran longer than {cell_timeout} s and was interrupted"))
@@ -409,12 +417,14 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                     else:
                         report.statuses[index] = "error" if _cell_failed(cell) else "ok"
                         position += 1
+                    LOGGER.debug("cell %d: %s in %.2f s", index, report.statuses[index], report.seconds_of[index])
         except (DeadKernelError, _KernelStuck, KernelLost) as exc:
             client.timeout = timeout
             if isinstance(exc, _KernelStuck):
-                pass  # the timed-out cell already carries its reason; the kernel is replaced
+                LOGGER.info("the kernel did not answer after an interrupt: restarted")
             else:
                 index = code[position]
+                LOGGER.info("cell %d: %s", index, lost_because(exc))
                 report.statuses[index] = "kernel died"
                 nb.cells[index].outputs.append(_error_output("DeadKernelError", lost_because(exc)))
                 position += 1
@@ -422,11 +432,13 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
             client.km = None
             client.kc = None
             if report.restarts > MAX_RESTARTS:
+                LOGGER.info("the kernel died %d times: %d code cells not run", report.restarts, len(code) - position)
                 for index in code[position:]:
                     report.statuses[index] = "not run"
                     nb.cells[index].outputs = [_error_output("NotRun", "not run: the kernel died too many times")]
                 break
     report.seconds = time.monotonic() - started
+    LOGGER.debug("notebook ran in %.1f s (%d restarts)", report.seconds, report.restarts)
     return report
 
 

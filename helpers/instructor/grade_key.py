@@ -67,6 +67,7 @@ NOT_JUDGING = {
     "helpers/paths.py": "where the course folder is",
     "helpers/instructor/batch.py": "schedules the jobs; the key is checked here",
     "helpers/instructor/feedback.py": "renders the feedback page of a result",
+    "helpers/instructor/grader_log.py": "the grader's log; it decides no points",
     "helpers/instructor/inert.py": "makes the autograded notebook safe to display; it decides no points",
     "helpers/instructor/outputs.py": "writes grades.csv, the gradebook and feedback",
     "helpers/instructor/provenance.py": "flags a submission the exchange says someone else made; no points",

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.instructor import diagnosis, judge, notebooks as nbu, sandbox
+from helpers.instructor import diagnosis, grader_log, judge, notebooks as nbu, sandbox
 from helpers.instructor.execute import execute_notebook
+from helpers.instructor.grader_log import LOGGER
 from helpers.instructor.inert import inert_notebook
 from helpers.instructor.outputs import atomic_write
 from helpers.instructor.merge import copy_submitted_files, merge_submission
@@ -145,6 +146,7 @@ def probe_sandbox(settings: Settings, announce: bool = True) -> str:
     if key not in _PROBED:
         problem = _sandbox_problem(settings) if settings.sandbox else None
         if problem:
+            LOGGER.info("the sandbox refused to start: %s", problem)
             who = "as root" if os.geteuid() == 0 else f"as {_user_name()}, with all of your rights"
             raise SandboxUnavailable(
                 f"the sandbox for students' kernels cannot be set up on this machine: {problem}. No student's "
@@ -153,6 +155,7 @@ def probe_sandbox(settings: Settings, announce: bool = True) -> str:
                 "c.CourseGrader.sandbox = False in nbgrader_config.py: students' code then runs "
                 f"{who}, with only the resource and time limits (the README's \"Isolation\" section).")
         _PROBED[key] = ("root" if os.geteuid() == 0 else "userns") if settings.sandbox else "off"
+        LOGGER.info("kernels are isolated by the sandbox: %s", _PROBED[key])
     if announce and _PROBED[key] == "off":
         who = "as ROOT" if os.geteuid() == 0 else f"as {_user_name()}, with all of your rights"
         print(f"WARNING: the sandbox is off (c.CourseGrader.sandbox = False in nbgrader_config.py): students' "
@@ -194,6 +197,15 @@ def _user_name() -> str:
 def grade_notebook(settings: Settings, assignment: str, student: str, notebook_path: Path | None,
                    out_dir: Path, threads: int = 1) -> Result:
     """Grade one notebook file; the executed notebook goes to ``out_dir``. Never raises for a bad notebook."""
+    with grader_log.job(f"{student}/{assignment}"):
+        result = _grade_notebook(settings, assignment, student, notebook_path, out_dir, threads)
+        LOGGER.info("%s: %g/%g points in %.1f s%s", result.status, result.score, result.max_score, result.seconds,
+                    "".join(f"; {note}" for note in result.notes))
+        return result
+
+
+def _grade_notebook(settings: Settings, assignment: str, student: str, notebook_path: Path | None,
+                    out_dir: Path, threads: int) -> Result:
     _reset_peak_memory()  # Result.grader_peak_mb: this notebook's, not the worker's earlier ones'
     source = nbu.read_notebook(settings.notebook("source", assignment))
     release = nbu.read_notebook(settings.notebook("release", assignment))

@@ -46,6 +46,7 @@ from helpers.compare import CheckFailure
 from helpers.instructor import diagnosis, notebooks as nbu
 from helpers.instructor.deadline import Deadline
 from helpers.instructor.execute import KernelLost, ScratchKernel
+from helpers.instructor.grader_log import LOGGER
 from helpers.solutions import check_module, solution_namespace
 
 MAX_CONNECTIONS = 4
@@ -189,6 +190,7 @@ class ReferenceServer:
             return {"error": {"ename": "RuntimeError", "message": f"malformed request ({exc})"}}
         refused = self.allowed_call(name, tuple(args), kwargs) if self.allowed_call else ""
         if refused:
+            LOGGER.info("a dependency call of %s refused: %s", name, refused)
             return {"error": {"ename": "ValueError", "message": f"{name}: {refused}"}}
         try:
             with self._computing:  # one answer at a time: a flood of requests cannot multiply the work
@@ -299,6 +301,7 @@ class CellJudge:
         except CellTimedOut:
             status = "timeout"
             if limit.fired:  # the time ran out here, not in the kernel
+                LOGGER.info("test cell %s: the grader's work ran past the cell's %s s", nbu.grade_id(cell), seconds)
                 reason = (f"the grader's work on what your code returned took longer than this cell's "
                           f"{seconds} s (a network or an array too costly to check?)")
         except KernelLost:
@@ -319,6 +322,8 @@ class CellJudge:
             self._cell = None
             self._deadline = None
             self.recorded = []
+        LOGGER.debug("test cell %s: %s in %.2f s%s", nbu.grade_id(cell), status, time.monotonic() - began,
+                     f" ({self.mistakes[index]})" if index in self.mistakes else "")
         return status, reason
 
     def _record(self, call: "diagnosis.Call") -> None:
@@ -349,8 +354,10 @@ class CellJudge:
                 return self.diagnoser.diagnose(function, recorded, self.solutions.call, probe,
                                                probes() if probes else ())
         except (CellTimedOut, DiagnosisOverBudget):
+            LOGGER.info("diagnosis of %s ran out of time: the cell fails unnamed", function)
             return diagnosis.Diagnosis()  # out of time while naming it: no name, the verdict stands
-        except Exception:  # noqa: BLE001 - a diagnosis is extra: the verdict stands without it
+        except Exception as exc:  # noqa: BLE001 - a diagnosis is extra: the verdict stands without it
+            LOGGER.info("diagnosis of %s failed (%s: %s): the cell fails unnamed", function, type(exc).__name__, exc)
             return diagnosis.Diagnosis()
         finally:
             sys.stdout = stdout
@@ -383,11 +390,15 @@ class Judge(CellJudge):
                    "callback": self.server.path if depends_on else None}
         text = json.dumps(request)
         if len(text) > wire.MAX_MESSAGE_BYTES:
+            LOGGER.info("a call of %s refused: its inputs (%d bytes) are over %d", name, len(text), wire.MAX_MESSAGE_BYTES)
             raise CheckFailure(f"the inputs of this call of {name} are too large to send")
         code = f"__import__('helpers.calls', fromlist=['serve']).serve({text!r})"
         with self.server.answering(depends_on), \
                 self._deadline.paused() if self._deadline else contextlib.nullcontext():
+            started = time.monotonic()
             ran = self.kernel.run(code, index, left, doing=name)
+        LOGGER.debug("call of %s in the kernel: %.2f s%s", name, time.monotonic() - started,
+                     ", out of time" if ran.timed_out else "")
         if ran.timed_out:
             raise CellTimedOut()
         outcome = self._outcome(name, args, kwargs, ran.outputs, cell)
