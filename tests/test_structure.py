@@ -89,3 +89,11 @@ def test_only_execute_drives_the_notebook_client():
                 raise AssertionError(f"{path.name}, line {node.lineno}: .{node.attr} drives nbclient; "
                                      "ask helpers.instructor.execute instead")
 
+
+def test_the_readme_layout_names_every_module_of_helpers_in_one_line():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    listed = [line.split("`")[1] for line in section.splitlines() if line.startswith("- `helpers/")]
+    modules = sorted(p.relative_to(PACKAGE.parent).as_posix() for p in PACKAGE.rglob("*.py"))
+    assert sorted(set(listed)) == sorted(listed), "a module is listed twice"
+    assert sorted(listed) == modules, "README's Layout section: add or remove these lines"
