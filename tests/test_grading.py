@@ -393,7 +393,7 @@ def test_demo_command_end_to_end(tmp_path):
 def test_a_notebook_the_grader_fails_on_does_not_hold_back_the_others(tmp_path, monkeypatch):
     import csv
 
-    from helpers import cli
+    from helpers.commands.grade import grade_class
     from helpers.instructor import batch
 
     root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
@@ -407,11 +407,11 @@ def test_a_notebook_the_grader_fails_on_does_not_hold_back_the_others(tmp_path, 
 
     monkeypatch.setattr(batch, "grade_notebook", failing)
     with pytest.raises(batch.GradingIncomplete, match="mallory"):
-        cli._grade(root, [ASSIGNMENT], workers=1, force=False, timeout=None)
+        grade_class(root, [ASSIGNMENT], workers=1, force=False, timeout=None)
     rows = {r["student"]: r for r in csv.DictReader((root / "grades.csv").open())}
     assert rows["alice"]["status"] == "missing"
     assert rows["mallory"]["status"] == "not graded" and "IndexError" in rows["mallory"]["reason"]
     monkeypatch.setattr(batch, "grade_notebook", honest)  # the grader mended: the same command grades just her
-    cli._grade(root, [ASSIGNMENT], workers=1, force=False, timeout=None)
+    grade_class(root, [ASSIGNMENT], workers=1, force=False, timeout=None)
     rows = {r["student"]: r for r in csv.DictReader((root / "grades.csv").open())}
     assert rows["mallory"]["status"] == "missing"

@@ -8,6 +8,8 @@ none of the grader. Each case runs in a fresh interpreter, so ``sys.modules`` sh
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -19,6 +21,7 @@ import pytest
 
 from helpers import cli, notebook_cells, wire
 from helpers.instructor.settings import SettingsError
+from helpers.commands import profile as profile_command
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "cnn_step_by_step"
@@ -93,14 +96,23 @@ print("RESULT " + json.dumps(message["result"]))
     np.testing.assert_array_equal(wire.decode(result), np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))))
 
 
+# What a quick command may load beside the standard library: the package itself, and what site loads
+# for its editable install.
+QUICK_COMMAND_PACKAGES = {"helpers", "__editable___cnn_course_0_1_0_finder", "_distutils_hack"}
+
+
 @pytest.mark.parametrize("argv, status", [
     (["--help"], 0),
     (["profile", "--file", "{tmp}/profile.toml", "--name", "Li Hua"], 0),
     (["check", "{tmp}/homework.ipynb"], 2),  # named after no assignment
+    (["check", "{tmp}/no_such_file.ipynb"], 2),
     (["grade", "no_such_assignment"], 2),
     (["no-such-command"], 2),
+    (["check", "{tmp}/homework.ipynb", "--no-such-option"], 2),
 ])
 def test_quick_commands_load_none_of_the_grader(argv, status, tmp_path):
+    """`course --help`, `course profile` and argument errors load the parser and the standard library only:
+    no nbgrader, nbconvert, matplotlib, TensorFlow, not even numpy (the modules of data and pretrain)."""
     (tmp_path / "homework.ipynb").write_text("{}")
     argv = [arg.format(tmp=tmp_path) for arg in argv]
     code = f"""
@@ -110,26 +122,52 @@ try:
 except SystemExit as exc:
     status = exc.code
 print("STATUS", status)
+print("PACKAGES " + json.dumps(sorted({{name.split(".")[0] for name in sys.modules}} - set(sys.stdlib_module_names))))
 """
-    printed, loaded = run_fresh(code, ROOT)
+    printed, loaded = run_fresh("import json, sys\n" + code, ROOT)
     assert f"STATUS {status}" in printed
     assert loaded == []
+    packages = json.loads(next(line for line in printed.splitlines() if line.startswith("PACKAGES "))[9:])
+    assert set(packages) - {"__main__"} <= QUICK_COMMAND_PACKAGES
+
+
+def test_subcommands_with_their_own_arguments_are_listed_with_their_modules_help():
+    """data and pretrain are named in `course --help` without their modules; the line is the module's own."""
+    for name, (module, text) in cli.OWN_PARSER.items():
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(module).add_cli(sub)
+        assert sub.choices[name] is not None
+        assert [action.help for action in sub._choices_actions if action.dest == name] == [text]
+
+
+def test_the_subcommands_module_parses_its_own_arguments(monkeypatch, capsys):
+    """`course data ...` reaches helpers.signs' own parser, with its options and its errors."""
+    from helpers import signs
+
+    seen = []
+    monkeypatch.setattr(signs, "_data_command", lambda args: seen.append(args) or 0)
+    assert cli.main(["data", "--seed", "7"]) == 0
+    assert seen[0].seed == 7 and seen[0].command == "data"
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["data", "--no-such-option"])
+    assert exc.value.code == 2 and "unrecognized arguments: --no-such-option" in capsys.readouterr().err
 
 
 def test_errors_a_command_reports_are_one_line_and_others_propagate(monkeypatch, tmp_path, capsys):
     """The grader's reported errors are found among the loaded modules, without importing them for it."""
 
-    def refuses(args):
+    def refuses(args, root):
         raise SettingsError("nbgrader_config.py: c.CourseGrader.sandbx is not a setting.")
 
-    monkeypatch.setattr(cli, "cmd_profile", refuses)
+    monkeypatch.setattr(profile_command, "run", refuses)
     assert cli.main(["profile", "--file", str(tmp_path / "p.toml")]) == 1
     assert capsys.readouterr().err == "error: nbgrader_config.py: c.CourseGrader.sandbx is not a setting.\n"
 
-    def breaks(args):
+    def breaks(args, root):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "cmd_profile", breaks)
+    monkeypatch.setattr(profile_command, "run", breaks)
     with pytest.raises(RuntimeError, match="a bug"):
         cli.main(["profile", "--file", str(tmp_path / "p.toml")])
 

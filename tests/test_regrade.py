@@ -225,7 +225,7 @@ def test_the_key_is_computed_once_per_assignment_not_per_student(tmp_path, monke
 
 @pytest.mark.slow
 def test_a_changed_check_regrades_exactly_its_assignments_notebooks(tmp_path, monkeypatch, capsys):
-    from helpers import cli
+    from helpers.commands.grade import grade_class
     from helpers.checks import cnn_step_by_step as step_checks
 
     package = _package_copy(tmp_path / "package")
@@ -240,7 +240,7 @@ def test_a_changed_check_regrades_exactly_its_assignments_notebooks(tmp_path, mo
 
     def grade() -> str:
         capsys.readouterr()
-        cli._grade(root, [STEP, "cnn_application"], workers=1, force=False, timeout=None)
+        grade_class(root, [STEP, "cnn_application"], workers=1, force=False, timeout=None)
         return capsys.readouterr().err
 
     said = grade()

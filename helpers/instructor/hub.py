@@ -171,7 +171,8 @@ def ensure_account(member: Member) -> str | None:
         pwd.getpwnam(member.id)
     except KeyError:
         comment = f"{member.name.replace(':', ' ').replace(',', ' ')},,,,{ACCOUNT_MARK}"
-        _run(["useradd", "--create-home", "--shell", "/bin/bash", "--comment", comment, member.id])
+        _run(["useradd", "--create-home", "--key", "HOME_MODE=0700", "--shell", "/bin/bash", "--comment", comment,
+              member.id])
         password = secrets.token_urlsafe(12)
         _run(["chpasswd"], input=f"{member.id}:{password}\n")
         return password
@@ -314,6 +315,8 @@ c.CourseDirectory.course_id = "$course"
 c.Exchange.root = "$exchange"
 c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = JupyterHubAuthPlugin
+# A hand-in counts only for the Unix user who made it (helpers/instructor/hub_exchange.py).
+c.ExchangeFactory.collect = "helpers.instructor.hub_exchange.OwnerCheckedCollect"
 ''')
 
 

@@ -1,4 +1,5 @@
-"""What ``course report`` and ``course profile`` do and print (the parsers are in :mod:`helpers.cli`)."""
+"""What ``course report`` does and prints (the parser is in :mod:`helpers.cli`; ``course profile`` is
+:mod:`helpers.commands.profile`)."""
 
 from __future__ import annotations
 
@@ -70,25 +71,3 @@ def report(args, root: Path) -> int:
     print(f"{assignment}: {made.score:g} / {made.max_score:g} points; {len(made.steps)} steps, "
           f"{len(made.figures)} figures; {'no flags' if not made.flags else f'{len(made.flags)} flagged (above)'}")
     return status
-
-
-def profile(args, root: Path) -> int:
-    path = Path(args.file) if args.file else prof.default_path(root)
-    updates = {key: getattr(args, key) for key in prof.KEYS if getattr(args, key, None) is not None}
-    try:
-        existed = path.is_file()
-        if updates or not existed:
-            current = prof.write(path, updates)
-            print(f"{'updated' if existed else 'created'} {path}")
-        else:
-            current = prof.load(path)
-            print(f"{path} (edit it, or set keys with `course profile --name ...`):")
-    except prof.ProfileError as exc:
-        return _error(str(exc))
-    width = max(len(f.key) for f in prof.FIELDS)
-    for f in prof.FIELDS:
-        value = current.get(f.key)
-        print(f"  {f.key.ljust(width)}  {value if value else '(blank)'}   # {f.zh} · {f.en}")
-    if current.missing():
-        print(f"still blank (flagged on the report's cover): {', '.join(current.missing())}")
-    return 0

@@ -1,0 +1,24 @@
+"""``course check``: grade one of the learner's notebooks with the full tests, on a private copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import notebook_cells
+from helpers.instructor import grading, outputs
+from helpers.instructor.settings import Settings
+
+
+def run(args, root: Path) -> int:
+    """``args.notebook`` is a file and ``args.assignment`` its assignment (:func:`helpers.cli.notebook_argument`)."""
+    path, assignment = Path(args.notebook), args.assignment
+    before = path.read_bytes()
+    settings = Settings.load(root, timeout=args.timeout)
+    result = grading.check_private_copy(settings, assignment, path)
+    assert path.read_bytes() == before
+    if result.status != "graded":
+        print(f"{path.name}: {result.status}: {result.reason}")
+        return 1
+    owner = notebook_cells.function_of_tests(notebook_cells.read_cells(settings.notebook("source", assignment)))
+    print(outputs.check_table(assignment, result, owner))
+    return 0
