@@ -13,7 +13,7 @@ from helpers.paths import course_command
 def run(args, root: Path) -> int:
     grader_log.configure(args.log_level)
     settings = Settings.load(root)
-    submitted = root / settings.folders["submitted"]
+    submitted = settings.folder("submitted")
     if not submitted.is_dir():
         print(f"error: {submitted} does not exist: put submissions in "
               f"{settings.folders['submitted']}/<student>/<assignment>/<assignment>.ipynb "
