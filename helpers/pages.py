@@ -92,7 +92,17 @@ def math_html(tex: str, display: bool = False, svg: bool = False) -> str:
         return f'<code class="tex">{html.escape(tex)}</code>'
     data = base64.b64encode(image.encode()).decode("ascii")
     css = "math-display" if display else "math-inline"
-    return f'<img class="{css}" alt="{html.escape(tex, quote=True)}" src="data:image/svg+xml;base64,{data}">'
+    box = _SVG_BOX.search(image)
+    size = ""
+    if box:  # its own size, and its baseline (y = 0 in the drawing) on the text's baseline
+        width, height, top = (float(box.group(k)) for k in ("width", "height", "top"))
+        size = f' style="width: {width:g}px; height: {height:g}px; vertical-align: {-(height + top):.2f}px"'
+    return f'<img class="{css}"{size} alt="{html.escape(tex, quote=True)}" src="data:image/svg+xml;base64,{data}">'
+
+
+MATH_PX = 14  # the size ziamath draws at: 10.5 pt, the report's text
+_SVG_BOX = re.compile(r'<svg[^>]*? width="(?P<width>[\d.]+)" height="(?P<height>[\d.]+)" '
+                      r'viewBox="[-\d.]+ (?P<top>[-\d.]+) ')
 
 
 @lru_cache(maxsize=512)
@@ -101,7 +111,7 @@ def _svg(mathml: str) -> str | None:
     import ziamath
 
     try:
-        return ziamath.Math(mathml, size=13).svg()
+        return ziamath.Math(mathml, size=MATH_PX).svg()
     except Exception:  # noqa: BLE001 -- a formula ziamath cannot draw is shown as TeX
         return None
 
@@ -160,7 +170,6 @@ def _run_html(run: Run) -> str:
 CODE_CSS = """
 pre .line { display: block; padding-left: 2em; text-indent: -2em; }
 math[display="block"] { margin: .5em 0; }
-img.math-inline { height: 1.2em; vertical-align: -0.3em; }
 img.math-display { display: block; margin: .5em auto; max-width: 100%; }
 code.tex { color: #555; }
 """

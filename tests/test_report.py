@@ -355,13 +355,15 @@ def test_docx_has_the_headings_tables_and_images(student):
     document = _docx(to_docx.render(report))
     headings = [(p.style.name, p.text) for p in document.paragraphs if p.style.name.startswith("Heading")]
     level1 = [text for style, text in headings if style == "Heading 1"]
-    assert level1 == ["一、实验目的", "二、实验软件和硬件环境", "三、实验步骤", "四、结论分析与体会", "五、问题与解答"]
+    assert level1 == ["一、实验目的", "二、实验原理", "三、实验软件和硬件环境", "四、实验步骤", "五、结论分析与体会",
+                      "六、问题与解答"]
     exercises = [text for style, text in headings if style == "Heading 5"]
     assert exercises[0] == "练习 1 - zero_pad    得分：5 / 5" and len(exercises) == 8
     cover = document.tables[0]
     assert [c.text for c in cover.rows[0].cells] == ["课程名称", "深度学习", "指导教师", "王老师"]
     assert [c.text for c in cover.rows[2].cells] == ["姓名", "李明", "学号", "2023010123"]
-    assert cover.rows[1].cells[1].text == "Convolutional networks, step by step"
+    assert cover.rows[1].cells[1].text == "卷积神经网络，一步一步来"
+    assert [c.text for c in cover.rows[-1].cells] == ["成绩", "", "教师签字", ""]  # left for the teacher
     summary = next(t for t in document.tables if t.cell(0, 0).text == "函数")
     assert [r.cells[0].text for r in summary.rows[1:-1]] == [s.function for s in report.graded_steps]
     assert len(document.inline_shapes) == len(report.figures) == 1
@@ -378,7 +380,8 @@ def test_english_report_has_english_labels(student):
     report = make(course, path, lang="en")
     document = _docx(to_docx.render(report))
     level1 = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
-    assert level1 == ["1 Purpose", "2 Software and hardware", "3 Steps", "4 Conclusions", "5 Questions and answers"]
+    assert level1 == ["1 Purpose", "2 Principles", "3 Software and hardware", "4 Steps", "5 Conclusions",
+                      "6 Questions and answers"]
     page = to_html.render(report)
     assert '<html lang="en">' in page and "Student number" in page and "Exercise 1 - zero_pad" in page
     assert set(labels.LABELS["zh"]) == set(labels.LABELS["en"])

@@ -167,12 +167,12 @@ def check_table(assignment: str, result: Result, owner: dict[str, str]) -> str:
     rows = []
     for function, cells in per_function.items():
         got, total = sum(c.points for c in cells), sum(c.max_points for c in cells)
-        rows.append((function, f"{got:g} / {total:g}", PASSED_MARK if got >= total else FAILED_MARK, cells))
-    name_width = max([display_width(r[0]) for r in rows] + [0])
-    points_width = max([display_width(r[1]) for r in rows] + [0])
+        rows.append((function, f"{got:g}", f"{total:g}", PASSED_MARK if got >= total else FAILED_MARK, cells))
+    name_width, got_width, total_width = (max([display_width(r[k]) for r in rows] + [0]) for k in range(3))
     lines = [f"{assignment}: {result.score:g} / {result.max_score:g} points", ""]
-    for function, points, mark, cells in rows:
-        lines.append(f"  {pad(function, name_width)}  {pad(points, points_width, right=True)}  {mark}".rstrip())
+    for function, got, total, mark, cells in rows:
+        points = f"{pad(got, got_width, right=True)} / {pad(total, total_width)}"
+        lines.append(f"  {pad(function, name_width)}  {points}  {mark}")
         for c in cells:
             if c.points >= c.max_points:
                 continue

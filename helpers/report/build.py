@@ -10,11 +10,37 @@ from helpers.report import check as checking, labels as lbl, notebook as rnb, pr
 from helpers.report.model import CoverField, Report, Step
 
 FORMATS = ("pdf", "docx", "html")
-COVER = (("course", "teacher"), ("title",), ("name", "student_number"), ("class", "date"), ("email", "score"))
+COVER = (("course", "teacher"), ("title",), ("name", "student_number"), ("class", "date"), ("email", "score"),
+         ("grade", "signature"))
+TEACHER_FIELDS = ("grade", "signature")  # left blank for the teacher, on paper; never flagged
 
 
 def source_notebook(root: Path, assignment: str):
     return nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+
+
+def prose_notebook(root: Path, assignment: str, nb, lang: str):
+    """The notebook whose prose (title, purpose, 实验原理) the report quotes in ``lang``, or None.
+
+    The student's notebook when it is the ``lang`` edition; else the ``lang`` edition that
+    ``course release`` builds from the catalogue (``release_<lang>/``), when the catalogue translates
+    every string; else None (the report then takes the title and purpose from
+    ``labels.ASSIGNMENT_TEXT``, and the explanations from the student's notebook).
+    """
+    from helpers import i18n
+
+    if i18n.notebook_language(nb) == lang:
+        return nb
+    # The catalogue tools load Babel: only where a report in another language is made.
+    from helpers.instructor import translations
+
+    catalogue = translations.catalogue_path(root, assignment, lang)
+    edition = translations.edition_path(root, assignment, lang)
+    if not catalogue.is_file() or not edition.is_file():
+        return None
+    if translations.unfinished(translations.read_catalogue(catalogue, lang)):
+        return None
+    return nbu.read_notebook(edition)
 
 
 def make_report(root: Path, notebook_path: Path, assignment: str, *, lang: str | None = None,
@@ -61,10 +87,15 @@ def make_report(root: Path, notebook_path: Path, assignment: str, *, lang: str |
 
     score = sum(p.points for p in functions.values())
     max_score = sum(p.max_points for p in functions.values())
-    values = {**profile.values, "title": rnb.title(nb) or assignment, "date": date.isoformat(),
+    prose = prose_notebook(root, assignment, nb, lang)
+    stand_in = lbl.ASSIGNMENT_TEXT.get(lang, {}).get(assignment, {}) if prose is None else {}
+    title = stand_in.get("title") or rnb.title(prose if prose is not None else nb) or assignment
+    purpose = stand_in.get("purpose") or rnb.purpose(prose if prose is not None else nb)
+    values = {**profile.values, "title": title, "date": date.isoformat(),
               "score": text["score_value"].format(score=score, max_score=max_score)}
     missing = set(profile.missing())
-    cover = [CoverField(key, text[key], values.get(key, ""), key in missing) for row in COVER for key in row]
+    cover = [CoverField(key, text[key], values.get(key, ""), key in missing and key not in TEACHER_FIELDS)
+             for row in COVER for key in row]
 
     if not profile.found:
         flags.append(f"no profile at {profile.path}: run `course profile` to make one; "
@@ -83,7 +114,8 @@ def make_report(root: Path, notebook_path: Path, assignment: str, *, lang: str |
         flags.append("not written yet (0 points): " + ", ".join(unwritten))
 
     return Report(lang=lang, assignment=assignment, title=values["title"], date=date, cover=cover,
-                  purpose=rnb.purpose(nb), environment=_environment(), steps=steps, score=score,
+                  purpose=purpose, principles=rnb.principles(prose if prose is not None else nb),
+                  environment=_environment(), steps=steps, score=score,
                   max_score=max_score, conclusions=sections["conclusions"], questions=sections["questions"],
                   author=profile.get("name"), profile_found=profile.found,
                   profile_path=_shown_path(profile.path, root), ran_fast=ran_fast, run_reason=run_reason,

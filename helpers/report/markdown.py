@@ -14,6 +14,8 @@ import re
 import mistune
 from docx.shared import Pt
 
+from helpers import pages
+
 _PARSE = mistune.create_markdown(renderer=None, plugins=["table", "strikethrough", "math"])
 _SYMBOLS = {r"\times": "×", r"\cdot": "·", r"\sum": "∑", r"\partial": "∂", r"\leq": "≤", r"\geq": "≥",
             r"\neq": "≠", r"\approx": "≈", r"\alpha": "α", r"\beta": "β", r"\lambda": "λ", r"\sigma": "σ",
@@ -58,7 +60,7 @@ def math_pieces(tex: str) -> list[tuple[str, str]]:
 
 # ------------------------------------------------------------------ HTML
 
-def _inline_html(nodes: list[dict]) -> str:
+def _inline_html(nodes: list[dict], svg: bool = False) -> str:
     out = []
     for node in nodes:
         kind = node["type"]
@@ -67,14 +69,14 @@ def _inline_html(nodes: list[dict]) -> str:
         elif kind == "codespan":
             out.append(f"<code>{html.escape(node['raw'])}</code>")
         elif kind == "strong":
-            out.append(f"<strong>{_inline_html(node['children'])}</strong>")
+            out.append(f"<strong>{_inline_html(node['children'], svg)}</strong>")
         elif kind == "emphasis":
-            out.append(f"<em>{_inline_html(node['children'])}</em>")
+            out.append(f"<em>{_inline_html(node['children'], svg)}</em>")
         elif kind == "strikethrough":
-            out.append(f"<del>{_inline_html(node['children'])}</del>")
+            out.append(f"<del>{_inline_html(node['children'], svg)}</del>")
         elif kind == "link":
             out.append(f'<a href="{html.escape(node["attrs"].get("url", ""), quote=True)}">'
-                       f"{_inline_html(node['children'])}</a>")
+                       f"{_inline_html(node['children'], svg)}</a>")
         elif kind == "image":
             out.append(html.escape(_plain(node.get("children", [])) or "[image]"))
         elif kind == "softbreak":
@@ -82,13 +84,13 @@ def _inline_html(nodes: list[dict]) -> str:
         elif kind == "linebreak":
             out.append("<br>")
         elif kind == "inline_math":
-            out.append('<span class="math">' + "".join(
-                f"<{tag}>{html.escape(text)}</{tag}>" if tag else html.escape(text)
-                for text, tag in math_pieces(node["raw"])) + "</span>")
+            out.append(pages.math_html(node["raw"], svg=svg))
+        elif kind == "block_math":
+            out.append(pages.math_html(node["raw"], display=True, svg=svg))
         elif "raw" in node:
             out.append(html.escape(node["raw"]))
         elif "children" in node:
-            out.append(_inline_html(node["children"]))
+            out.append(_inline_html(node["children"], svg))
     return "".join(out)
 
 
@@ -96,34 +98,34 @@ def _plain(nodes: list[dict]) -> str:
     return "".join(n.get("raw", "") if "children" not in n else _plain(n["children"]) for n in nodes)
 
 
-def _block_html(node: dict, heading_shift: int) -> str:
+def _block_html(node: dict, heading_shift: int, svg: bool = False) -> str:
     kind = node["type"]
     children = node.get("children", [])
     if kind in ("paragraph", "block_text"):
-        return f"<p>{_inline_html(children)}</p>"
+        return f"<p>{_inline_html(children, svg)}</p>"
     if kind == "heading":
         level = min(6, node["attrs"]["level"] + heading_shift)
-        return f"<h{level}>{_inline_html(children)}</h{level}>"
+        return f"<h{level}>{_inline_html(children, svg)}</h{level}>"
     if kind == "list":
         tag = "ol" if node["attrs"].get("ordered") else "ul"
-        return f"<{tag}>" + "".join(f"<li>{''.join(_block_html(c, heading_shift) for c in item['children'])}</li>"
+        return f"<{tag}>" + "".join(f"<li>{''.join(_block_html(c, heading_shift, svg) for c in item['children'])}</li>"
                                     for item in children) + f"</{tag}>"
     if kind == "block_quote":
-        return "<blockquote>" + "".join(_block_html(c, heading_shift) for c in children) + "</blockquote>"
+        return "<blockquote>" + "".join(_block_html(c, heading_shift, svg) for c in children) + "</blockquote>"
     if kind == "block_code":
-        return f"<pre class=\"code\">{html.escape(node['raw'].rstrip())}</pre>"
+        return pages.code_html(node["raw"].rstrip())
     if kind == "block_math":
-        return f"<p class=\"math\">{_inline_html([{'type': 'inline_math', 'raw': node['raw']}])}</p>"
+        return f'<div class="math">{pages.math_html(node["raw"], display=True, svg=svg)}</div>'
     if kind == "table":
         rows = []
         for part in children:
             if part["type"] == "table_head":
                 if _table_is_empty_header(part):
                     continue  # the course's "| | |" header row of a two-column table
-                rows.append("<tr>" + "".join(f"<th>{_inline_html(c['children'])}</th>" for c in part["children"]) + "</tr>")
+                rows.append("<tr>" + "".join(f"<th>{_inline_html(c['children'], svg)}</th>" for c in part["children"]) + "</tr>")
             else:
                 for row in part["children"]:
-                    rows.append("<tr>" + "".join(f"<td>{_inline_html(c['children'])}</td>" for c in row["children"]) + "</tr>")
+                    rows.append("<tr>" + "".join(f"<td>{_inline_html(c['children'], svg)}</td>" for c in row["children"]) + "</tr>")
         return '<table class="md">' + "".join(rows) + "</table>"
     if kind == "thematic_break":
         return "<hr>"
@@ -132,9 +134,12 @@ def _block_html(node: dict, heading_shift: int) -> str:
     return ""
 
 
-def to_html(text: str, heading_shift: int = 2) -> str:
-    """Markdown as escaped HTML; its headings moved ``heading_shift`` levels down (under the report's)."""
-    return "\n".join(part for part in (_block_html(n, heading_shift) for n in parse(text)) if part)
+def to_html(text: str, heading_shift: int = 2, svg: bool = False) -> str:
+    """Markdown as escaped HTML; its headings moved ``heading_shift`` levels down (under the report's).
+
+    Math is MathML, or with ``svg`` images of it (for WeasyPrint, which has no MathML).
+    """
+    return "\n".join(part for part in (_block_html(n, heading_shift, svg) for n in parse(text)) if part)
 
 
 # ------------------------------------------------------------------ Word
@@ -156,7 +161,7 @@ def _add_inline(paragraph, nodes: list[dict], style: dict | None = None, code_fo
         elif kind == "linebreak":
             paragraph.add_run().add_break()
             continue
-        elif kind == "inline_math":
+        elif kind in ("inline_math", "block_math"):
             text_runs = math_pieces(node["raw"])
         elif kind == "image":
             text_runs = [(_plain(node.get("children", [])) or "[image]", "")]
@@ -170,7 +175,7 @@ def _add_inline(paragraph, nodes: list[dict], style: dict | None = None, code_fo
         for text, script in text_runs:
             run = paragraph.add_run(text)
             run.bold = style.get("bold") or None
-            run.italic = style.get("italic") or (kind == "inline_math") or None
+            run.italic = style.get("italic") or (kind in ("inline_math", "block_math")) or None
             run.font.strike = style.get("strike") or None
             run.underline = style.get("underline") or None
             if script == "sub":

@@ -15,6 +15,7 @@ class TextOutput:
 
     text: str
     error: bool = False
+    check: str = ""  # the grade id of the test cell that printed it (a self-check), else ""
 
 
 @dataclass
@@ -40,6 +41,15 @@ class Step:
     expected: list[str] = field(default_factory=list)  # markdown of the "Expected output" cells
     figures: list[Figure] = field(default_factory=list)
     points: FunctionPoints | None = None
+
+
+@dataclass(frozen=True)
+class Principle:
+    """实验原理 of one graded function: the notebook's explanation before it, condensed (markdown)."""
+
+    function: str
+    heading: str
+    text: str
 
 
 @dataclass
@@ -84,6 +94,7 @@ class Report:
     run_reason: str = ""  # "never_run" (no cell had run), "holes" (some code cells never ran), "rerun" (--rerun)
     never_ran: int = 0  # how many code cells of the student's notebook had never run
     never_ran_from: str = ""  # the heading above the first of them
+    principles: list[Principle] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # the grader's notes, in the report and on the command line
     flags: list[str] = field(default_factory=list)  # what is missing or empty, also said on the command line
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 import struct
 
 from helpers import notebook_cells as nbu
-from helpers.report.model import Figure, Step, StudentSection, TextOutput
+from helpers.report.model import Figure, Principle, Step, StudentSection, TextOutput
 
 START_CODE = "### START CODE HERE ###"
 END_CODE = "### END CODE HERE ###"
@@ -32,7 +33,7 @@ MAX_OUTPUT_LINES = 40  # a longer output keeps its first and last lines, with a 
 HEAD_LINES, TAIL_LINES = 24, 12
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_EXERCISE = re.compile(r"^Exercise\s+(\d+)\s*[-–:]\s*(.*)$", re.I)
+_EXERCISE = re.compile(r"^(?:Exercise|练习)\s*(\d+)\s*[-–:]\s*(.*)$", re.I)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _OBJECT_REPR = re.compile(r"^(<.*>|\[<.*>(, <.*>)*\]|Text\(.*\))$", re.S)
 _EMPTY_LABEL = re.compile(r"^(问题|解答|Q|A)?\s*\d*\s*(·\s*(Q|A)\s*\d*)?\s*[:：]?$", re.I)
@@ -78,6 +79,54 @@ def purpose(nb) -> str:
             break
         kept.append(stripped)
     return "\n\n".join(kept)
+
+
+# ------------------------------------------------------------------ principles (实验原理)
+
+PRINCIPLE_PARAGRAPHS = 2  # paragraphs (or lists) kept of each explanation; formulas on their own lines are kept too
+PRINCIPLE_CHARS = 900  # ... and no more than about this many characters of it
+
+
+def condense(markdown: str) -> str:
+    """An explanation's first paragraphs: headings, tables, code and notes in bold left out, display math kept."""
+    kept, prose, size = [], 0, 0
+    for block in re.split(r"\n\s*\n", markdown):
+        stripped = block.strip()
+        lines = stripped.splitlines()
+        if not stripped or _HEADING.match(lines[0]) and len(lines) == 1:
+            continue
+        if _HEADING.match(lines[0]):
+            stripped = "\n".join(lines[1:]).strip()
+        if stripped.startswith(("|", "```", "**")) or not stripped:
+            continue
+        math = stripped.startswith("$$")
+        if not math and (prose >= PRINCIPLE_PARAGRAPHS or size + len(stripped) > PRINCIPLE_CHARS and prose):
+            break
+        kept.append(stripped)
+        size += len(stripped)
+        prose += 0 if math else 1
+    return "\n\n".join(kept)
+
+
+def principles(nb) -> list[Principle]:
+    """For each graded function, the markdown between the code cell before it and its solution cell, condensed.
+
+    The heading is the most specific heading there that is not an "Exercise N" line (or the function's name).
+    """
+    found, explanation = [], []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            if section_kind(cell) is None and not nbu.grade_id(cell):
+                explanation.append(cell.source)
+            continue
+        if nbu.is_solution(cell):
+            text = condense("\n\n".join(explanation))
+            titles = [t for _, t in headings("\n\n".join(explanation)) if not exercise_heading(t.replace("`", ""))]
+            name = nbu.grade_id(cell)
+            if text:
+                found.append(Principle(name, titles[-1].replace("`", "") if titles else name, text))
+        explanation = []
+    return found
 
 
 # ------------------------------------------------------------------ the student's sections
@@ -248,7 +297,7 @@ def _expected(markdown: str) -> str | None:
 
     Prose after the table (or after the first paragraph) introduces the next cell, so it is left out.
     """
-    match = re.match(r"^\*\*Expected output\*\*:?", markdown.strip(), re.I)
+    match = re.match(r"^\*\*(?:Expected output|预期输出)\*\*[:：]?", markdown.strip(), re.I)
     if not match:
         return None
     lines = markdown.strip()[match.end():].splitlines()
@@ -299,7 +348,7 @@ def steps(nb) -> list[Step]:
             continue
         texts, figures = cell_outputs(cell)
         if nbu.is_test(cell):
-            current.self_checks.extend(texts)
+            current.self_checks.extend(dataclasses.replace(t, check=nbu.grade_id(cell)) for t in texts)
         else:
             current.outputs.extend(texts)
         current.figures.extend(figures)

@@ -18,11 +18,12 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from helpers import pages
 from helpers.report import labels as lbl, markdown
-from helpers.report.build import COVER
+from helpers.report.build import COVER, TEACHER_FIELDS
 from helpers.report.model import Report, Step, StudentSection, TextOutput
 from helpers.report.notebook import exercise_heading, shorten
-from helpers.report.to_html import font_size
+from helpers.report.to_html import CODE_PT
 
 RED = RGBColor(0xB0, 0x00, 0x20)
 GREEN = RGBColor(0x17, 0x6B, 0x2C)
@@ -84,7 +85,7 @@ def _document(report: Report):
     styles["Title"].font.size = Pt(24)
     code = styles.add_style("Code", 1)  # 1: a paragraph style
     code.base_style = styles["Normal"]
-    _fonts(code, "Consolas", "SimSun", 8.5)
+    _fonts(code, "Consolas", "SimSun", CODE_PT)
     code.paragraph_format.space_after = Pt(4)
     code.paragraph_format.line_spacing = 1.0
     label = styles.add_style("Label", 1)
@@ -113,17 +114,24 @@ def _document(report: Report):
 
 
 def _code_block(document, text: str, css: str = "") -> None:
-    # 0.6 em a character: Consolas or its stand-ins; an error message wraps at the normal size
-    size = 8.5 if css == "error" else font_size(text, width_pt=TEXT_WIDTH_PT - 12, advance=0.6)
+    """A block of code or output at one size (:data:`CODE_PT`); Word wraps its long lines.
+
+    The student's code (``css="code"``) is highlighted as on the HTML page (:func:`helpers.pages.code_lines`).
+    """
     paragraph = document.add_paragraph(style="Code")
-    for k, line in enumerate(text.split("\n")):
+    lines = pages.code_lines(text) if css == "code" else [[pages.Run(line)] for line in text.split("\n")]
+    for k, line in enumerate(lines):
         if k:
             paragraph.add_run().add_break()
-        run = paragraph.add_run(line)
-        run.font.size = Pt(size)
-        if css == "error":
-            run.font.color.rgb = RED
-    _shade(paragraph, {"code": "EEF5F0", "error": "FDECEA"}.get(css, "F6F8FA"))
+        for piece in line:
+            run = paragraph.add_run(piece.text)
+            if css == "error":
+                run.font.color.rgb = RED
+            elif piece.color:
+                run.font.color.rgb = RGBColor.from_string(piece.color.upper())
+            run.bold = piece.bold or None
+            run.italic = piece.italic or None
+    _shade(paragraph, {"code": "F6F8FA", "error": "FDECEA"}.get(css, "F6F8FA"))
 
 
 def _outputs(document, outputs: list[TextOutput], left_out: str) -> None:
@@ -169,6 +177,9 @@ def _cover(document, report: Report, t: dict) -> None:
     for row in table.rows:
         for k, width in enumerate((Cm(2.6), Cm(5.7), Cm(2.6), Cm(5.7))):
             row.cells[k].width = width
+    for r, row in enumerate(COVER):
+        if any(key in TEACHER_FIELDS for key in row):
+            table.rows[r].height = Cm(1.4)
     if not report.profile_found:
         _flag(document, t["no_profile"].format(path=report.profile_path))
 
@@ -181,6 +192,18 @@ def _key_value_table(document, rows: list[tuple[str, str]]) -> None:
         _cell_fill(table.cell(r, 0), "F2F2F2")
         table.cell(r, 1).paragraphs[0].add_run(value)
         table.cell(r, 0).width, table.cell(r, 1).width = Cm(4), Cm(12.6)
+
+
+def _principles(document, report: Report, t: dict) -> None:
+    if not report.principles:
+        return
+    document.add_heading(t["principles"], level=1)
+    document.add_paragraph(t["principles_from"]).runs[0].italic = True
+    for item in report.principles:
+        heading = document.add_heading(f"{item.heading} (", level=4)
+        heading.add_run(item.function).font.name = "Consolas"
+        heading.add_run(")")
+        markdown.add_to_docx(document, item.text, code_style="Code")
 
 
 def _environment(document, report: Report, t: dict) -> None:
@@ -206,8 +229,7 @@ def _summary(document, report: Report, t: dict) -> None:
     for r, step in enumerate(steps, start=1):
         p = step.points
         full = p.points == p.max_points
-        result = t["passed"] if full else (t["unwritten_short"] if step.unwritten or step.missing else
-                                           "; ".join(x.grade_id for x in p.tests if x.points < x.max_points))
+        result = lbl.function_result(step, t)
         table.cell(r, 0).paragraphs[0].add_run(step.function).font.name = "Consolas"
         for k, text in ((1, f"{p.points:g} / {p.max_points:g}"), (2, result)):
             run = table.cell(r, k).paragraphs[0].add_run(text)
@@ -252,16 +274,29 @@ def _step(document, step: Step, report: Report, t: dict) -> None:
         document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
         caption = document.add_paragraph(figure.caption, style="Caption")
         caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    if step.self_checks:
-        _label(document, t["self_check"])
-        _outputs(document, step.self_checks, t["left_out"])
-    lost = [x for x in step.points.tests if x.points < x.max_points] if step.points is not None else []
-    if lost and not step.unwritten and not step.missing:
-        _label(document, t["full_check"])
-        for test in lost:
-            paragraph = document.add_paragraph(style="List Bullet")
-            run = paragraph.add_run(f"{test.grade_id} ({test.points:g} / {test.max_points:g}): {test.message}")
-            run.font.color.rgb = RED
+    for box in lbl.check_boxes(step, t):
+        _check(document, box, t)
+
+
+def _check(document, box: lbl.CheckBox, t: dict) -> None:
+    """One check as a one-cell table: which check and its state, what it printed, why it failed."""
+    table = document.add_table(rows=1, cols=1)
+    table.style = "Table Grid"
+    cell = table.cell(0, 0)
+    head = cell.paragraphs[0]
+    head.add_run(box.title).bold = True
+    if box.state:
+        run = head.add_run("    " + box.state)
+        run.bold = True
+        run.font.color.rgb = GREEN if box.passed else RED
+    _cell_fill(cell, "EEF2F6" if box.passed else "FDECEA")
+    for output in box.printed:
+        _code_block(cell, shorten(output.text, t["left_out"]), "error" if output.error else "")
+    for name, text in box.reasons:
+        paragraph = cell.add_paragraph()
+        paragraph.add_run(name + t["colon"]).bold = True
+        paragraph.add_run(text).font.color.rgb = RED
+    document.add_paragraph()
 
 
 def _section(document, section: StudentSection, t: dict) -> None:
@@ -296,6 +331,7 @@ def render(report: Report) -> bytes:
     _cover(document, report, t)
     document.add_heading(t["purpose"], level=1)
     markdown.add_to_docx(document, report.purpose, code_style="Code")
+    _principles(document, report, t)
     _environment(document, report, t)
     document.add_heading(t["steps"], level=1)
     for note in ([lbl.run_note(report)] if report.ran_fast else []) + report.notes:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import base64
 import html
 
+from helpers import pages
 from helpers.report import labels as lbl, markdown
-from helpers.report.build import step_title
+from helpers.report.build import COVER, TEACHER_FIELDS
 from helpers.report.model import Report, Step, StudentSection, TextOutput
+from helpers.report.notebook import exercise_heading, shorten
 
 TEXT_WIDTH_PT = 453  # A4 less 2 x 2.2 cm margins
 TEXT_WIDTH_PX = 605  # the same at 96 px per inch
 FIGURE_SCALE = 0.8  # notebook figures are drawn for a screen at 90 dpi: a little smaller reads well on paper
-PRE_PADDING_PT = 16  # a <pre>'s padding and borders, left and right together
-MONO_ADVANCE = 0.61  # the width of one monospace character, in ems
+CODE_PT = 8.5  # every block of code or output: one size, long lines wrap (never shrunk to fit)
 SERIF = '"Noto Serif CJK SC", "Source Han Serif SC", "Songti SC", "SimSun", serif'
 SANS = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 MONO = '"DejaVu Sans Mono", "Noto Sans Mono CJK SC", "Consolas", monospace'
@@ -46,13 +47,14 @@ table {{ border-collapse: collapse; margin: .3em 0 .8em; break-inside: avoid; }}
 td, th {{ border: 1px solid #666; padding: 3px 7px; text-align: left; vertical-align: top; }}
 table.cover {{ width: 100%; }} table.cover th {{ width: 15%; background: #eee; white-space: nowrap; }}
 table.cover td {{ width: 35%; }}
+table.cover td.teacher {{ height: 3.2em; }}
 table.md td, table.md th {{ border-color: #aaa; font-size: 9pt; }}
 table.env {{ width: 100%; }} table.env th {{ width: 22%; background: #f2f2f2; white-space: nowrap; }}
 .expected td {{ font-family: {MONO}; font-size: 8pt; }}
 table.summary {{ width: 100%; }} table.summary th {{ background: #eee; }}
 table.summary td:nth-child(2), table.summary th:nth-child(2) {{ white-space: nowrap; }}
 .label {{ font-weight: bold; font-size: 9.5pt; margin: .6em 0 .15em; color: #234; break-after: avoid; }}
-pre {{ font-family: {MONO}; font-size: 8.5pt; line-height: 1.35; white-space: pre-wrap;
+pre {{ font-family: {MONO}; font-size: {CODE_PT}pt; line-height: 1.35; white-space: pre-wrap;
   overflow-wrap: anywhere; background: #f6f8fa; border: 1px solid #d8dde3; padding: 5px 8px; margin: 0 0 .4em; }}
 pre.code {{ border-left: 3px solid #2f8f4f; }}
 pre.error {{ background: #fdecea; border-color: #e8b4b0; }}
@@ -60,54 +62,41 @@ code {{ font-family: {MONO}; font-size: 92%; }}
 figure {{ text-align: center; margin: .6em 0; break-inside: avoid; }}
 figure img {{ max-width: 100%; }}
 figcaption {{ font-size: 9pt; color: #333; }}
-ul.lost-checks {{ margin: .2em 0 .6em; font-size: 9.5pt; }}
+.check {{ border: 1px solid #c9d3dd; margin: .5em 0; break-inside: avoid; }}
+.check .head {{ font-family: {SANS}; font-size: 9.5pt; background: #eef2f6; padding: 3px 8px; }}
+.check.failed {{ border-color: #e8b4b0; }} .check.failed .head {{ background: #fdecea; }}
+.check .head .state {{ float: right; font-weight: bold; }}
+.check pre {{ margin: 4px 8px; }}
+.check .part {{ margin: 4px 8px; font-size: 9.5pt; }}
+.check .part .name {{ font-family: {SANS}; font-weight: bold; margin-right: .5em; }}
+.principle h4 code {{ font-size: 95%; }}
 blockquote {{ border-left: 3px solid #ccc; margin: .4em 0; padding: 0 .8em; color: #444; }}
-.math sub, .math sup {{ font-size: 70%; }}
-"""
+""" + pages.CODE_CSS
 
 
 def _e(text: str) -> str:
     return html.escape(str(text))
 
 
-def font_size(text: str, largest: float = 8.5, smallest: float = 5.5, width_pt: float = TEXT_WIDTH_PT - PRE_PADDING_PT,
-              advance: float = MONO_ADVANCE) -> float:
-    """A monospace size (pt) at which the text's longest line fits ``width_pt``.
-
-    Shrinking keeps a wide table or array in its columns; when even ``smallest`` is not enough (a long
-    message, not a table), the text stays at ``largest`` and wraps.
-    """
-    longest = max((len(line) for line in text.splitlines()), default=1)
-    fitting = width_pt / (advance * max(longest, 1))
-    if fitting < smallest:
-        return largest
-    return min(largest, int(fitting * 4) / 4)  # quarter points, rounded down
-
-
 def pre(text: str, css: str = "") -> str:
-    size = 8.5 if css == "error" else font_size(text)
-    style = f' style="font-size: {size:g}pt"' if size != 8.5 else ""
-    return f'<pre class="{css}"{style}>{_e(text)}</pre>'
+    return f'<pre class="{css}">{_e(text)}</pre>'
 
 
 def _outputs(outputs: list[TextOutput], left_out: str) -> str:
-    from helpers.report.notebook import shorten
-
     return "".join(pre(shorten(o.text, left_out), "error" if o.error else "output") for o in outputs)
 
 
 def _cover(report: Report, t: dict) -> str:
     by_key = {f.key: f for f in report.cover}
     rows = []
-    from helpers.report.build import COVER
-
     for row in COVER:
         cells = []
         for key in row:
             field = by_key[key]
             value = f'<span class="missing">{_e(t["missing_field"])}</span>' if field.missing else _e(field.value)
             span = ' colspan="3"' if len(row) == 1 else ""
-            cells.append(f"<th>{_e(field.label)}</th><td{span}>{value}</td>")
+            css = ' class="teacher"' if key in TEACHER_FIELDS else ""
+            cells.append(f"<th>{_e(field.label)}</th><td{span}{css}>{value}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     flag = "" if report.profile_found else \
         f'<p class="flag">{_e(t["no_profile"].format(path=report.profile_path))}</p>'
@@ -133,8 +122,7 @@ def _summary(report: Report, t: dict) -> str:
     for step in report.graded_steps:
         p = step.points
         css = "ok" if p.points == p.max_points else "lost"
-        result = t["passed"] if p.points == p.max_points else \
-            (t["unwritten_short"] if step.unwritten or step.missing else "; ".join(x.grade_id for x in p.tests if x.points < x.max_points))
+        result = lbl.function_result(step, t)
         rows.append(f'<tr><td><code>{_e(step.function)}</code></td><td class="{css}">{p.points:g} / {p.max_points:g}</td>'
                     f'<td class="{css}">{_e(result)}</td></tr>')
     rows.append(f'<tr><th></th><th>{report.score:g} / {report.max_score:g}</th><th></th></tr>')
@@ -142,11 +130,29 @@ def _summary(report: Report, t: dict) -> str:
             f'<th>{_e(t["points"])}</th><th>{_e(t["result"])}</th></tr>{"".join(rows)}</table>')
 
 
-def _step(step: Step, report: Report, t: dict) -> str:
+def _check(box: lbl.CheckBox, t: dict) -> str:
+    """One check of a function: which check, passed or not with its points, what it printed, why it failed."""
+    state = f'<span class="state {"ok" if box.passed else "lost"}">{_e(box.state)}</span>'
+    body = _outputs(box.printed, t["left_out"])
+    body += "".join(f'<div class="part lost"><span class="name">{_e(name)}</span>{_e(text)}</div>'
+                    for name, text in box.reasons)
+    return (f'<div class="check {"passed" if box.passed else "failed"}"><div class="head">{_e(box.title)}{state}</div>'
+            f"{body}</div>")
+
+
+def _principles(report: Report, t: dict, svg: bool) -> str:
+    if not report.principles:
+        return ""
+    parts = [f'<h2>{_e(t["principles"])}</h2><p class="note">{_e(t["principles_from"])}</p>']
+    for item in report.principles:
+        parts.append(f'<section class="principle"><h4>{_e(item.heading)} (<code>{_e(item.function)}</code>)</h4>'
+                     f"{markdown.to_html(item.text, svg=svg)}</section>")
+    return "".join(parts)
+
+
+def _step(step: Step, report: Report, t: dict, svg: bool = False) -> str:
     parts = ['<section class="step">']
     for level, text in step.headings:
-        from helpers.report.notebook import exercise_heading
-
         shown = _e(lbl.heading_text(text, report.lang))
         if exercise_heading(text.replace("`", "")) or (step.missing and level == 3):
             badge = ""
@@ -166,39 +172,33 @@ def _step(step: Step, report: Report, t: dict) -> str:
     elif step.unwritten:
         parts.append(f'<p class="flag">{_e(t["unwritten"])}</p>')
     elif step.code is not None:
-        parts.append(f'<p class="label">{_e(t["code"])}</p>{pre(step.code, "code")}')
+        parts.append(f'<p class="label">{_e(t["code"])}</p>{pages.code_html(step.code)}')
     if step.outputs:
         parts.append(f'<p class="label">{_e(t["output"])}</p>{_outputs(step.outputs, t["left_out"])}')
     for expected in step.expected:
-        parts.append(f'<p class="label">{_e(t["expected"])}</p><div class="expected">{markdown.to_html(expected)}</div>')
+        parts.append(f'<p class="label">{_e(t["expected"])}</p><div class="expected">{markdown.to_html(expected, svg=svg)}</div>')
     for figure in step.figures:
         width = min(100, round(100 * FIGURE_SCALE * figure.width_px / TEXT_WIDTH_PX))
         data = base64.b64encode(figure.png).decode("ascii")
         parts.append(f'<figure><img style="width: {width}%" alt="{_e(figure.caption)}" src="data:image/png;base64,{data}">'
                      f"<figcaption>{_e(figure.caption)}</figcaption></figure>")
-    if step.self_checks:
-        parts.append(f'<p class="label">{_e(t["self_check"])}</p>{_outputs(step.self_checks, t["left_out"])}')
-    if step.points is not None:
-        lost = [x for x in step.points.tests if x.points < x.max_points]
-        if lost and not step.unwritten and not step.missing:
-            items = "".join(f"<li><code>{_e(x.grade_id)}</code> ({x.points:g} / {x.max_points:g}): {_e(x.message)}</li>"
-                            for x in lost)
-            parts.append(f'<p class="label">{_e(t["full_check"])}</p><ul class="lost-checks lost">{items}</ul>')
+    parts += [_check(box, t) for box in lbl.check_boxes(step, t)]
     parts.append("</section>")
     return "".join(parts)
 
 
-def _section(section: StudentSection, report: Report, t: dict) -> str:
+def _section(section: StudentSection, report: Report, t: dict, svg: bool = False) -> str:
     heading = f'<h2>{_e(t[section.kind])}</h2>'
     cell = lbl.SECTION_CELLS[section.kind]
     if not section.found:
         return heading + f'<p class="flag">{_e(t["no_section_cell"].format(cell=cell))}</p>'
     if section.empty:
         return heading + f'<p class="flag">{_e(t["empty_section"].format(cell=cell))}</p>'
-    return heading + markdown.to_html(section.text, heading_shift=1)
+    return heading + markdown.to_html(section.text, heading_shift=1, svg=svg)
 
 
-def render(report: Report) -> str:
+def render(report: Report, svg_math: bool = False) -> str:
+    """The page; ``svg_math`` draws formulas as SVG images (for WeasyPrint, which has no MathML)."""
     t = lbl.labels(report.lang)
     lang = "zh-CN" if report.lang == "zh" else "en"
     date = report.date.isoformat()
@@ -208,11 +208,11 @@ def render(report: Report) -> str:
             f'<meta name="generator" content="course report">'
             f'<meta name="dcterms.created" content="{date}"><meta name="dcterms.modified" content="{date}">'
             f"<style>{STYLE}</style></head><body>")
-    body = [_cover(report, t), f'<h2>{_e(t["purpose"])}</h2>', markdown.to_html(report.purpose), _environment(report, t),
-            f'<h2>{_e(t["steps"])}</h2>']
+    body = [_cover(report, t), f'<h2>{_e(t["purpose"])}</h2>', markdown.to_html(report.purpose, svg=svg_math),
+            _principles(report, t, svg_math), _environment(report, t), f'<h2>{_e(t["steps"])}</h2>']
     notes = ([lbl.run_note(report)] if report.ran_fast else []) + report.notes
     body += [f'<p class="note">{_e(note)}</p>' for note in notes]
     body.append(_summary(report, t))
-    body += [_step(step, report, t) for step in report.steps]
-    body += [_section(report.conclusions, report, t), _section(report.questions, report, t)]
+    body += [_step(step, report, t, svg_math) for step in report.steps]
+    body += [_section(report.conclusions, report, t, svg_math), _section(report.questions, report, t, svg_math)]
     return head + "\n".join(body) + "\n</body></html>\n"

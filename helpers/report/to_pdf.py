@@ -69,7 +69,7 @@ def render(report: Report) -> bytes:
         raise PDFUnavailable(problem)
     import weasyprint
 
-    page = to_html.render(report)
+    page = to_html.render(report, svg_math=True)
     epoch = calendar.timegm(report.date.timetuple())
     with _source_date_epoch(epoch):
         return weasyprint.HTML(string=page, base_url=None).write_pdf()
