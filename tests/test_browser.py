@@ -12,6 +12,7 @@ Skipped unless chromium, chromedriver and selenium are installed (`.ci/run` inst
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -24,9 +25,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from conftest import ROOT, make_course_copy
+from conftest import ROOT, declared_variant, hidden_test_lines, make_course_copy
+from helpers.instructor import demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.exhaustive]
 
@@ -40,7 +43,10 @@ if not (CHROMIUM and CHROMEDRIVER and selenium):
     pytest.skip("needs chromium, chromedriver and selenium (see .ci/run)", allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 TF_NOISE = re.compile(r"E0000|cuInit|oneDNN|absl::InitializeLog|cpu_feature_guard|rebuild TensorFlow|"
@@ -74,16 +80,25 @@ def course(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def lab(course, tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1, a random port and a token; yields its base URL and token."""
+def user_env(tmp_path_factory) -> dict[str, str]:
+    """The environment of the one user of this machine, instructor and student: Lab runs in it, and so do the
+    commands they type (nbgrader's exchange keeps a student's submissions in $JUPYTER_DATA_DIR, where the
+    Assignment List looks for them). This Python's bin folder is not on PATH, as with `.venv/bin/jupyter lab`."""
     home = tmp_path_factory.mktemp("home")
-    port, token = _free_port(), secrets.token_hex(16)
     bin_dir = Path(sys.executable).parent.resolve()
     path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
                            if p and Path(p).resolve() != bin_dir) or "/usr/bin:/bin"
     env = dict(os.environ, PATH=path, HOME=str(home), COURSE_FAST="1", JUPYTER_CONFIG_DIR=str(home / "config"),
                JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
     env.pop("NBGRADER_EXECUTION", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def lab(course, user_env):
+    """A JupyterLab server on 127.0.0.1, a random port and a token; yields its base URL, token and log."""
+    home, env = Path(user_env["HOME"]), user_env
+    port, token = _free_port(), secrets.token_hex(16)
     log = (home / "lab.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
@@ -330,3 +345,146 @@ def test_a_lab_terminal_runs_the_course_command(course, lab, browser):
 
 # Formgrader's feedback loop (Generate Feedback, Release Feedback, the student's fetched page) goes here:
 # it clicks in the same `lab` server, after `course grade` of a submission collected through the exchange.
+
+
+FEEDBACK_ASSIGNMENT = "cnn_step_by_step"
+FEEDBACK_MISTAKE = "conv_single_step_no_bias"  # the student forgets the bias: one cell fails, its mistake named
+
+
+def _command(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{args} failed:\n{proc.stdout}{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+def _hand_in_through_the_exchange(course: Path, env: dict[str, str]) -> tuple[str, float]:
+    """Release, fetch, submit and collect with nbgrader's commands (as tests/test_exchange.py does), a notebook
+    with one function wrong, then `course grade`; returns the student and the score the catalogue declares."""
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    student_dir = course / "notebooks"
+    _command([*nbgrader, "release_assignment", FEEDBACK_ASSIGNMENT], course, env)
+    _command([*nbgrader, "fetch_assignment", FEEDBACK_ASSIGNMENT], student_dir, env)
+    nbformat.write(demo.filled_notebook(ROOT, FEEDBACK_ASSIGNMENT, [FEEDBACK_MISTAKE]),
+                   student_dir / FEEDBACK_ASSIGNMENT / f"{FEEDBACK_ASSIGNMENT}.ipynb")
+    _command([*nbgrader, "submit", FEEDBACK_ASSIGNMENT], student_dir, env)
+    _command([*nbgrader, "collect", FEEDBACK_ASSIGNMENT], course, env)
+    student = getpass.getuser()
+    assert (course / "submitted" / student / FEEDBACK_ASSIGNMENT / f"{FEEDBACK_ASSIGNMENT}.ipynb").is_file()
+    _command([sys.executable, "-m", "helpers.cli", "--root", str(course), "grade", FEEDBACK_ASSIGNMENT,
+              "--workers", "1"], course, env)
+    return student, demo.expected_score(ROOT, FEEDBACK_ASSIGNMENT, [FEEDBACK_MISTAKE])
+
+
+_SUBMISSION_ROW = "//tr[td[contains(@class, 'student-id') and normalize-space(text())='{}']]"
+
+
+def _click_and_read_the_modal(driver, row_xpath: str, button: str, timeout: float) -> str:
+    """Click the row's button (a Formgrader icon link), wait for the dialog the page opens when the server
+    answers, and return its text; the dialog stays open (for a screenshot) until :func:`_close_modal`."""
+    driver.find_element(By.XPATH, f"{row_xpath}//td[contains(@class, '{button}')]/a").click()
+    modal = _wait(driver, lambda d: next((m for m in d.find_elements(By.CSS_SELECTOR, "#success-modal, #error-modal")
+                                          if m.is_displayed()), False), timeout, poll=0.3)
+    time.sleep(0.5)  # Bootstrap's fade-in, for the screenshot
+    return modal.get_attribute("id") + ": " + modal.text
+
+
+def _close_modal(driver) -> None:
+    driver.find_element(By.CSS_SELECTOR, ".modal.in .modal-footer button").click()
+    _wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".modal"), 10, poll=0.2)
+
+
+def _submission_row_text(driver, row_xpath: str):
+    rows = driver.find_elements(By.XPATH, row_xpath)
+    text = rows[0].text if rows else ""
+    return text if "Please wait" not in text and "/" in text else False
+
+
+def _open_from_the_file_browser(driver, name: str, timeout: float):
+    """Double-click ``name`` in Lab's file browser until Lab's HTML viewer shows it; returns the viewer's iframe.
+    The listing is redrawn while the browser moves to the folder: an item found may be gone at the click."""
+    def opened(d):
+        frames = d.find_elements(By.CSS_SELECTOR, ".jp-HTMLViewer iframe")
+        if frames:
+            return frames[0]
+        items = [e for e in d.find_elements(By.CSS_SELECTOR, ".jp-DirListing-item") if e.text.strip().startswith(name)]
+        if items:
+            ActionChains(d).double_click(items[0]).perform()
+        return False
+
+    return WebDriverWait(driver, timeout, poll_frequency=1.5,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(opened)
+
+
+def test_feedback_goes_from_formgrader_to_the_student_in_lab(course, lab, browser, user_env):
+    """Generate and Release Feedback clicked in Formgrader, Fetch Feedback in Lab's Assignment List, the page read
+    in Lab's HTML viewer.
+
+    A submission with one function wrong reaches `submitted/` through nbgrader's exchange and `course grade`
+    grades it (commands, as in tests/test_exchange.py). In Formgrader (Manage Assignments, then the
+    assignment's submissions) the instructor clicks the student's Generate Feedback and Release Feedback and
+    reads each dialog; the student opens nbgrader's Assignment List in the same Lab (reachable here: the
+    server extension and Lab extension are installed), clicks Fetch Feedback, then "(view feedback)", and
+    opens the page from Lab's file browser: it shows the score and no line of a hidden test, and has no script.
+    """
+    base, token, _ = lab
+    student, score = _hand_in_through_the_exchange(course, user_env)
+    shown = f"{score:g} / 100"
+    hidden = hidden_test_lines(course, FEEDBACK_ASSIGNMENT)
+    assert len(hidden) > 10
+    graded_page = (course / "feedback" / student / FEEDBACK_ASSIGNMENT / f"{FEEDBACK_ASSIGNMENT}.html").read_text()
+
+    # Formgrader: Manage Assignments, the assignment's number of submissions, the student's row.
+    browser.get(f"{base}/formgrader/manage_assignments?token={token}")
+    _wait(browser, table_rows, 60)
+    _wait(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, f"td.num-submissions a[href$='/manage_submissions/{FEEDBACK_ASSIGNMENT}']"), 30)[0].click()
+    row = _SUBMISSION_ROW.format(student)
+    before = _wait(browser, lambda d: _submission_row_text(d, row), 60)
+    _shot(browser, "formgrader_submissions_before_feedback")
+    assert "graded" in before and shown in before and "needs" not in before, before
+
+    dialog = _click_and_read_the_modal(browser, row, "generate-feedback", 120)
+    _shot(browser, "formgrader_generate_feedback_dialog")
+    assert dialog.startswith("success-modal") and "Successfully generated feedback" in dialog, dialog
+    _close_modal(browser)
+    after = _wait(browser, lambda d: _submission_row_text(d, row), 30)
+    _shot(browser, "formgrader_submissions_after_generate_feedback")
+    assert "graded" in after and shown in after, after
+    # The button wrote the course's page again, the one `course grade` wrote.
+    assert (course / "feedback" / student / FEEDBACK_ASSIGNMENT / f"{FEEDBACK_ASSIGNMENT}.html").read_text() \
+        == graded_page
+
+    dialog = _click_and_read_the_modal(browser, row, "release-feedback", 60)
+    _shot(browser, "formgrader_release_feedback_dialog")
+    assert dialog.startswith("success-modal") and "Successfully released feedback" in dialog, dialog
+    _close_modal(browser)
+    released = list((course / "exchange" / "cnn-course" / "feedback").glob("*.html"))
+    assert [p.read_text() for p in released] == [graded_page], released
+
+    # The student: Lab's Assignment List, Fetch Feedback, then "(view feedback)" and the page in Lab.
+    browser.get(f"{base}/lab/workspaces/w{secrets.token_hex(4)}?reset&token={token}")
+    _wait(browser, lambda d: d.execute_script(
+        "return !!(window.jupyterapp && window.jupyterapp.commands.hasCommand('nbgrader:open-assignment-list'))"), 60)
+    browser.execute_script("window.jupyterapp.commands.execute('nbgrader:open-assignment-list');")
+    fetch = _wait(browser, lambda d: d.find_elements(By.XPATH, "//button[normalize-space(text())='Fetch Feedback']"),
+                  60)[0]
+    _wait(browser, lambda d: "feedback available to fetch" in d.find_element(By.TAG_NAME, "body").text, 30)
+    _shot(browser, "lab_assignment_list_feedback_released")
+    fetch.click()
+    _wait(browser, lambda d: d.find_elements(By.XPATH, "//a[normalize-space(text())='(view feedback)']"), 60)[0].click()
+    [fetched] = (course / "notebooks" / FEEDBACK_ASSIGNMENT / "feedback").glob(f"*/{FEEDBACK_ASSIGNMENT}.html")
+    assert fetched.read_text() == graded_page
+    frame = _open_from_the_file_browser(browser, f"{FEEDBACK_ASSIGNMENT}.html", 60)
+    browser.switch_to.frame(frame)
+    try:
+        text = _wait(browser, lambda d: (lambda t: t if shown in t else False)(
+            d.execute_script("return document.body ? document.body.innerText : ''")), 30, poll=0.3)
+        scripts = browser.execute_script("return document.getElementsByTagName('script').length")
+    finally:
+        browser.switch_to.default_content()
+    _shot(browser, "lab_fetched_feedback")
+    assert f"{FEEDBACK_ASSIGNMENT}: {shown}" in text, text[:500]
+    assert all(cell in text for cell in declared_variant(FEEDBACK_ASSIGNMENT, FEEDBACK_MISTAKE)["fails"])
+    assert not [line for line in hidden if line in text], [line for line in hidden if line in text][:3]
+    assert scripts == 0 and "<script" not in fetched.read_text().lower()
+    assert console_errors(browser) == []
