@@ -39,7 +39,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from helpers import wire
+from helpers import messages, wire
 
 __tracebackhide__ = True  # IPython leaves this module's frames out of a student's traceback
 
@@ -115,22 +115,14 @@ def student_error(name: str, error: dict, description: str | None = None) -> Fun
     ename = str(error.get("ename", "Exception"))
     message = str(error.get("message", ""))
     if ename == "NotImplementedError" and not message:
-        return FunctionError(f"{name} is not written yet: write it between ### START CODE HERE ### and "
-                            f"### END CODE HERE ### in its cell, then run that cell.", ename, not_written=True)
+        return FunctionError(messages.not_written(name), ename, not_written=True)
     if ename == "NameError" and error.get("undefined_function"):
-        return FunctionError(f"{name} is not defined: run the cell that defines it.", ename)
+        return FunctionError(messages.not_defined(name), ename)
     call = description or name
     if error.get("unreadable"):
-        return FunctionError(f"what {call} returned cannot be checked: {message}", ename)
-    text = f"{call} raised {ename}" + (f": {message}" if message else "")
+        return FunctionError(messages.unreadable(call, message), ename)
     where = [w for w in error.get("where") or [] if isinstance(w, list) and len(w) == 2]
-    if where:
-        function, line = where[-1]
-        text += f"\n    in {function}: {str(line).strip()}"
-    cause = known_cause(ename, message)
-    if cause:
-        text += f"\n    Why: {cause}"
-    return FunctionError(text, ename)
+    return FunctionError(messages.crash(call, ename, message, where, known_cause(ename, message)), ename)
 
 
 # Errors whose message names the symptom but not the cause a student needs: (exception name, pattern, cause).

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers import messages
 from helpers.calls import FunctionError
 from helpers.compare import CheckFailure
 from helpers.paths import course_root
@@ -176,9 +177,6 @@ def stored_reference(assignment: str, key: str) -> np.ndarray:
 
 # ------------------------------------------------------------------ what a student reads in a notebook
 
-NOT_WRITTEN = ("{name} is not written yet: write it between ### START CODE HERE ### and ### END CODE HERE ### "
-               "in its cell, then run that cell.")
-
 
 def _notebook_error(shell, etype, value, tb, tb_offset=None):
     """A failed check in one line, without the checks' own frames; an unwritten function said plainly."""
@@ -187,11 +185,13 @@ def _notebook_error(shell, etype, value, tb, tb_offset=None):
         last = frames[-1] if frames else None
         if last is None or "site-packages" in last.filename or "/helpers/" in last.filename or str(value):
             return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
-        name, text = "NotImplementedError", NOT_WRITTEN.format(name=last.name)
+        name, text = "NotImplementedError", messages.not_written(last.name)
     else:
         name = value.ename if isinstance(value, FunctionError) else "CheckFailure"
         text = str(value)
-    structured = [f"\x1b[0;31m{name}\x1b[0m: {text}"]
+    line = messages.headline(name, text)
+    first, _, rest = line.partition("\n")
+    structured = [f"\x1b[0;31m{first}\x1b[0m" + (f"\n{rest}" if rest else "")]
     shell._showtraceback(etype, value, structured)
     return structured
 

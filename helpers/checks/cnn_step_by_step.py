@@ -284,6 +284,11 @@ def _same_input(name, got, expected):
         assert_array_close(name, got, expected, atol=0, rtol=0)
 
 
+def _inputs(name: str, *args, **kwargs) -> str:
+    """The call a failure message names: ``conv_backward(dZ of shape (10, 4, 4, 8), cache=(...))``."""
+    return describe_call(name, args, kwargs, _PARAMETERS.get(name))
+
+
 def _passed():
     print("All tests passed.")
 
@@ -299,7 +304,7 @@ def zero_pad(zero_pad):
     c = case_zero_pad()
     X_before = c["X"].copy()
     x_pad = _call(zero_pad, c["X"], c["pad"])
-    assert_array_close("zero_pad(x, 2)", x_pad, reference("zero_pad/x_pad"), atol=0)
+    assert_array_close("x_pad", x_pad, reference("zero_pad/x_pad"), atol=0, call=_inputs("zero_pad", c["X"], c["pad"]))
     assert_array_close("x (the input must not be modified)", c["X"], X_before, atol=0)
     _passed()
 
@@ -307,7 +312,7 @@ def zero_pad(zero_pad):
 def conv_single_step(conv_single_step):
     c = case_conv_single_step()
     Z = _call(conv_single_step, **c)
-    assert_scalar_close("conv_single_step(a_slice_prev, W, b)", Z, float(reference("conv_single_step/Z")))
+    assert_scalar_close("Z", Z, float(reference("conv_single_step/Z")), call=_inputs("conv_single_step", **c))
     _passed()
 
 
@@ -315,7 +320,7 @@ def conv_forward(conv_forward):
     c = case_conv_forward()
     result = _unpack("conv_forward", _call(conv_forward, **c), 2)
     Z, cache_conv = result
-    assert_array_close("Z", Z, reference("conv_forward/Z"))
+    assert_array_close("Z", Z, reference("conv_forward/Z"), call=_inputs("conv_forward", **c))
     cache_conv = _unpack("the cache of conv_forward", cache_conv, 4)
     for k, (name, got, expected) in enumerate(zip(("A_prev", "W", "b", "hparameters"), cache_conv,
                                                   (c["A_prev"], c["W"], c["b"], c["hparameters"]))):
@@ -327,7 +332,8 @@ def pool_forward(pool_forward, mode="max"):
     c = case_pool_forward()
     result = _unpack(f"pool_forward(mode={mode!r})", _call(pool_forward, c["A_prev"], c["hparameters"], mode=mode), 2)
     A, cache_pool = result
-    assert_array_close(f"A (mode={mode!r})", A, reference(f"pool_forward/{mode}/A"))
+    assert_array_close("A", A, reference(f"pool_forward/{mode}/A"),
+                       call=_inputs("pool_forward", c["A_prev"], c["hparameters"], mode=mode))
     cache_pool = _unpack("the cache of pool_forward", cache_pool, 2)
     _same_input("cache[0] (A_prev)", cache_pool[0], c["A_prev"])
     _same_input("cache[1] (hparameters)", cache_pool[1], c["hparameters"])
@@ -340,27 +346,30 @@ def conv_backward(conv_backward):
     dZ = reference("conv_forward/Z")
     grads = _unpack("conv_backward", _call(conv_backward, dZ, cache_conv), 3)
     for name, got in zip(("dA_prev", "dW", "db"), grads):
-        assert_array_close(name, got, reference(f"conv_backward/{name}"))
+        assert_array_close(name, got, reference(f"conv_backward/{name}"), call=_inputs("conv_backward", dZ, cache_conv))
     _passed()
 
 
 def create_mask_from_window(create_mask_from_window):
     c = case_create_mask_from_window()
     mask = _call(create_mask_from_window, **c)
-    assert_array_close("mask", mask, reference("create_mask_from_window/mask"))
+    assert_array_close("mask", mask, reference("create_mask_from_window/mask"),
+                       call=_inputs("create_mask_from_window", **c))
     _passed()
 
 
 def distribute_value(distribute_value):
-    a = _call(distribute_value, **case_distribute_value())
-    assert_array_close("distribute_value(2, (2, 2))", a, reference("distribute_value/a"))
+    c = case_distribute_value()
+    a = _call(distribute_value, **c)
+    assert_array_close("a", a, reference("distribute_value/a"), call=_inputs("distribute_value", **c))
     _passed()
 
 
 def pool_backward(pool_backward, mode="max"):
     c = case_pool_backward()
     dA_prev = _call(pool_backward, c["dA"], (c["A_prev"], c["hparameters"]), mode=mode)
-    assert_array_close(f"dA_prev (mode={mode!r})", dA_prev, reference(f"pool_backward/{mode}/dA_prev"))
+    assert_array_close("dA_prev", dA_prev, reference(f"pool_backward/{mode}/dA_prev"),
+                       call=_inputs("pool_backward", c["dA"], (c["A_prev"], c["hparameters"]), mode=mode))
     _passed()
 
 
@@ -369,14 +378,14 @@ def pool_backward(pool_backward, mode="max"):
 def conv_forward_matches_oracle(conv_forward, A_prev, W, b, hparameters):
     """Student's conv_forward equals the reference output for these inputs."""
     Z, _ = _unpack("conv_forward", _call(conv_forward, A_prev, W, b, hparameters), 2)
-    assert_array_close(f"Z for A_prev {A_prev.shape}, W {W.shape}, {hparameters}", Z,
-                       expected_call(ASSIGNMENT, "conv_forward", A_prev, W, b, hparameters)[0])
+    assert_array_close("Z", Z, expected_call(ASSIGNMENT, "conv_forward", A_prev, W, b, hparameters)[0],
+                       call=_inputs("conv_forward", A_prev, W, b, hparameters))
 
 
 def pool_forward_matches_oracle(pool_forward, A_prev, hparameters, mode):
     A, _ = _unpack("pool_forward", _call(pool_forward, A_prev, hparameters, mode=mode), 2)
-    assert_array_close(f"A for A_prev {A_prev.shape}, {hparameters}, mode={mode!r}", A,
-                       expected_call(ASSIGNMENT, "pool_forward", A_prev, hparameters, mode=mode)[0])
+    assert_array_close("A", A, expected_call(ASSIGNMENT, "pool_forward", A_prev, hparameters, mode=mode)[0],
+                       call=_inputs("pool_forward", A_prev, hparameters, mode=mode))
 
 
 def conv_backward_gradcheck(conv_backward, A_prev, W, b, hparameters, seed=0):
@@ -388,7 +397,7 @@ def conv_backward_gradcheck(conv_backward, A_prev, W, b, hparameters, seed=0):
     grads = _unpack("conv_backward", _call(conv_backward, dZ, (A_prev, W, b, hparameters)), 3)
     expected = expected_call(ASSIGNMENT, "conv_backward", dZ, (A_prev, W, b, hparameters))
     for name, got, want in zip(("dA_prev", "dW", "db"), grads, expected):
-        assert_array_close(f"{name} for A_prev {A_prev.shape}, W {W.shape}, {hparameters}", got, want)
+        assert_array_close(name, got, want, call=_inputs("conv_backward", dZ, (A_prev, W, b, hparameters)))
 
 
 def pool_backward_gradcheck(pool_backward, A_prev, hparameters, mode, seed=0):
@@ -397,5 +406,6 @@ def pool_backward_gradcheck(pool_backward, A_prev, hparameters, mode, seed=0):
     dA = hidden_rng(seed).standard_normal(
         (m, output_size(n_H_prev, f, stride), output_size(n_W_prev, f, stride), n_C))
     dA_prev = _call(pool_backward, dA, (A_prev, hparameters), mode=mode)
-    assert_array_close(f"dA_prev for A_prev {A_prev.shape}, {hparameters}, mode={mode!r}", dA_prev,
-                       expected_call(ASSIGNMENT, "pool_backward", dA, (A_prev, hparameters), mode=mode))
+    assert_array_close("dA_prev", dA_prev,
+                       expected_call(ASSIGNMENT, "pool_backward", dA, (A_prev, hparameters), mode=mode),
+                       call=_inputs("pool_backward", dA, (A_prev, hparameters), mode=mode))

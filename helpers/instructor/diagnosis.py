@@ -28,16 +28,14 @@ import contextlib
 import copy
 import hashlib
 import io
-import itertools
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from helpers import calls, wire
+from helpers import calls, messages, wire
 from helpers.instructor import catalogue, notebooks as nbu
 from helpers.model_compare import canonical_rows, describe_model
 from helpers.solutions import solution_namespace
@@ -143,9 +141,12 @@ class Diagnoser:
             if entry.hint:
                 text += f"\nHint: {entry.hint}"
             return Diagnosis(entry.name, text)
+        probed = []
+        if last.outcome.error is not None and probe is not None:  # a crash: which property of the input decides
+            probed = [Call(function, args, kwargs, None, probe(args, kwargs)) for args, kwargs in probes]
         shape = describe_error_shape(function, recorded, reference, self.parameters(function),
-                                     self.output_names.get(function))
-        return Diagnosis("", f"What the error looks like: {shape}") if shape else Diagnosis()
+                                     self.output_names.get(function), probed)
+        return Diagnosis("", messages.pattern_line(shape)) if shape else Diagnosis()
 
     def matching_entries(self, function: str, recorded: list[Call], among=None) -> list[_Entry]:
         """The entries of ``function`` (of ``among``, if given) whose outcome equals the student's on every call."""
@@ -321,11 +322,16 @@ def _ordinal(k: int, count: int, names) -> str:
     return f"returned value {k + 1} of {count}"
 
 
-def describe_error_shape(function: str, recorded: list[Call], reference, parameters=None, output_names=None) -> str:
-    """One sentence on the shape of the error of the last call, or '' where nothing clear stands out."""
+def describe_error_shape(function: str, recorded: list[Call], reference, parameters=None, output_names=None,
+                         probed: list[Call] = ()) -> str:
+    """One sentence on the shape of the error of the last call, or '' where nothing clear stands out.
+
+    ``probed`` are more calls of ``function`` (the diagnosis probes): where the last call raised, they
+    tell which property of its input the failing calls share and the others lack.
+    """
     last = recorded[-1]
     if last.outcome.error is not None:
-        return _crash_on_one_input(function, recorded, parameters)
+        return _crash_on_one_input(function, recorded, parameters, probed)
     try:
         expected = reference(function, *_copy(last.args), **_copy(last.kwargs))
     except Exception:  # noqa: BLE001 - no reference output for these inputs: nothing to describe
@@ -337,152 +343,57 @@ def describe_error_shape(function: str, recorded: list[Call], reference, paramet
             x, y = _as_array(g), _as_array(e)
             if x is None or y is None or _close(x, y):
                 continue
-            text = describe_array_error(x, y)
+            text = messages.pattern(x, y)
             if text:
                 parts.append(f"{_ordinal(k, len(got), output_names)}: {text}")
         return "; ".join(parts)
     x, y = _as_array(got), _as_array(expected)
-    if x is None or y is None or x.shape == () and y.shape == ():
-        if x is not None and y is not None:
-            return describe_scalar_error(float(x), float(y))
+    if x is None or y is None:
         return ""
-    return describe_array_error(x, y)
+    return messages.pattern(x, y)
 
 
-def _crash_on_one_input(function: str, recorded: list[Call], parameters) -> str:
+def _crash_on_one_input(function: str, recorded: list[Call], parameters, probed: list[Call] = ()) -> str:
     ran = [c for c in recorded[:-1] if c.outcome.error is None]
     if not ran:
         return ""
-    last = recorded[-1]
-    settings = _settings(last, parameters)
-    earlier = [_settings(c, parameters) for c in ran]
-    unusual = [f"{k}={v!r}" for k, v in settings.items() if all(e.get(k) != v for e in earlier)]
-    ename = last.outcome.error.get("ename", "an error")
-    what = f"only for the input with {', '.join(unusual)}" if unusual else "on one input only"
-    return (f"{function} ran on the {len(ran)} earlier input{'s' if len(ran) > 1 else ''} of this test and "
-            f"raises {ename} {what}.")
+    calls_seen = list(recorded) + [c for c in probed if c.outcome is not None]
+    failing = [_features(c, parameters) for c in calls_seen if c.outcome.error is not None]
+    passing = [_features(c, parameters) for c in calls_seen if c.outcome.error is None]
+    # What every failing input has and no input that ran has: the trigger (one property, not a list of suspects,
+    # wherever the probes can tell them apart).
+    trigger = [text for key, (value, text) in failing[0].items()
+               if all(f.get(key, (None,))[0] == value for f in failing)
+               and all(p.get(key, (None,))[0] != value for p in passing)]
+    ename = recorded[-1].outcome.error.get("ename", "an error")
+    return messages.crash_on_one_input(function, len(ran), ename, trigger)
 
 
-def _settings(call: Call, parameters) -> dict:
-    """The call's small settings (numbers, strings, the entries of dicts such as hparameters)."""
+def _features(call: Call, parameters) -> dict:
+    """The properties of a call's input that may decide whether it runs: its small settings (numbers,
+    strings, the entries of dicts such as hparameters) and, for every 4-D array, whether it is square.
+    Each is ``key: (value, words)``."""
     found = {}
-    named = list(zip(parameters or [], call.args)) + list(call.kwargs.items())
-    for key, value in named:
+
+    def visit(key, value, depth=0):
         if isinstance(value, dict):
             for k, v in value.items():
                 if isinstance(v, (int, float, str, bool)):
-                    found[k] = v
+                    found[k] = (v, f"{k}={v!r}")
         elif isinstance(value, (int, float, str, bool)):
-            found[key] = value
-        elif isinstance(value, tuple) and all(isinstance(v, int) for v in value):
-            found[key] = value
+            found[key] = (value, f"{key}={value!r}")
+        elif isinstance(value, tuple) and value and all(isinstance(v, int) for v in value):
+            found[key] = (value, f"{key}={value!r}")
+        elif isinstance(value, np.ndarray) and value.ndim == 4:
+            h, w = value.shape[1:3]
+            words = (messages._("{name} is not square (height {h}, width {w})") if h != w
+                     else messages._("{name} is square ({h}x{w})"))
+            found[f"{key}:square"] = (h == w, words.format(name=key, h=h, w=w))
+        elif isinstance(value, (tuple, list)) and depth == 0:
+            for k, item in enumerate(value):
+                visit(f"{key}[{k}]", item, depth + 1)
+
+    named = list(zip(parameters or [], call.args)) + list(call.kwargs.items())
+    for key, value in named:
+        visit(key, value)
     return found
-
-
-def describe_scalar_error(got: float, expected: float) -> str:
-    if not np.isfinite(got):
-        return f"the result is {got} where a finite number was expected."
-    if expected != 0 and abs(got + expected) <= 1e-6 * abs(expected):
-        return "the result has the wrong sign."
-    if expected != 0 and got != 0:
-        ratio = got / expected
-        for k in (2, 3, 4, 0.5):
-            if abs(ratio - k) < 1e-6:
-                return f"the result is {k:g} times the expected one."
-    return ""
-
-
-def describe_array_error(got: np.ndarray, expected: np.ndarray) -> str:
-    """The shape of the difference between two arrays in one sentence, or ''."""
-    if got.dtype == bool or expected.dtype == bool:
-        return _mask_error(got, expected)
-    if got.dtype.kind not in "fiu" or expected.dtype.kind not in "fiu":
-        return ""
-    got, expected = got.astype(np.float64), expected.astype(np.float64)
-    if got.shape != expected.shape:
-        return _axes_error(got, expected)
-    bad = ~np.isfinite(got)
-    if bad.any():
-        return f"{int(bad.sum())} of {got.size} values are NaN or infinite (a division by zero, or an overflow?)."
-    scale = max(float(np.max(np.abs(expected))), 1e-12)
-    tol = 1e-6 * scale
-
-    def close(a, b):
-        return a.shape == b.shape and bool(np.all(np.abs(a - b) <= tol + 1e-6 * np.abs(b)))
-
-    wrong = np.abs(got - expected) > tol + 1e-6 * np.abs(expected)
-    if not wrong.any():
-        return ""
-    if not np.any(got):
-        return "every value is 0: nothing was written into the output."
-    if np.all(got[wrong] == 0):
-        return (f"{int(wrong.sum())} of {got.size} values are 0 where values were expected; "
-                "all other values are right.")
-    if close(got, -expected):
-        return "every value has the wrong sign."
-    denominator = float(np.sum(expected * expected))
-    if denominator > 0:
-        k = float(np.sum(got * expected)) / denominator
-        if abs(k - 1) > 1e-6 and close(got, k * expected):
-            return f"every value is {k:.4g} times the expected one (a constant factor)."
-    offset = got - expected
-    if np.ptp(offset) <= tol and abs(float(offset.flat[0])) > tol:
-        return f"every value is off by the same amount ({float(offset.flat[0]):.4g}): a constant offset."
-    for perm in itertools.permutations(range(got.ndim)):
-        if perm != tuple(range(got.ndim)) and close(np.transpose(got, perm), expected):
-            return f"the values are right but the axes are in the wrong order (axes {perm} of yours are {tuple(range(got.ndim))})."
-    spatial = (1, 2) if got.ndim == 4 else (0, 1) if got.ndim == 2 else ()
-    for axis in spatial:
-        n = got.shape[axis]
-        if n < 2:
-            continue
-        head, tail = [slice(None)] * got.ndim, [slice(None)] * got.ndim
-        head[axis], tail[axis] = slice(0, n - 1), slice(1, n)
-        label = {1: "height", 2: "width"}.get(axis, f"axis {axis}") if got.ndim == 4 else f"axis {axis}"
-        if close(got[tuple(head)], expected[tuple(tail)]):
-            return f"the output is shifted by one position along the {label}: your value at {label} index k is the expected one at k + 1."
-        if close(got[tuple(tail)], expected[tuple(head)]):
-            return f"the output is shifted by one position along the {label}: your value at {label} index k + 1 is the expected one at k."
-    if len(spatial) == 2 and got.shape[spatial[0]] >= 3 and got.shape[spatial[1]] >= 3:
-        grid = wrong.any(axis=tuple(a for a in range(got.ndim) if a not in spatial))
-        border = np.ones_like(grid)
-        border[1:-1, 1:-1] = False
-        if not grid[~border].any():
-            return "only values on the border (first and last rows and columns) are wrong; the interior is right."
-        if not grid[border].any():
-            return "only interior values are wrong; the border (first and last rows and columns) is right."
-    if got.ndim == 4 and got.shape[0] > 1:
-        examples = sorted({int(i) for i in np.argwhere(wrong)[:, 0]})
-        if len(examples) < got.shape[0]:
-            return f"only example(s) {examples} of the batch are wrong; the others are right."
-    if got.ndim == 4 and got.shape[-1] > 1:
-        channels = sorted({int(i) for i in np.argwhere(wrong)[:, -1]})
-        if len(channels) < got.shape[-1]:
-            return f"only channel(s) {channels} are wrong; the others are right."
-    return ""
-
-
-def _axes_error(got: np.ndarray, expected: np.ndarray) -> str:
-    if sorted(got.shape) == sorted(expected.shape):
-        for perm in itertools.permutations(range(got.ndim)):
-            moved = np.transpose(got, perm)
-            if moved.shape == expected.shape and np.allclose(moved, expected, rtol=1e-6, atol=1e-9):
-                return f"the values are right but the axes are swapped: your shape {got.shape}, expected {expected.shape}."
-        return f"your shape {got.shape} has the right sizes in the wrong order (expected {expected.shape}): swapped axes."
-    if got.ndim == expected.ndim:
-        off = [(k, g - e) for k, (g, e) in enumerate(zip(got.shape, expected.shape)) if g != e]
-        text = ", ".join(f"axis {k} has {abs(d)} {'more' if d > 0 else 'fewer'}" for k, d in off)
-        return f"the output's size is wrong along {len(off)} axis/axes: {text} than expected."
-    return ""
-
-
-def _mask_error(got: np.ndarray, expected: np.ndarray) -> str:
-    if got.shape != expected.shape or got.dtype != bool:
-        return ""
-    if got.all():
-        return "every entry is True: the comparison does not single out one entry."
-    if not got.any():
-        return "every entry is False."
-    if np.array_equal(got, ~expected):
-        return "the mask is inverted: True exactly where False was expected."
-    return ""

@@ -40,7 +40,7 @@ import time
 import nbformat
 from nbformat.v4 import new_output
 
-from helpers import calls, compare, wire
+from helpers import calls, compare, messages, wire
 from helpers.checks import Solutions, new_run_seed, using_run_seed, using_solutions
 from helpers.compare import CheckFailure
 from helpers.instructor import diagnosis, notebooks as nbu
@@ -310,12 +310,13 @@ class CellJudge:
             status, reason = "error", verdict_message(exc)
             found = self._diagnose(cell)
             if found:
-                reason += "\n" + found.text
+                reason = messages.with_diagnosis(reason, found.text, bool(found.mistake))
                 if found.mistake:
                     self.mistakes[index] = found.mistake
             printed.flush()
             ename = exc.ename if isinstance(exc, calls.FunctionError) else type(exc).__name__
-            cell.outputs.append(new_output("error", ename=ename, evalue=reason, traceback=[f"{ename}: {reason}"]))
+            cell.outputs.append(new_output("error", ename=ename, evalue=reason,
+                                           traceback=[messages.headline(ename, reason)]))
         finally:
             sys.stdout = stdout  # even if the deadline struck while a context was being left
             printed.flush()
@@ -447,7 +448,7 @@ def verdict_message(exc: BaseException) -> str:
     if isinstance(exc, (calls.FunctionError, CheckFailure)):
         return message
     # An error of a check itself on an unexpected result: name what came back, not the check's internals.
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return messages.headline(type(exc).__name__, message) if message else type(exc).__name__
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
