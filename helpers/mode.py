@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from helpers.messages import count
+
 
 def grading() -> bool:
     return bool(os.environ.get("NBGRADER_EXECUTION"))
@@ -23,6 +25,6 @@ def epochs(full: int, short: int = 1) -> int:
     """``full`` in a normal run, ``short`` when grading or in fast mode (and say so)."""
     if fast():
         reason = "grading" if grading() else "fast mode (COURSE_FAST)"
-        print(f"{reason}: training cut to {short} epoch(s) instead of {full}.")
+        print(f"{reason}: training cut to {count(short, 'epoch')} instead of {full}.")
         return short
     return full

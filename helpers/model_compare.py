@@ -129,9 +129,19 @@ def _short(row: dict) -> str:
     return ", ".join(parts)
 
 
-def print_summary(rows: list[dict]) -> None:
-    """A compact text summary of described rows (what a notebook prints next to ``model.summary()``)."""
-    for index, row in enumerate(rows):
+def print_summary(rows: list[dict], head: int | None = None, tail: int = 0) -> None:
+    """A compact text summary of described rows (what a notebook prints next to ``model.summary()``).
+
+    With ``head``, only the first ``head`` and the last ``tail`` rows, each numbered as in the whole
+    model, and a line saying how many are left out between them.
+    """
+    shown = list(enumerate(rows))
+    if head is not None and head + tail < len(rows):
+        shown = shown[:head] + [(None, None)] + (shown[-tail:] if tail else [])
+    for index, row in shown:
+        if row is None:
+            print(f"    ... {len(rows) - head - tail} more layers ...")
+            continue
         settings = ", ".join(f"{k}={row[k]}" for k in _SETTINGS if k in row)
         print(f"{index:3d} {row['class']:<22} {str(row['output_shape']):<22} {row['params']:>10,}  {settings}")
 

@@ -60,11 +60,20 @@ def pooling_side_by_side(feature: np.ndarray, pooled_max: np.ndarray, pooled_avg
     return fig
 
 
+def _series(ax, values: Sequence[float], start: int = 0, every: int = 1, **style):
+    """One curve per epoch. With few points each is marked: a run of one epoch is one point, which a
+    line alone does not draw (the axes would stay empty)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size <= 20:
+        style.setdefault("marker", "o")
+    ax.plot(start + np.arange(values.size) * every, values, **style)
+
+
 def cost_curve(costs: Sequence[float], learning_rate: float, every: int = 1, ax=None, label: str | None = None):
     """Cost per epoch (or per ``every`` epochs) of a training run."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(np.arange(len(costs)) * every, costs, label=label)
+    _series(ax, costs, every=every, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("cost")
     ax.set_title(f"Training cost (learning rate {learning_rate})")
@@ -131,15 +140,15 @@ def misclassified_grid(images: np.ndarray, y_true, y_pred, title: str, max_image
 def history_comparison(loop_costs: Sequence[float], keras_history: dict, learning_rate: float):
     """Per-epoch training cost of the hand-written loop next to Keras ``fit``'s loss and accuracy."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-    left.plot(np.arange(len(loop_costs)), loop_costs, label="tf.function + GradientTape loop")
-    left.plot(np.arange(len(keras_history["loss"])), keras_history["loss"], label="Keras fit", linestyle="--")
+    _series(left, loop_costs, label="tf.function + GradientTape loop")
+    _series(left, keras_history["loss"], label="Keras fit", linestyle="--")
     left.set_xlabel("epoch")
     left.set_ylabel("training cost (cross-entropy)")
     left.set_title(f"Training cost per epoch (Adam, learning rate {learning_rate})", fontsize=10)
     left.legend()
     for key, label in (("accuracy", "train"), ("val_accuracy", "test")):
         if key in keras_history:
-            right.plot(np.arange(len(keras_history[key])), keras_history[key], label=label)
+            _series(right, keras_history[key], label=label)
     right.set_xlabel("epoch")
     right.set_ylabel("accuracy")
     right.set_ylim(0, 1.02)
@@ -213,7 +222,7 @@ def training_curves(history: dict, title: str = "Training history"):
     for ax, metric in zip(axes, ("loss", "accuracy")):
         for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
             if history.get(key):
-                ax.plot(np.arange(1, len(history[key]) + 1), history[key], label=label)
+                _series(ax, history[key], start=1, label=label)
         ax.set_xlabel("epoch")
         ax.set_title(metric)
         ax.grid(True, alpha=0.3)

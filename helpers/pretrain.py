@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import signs
+from helpers.messages import count
 from helpers.paths import course_root
 from helpers.solutions import solution_namespace
 
@@ -246,7 +247,7 @@ def _budget_callback(minutes: float, max_epochs: int, steps_per_epoch: int, peak
             if elapsed + per_epoch > minutes * 60 and epoch + 1 < max_epochs:
                 self.stopped_for_time = True
                 self.model.stop_training = True
-                log(f"time budget of {minutes:g} min reached: stopping.")
+                log(f"time budget reached after {elapsed / 60:.1f} min of training: stopping.")
 
     return BudgetSchedule()
 
@@ -383,7 +384,7 @@ def train(out_dir=None, data_dir=None, max_epochs: int = 60, minutes: float | No
     manifest_tmp.write_text(json.dumps(manifest, indent=1))
     os.replace(manifest_tmp, out / MANIFEST_FILE)
     log(f"saved {weights_path} and {out / MANIFEST_FILE}")
-    log(f"{epochs_run} epochs ({manifest['stopped']}), {manifest['seconds'] / 60:.1f} min, "
+    log(f"{count(epochs_run, 'epoch')} ({manifest['stopped']}), {manifest['seconds'] / 60:.1f} min, "
         f"{manifest['seconds_per_epoch']} s/epoch")
     log(f"test accuracy: {test_accuracy:.3f}")
     return manifest
@@ -421,7 +422,7 @@ def load_pretrained(model, directory=None, verbose: bool = True) -> dict | None:
         return None
     if verbose:
         print(f"Loaded {weights.name}, trained by `course pretrain` on {manifest.get('created', '?')}: "
-              f"{manifest.get('epochs')} epochs in {manifest.get('seconds', 0) / 60:.1f} min, "
+              f"{count(manifest.get('epochs') or 0, 'epoch')} in {manifest.get('seconds', 0) / 60:.1f} min, "
               f"on {manifest.get('data', {}).get('source', '?')} SIGNS data; "
               f"test accuracy then: {manifest.get('test_accuracy')}.")
         if manifest.get("limited"):

@@ -141,6 +141,7 @@ def test_mode_switch(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_FAST", "1")
     assert mode.fast() and not mode.grading() and mode.epochs(100, 2) == 2
     assert "fast mode" in capsys.readouterr().out
+    assert mode.epochs(100, 1) == 1 and "cut to 1 epoch instead of 100" in capsys.readouterr().out
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert mode.grading() and mode.fast()
 
@@ -228,3 +229,72 @@ def test_hidden_tests_run_concealed_with_their_own_line_numbers():
     with concealed(), pytest.raises(CheckFailure) as err:
         assert_array_close("a", np.array([1.0, 7.0]), np.array([1.0, 3.0]))
     assert "3" not in str(err.value).split(":", 1)[1].replace("index (1,)", "") and "7" in str(err.value)
+
+
+# ---------------------------------------------------------------- the one message builder (helpers.messages)
+
+def test_a_wrong_value_names_the_call_its_inputs_and_the_pattern(solutions):
+    """conv_backward with one example of dA_prev left at 0: the call's shapes and settings, and the pattern."""
+    from helpers.checks import cnn_step_by_step as check
+
+    def conv_backward(dZ, cache):
+        dA_prev, dW, db = solutions["conv_backward"](dZ, cache)
+        dA_prev[3] = 0
+        return dA_prev, dW, db
+
+    with pytest.raises(CheckFailure) as err:
+        check.conv_backward(conv_backward)
+    text = str(err.value)
+    assert text.startswith("dA_prev of conv_backward(dZ of shape (10, 4, 4, 8), cache=(an array of shape "
+                           "(10, 4, 4, 3), an array of shape (2, 2, 3, 8), an array of shape (1, 1, 1, 8), "
+                           "{'pad': 2, 'stride': 2})): 48 of 480 values differ; first at index (3, 0, 0, 0)")
+    assert "What the error looks like: examples [3] of the batch (of 10) are all 0; the other examples are right" in text
+
+
+@pytest.mark.parametrize("got, words", [
+    (lambda E: E * 3, "every value is 3 times the expected one"),
+    (lambda E: np.where(np.arange(2)[:, None, None, None] == 0, 0.0, E), "examples [0] of the batch (of 2) are all 0"),
+    (lambda E: np.transpose(E, (0, 2, 1, 3)), "two axes are swapped: the height (axis 1) and the width (axis 2)"),
+])
+def test_the_pattern_is_part_of_the_checks_own_message(got, words):
+    E = np.random.default_rng(3).standard_normal((2, 5, 5, 3)) + 2
+    with pytest.raises(CheckFailure) as err:
+        assert_array_close("A", got(E), E, call="pool_forward(A_prev of shape (2, 6, 6, 3))")
+    assert str(err.value).startswith("A of pool_forward(A_prev of shape (2, 6, 6, 3)): ")
+    assert f"What the error looks like: {words}" in str(err.value)
+
+
+def test_a_tensorflow_error_loses_its_node_names_and_says_its_name_once():
+    from helpers import calls, messages
+
+    raw = ("{{function_node __wrapped____MklMatMul_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
+           "Matrix size-incompatible: In[0]: [2,64], In[1]: [32,6] [Op:MatMul] name: ")
+    error = {"ename": "InvalidArgumentError", "message": raw, "where": [["forward_propagation", "Z3 = F @ W3"]]}
+    text = str(calls.student_error("forward_propagation", error, "forward_propagation(X of shape (2, 64, 64, 3))"))
+    assert text == ("forward_propagation(X of shape (2, 64, 64, 3)) raised InvalidArgumentError: Matrix "
+                    "size-incompatible: In[0]: [2,64], In[1]: [32,6]\n    in forward_propagation: Z3 = F @ W3")
+    assert messages.headline("InvalidArgumentError", text) == text  # shown under the cell: the name once
+    assert messages.headline("ValueError", "ValueError: ValueError: bad shape") == "ValueError: bad shape"
+
+
+def test_counts_take_the_singular_for_one():
+    from helpers import messages
+
+    assert [messages.count(n, "epoch") for n in (0, 1, 2)] == ["0 epochs", "1 epoch", "2 epochs"]
+    assert messages.count(1, "axis", "axes") == "1 axis" and messages.count(3, "axis", "axes") == "3 axes"
+
+
+def test_a_one_epoch_history_is_drawn_as_points_and_a_summary_keeps_layer_numbers(capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from helpers import plotting
+    from helpers.model_compare import print_summary
+
+    fig = plotting.training_curves({"loss": [1.2], "accuracy": [0.4], "val_loss": [1.5], "val_accuracy": [0.3]})
+    for ax in fig.axes:
+        assert ax.lines and all(line.get_marker() == "o" for line in ax.lines)
+    rows = [{"class": "Dense", "output_shape": [None, k], "params": k} for k in range(1, 21)]
+    print_summary(rows, head=2, tail=3)
+    numbers = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert numbers == ["0", "1", "...", "17", "18", "19"]

@@ -7,6 +7,7 @@ original course gave, and behaviour judged where the notebook asks for no form.
 * students' Keras code written as in the original course (``layers.Conv2D``, ``random_uniform``) runs;
 * a setting that changes nothing on the inputs a docstring promises (``padding="same"`` of a pooling
   whose output shape is the same) costs nothing;
+* a test cell run before the set-up cell says to run the set-up cell first;
 * every input the grader gives a graded function (visible and hidden tests, diagnosis probes) lies within
   what the function's docstring promises (``PROMISES``).
 """
@@ -32,12 +33,17 @@ def _source(assignment: str):
     return nbu.read_notebook(ROOT / "source" / assignment / f"{assignment}.ipynb")
 
 
-def _judge(assignment: str, edits: list[dict], judge_class=judge.LocalJudge):
-    """(grade_id, status, reason, mistake) of every test cell, the source answers with ``edits`` applied."""
+def _judge(assignment: str, edits: list[dict], judge_class=judge.LocalJudge, functions=None):
+    """(grade_id, status, reason, mistake) of every test cell (of ``functions`` only, if given), the source
+    answers with ``edits`` applied."""
     source = _source(assignment)
     namespace = diagnosis.edited_namespace(assignment, source, edits)
     local = judge_class(assignment, source, namespace, diagnosis.load_catalogue(ROOT, assignment))
-    return local, local.judge_notebook(copy.deepcopy(source))
+    notebook = copy.deepcopy(source)
+    if functions is not None:
+        notebook.cells = [c for c in notebook.cells
+                          if not nbu.is_test(c) or any(nbu.grade_id(c).startswith(f"{f}_") for f in functions)]
+    return local, local.judge_notebook(notebook)
 
 
 def _edit(cell: str, old: str, new: str) -> dict:
@@ -116,11 +122,15 @@ class RecordingJudge(judge.LocalJudge):
 @pytest.fixture(scope="module")
 def judged():
     """{assignment: (judge, rows)}: cnn_step_by_step's source answers; residual_networks' written as the
-    original course's students wrote them (``layers.Conv2D``, ``random_uniform``, ``padding="same"``)."""
+    original course's students wrote them (``layers.Conv2D``, ``random_uniform``, ``padding="same"``);
+    cnn_application's source answers, the test cells of the functions in ``PROMISES`` only (its others train)."""
     edits = {"cnn_step_by_step": [],
              "residual_networks": [_variant("residual_networks", "identity_block_layers_module_random_uniform"),
-                                   _variant("residual_networks", "ResNet50_avg_pool_padding_same")]}
-    return {assignment: _judge(assignment, found, RecordingJudge) for assignment, found in edits.items()}
+                                   _variant("residual_networks", "ResNet50_avg_pool_padding_same")],
+             "cnn_application": []}
+    only = {"cnn_application": set(PROMISES["cnn_application"])}
+    return {assignment: _judge(assignment, found, RecordingJudge, only.get(assignment))
+            for assignment, found in edits.items()}
 
 
 def _variant(assignment: str, name: str) -> dict:
@@ -260,6 +270,13 @@ PROMISES = {
         "pool_backward": lambda dA, cache, mode="max": (_pool_inputs(cache[0], cache[1], mode)
                                                         and dA.shape == _pool_output(cache[0], cache[1])),
     },
+    "cnn_application": {
+        "forward_propagation": lambda X, parameters: (
+            _shape(X)[1:] == (64, 64, 3) and {k: _shape(v) for k, v in parameters.items()} == {
+                "W1": (4, 4, 3, 8), "W2": (2, 2, 8, 16), "W3": (64, 6), "b3": (6,)}),
+        "compute_cost": lambda Z3, Y: (len(_shape(Z3)) == 2 and _shape(Z3) == _shape(Y) and _shape(Y)[1] == 6
+                                       and _one_hot(np.asarray(Y))),
+    },
     "residual_networks": {
         "identity_block": lambda X, f, filters, stage, block: _block_inputs(X, f, filters, stage, block,
                                                                             identity=True),
@@ -270,6 +287,11 @@ PROMISES = {
             and input_shape[0] % 64 == 0 and input_shape[1] % 64 == 0 and _int(classes, 1)),
     },
 }
+
+
+def _one_hot(Y: np.ndarray) -> bool:
+    """Each row a one-hot label: one 1, the rest 0 (compute_cost's docstring: "the one-hot labels")."""
+    return bool(np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1))
 
 
 def _outside(assignment: str, name: str, args: tuple, kwargs: dict) -> bool:
@@ -299,3 +321,24 @@ def test_the_audit_catches_an_input_outside_the_promise():
     assert _outside("cnn_step_by_step", "create_mask_from_window", (np.zeros((2, 4, 1)),), {})
     assert _outside("cnn_step_by_step", "conv_single_step", (np.zeros((2, 2, 1)),) * 2 + (1.5,), {})
     assert not _outside("residual_networks", "ResNet50", (), {"input_shape": (128, 64, 3), "classes": 10})
+    Z3, soft = np.zeros((3, 6), np.float32), np.full((3, 6), 1 / 6, np.float32)  # soft labels: not one-hot
+    assert _outside("cnn_application", "compute_cost", (Z3, soft), {})
+    assert not _outside("cnn_application", "compute_cost", (Z3, np.eye(6, dtype=np.float32)[[0, 5, 2]]), {})
+
+
+# ------------------------------------------------------------------ 3. a test cell run before the set-up cell
+
+
+@pytest.mark.parametrize("assignment", ["cnn_step_by_step", "cnn_application", "residual_networks"])
+def test_a_test_cell_run_before_the_set_up_cell_says_to_run_the_set_up_cell_first(assignment):
+    """Every graded test cell of the release opens with the guard; in a kernel where the set-up cell never ran
+    it stops there with that sentence, not with NameError: name 'check' is not defined."""
+    from helpers.messages import SETUP_GUARD
+
+    release = nbu.read_notebook(ROOT / "release" / assignment / f"{assignment}.ipynb")
+    tests = [c for c in release.cells if nbu.is_test(c)]
+    assert tests
+    for cell in tests:
+        assert cell.source.splitlines()[1] == SETUP_GUARD, nbu.grade_id(cell)
+        with pytest.raises(AssertionError, match=r"^Run the set-up cell first \(the first code cell\), then this cell"):
+            exec(compile(cell.source, f"<{nbu.grade_id(cell)}>", "exec"), {})

@@ -43,6 +43,7 @@ import numpy as np
 from helpers import calls
 from helpers.checks import REFERENCE_DIR, expected_call, hidden_rng, hidden_seed, reference_solutions, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal, concealing
+from helpers.messages import count
 
 __tracebackhide__ = True
 
@@ -94,19 +95,6 @@ def case_compute_cost():
 # small_grey: sides that 8 and then 4 do not divide, so "same" and "valid" pooling build different networks
 KERAS_INPUT_SHAPES = {"signs": (64, 64, 3), "small_grey": (36, 36, 1)}
 
-# Other inputs of the hidden tests: (m, seed, scale) for forward_propagation, (m, seed, soft labels) for
-# compute_cost. Their expected outputs are stored by `course refs`.
-FORWARD_CASES = [(5, 11, 1.0), (1, 12, 0.3)]
-COST_CASES = [(7, 2, False), (3, 4, True)]
-
-
-def _forward_key(m, seed, scale) -> str:
-    return f"forward_propagation/m{m}_seed{seed}_scale{float(scale)}"
-
-
-def _cost_key(m, seed, soft_labels) -> str:
-    return f"compute_cost/m{m}_seed{seed}{'_soft' if soft_labels else ''}"
-
 
 def case_forward_propagation_random(m, seed, scale=1.0):
     """Random images and random (not Glorot) parameters, drawn afresh for each notebook graded."""
@@ -117,14 +105,11 @@ def case_forward_propagation_random(m, seed, scale=1.0):
     return X, parameters
 
 
-def case_compute_cost_random(m, seed, soft_labels=False):
+def case_compute_cost_random(m, seed):
+    """Random logits and one-hot labels (what compute_cost's docstring promises), drawn afresh for each notebook."""
     rng = hidden_rng(seed)
     Z3 = (3 * rng.standard_normal((m, 6))).astype(np.float32)
-    if soft_labels:
-        Y = rng.random((m, 6)).astype(np.float32)
-        Y /= Y.sum(axis=1, keepdims=True)
-    else:
-        Y = np.eye(6, dtype=np.float32)[rng.integers(0, 6, size=m)]
+    Y = np.eye(6, dtype=np.float32)[rng.integers(0, 6, size=m)]
     return Z3, Y
 
 
@@ -545,12 +530,12 @@ def compute_cost(compute_cost):
     _passed()
 
 
-def compute_cost_oracle(compute_cost, m, seed, soft_labels=False):
+def compute_cost_oracle(compute_cost, m, seed):
     tf = _tf()
-    Z3, Y = case_compute_cost_random(m, seed, soft_labels)
+    Z3, Y = case_compute_cost_random(m, seed)
     expected = float(expected_call(ASSIGNMENT, "compute_cost", tf.constant(Z3), tf.constant(Y)))
     compute_cost_matches(compute_cost, Z3, Y, expected,
-                         f"for {m} random examples{' with soft labels' if soft_labels else ''}")
+                         f"for {m} random examples")
 
 
 # ------------------------------------------------------------ model
@@ -602,7 +587,7 @@ def _run_model(model, run: str) -> dict:
 def _model_result(model, run: str):
     run_data = _run_model(model, run)
     outcome = run_data["outcome"]
-    result = outcome.value(f"model (a short run of {run_data['epochs']} epochs on a slice of SIGNS)")
+    result = outcome.value(f"model (a short run of {count(run_data['epochs'], 'epoch')} on a slice of SIGNS)")
     if not isinstance(result, tuple) or len(result) != 3:
         raise CheckFailure("model must return a tuple (train_accuracy, test_accuracy, parameters), got "
                            f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, tuple)
@@ -621,11 +606,11 @@ def model_training_run(model, run: str):
     outcome = run_data["outcome"]
     X_train, Y_train, _, _ = run_data["data"]
     epochs, size = run_data["epochs"], run_data["minibatch_size"]
-    what = f"after {epochs} epochs on {X_train.shape[0]} examples, minibatch_size={size}"
+    what = f"after {count(epochs, 'epoch')} on {X_train.shape[0]} examples, minibatch_size={size}"
     trained = outcome.observations.get("parameters")
     minibatch_calls = outcome.observations.get("minibatch_calls") or []
     if outcome.raised and len(minibatch_calls) < epochs:  # it stopped before the training was done
-        outcome.value(f"model (a short run of {epochs} epochs on a slice of SIGNS)")
+        outcome.value(f"model (a short run of {count(epochs, 'epoch')} on a slice of SIGNS)")
     if not isinstance(trained, dict) or sorted(trained) != sorted(STAND_IN_SHAPES):
         raise CheckFailure("model did not call initialize_parameters: create the parameters with it.")
     parameters = {name: tf.Variable(np.asarray(trained[name], np.float32), name=name) for name in STAND_IN_SHAPES}
@@ -642,7 +627,7 @@ def model_training_run(model, run: str):
         raise CheckFailure(f"the training cost did not fall {what}: {before:.4f} with the initial parameters, "
                            f"{after:.4f} with the returned ones.")
     if len(minibatch_calls) != epochs:
-        raise CheckFailure(f"model called random_mini_batches {len(minibatch_calls)} times for {epochs} epochs: "
+        raise CheckFailure(f"model called random_mini_batches {count(len(minibatch_calls), 'time')} for {count(epochs, 'epoch')}: "
                            "reshuffle the training set once at the start of every epoch.")
     for call in minibatch_calls:
         if call["m"] != X_train.shape[0] or call["mini_batch_size"] != size:

@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from helpers.messages import count
 from helpers.recognise import UnknownAssignment, assignment_of
 from helpers.report import profile as prof
 
@@ -68,6 +69,6 @@ def report(args, root: Path) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         print(f"wrote {target}")
-    print(f"{assignment}: {made.score:g} / {made.max_score:g} points; {len(made.steps)} steps, "
-          f"{len(made.figures)} figures; {'no flags' if not made.flags else f'{len(made.flags)} flagged (above)'}")
+    print(f"{assignment}: {made.score:g} / {made.max_score:g} points; {count(len(made.steps), 'step')}, "
+          f"{count(len(made.figures), 'figure')}; {'no flags' if not made.flags else f'{len(made.flags)} flagged (above)'}")
     return status
