@@ -331,20 +331,51 @@ def execute_notebook(nb: nbformat.NotebookNode, env: dict[str, str], timeout: in
     what it prints outside the notebook (library warnings, crash reports) goes to ``log_path``, capped
     (:class:`CappedLog`; no file when it printed nothing).
     ``make_judge(socket_dir)`` gives the :class:`~helpers.instructor.judge.Judge` of the cells for
-    which ``is_test(cell)`` holds.
+    which ``is_test(cell)`` holds; it is called in a thread while the kernel starts (:class:`MadeMeanwhile`).
     """
     with tempfile.TemporaryDirectory(prefix=sandbox.scratch_prefix("kernel"), dir=sandbox.scratch_root()) as socket_dir, \
             CappedLog(log_path) as log:
         if sandbox_spec is not None and sandbox_spec.uid is not None:
             os.chown(socket_dir, sandbox_spec.uid, sandbox_spec.uid)
         cwd = sandbox_spec.workdir if sandbox_spec is not None else (workdir or os.getcwd())
-        judge = make_judge(socket_dir) if make_judge is not None else None
+        judge = MadeMeanwhile(make_judge, socket_dir) if make_judge is not None else None
         try:
             return _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
                             sandbox_spec, log, judge, is_test, notebook_timeout)
         finally:
             if judge is not None:
                 judge.close()
+
+
+class MadeMeanwhile:
+    """The judge, made in a thread of its own while the kernel starts and runs the cells before the first test
+    cell, which do not need it: making it runs the source's set-up and solutions in this process (TensorFlow
+    for two assignments: seconds), as long as the kernel's own start. :meth:`get` waits for it and raises
+    what making it raised.
+    """
+
+    def __init__(self, make, *args):
+        self._made = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._make, args=(make, *args), daemon=True, name="judge-setup")
+        self._thread.start()
+
+    def _make(self, make, *args) -> None:
+        try:
+            self._made = make(*args)
+        except BaseException as exc:  # whatever it is, get() raises it in the grading thread
+            self._error = exc
+
+    def get(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._made
+
+    def close(self) -> None:
+        self._thread.join()
+        if self._made is not None:
+            self._made.close()
 
 
 def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
@@ -379,6 +410,12 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                 while position < len(code):
                     index = code[position]
                     cell = nb.cells[index]
+                    tester = None
+                    if judge is not None and is_test(cell):
+                        waited = time.monotonic()
+                        tester = judge.get()
+                        if budget_end is not None:  # the wait is the grader's, not the notebook's
+                            budget_end += time.monotonic() - waited
                     if budget_end is not None and time.monotonic() >= budget_end:
                         LOGGER.info("the notebook used up its %d s: %d code cells not run", notebook_timeout,
                                  len(code) - position)
@@ -393,12 +430,12 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                     client.timeout = cell_timeout
                     client.timed_out = False
                     cell_started = time.monotonic()
-                    if judge is not None and is_test(cell):
-                        status, reason = judge.run_test_cell(kernel, cell, index, cell_timeout)
+                    if tester is not None:
+                        status, reason = tester.run_test_cell(kernel, cell, index, cell_timeout)
                         if reason:
                             report.reasons[index] = reason
-                        if index in judge.mistakes:
-                            report.mistakes[index] = judge.mistakes[index]
+                        if index in tester.mistakes:
+                            report.mistakes[index] = tester.mistakes[index]
                         if status == "timeout":
                             client.timed_out = True
                     else:
