@@ -115,6 +115,7 @@ def klass():
         settings, passwords = hub.setup(roster, hub_dir, exchange_root=folder / "exchange", port=_free_port(),
                                         mem="1G", cpu=1.0)
         hub.start(hub_dir)
+        settings = hub.HubSettings.load(hub_dir)  # with the ports start chose
         print(f"\nsetup and start: {time.monotonic() - started:.0f} s")
         yield Class(settings, passwords, instructor, students)
     finally:
@@ -203,7 +204,12 @@ def test_the_whole_loop_through_the_hub(klass, browser):
     fetched = klass.run_as(second, "nbgrader", "fetch_assignment", ASSIGNMENT, env=as_second)
     assert fetched.returncode == 0, fetched.stderr
     forged = klass.run_as(second, "nbgrader", "submit", ASSIGNMENT, "--student", first, env=as_second)
-    assert forged.returncode == 0, forged.stderr  # nbgrader accepts it; collect must not
+    assert forged.returncode != 0 and "404" in forged.stderr, forged.stderr  # the hub will not say who first is
+    # Written straight into the inbound (Unix permissions let anyone write there), dated in the future:
+    fake = inbound / f"{first}+{ASSIGNMENT}+2099-01-01 00:00:00.000000 UTC"
+    home = pwd.getpwnam(second).pw_dir
+    copied = klass.run_as(second, "cp", "-r", f"{home}/{hub.COURSE_ID}/{ASSIGNMENT}", str(fake))
+    assert copied.returncode == 0, copied.stderr
     collected = klass.run_as(klass.instructor, "nbgrader", "collect", ASSIGNMENT, cwd=course)
     assert collected.returncode == 0, collected.stderr
     assert f"handed in by {second}" in collected.stderr
@@ -276,7 +282,7 @@ def test_thirty_students_at_once(klass):
     hub_pid = int((Path(settings.hub_dir) / "hub.pid").read_text())
     students = {u: (pwd.getpwnam(u).pw_uid, pwd.getpwnam(u).pw_gid, pwd.getpwnam(u).pw_dir, klass.token(u))
                 for u in load}
-    environment = {k: v for k, v in hub.server_environment(settings).items()}
+    environment = hub.server_environment(settings, load[0])  # the script sets each student's own names
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, json.dumps(students), json.dumps(environment)],
                           capture_output=True, text=True, timeout=300)

@@ -591,5 +591,6 @@ def server_environment(settings: HubSettings, user: str | None = None) -> dict[s
         "COURSE_LANG": settings.lang,
     }
     if user:
-        environment.update(HOME=pwd.getpwnam(user).pw_dir, USER=user, JUPYTERHUB_USER=user)
+        environment.update(HOME=pwd.getpwnam(user).pw_dir, USER=user, JUPYTERHUB_USER=user,
+                           JUPYTERHUB_API_URL=f"http://127.0.0.1:{settings.ports['hub']}/hub/api")
     return environment
