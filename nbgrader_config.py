@@ -22,7 +22,13 @@ if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
 c.CourseDirectory.course_id = "cnn-course"
 c.CourseDirectory.root = COURSE_ROOT
 c.CourseDirectory.source_directory = "source"
-c.CourseDirectory.release_directory = "release"
+# The edition students get, chosen here once: "en" (English, release/) or "zh" (Chinese, release_zh/, which
+# `course release` builds from release/ and i18n/<id>.zh_CN.po). nbgrader's release_assignment, Formgrader
+# and the exchange hand out release_directory, which follows the language; nbgrader's Generate writes that
+# edition there (ReleaseEdition below), while `course release` writes release/ and every edition.
+c.CourseGrader.language = "en"
+c.CourseDirectory.release_directory = ("release" if c.CourseGrader.language == "en"
+                                       else f"release_{c.CourseGrader.language}")
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
@@ -58,6 +64,7 @@ c.Autograde.sanitize_preprocessors = []
 c.Autograde.autograde_preprocessors = []
 c.GenerateFeedback.exporter_class = "helpers.instructor.nbgrader_hooks.CourseFeedbackExporter"
 c.GenerateFeedback.preprocessors = []
+c.GenerateAssignment.preprocessors.append("helpers.instructor.nbgrader_hooks.ReleaseEdition")
 
 # Release, fetch, submit and collect on one machine: a course-local exchange (made by `course setup`,
 # mode 0777 as nbgrader wants it). Students' copies are fetched into notebooks/<id>/ (Lab's

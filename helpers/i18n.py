@@ -4,6 +4,8 @@ Two editions come from one source: English (``en``, the source) and Simplified C
 The language of a text is, first found:
 
 1. an explicit ``lang`` (a command's ``--lang``, the language of the notebook being checked);
+   then the language of the reader being written for, set by :func:`reading` (the grader, for the
+   page and messages of a Chinese submission);
 2. the environment variable ``COURSE_LANG`` (``en`` or ``zh``);
 3. in a kernel Jupyter started for a notebook (``JPY_SESSION_NAME`` names it), that notebook's
    language: ``metadata.course.lang`` (the Chinese edition carries ``"zh"``; no key means English);
@@ -19,6 +21,8 @@ code go in as fields and come out unchanged.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import gettext as _gettext
 import io
@@ -34,6 +38,18 @@ LOCALES = {"en": "en", "zh": "zh_CN"}
 DEFAULT = "en"
 
 log = logging.getLogger(__name__)
+# The language of the reader the code is writing for now (None: the usual order decides); see reading().
+_READER = contextvars.ContextVar("course_reader_language", default=None)
+
+
+def edition_folder(lang: str) -> str:
+    """The folder of the ``lang`` edition's student notebooks: ``release`` (English), ``release_zh`` (Chinese)."""
+    return "release" if lang == DEFAULT else f"release_{lang}"
+
+
+def folder_edition(folder: str) -> str | None:
+    """The edition a release folder holds (the inverse of :func:`edition_folder`); None for any other folder."""
+    return next((lang for lang in LOCALES if edition_folder(lang) == Path(folder).name), None)
 
 
 def normalize_language(value: object) -> str | None:
@@ -81,6 +97,20 @@ def _session_notebook_language() -> str | None:
         return None
 
 
+@contextlib.contextmanager
+def reading(lang: str):
+    """Inside, texts without an explicit language are written in ``lang`` (this thread or task only)::
+
+        with reading(notebook_language(nb)):
+            page = feedback_page(...)
+    """
+    token = _READER.set(language(lang))
+    try:
+        yield
+    finally:
+        _READER.reset(token)
+
+
 def language(lang: str | None = None) -> str:
     """The language a text is written in now (see the module's docstring for the order)."""
     if lang is not None:
@@ -88,6 +118,8 @@ def language(lang: str | None = None) -> str:
         if found is None:
             raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LOCALES)}")
         return found
+    if _READER.get() is not None:
+        return _READER.get()
     env = os.environ.get("COURSE_LANG")
     if env:
         found = normalize_language(env)

@@ -14,6 +14,13 @@ nbgrader's converters take their exporter class from the configuration (``BaseCo
   student output inert, no script at all. A submission the course's grader has not graded gets no page,
   and the log says which command grades it.
 
+A third hook keeps nbgrader's Generate in step with the course's language (``c.CourseGrader.language``):
+
+- ``c.GenerateAssignment.preprocessors`` ends with :class:`ReleaseEdition`: ``nbgrader generate_assignment``
+  and Formgrader's Generate write into ``CourseDirectory.release_directory`` the edition that folder holds
+  (``release_zh/``: the Chinese one, made from the catalogue as ``course release`` makes it), never English
+  notebooks into the Chinese edition's folder.
+
 Both converters keep the rest of nbgrader's work (which submissions to process, ``--force``, the gradebook's
 submission and its time, the files copied beside the notebook, permissions); ``CourseDirectory.ignore``
 keeps the grader's own files (``grade.json``, ``kernel.log``) out of ``feedback/``.
@@ -28,9 +35,11 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.exporters import Exporter, NotebookExporter
+from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import default
 
-from helpers.instructor import batch, outputs
+from helpers import i18n
+from helpers.instructor import batch, outputs, translations
 from helpers.instructor.settings import Settings, SettingsError
 from helpers.instructor.verdict import Result
 
@@ -115,6 +124,30 @@ class CourseFeedbackExporter(Exporter):
             raise NotGradedByTheCourse(message) from None
         shown = nb if result.status == "graded" else None  # as `course grade`: no notebook ran, the table alone
         return outputs.feedback_page(student, assignment, result, shown), resources
+
+
+class ReleaseEdition(NbGraderPreprocessor):
+    """The last step of nbgrader's Generate: the released notebook becomes the edition of the folder it goes to.
+
+    ``release/`` gets the English notebook as nbgrader made it; ``release_<lang>/`` gets it translated by the
+    assignment's catalogue ``i18n/<id>.<locale>.po`` (:func:`helpers.instructor.translations.translate_notebook`,
+    the function ``course release`` builds that edition with), so both ways write the same file. Cell metadata,
+    grade ids and nbgrader's checksums are kept: nbgrader recorded them in the gradebook before this step.
+    """
+
+    def preprocess(self, nb, resources):
+        coursedir = self.parent.parent.coursedir  # this preprocessor -> nbgrader's exporter -> the converter
+        lang = i18n.folder_edition(coursedir.release_directory)
+        if lang is None or lang == i18n.DEFAULT:
+            return nb, resources
+        assignment = resources["nbgrader"]["assignment"]
+        path = translations.catalogue_path(Path(coursedir.root), assignment, lang)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: {assignment} has no {lang} edition to release into "
+                                    f"{coursedir.release_directory}/. Run `course translations --lang {lang}` and "
+                                    f"translate it, or set c.CourseGrader.language = 'en' in nbgrader_config.py.")
+        catalog = translations.read_catalogue(path, lang)
+        return translations.translate_notebook(nb, translations.translations_of(catalog), lang), resources
 
 
 def grade_one(root: Path, assignment: str, student: str) -> Result:

@@ -11,6 +11,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from helpers import i18n
 from helpers.instructor.settings import course_paths
 from helpers.paths import ASSIGNMENTS
 
@@ -44,16 +45,20 @@ def release(root: Path, assignments: list[str] | None = None, normalize: bool = 
     saved (outputs, execution counts, Lab's metadata) releases exactly as the committed one does.
     Each edition in another language, ``release_<lang>/<id>/``, is then built from the new release and
     the assignment's catalogue ``i18n/<id>.<locale>.po`` (:mod:`helpers.instructor.translations`).
+    ``release/`` is written whatever ``CourseDirectory.release_directory`` says: it is the English
+    edition every other one is built from (the setting only chooses the edition nbgrader hands out).
     """
     from helpers.instructor import translations
 
     assignments = assignments or available_assignments(root)
     if normalize:
         normalize_sources(root, assignments)
+    english = i18n.edition_folder(i18n.DEFAULT)
     written = []
     for assignment in assignments:
-        nbgrader(root, "generate_assignment", assignment, "--force", "--log-level=ERROR")
-        written.append(course_paths(root).notebook("release", assignment))
+        nbgrader(root, "generate_assignment", assignment, "--force", "--log-level=ERROR",
+                 f"--CourseDirectory.release_directory={english}")
+        written.append(translations.edition_path(root, assignment, i18n.DEFAULT))
         written.extend(translations.write_edition(root, assignment, lang)
                        for lang in translations.languages(root, assignment))
     return written
@@ -79,12 +84,12 @@ def ensure_registered(root: Path, assignments: list[str]) -> None:
             registered = {a.name: a.max_score for a in gb.assignments if a.notebooks}
         missing = [a for a in assignments if registered.get(a) != _source_points(root, a)]
     if missing:
-        # generate_assignment rewrites release/ with identical bytes; keep the committed copy untouched anyway.
-        released = {a: course_paths(root).notebook("release", a) for a in missing}
-        backup = {a: path.read_bytes() for a, path in released.items() if path.is_file()}
+        # generate_assignment rewrites each edition with identical bytes; keep the committed copies untouched anyway.
+        released = [Path(root) / i18n.edition_folder(lang) / a / f"{a}.ipynb" for a in missing for lang in i18n.LOCALES]
+        backup = {path: path.read_bytes() for path in released if path.is_file()}
         release(root, missing, normalize=False)  # grading never rewrites source/
-        for a, data in backup.items():
-            released[a].write_bytes(data)
+        for path, data in backup.items():
+            path.write_bytes(data)
 
 
 def exchange_root(root: Path) -> Path:
@@ -270,7 +275,7 @@ def setup_notebooks(root: Path, lang: str = "en") -> list[Path]:
     target.mkdir(exist_ok=True)
     copied = []
     for assignment in available_assignments(root):
-        src_dir = root / ("release" if lang == "en" else f"release_{lang}") / assignment
+        src_dir = root / i18n.edition_folder(lang) / assignment
         if not src_dir.is_dir():
             continue
         for item in sorted(src_dir.iterdir()):

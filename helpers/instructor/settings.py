@@ -22,9 +22,11 @@ from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, LimitOutput
-from traitlets import Bool, Int
+from traitlets import Bool, Enum, Int
 from traitlets.config import Config, Configurable
 from traitlets.config.loader import PyFileConfigLoader
+
+from helpers import i18n
 
 
 class SettingsError(ValueError):
@@ -53,6 +55,11 @@ class CourseGrader(Configurable):
                                        "(each file is also held to CourseDirectory.max_file_size).").tag(config=True)
     notebook_timeout = Int(1800, help="Wall-clock seconds of one whole notebook, beside Execute.timeout per "
                                       "cell; the cells after it are not run.").tag(config=True)
+    language = Enum(list(i18n.LOCALES), i18n.DEFAULT,
+                    help="The edition students get: 'en' (release/) or 'zh' (the Chinese edition, release_zh/, "
+                         "built by `course release`). CourseDirectory.release_directory must be that edition's "
+                         "folder (the course's nbgrader_config.py sets it from this value), so nbgrader's "
+                         "release_assignment, Formgrader and the exchange hand it out.").tag(config=True)
 
 
 _STEPS = {"source": "source_directory", "release": "release_directory", "submitted": "submitted_directory",
@@ -80,6 +87,7 @@ class Settings:
     submitted_files: int = 100
     submitted_files_mb: int = 100
     notebook_timeout: int = 1800
+    language: str = i18n.DEFAULT
 
     # -------------------------------------------------------------- where things are
 
@@ -134,6 +142,13 @@ class Settings:
         settings.directory_structure = str(course.directory_structure)
         for name in CourseGrader.class_trait_names(config=True):
             setattr(settings, name, getattr(grader, name))
+        edition = i18n.edition_folder(settings.language)
+        if Path(settings.folders["release"]).name != edition:
+            raise SettingsError(
+                f"nbgrader_config.py: c.CourseGrader.language is {settings.language!r}, but "
+                f"c.CourseDirectory.release_directory is {settings.folders['release']!r}, so nbgrader would hand out "
+                f"another edition. Set c.CourseDirectory.release_directory = {edition!r} (the course's "
+                f"nbgrader_config.py derives it from the language on the line after it).")
         return settings
 
 

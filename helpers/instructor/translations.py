@@ -38,8 +38,6 @@ from helpers import i18n
 from helpers.paths import ASSIGNMENTS
 
 I18N_DIR = "i18n"
-# Where the editions in other languages are written: ``release_<lang>/<id>/<id>.ipynb``.
-EDITION_DIR = "release_{lang}"
 
 _MD = MarkdownIt("commonmark").enable("table")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
@@ -282,7 +280,8 @@ def catalogue_path(root: Path, assignment: str, lang: str) -> Path:
 
 
 def edition_path(root: Path, assignment: str, lang: str) -> Path:
-    return Path(root) / EDITION_DIR.format(lang=lang) / assignment / f"{assignment}.ipynb"
+    """The ``lang`` edition of an assignment's student notebook: ``release<_lang>/<id>/<id>.ipynb``."""
+    return Path(root) / i18n.edition_folder(lang) / assignment / f"{assignment}.ipynb"
 
 
 def template(nb, assignment: str) -> Catalog:
@@ -328,7 +327,7 @@ def unfinished(catalog: Catalog) -> list[str]:
 
 
 def release_notebook(root: Path, assignment: str):
-    return nbformat.read(Path(root) / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+    return nbformat.read(edition_path(root, assignment, i18n.DEFAULT), as_version=4)
 
 
 def update(root: Path, lang: str, assignments: list[str] | None = None) -> list[tuple[Path, int]]:
@@ -364,7 +363,7 @@ def write_edition(root: Path, assignment: str, lang: str) -> Path:
     """Write ``release_<lang>/<id>/<id>.ipynb``, with copies of the files beside the English release."""
     target = edition_path(root, assignment, lang)
     target.parent.mkdir(parents=True, exist_ok=True)
-    for item in sorted((Path(root) / "release" / assignment).iterdir()):
+    for item in sorted(edition_path(root, assignment, i18n.DEFAULT).parent.iterdir()):
         if item.is_file() and item.name != target.name:
             if not (target.parent / item.name).is_file() or (target.parent / item.name).read_bytes() != item.read_bytes():
                 shutil.copy2(item, target.parent / item.name)
