@@ -254,7 +254,8 @@ def test_a_wrong_value_names_the_call_its_inputs_and_the_pattern(solutions):
 @pytest.mark.parametrize("got, words", [
     (lambda E: E * 3, "every value is 3 times the expected one"),
     (lambda E: np.where(np.arange(2)[:, None, None, None] == 0, 0.0, E), "examples [0] of the batch (of 2) are all 0"),
-    (lambda E: np.transpose(E, (0, 2, 1, 3)), "two axes are swapped: the height (axis 1) and the width (axis 2)"),
+    (lambda E: np.transpose(E, (0, 2, 1, 3)),
+     "the values are right but two axes are swapped: the height (axis 1) and the width (axis 2)"),
 ])
 def test_the_pattern_is_part_of_the_checks_own_message(got, words):
     E = np.random.default_rng(3).standard_normal((2, 5, 5, 3)) + 2
