@@ -29,6 +29,8 @@ from pygments.lexers import PythonLexer
 from pygments.styles import get_style_by_name
 from pygments.token import Token
 
+from helpers import i18n
+
 MAX_TEX_CHARS = 2_000  # a longer formula is shown as its TeX source
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 # MathML Core's presentation elements (https://www.w3.org/TR/mathml-core/#mathml-elements-and-attributes)
@@ -177,24 +179,35 @@ code.tex { color: #555; }
 
 # ------------------------------------------------------------------ messages
 
-# The labels a grader's message gives its later lines (helpers.instructor.diagnosis, helpers.calls).
+# The labels a grader's message gives its later lines (helpers.instructor.diagnosis, helpers.calls), in
+# English; a message in another language carries their translations (helpers/locale/.../course.po).
 MESSAGE_LABELS = ("Likely mistake", "Hint", "What the error looks like", "Why")
-_LABELLED = re.compile(r"^(" + "|".join(map(re.escape, MESSAGE_LABELS)) + r"):\s*(.*)$")
+
+
+@lru_cache(maxsize=None)
+def _labelled() -> tuple[re.Pattern, dict[str, str]]:
+    """The pattern of a labelled line in any course language, and each label's English name."""
+    names = {i18n.gettext(label, lang): label for lang in i18n.LOCALES for label in MESSAGE_LABELS}
+    names.update({label: label for label in MESSAGE_LABELS})
+    alternatives = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+    return re.compile(r"^(" + alternatives + r")\s*[:\uff1a]\s*(.*)$"), names
 
 
 def message_parts(message: str) -> list[tuple[str, str]]:
     """A grader's message as (label, text) parts: ("", the failure) first, then each labelled line.
 
-    A line without a label continues the part above it.
+    A line without a label continues the part above it. A label is given by its English name (one of
+    :data:`MESSAGE_LABELS`) whatever the message's language: ``可能的错误：`` is ``Likely mistake``.
 
     >>> message_parts("f(x): expected 1, got 2.\\nLikely mistake: a sign.\\nHint: look at b.")
     [('', 'f(x): expected 1, got 2.'), ('Likely mistake', 'a sign.'), ('Hint', 'look at b.')]
     """
+    labelled, names = _labelled()
     parts: list[tuple[str, str]] = []
     for line in (message or "").splitlines():
-        match = _LABELLED.match(line.strip())
+        match = labelled.match(line.strip())
         if match:
-            parts.append((match.group(1), match.group(2)))
+            parts.append((names[match.group(1)], match.group(2)))
         elif parts:
             parts[-1] = (parts[-1][0], parts[-1][1] + "\n" + line)
         else:

@@ -7,7 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import tokenize
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from babel.messages.extract import extract_from_dir
 from helpers import i18n
 from helpers.instructor import release as release_mod
 from helpers.instructor import translations as tr
+from helpers.instructor.settings import Settings, SettingsError
 from helpers.paths import ASSIGNMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,17 +218,121 @@ def test_language_pack_is_installed():
     assert version("jupyterlab-language-pack-zh-CN")
 
 
+def test_feedback_page_and_kernel_follow_the_notebooks_language():
+    """The page of a Chinese submission has Chinese labels (the message's labels included); its kernel is
+    told the language (COURSE_LANG), whatever the grader's own."""
+    from helpers.instructor import grading, outputs
+    from helpers.instructor.verdict import CellScore, Result
+
+    cell = CellScore("conv_forward_values", 0.0, 3.0, "failed", "conv_forward(...): expected 1, got 2.\n"
+                     + i18n.gettext("Likely mistake", "zh") + "\uff1aa sign.")
+    pages = {lang: outputs.feedback_page("ann", "cnn_step_by_step", Result("ann", "cnn_step_by_step", 0.0, 3.0, "graded",
+                                                                          cells=[cell], lang=lang))
+             for lang in ("en", "zh")}
+    assert "why not full marks" in pages["en"] and "why not full marks" not in pages["zh"]
+    for label in ("测试", "得分", "未得满分的原因", "哪里出错", "可能的错误"):
+        assert label in pages["zh"] and label not in pages["en"], label
+    assert grading.kernel_env(1, "zh")["COURSE_LANG"] == "zh" and grading.kernel_env(1)["COURSE_LANG"] == "en"
+
+
 @pytest.mark.slow
-def test_chinese_reference_earns_full_marks(tmp_path):
-    """The source answers in the Chinese edition of cnn_step_by_step earn every point, as the English ones do."""
-    from conftest import grade_class
+def test_either_edition_grades_the_same(tmp_path):
+    """In one grading run: the Chinese edition of cnn_step_by_step's reference earns every point, and a pack of
+    mistakes earns in Chinese exactly the points, statuses and named mistakes it earns in English; the Chinese
+    one's page has Chinese labels."""
+    from conftest import grade_class, pack_submissions
 
     from helpers.instructor import demo
 
     assignment = "cnn_step_by_step"
-    english = demo.filled_notebook(ROOT, assignment)
-    chinese = tr.translate_notebook(english, tr.translations_of(catalogue(assignment)), "zh")
-    assert chinese.cells[0].source != english.cells[0].source
-    result = grade_class(tmp_path / "course", {assignment: {"zh": chinese}})[assignment]["zh"]
-    assert result.status == "graded" and result.max_score > 0
-    assert result.score == result.max_score, [(c.grade_id, c.message) for c in result.cells if c.score < c.max_score]
+    finished = tr.translations_of(catalogue(assignment))
+    [(student, english_pack)] = pack_submissions(assignment, range(1)).items()
+    chinese_reference = tr.translate_notebook(demo.filled_notebook(ROOT, assignment), finished, "zh")
+    assert chinese_reference.cells[0].source != english_pack.cells[0].source
+    graded = grade_class(tmp_path / "course", {assignment: {
+        "zh_reference": chinese_reference, "en_pack": english_pack,
+        "zh_pack": tr.translate_notebook(english_pack, finished, "zh")}})
+    results = graded[assignment]
+    reference = results["zh_reference"]
+    assert reference.status == "graded" and reference.lang == "zh" and reference.max_score > 0
+    assert reference.score == reference.max_score, [(c.grade_id, c.message) for c in reference.cells
+                                                    if c.points < c.max_points]
+    english, chinese = results["en_pack"], results["zh_pack"]
+    assert (english.lang, chinese.lang) == ("en", "zh")
+    assert 0 < english.score < english.max_score
+    assert chinese.score == english.score
+    assert [(c.grade_id, c.points, c.status, c.mistake) for c in chinese.cells] == \
+        [(c.grade_id, c.points, c.status, c.mistake) for c in english.cells]
+    page = (graded.root / "feedback" / "zh_pack" / assignment / f"{assignment}.html").read_text(encoding="utf-8")
+    assert "未得满分的原因" in page and "✗ 未通过" in page and "why not full marks" not in page
+
+
+# ------------------------------------------------------------------ the instructor's choice of edition
+
+
+def chinese_course(target: Path, assignments=("cnn_step_by_step",), lang: str = "zh") -> Path:
+    """A course copy (config, source/, release/, the catalogues) whose nbgrader_config.py hands out ``lang``."""
+    from conftest import make_course_copy
+
+    root = make_course_copy(target, list(assignments))
+    shutil.copytree(ROOT / "i18n", root / "i18n")
+    config = root / "nbgrader_config.py"
+    text = config.read_text()
+    assert 'c.CourseGrader.language = "en"\n' in text
+    config.write_text(text.replace('c.CourseGrader.language = "en"\n', f'c.CourseGrader.language = "{lang}"\n'))
+    return root
+
+
+def test_language_setting_chooses_the_released_edition(tmp_path):
+    """c.CourseGrader.language = "zh" makes release_zh/ nbgrader's release folder; a release folder of
+    another edition is refused with the line to write."""
+    root = chinese_course(tmp_path / "course")
+    settings = Settings.load(root)
+    assert settings.language == "zh" and settings.folders["release"] == "release_zh"
+    assert Settings.load(ROOT).folders["release"] == "release"
+    with open(root / "nbgrader_config.py", "a") as handle:
+        handle.write('c.CourseDirectory.release_directory = "release"\n')
+    with pytest.raises(SettingsError, match=r"c.CourseDirectory.release_directory = 'release_zh'"):
+        Settings.load(root)
+
+
+def _nbgrader(*args, cwd: Path, env) -> str:
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, f"nbgrader {args} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_the_exchange_hands_out_the_chinese_edition(tmp_path):
+    """With the language set to zh: nbgrader's Generate (Formgrader's button) writes the Chinese edition into
+    release_zh/ as `course release` builds it, English release/ untouched; release_assignment and a student's
+    fetch give that notebook; filled with the answers it passes nbgrader validate (its checksums hold)."""
+    assignment = "cnn_step_by_step"
+    root = chinese_course(tmp_path / "course", [assignment])
+    english = (root / "release" / assignment / f"{assignment}.ipynb").read_bytes()
+    (root / "notebooks").mkdir()
+    shutil.copy2(ROOT / "notebooks" / "nbgrader_config.py", root / "notebooks")
+    release_mod.setup_exchange(root)
+    env = dict(os.environ, COURSE_FAST="1", HOME=str(tmp_path / "home"),
+               JUPYTER_DATA_DIR=str(tmp_path / "home" / "jupyter"))
+
+    _nbgrader("generate_assignment", assignment, "--force", cwd=root, env=env)
+    released = tr.edition_path(root, assignment, "zh")
+    assert released.read_text(encoding="utf-8") == nbformat.writes(tr.build_edition(root, assignment, "zh")) + "\n"
+    assert (root / "release" / assignment / f"{assignment}.ipynb").read_bytes() == english
+
+    _nbgrader("release_assignment", assignment, cwd=root, env=env)
+    student_dir = root / "notebooks"
+    _nbgrader("fetch_assignment", assignment, cwd=student_dir, env=env)
+    fetched = student_dir / assignment / f"{assignment}.ipynb"
+    assert fetched.read_bytes() == released.read_bytes()
+    assert i18n.notebook_language(nbformat.read(fetched, as_version=4)) == "zh"
+
+    from helpers.instructor import demo
+
+    answered = demo.filled_notebook(root, assignment)  # the answers written into the released (Chinese) notebook
+    assert i18n.notebook_language(answered) == "zh"
+    nbformat.write(answered, fetched)
+    validated = _nbgrader("validate", str(fetched), cwd=student_dir, env=env)
+    assert "Success! Your notebook passes all the tests." in validated, validated

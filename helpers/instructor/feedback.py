@@ -20,6 +20,7 @@ import re
 import mistune
 
 from helpers import notebook_cells as nbu, pages
+from helpers.i18n import gettext as _
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -78,7 +79,7 @@ def message_html(message: str) -> str:
     """A grader's message as labelled blocks: what failed, the likely mistake, the hint (escaped)."""
     blocks = []
     for label, text in pages.message_parts(after_grading(message)):
-        name = label or FAILURE_LABEL
+        name = _(label or FAILURE_LABEL)
         css = PART_CLASSES.get(label, "note")
         blocks.append(f'<div class="part {css}"><span class="name">{html.escape(name)}</span>'
                       f"<pre>{html.escape(_ANSI.sub('', text))}</pre></div>")
@@ -139,12 +140,13 @@ def _output_html(out: dict, budget: _Budget) -> str:
 def _verdict_label(grade_id: str, verdict) -> tuple[str, str]:
     """The label above a test cell and its state ("passed" | "failed" | "") from its ``verdict``."""
     if verdict is None:
-        return f"Test {grade_id}", ""
+        return _("Test {grade_id}").format(grade_id=grade_id), ""
     passed = verdict.points >= verdict.max_points
     state = "passed" if passed else "failed"
-    mark = "\u2713 passed" if passed else "\u2717 failed"
-    return (f"Test {grade_id} \u00b7 {verdict.points:g} / {verdict.max_points:g} points \u00b7 "
-            f'<span class="{state}">{mark}</span>'), state
+    mark = _("\u2713 passed") if passed else _("\u2717 failed")
+    return (_("Test {grade_id} \u00b7 {points} / {max_points} points").format(
+        grade_id=grade_id, points=f"{verdict.points:g}", max_points=f"{verdict.max_points:g}")
+        + f' \u00b7 <span class="{state}">{mark}</span>'), state
 
 
 def _code_cell(cell, source: str, outputs: str, verdicts: dict, budget: _Budget) -> str:
@@ -158,7 +160,9 @@ def _code_cell(cell, source: str, outputs: str, verdicts: dict, budget: _Budget)
             why = f'<div class="verdict">{message_html(budget.text(verdict.message))}</div>'
         return (f'<div class="cell test {state}"><div class="label">{label}</div>{code}{why}'
                 f'<div class="out">{outputs}</div></div>')
-    label = f'<div class="label">Your code: {html.escape(gid)}</div>' if nbu.is_solution(cell) else ""
+    label = ""
+    if nbu.is_solution(cell):
+        label = '<div class="label">' + _("Your code: {grade_id}").format(grade_id=html.escape(gid)) + "</div>"
     return f'<div class="cell">{label}{code}<div class="out">{outputs}</div></div>'
 
 
@@ -196,7 +200,8 @@ def render(nb, title: str, summary_html: str, verdicts: dict | None = None) -> s
             outputs = "".join(_output_html(out, budget) for out in shown)
             parts.append(_code_cell(cell, source, outputs, verdicts, budget))
     if budget.dropped:
-        parts.append(f"<p><em>{budget.dropped:,} characters of this notebook are not shown: the page shows at most "
-                     f"{MAX_PAGE_CHARS:,}.</em></p>")
+        parts.append("<p><em>" + _("{dropped} characters of this notebook are not shown: the page shows at most "
+                                   "{limit}.").format(dropped=f"{budget.dropped:,}", limit=f"{MAX_PAGE_CHARS:,}")
+                     + "</em></p>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 
+from helpers import i18n
 from helpers.instructor import diagnosis, grader_log, judge, notebooks as nbu, sandbox
 from helpers.instructor.execute import execute_notebook
 from helpers.instructor.grader_log import LOGGER
@@ -50,10 +51,15 @@ KERNEL_ENV_ALLOWED = ("PATH", "LANG", "LANGUAGE", "TZ", "LC_ALL", "LC_CTYPE", "L
                       "SIGNS_DATA_DIR", "VIRTUAL_ENV", "COURSE_FAST", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def kernel_env(threads: int) -> dict[str, str]:
-    """The kernel's whole environment: only what it needs, none of the grader's secrets."""
+def kernel_env(threads: int, lang: str = i18n.DEFAULT) -> dict[str, str]:
+    """The kernel's whole environment: only what it needs, none of the grader's secrets.
+
+    ``COURSE_LANG`` is the submitted notebook's edition, so the checks speak the notebook's language
+    whatever the grader's locale is.
+    """
     env = {k: v for k, v in os.environ.items() if k in KERNEL_ENV_ALLOWED}
     env["NBGRADER_EXECUTION"] = "autograde"
+    env["COURSE_LANG"] = lang
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
@@ -227,6 +233,7 @@ def _grade_notebook(settings: Settings, assignment: str, student: str, notebook_
                                   nbu.docstring_line(c.source)) for c in nbu.test_cells(source)]
         return result
 
+    result.lang = i18n.notebook_language(student_nb)
     kernel = student_nb.get("metadata", {}).get("kernelspec", {}).get("name")
     merged, notes = merge_submission(source, release, student_nb)
     if kernel and kernel != "python3":
@@ -261,14 +268,15 @@ def _grade_notebook(settings: Settings, assignment: str, student: str, notebook_
                 return judge.Judge(assignment, source, socket_dir, uid, settings.timeout,
                                    diagnosis.load_catalogue(settings.root, assignment))
 
-        report = execute_notebook(merged, env=kernel_env(threads), timeout=settings.timeout,
-                                  startup_timeout=settings.startup_timeout,
-                                  max_output_chars=settings.max_output_chars,
-                                  replayable=lambda cell: nbu.grade_id(cell) not in test_ids,
-                                  sandbox_spec=spec, workdir=str(workdir),
-                                  log_path=str(out_dir / "kernel.log"), make_judge=make_judge,
-                                  is_test=lambda cell: nbu.grade_id(cell) in test_ids,
-                                  notebook_timeout=settings.notebook_timeout)
+        with i18n.reading(result.lang):  # the judge's messages in the notebook's language too
+            report = execute_notebook(merged, env=kernel_env(threads, result.lang), timeout=settings.timeout,
+                                      startup_timeout=settings.startup_timeout,
+                                      max_output_chars=settings.max_output_chars,
+                                      replayable=lambda cell: nbu.grade_id(cell) not in test_ids,
+                                      sandbox_spec=spec, workdir=str(workdir),
+                                      log_path=str(out_dir / "kernel.log"), make_judge=make_judge,
+                                      is_test=lambda cell: nbu.grade_id(cell) in test_ids,
+                                      notebook_timeout=settings.notebook_timeout)
     finally:
         if user is not None:
             user.release()  # whatever this job's kernel started, however it hid, ends with it; then the uid is free

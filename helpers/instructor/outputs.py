@@ -15,7 +15,8 @@ from pathlib import Path
 import nbformat
 from wcwidth import wcswidth
 
-from helpers import pages
+from helpers import i18n, pages
+from helpers.i18n import gettext as _
 from helpers.instructor import feedback, notebooks as nbu
 from helpers.instructor.settings import Settings
 from helpers.instructor.verdict import Result
@@ -44,16 +45,24 @@ def feedback_page(student: str, assignment: str, result: Result, nb=None) -> str
     """The score table, then the graded notebook ``nb`` without hidden tests (the table alone without ``nb``).
 
     The one page a student gets, whoever asks for it: ``course grade``, or nbgrader's Generate Feedback
-    (:mod:`helpers.instructor.nbgrader_hooks`).
+    (:mod:`helpers.instructor.nbgrader_hooks`). Its labels are in the language of the submitted notebook
+    (``result.lang``).
     """
+    with i18n.reading(result.lang):
+        return _feedback_page(student, assignment, result, nb)
+
+
+def _feedback_page(student: str, assignment: str, result: Result, nb=None) -> str:
     rows = "".join(f"<tr><td>{_html_escape(c.grade_id)}</td><td>{c.points:g} / {c.max_points:g}</td>"
                    f"<td>{feedback.message_html(c.message) if c.points < c.max_points else ''}</td></tr>"
                    for c in result.cells)
+    note, flagged = _("Note:"), _("Flagged:")
+    headings = "".join(f"<th>{text}</th>" for text in (_("test"), _("points"), _("why not full marks")))
     summary = (f"<h1>{assignment}: {result.score:g} / {result.max_score:g}</h1>"
                + (f"<p>{_html_escape(result.reason)}</p>" if result.reason else "")
-               + "".join(f"<p>Note: {_html_escape(n)}</p>" for n in result.notes)
-               + "".join(f"<p><strong>Flagged:</strong> {_html_escape(n)}</p>" for n in result.flags)
-               + f"<table><tr><th>test</th><th>points</th><th>why not full marks</th></tr>{rows}</table>")
+               + "".join(f"<p>{note} {_html_escape(n)}</p>" for n in result.notes)
+               + "".join(f"<p><strong>{flagged}</strong> {_html_escape(n)}</p>" for n in result.flags)
+               + f"<table><tr>{headings}</tr>{rows}</table>")
     if nb is None:
         return f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{summary}</body></html>"
     nb = copy.deepcopy(nb)

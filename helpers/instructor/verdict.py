@@ -39,6 +39,7 @@ class Result:
     seconds: float = 0.0
     grader_peak_mb: float = 0.0  # the grading process's peak memory (RSS) while it graded this notebook
     graded_at: str = ""
+    lang: str = "en"  # the submitted notebook's edition (metadata.course.lang): the language of its page
     version: int = RESULT_VERSION
 
     def to_json(self) -> str:
