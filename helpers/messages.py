@@ -127,7 +127,9 @@ def crash(call: str, ename: str, message: str, where: list | None = None, cause:
     text += f": {message}" if message else ""
     if where:
         function, line = where[-1]
-        text += _("\n    in {function}: {line}").format(function=function, line=str(line).strip())
+        line = str(line).strip()
+        text += (_("\n    in {function}: {line}").format(function=function, line=line) if line
+                 else _("\n    in {function}").format(function=function))
     if cause:
         text += _("\n    Why: {cause}").format(cause=cause)
     return text

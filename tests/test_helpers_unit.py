@@ -276,6 +276,8 @@ def test_a_tensorflow_error_loses_its_node_names_and_says_its_name_once():
                     "size-incompatible: In[0]: [2,64], In[1]: [32,6]\n    in forward_propagation: Z3 = F @ W3")
     assert messages.headline("InvalidArgumentError", text) == text  # shown under the cell: the name once
     assert messages.headline("ValueError", "ValueError: ValueError: bad shape") == "ValueError: bad shape"
+    no_text = {"ename": "IndexError", "message": "m", "where": [["f", ""]]}  # a frame whose line cannot be read
+    assert str(calls.student_error("f", no_text, "f(x)")) == "f(x) raised IndexError: m\n    in f"
 
 
 def test_counts_take_the_singular_for_one():
