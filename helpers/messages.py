@@ -23,7 +23,11 @@ from helpers.i18n import gettext as _, ngettext
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:
-    """'1 epoch', '2 epochs', '0 figures': a number with its noun in the right form (and language)."""
+    """'1 epoch', '2 epochs', '0 figures': a number with its noun in the right form (and language).
+
+    ``singular`` and ``plural`` are English: they are translated here, as a pair (ngettext), so a caller
+    never passes them through :func:`_` first (a translation has no English plural to look up).
+    """
     return f"{n} {ngettext(singular, plural or singular + 's', n)}"
 
 
@@ -159,7 +163,7 @@ def crash_on_one_input(function: str, ran: int, ename: str, trigger: list[str]) 
     what = (_("only for inputs where {trigger}").format(trigger=", ".join(trigger)) if trigger
             else _("on one input only"))
     return _("{function} ran on {earlier} of this test and raises {ename} {what}.").format(
-        function=function, earlier=count(ran, _("earlier input")), ename=ename, what=what)
+        function=function, earlier=count(ran, "earlier input", "earlier inputs"), ename=ename, what=what)
 
 
 # ------------------------------------------------------------------ patterns of a difference
@@ -324,7 +328,7 @@ def _axes_pattern(got: np.ndarray, expected: np.ndarray) -> str:
         sizes = ", ".join(_("axis {k} has {n} {more}").format(k=k, n=abs(d), more=_("more") if d > 0 else _("fewer"))
                           for k, d in off)
         return _("the output's size is wrong along {axes}: {sizes} than expected.").format(
-            axes=count(len(off), _("axis"), _("axes")), sizes=sizes)
+            axes=count(len(off), "axis", "axes"), sizes=sizes)
     return ""
 
 

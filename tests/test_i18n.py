@@ -179,13 +179,57 @@ def test_messages_follow_the_language():
     assert i18n.message(text, "en", count=3) == "3 string(s) to translate or review (empty or fuzzy)"
 
 
-def test_package_catalogue_is_complete_for_the_cli():
-    """Every _() string of `course`'s own output and help has a finished Chinese translation."""
+def test_a_failing_check_speaks_the_notebooks_language(monkeypatch):
+    """In a kernel Lab started for a Chinese notebook (JPY_SESSION_NAME), a failing check's message and "not
+    written yet" are Chinese, with the numbers, shapes, index and code of the English one."""
+    import numpy as np
+
+    from helpers.checks import cnn_step_by_step as checks
+
+    for variable in ("COURSE_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(variable, raising=False)
+
+    def padded_with_ones(X, pad):
+        return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)), constant_values=1)
+
+    def unwritten(X, pad):
+        raise NotImplementedError()
+
+    said = {}
+    for lang in ("en", "zh"):
+        monkeypatch.setenv("JPY_SESSION_NAME", str(tr.edition_path(ROOT, "cnn_step_by_step", lang)))
+        said[lang] = []
+        for function in (padded_with_ones, unwritten):
+            with pytest.raises(Exception) as failure:
+                checks.zero_pad(function)
+            said[lang].append(str(failure.value))
+    (wrong_en, unwritten_en), (wrong_zh, unwritten_zh) = said["en"], said["zh"]
+    assert "values differ" in wrong_en and "not written yet" in unwritten_en
+    assert "个值中有 320 个不同" in wrong_zh and "期望 0，得到 1" in wrong_zh and "错误的特征" in wrong_zh
+    assert "还没有写" in unwritten_zh and "### START CODE HERE ###" in unwritten_zh
+    for fragment in ("(4, 3, 3, 2)", "pad=2", "(0, 0, 0, 0)", "392"):
+        assert fragment in wrong_en and fragment in wrong_zh
+
+
+def test_package_catalogue_is_complete():
+    """Every message of the package (gettext's _(), ngettext() and messages.count()) has a finished Chinese
+    translation, and so does every label a message or the feedback page carries."""
+    from helpers import pages
+    from helpers.instructor import feedback
+
     catalog = tr.read_catalogue(i18n.catalogue_file("zh"), "zh")
-    finished = tr.translations_of(catalog)
-    wrapped = {message for filename, _line, message, _c, _ctx in
-               extract_from_dir(str(ROOT / "helpers"), method_map=[("cli.py", "python")], keywords={"_": None})}
-    assert wrapped and wrapped <= set(finished)
+    finished = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog
+                if m.id and not m.fuzzy and all(m.string if isinstance(m.string, tuple) else (m.string,))}
+    wrapped = set()
+    for _file, _line, message, _c, _ctx in extract_from_dir(
+            str(ROOT / "helpers"), method_map=[("**.py", "python")],
+            keywords={"_": None, "gettext": None, "ngettext": (1, 2), "count": (2, 3)}):
+        wrapped.add(message if isinstance(message, str) else message[0])
+    wrapped.discard(None)
+    assert len(wrapped) > 60 and "{name} is not written yet: write it between ### START CODE HERE ### and ### END " \
+        "CODE HERE ### in its cell, then run that cell." in wrapped
+    assert sorted(wrapped - finished) == []
+    assert sorted((set(pages.MESSAGE_LABELS) | {feedback.FAILURE_LABEL}) - finished) == []
 
 
 def test_setup_lang_zh(tmp_path):
