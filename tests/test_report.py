@@ -387,6 +387,28 @@ def test_english_report_has_english_labels(student):
     assert set(labels.LABELS["zh"]) == set(labels.LABELS["en"])
 
 
+def test_chinese_notebook_report_has_chinese_headings_throughout(tmp_path):
+    """The Chinese report of a Chinese notebook (the Chinese edition with the answers): every heading, from the
+    title to each step and exercise, is Chinese; only code names (zero_pad) and numbers stay as they are."""
+    from helpers.instructor import translations as tr
+
+    course = make_course_copy(tmp_path / "course", [ASSIGNMENT])
+    (course / "notebooks").mkdir()
+    catalog = tr.read_catalogue(tr.catalogue_path(ROOT, ASSIGNMENT, "zh"), "zh")
+    chinese = tr.translate_notebook(demo.filled_notebook(ROOT, ASSIGNMENT), tr.translations_of(catalog), "zh")
+    path = course / "notebooks" / f"{ASSIGNMENT}.ipynb"
+    nbformat.write(write_sections(run_notebook(chinese), CONCLUSIONS, QUESTION), path)
+    prof.write(course / "notebooks" / "profile.toml", PROFILE)
+    document = _docx(to_docx.render(make(course, path, lang="zh")))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Title" or p.style.name.startswith("Heading")]
+    assert len(headings) > 20
+    code_name = re.compile(r"\b[A-Za-z]\w*_\w*\b")  # zero_pad, conv_forward: the notebook's own names
+    english = [text for text in headings if re.search(r"[A-Za-z]{2,}", code_name.sub("", text))]
+    assert english == []
+    chinese_headings = [text for text in headings if re.search(r"[\u4e00-\u9fff]", text)]
+    assert headings[0] in chinese_headings and len(chinese_headings) >= len(headings) - 2
+
+
 def test_html_and_docx_are_byte_identical_for_the_same_notebook_and_profile(student, tmp_path):
     course, path = student
     first, second = make(course, path), make(course, path)
