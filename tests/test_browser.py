@@ -4,7 +4,9 @@ On a copy of the course after `course setup`, with Lab started as `.venv/bin/jup
 Python's bin folder not on PATH): a student's release notebook and an instructor's source notebook are
 run cell by cell in Lab, their test cells' outputs read from the page; the source notebook is saved
 by Lab and `course release` still reproduces the committed release; Formgrader lists the three
-assignments with their points on its first visit; the browser console shows no error.
+assignments with their points on its first visit; a Lab terminal runs `course` and `nbgrader` by name;
+feedback goes from Formgrader's Generate and Release Feedback to the student's Fetch Feedback in Lab's
+Assignment List and is read in Lab's HTML viewer; the browser console shows no error.
 
 Skipped unless chromium, chromedriver and selenium are installed (`.ci/run` installs them);
 `pytest -m "not browser"` skips it on purpose. Set COURSE_BROWSER_SCREENSHOTS=DIR to keep screenshots.
@@ -343,8 +345,8 @@ def test_a_lab_terminal_runs_the_course_command(course, lab, browser):
     assert console_errors(browser) == []
 
 
-# Formgrader's feedback loop (Generate Feedback, Release Feedback, the student's fetched page) goes here:
-# it clicks in the same `lab` server, after `course grade` of a submission collected through the exchange.
+# Formgrader's feedback loop, clicked in the same `lab` server after `course grade` of a submission collected
+# through the exchange: Generate Feedback, Release Feedback, the student's Fetch Feedback and the fetched page.
 
 
 FEEDBACK_ASSIGNMENT = "cnn_step_by_step"
