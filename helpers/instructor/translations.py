@@ -301,7 +301,10 @@ def read_catalogue(path: Path, lang: str) -> Catalog:
 def write_catalogue(catalog: Catalog, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=0, omit_header=False, ignore_obsolete=True, include_previous=True,
+    # No `#| msgid` lines: Babel 2.19 writes a multi-line previous msgid on one line when width=0, and reads
+    # that line back as a comment, so a second update of a fuzzy entry garbled the catalogue. A fuzzy entry
+    # still shows its new English beside the old translation.
+    write_po(buffer, catalog, width=0, omit_header=False, ignore_obsolete=True, include_previous=False,
              sort_output=False)
     path.write_bytes(buffer.getvalue())
 
@@ -309,8 +312,8 @@ def write_catalogue(catalog: Catalog, path: Path) -> None:
 def update_catalogue(catalog: Catalog, pot: Catalog) -> Catalog:
     """``catalog`` brought up to ``pot`` as ``msgmerge`` does: new strings empty, changed ones fuzzy.
 
-    A string whose English changed keeps its old translation, marked fuzzy (with the old English as
-    ``#| msgid``), when Babel finds it close to a string that is gone; otherwise it is new and empty.
+    A string whose English changed keeps its old translation, marked fuzzy,
+    when Babel finds it close to a string that is gone; otherwise it is new and empty.
     """
     catalog.update(pot, no_fuzzy_matching=False, update_header_comment=False)
     return catalog
