@@ -14,7 +14,9 @@ Skipped unless chromium, chromedriver and selenium are installed (`.ci/run` inst
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import html
 import json
 import os
 import re
@@ -99,6 +101,13 @@ def user_env(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def lab(course, user_env):
     """A JupyterLab server on 127.0.0.1, a random port and a token; yields its base URL, token and log."""
+    with serve_lab(course, user_env) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def serve_lab(course: Path, user_env: dict[str, str]):
+    """JupyterLab serving ``course`` on 127.0.0.1, a random port and a token: its base URL, token and log."""
     home, env = Path(user_env["HOME"]), user_env
     port, token = _free_port(), secrets.token_hex(16)
     log = (home / "lab.log").open("w")
@@ -468,11 +477,9 @@ def test_feedback_goes_from_formgrader_to_the_student_in_lab(course, lab, browse
     _wait(browser, lambda d: d.execute_script(
         "return !!(window.jupyterapp && window.jupyterapp.commands.hasCommand('nbgrader:open-assignment-list'))"), 60)
     browser.execute_script("window.jupyterapp.commands.execute('nbgrader:open-assignment-list');")
-    fetch = _wait(browser, lambda d: d.find_elements(By.XPATH, "//button[normalize-space(text())='Fetch Feedback']"),
-                  60)[0]
-    _wait(browser, lambda d: "feedback available to fetch" in d.find_element(By.TAG_NAME, "body").text, 30)
+    _wait(browser, lambda d: "feedback available to fetch" in d.find_element(By.TAG_NAME, "body").text, 60)
     _shot(browser, "lab_assignment_list_feedback_released")
-    fetch.click()
+    browser.find_element(By.XPATH, "//button[normalize-space(text())='Fetch Feedback']").click()
     _wait(browser, lambda d: d.find_elements(By.XPATH, "//a[normalize-space(text())='(view feedback)']"), 60)[0].click()
     [fetched] = (course / "notebooks" / FEEDBACK_ASSIGNMENT / "feedback").glob(f"*/{FEEDBACK_ASSIGNMENT}.html")
     assert fetched.read_text() == graded_page
@@ -487,6 +494,52 @@ def test_feedback_goes_from_formgrader_to_the_student_in_lab(course, lab, browse
     _shot(browser, "lab_fetched_feedback")
     assert f"{FEEDBACK_ASSIGNMENT}: {shown}" in text, text[:500]
     assert all(cell in text for cell in declared_variant(FEEDBACK_ASSIGNMENT, FEEDBACK_MISTAKE)["fails"])
-    assert not [line for line in hidden if line in text], [line for line in hidden if line in text][:3]
+    for seen in (text, html.unescape(fetched.read_text())):  # what the student reads, and all the file holds
+        assert not [line for line in hidden if line in seen], [line for line in hidden if line in seen][:3]
     assert scripts == 0 and "<script" not in fetched.read_text().lower()
     assert console_errors(browser) == []
+
+
+def test_the_chinese_edition_in_lab(browser, user_env, tmp_path):
+    """After `course setup --lang zh` in a course copy, Lab's menus are Chinese (文件) and the Chinese
+    cnn_step_by_step in notebooks/ runs to the end: its checks speak Chinese ("还没有写", the kernel
+    told by the notebook Lab opened it for) and every test cell of an unwritten function fails.
+
+    `course setup` writes Lab's defaults for this environment (overrides.json under its prefix): the test
+    puts the file back as it was, for the other tests and Lab servers of this environment."""
+    from helpers.instructor.release import lab_settings_file
+
+    assignment = "cnn_step_by_step"
+    root = make_course_copy(tmp_path / "course", [assignment])
+    shutil.copytree(ROOT / "release_zh" / assignment, root / "release_zh" / assignment)
+    overrides = lab_settings_file()
+    kept = overrides.read_bytes() if overrides.exists() else None
+    try:
+        setup = subprocess.run([sys.executable, "-m", "helpers.cli", "--root", str(root), "setup", "--lang", "zh"],
+                               capture_output=True, text=True, env=user_env, timeout=600)
+        assert setup.returncode == 0, setup.stdout + setup.stderr
+        assert "zh_CN" in setup.stdout, setup.stdout
+        with serve_lab(root, user_env) as (base, token, _log):
+            state = open_notebook(browser, base, token, f"notebooks/{assignment}.ipynb")
+            _wait(browser, lambda d: "文件" in [e.text for e in d.find_elements(By.CSS_SELECTOR,
+                                                                               ".lm-MenuBar-itemLabel")], 60)
+            state = run_to_the_end(browser, 300)
+            _shot(browser, "zh_lab_cnn_step_by_step")
+            browser.execute_script("window.jupyterapp.commands.execute('notebook:move-cursor-to-top'); "
+                                   "window.jupyterapp.shell.currentWidget.content.scrollToItem(0);")
+            _shot(browser, "zh_lab_cnn_step_by_step_top")
+            menus = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel")]
+            assert {"文件", "编辑", "运行"} <= set(menus), menus
+            assert "卷积" in browser.find_element(By.TAG_NAME, "body").text
+            tests = [c for c in state["cells"] if c["test"]]
+            assert tests and all(c["count"] is not None and c["error"] for c in tests), \
+                [(c["grade_id"], c["count"], c["error"]) for c in tests]
+            unwritten = [c["grade_id"] for c in tests if "还没有写" in c["text"]]
+            assert len(unwritten) == len(tests), [(c["grade_id"], c["text"][-300:]) for c in tests]
+            save(browser)
+            assert console_errors(browser) == []
+    finally:
+        if kept is None:
+            overrides.unlink(missing_ok=True)
+        else:
+            overrides.write_bytes(kept)
