@@ -3,7 +3,9 @@
 Builds a class of generated students (reference, blank, and each realistic wrong variant in turn)
 in two identical temporary course folders, grades one with stock nbgrader and the other with
 `course grade`, checks that both give every student the same score, and prints seconds per student
-and the throughput ratio.
+and the throughput ratio, each side's seconds per notebook by assignment, the load average beside each
+time (other work on the machine slows both), and where `course grade`'s time went: each notebook's
+phases as its grade.json records them (helpers.instructor.execute.PHASES), averaged per assignment.
 
     python benchmarks/grading_throughput.py --students 40 --assignments cnn_step_by_step --workers 2
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -27,6 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import make_course_copy  # noqa: E402
 from helpers.instructor import catalogue, demo  # noqa: E402
+from helpers.instructor.execute import PHASES  # noqa: E402
 
 
 def build_class(root: Path, assignments: list[str], students: int) -> None:
@@ -79,6 +83,30 @@ def course_scores(root: Path) -> dict[tuple[str, str], float]:
         return {(r["student"], r["assignment"]): float(r["score"]) for r in csv.DictReader(handle)}
 
 
+def load() -> str:
+    return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+def phase_table(root: Path, assignments: list[str]) -> str:
+    """Mean wall-clock seconds per notebook in each phase, by assignment, from every grade.json."""
+    rows = {a: [] for a in assignments}
+    for path in sorted((root / "autograded").glob("*/*/grade.json")):
+        data = json.loads(path.read_text())
+        if data.get("phases") and data.get("assignment") in rows:
+            rows[data["assignment"]].append(data["phases"])
+    width = max(len(p) for p in PHASES)
+    lines = [f"{'phase (mean s per notebook)':{width}s}" + "".join(f"{a[:18]:>20s}" for a in assignments)]
+    for phase in (*PHASES, "total"):
+        cells = []
+        for a in assignments:
+            found = rows[a]
+            value = (sum(sum(p.values()) if phase == "total" else p.get(phase, 0.0) for p in found) / len(found)
+                     if found else float("nan"))
+            cells.append(f"{value:20.2f}")
+        lines.append(f"{phase:{width}s}" + "".join(cells))
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=40)
@@ -101,10 +129,14 @@ def main() -> None:
         n = args.students * len(args.assignments)
         print(f"class: {args.students} students x {len(args.assignments)} assignment(s) = {n} notebooks "
               f"({', '.join(args.assignments)}), {os.cpu_count()} cores")
-        t_stock = sum(run([sys.executable, "-m", "nbgrader", "autograde", a, "--force", "--log-level=ERROR"], stock)
-                      for a in args.assignments)
+        print(f"before stock: {load()}")
+        per_assignment = {a: run([sys.executable, "-m", "nbgrader", "autograde", a, "--force", "--log-level=ERROR"],
+                                 stock) for a in args.assignments}
+        t_stock = sum(per_assignment.values())
+        print(f"after stock, before course grade: {load()}")
         t_ours = run([sys.executable, "-m", "helpers.cli", "grade", *args.assignments,
                       "--workers", str(args.workers), "--force"], ours)
+        print(f"after course grade: {load()}")
         a, b = stock_scores(stock), course_scores(ours)
         differ = {k: (a.get(k), b.get(k)) for k in b if a.get(k) != b.get(k)}
         print(f"stock nbgrader autograde (serial):  {t_stock:7.1f} s  {t_stock / args.students:5.2f} s/student")
@@ -112,6 +144,10 @@ def main() -> None:
               f"{t_ours / args.students:5.2f} s/student")
         print(f"throughput ratio: {t_stock / t_ours:.2f}x")
         print("same score for every student: " + ("yes" if not differ else f"NO: {differ}"))
+        print("stock, s per notebook (serial): " + ", ".join(f"{a} {t / args.students:.2f}"
+                                                         for a, t in per_assignment.items()))
+        print(f"course grade: where each notebook's wall-clock time went ({args.workers} at a time)")
+        print(phase_table(ours, args.assignments))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import nbformat
 import pytest
 
 from helpers.instructor import batch, catalogue, demo, notebooks as nbu, outputs
+from helpers.instructor.execute import PHASES
 from helpers.instructor.settings import Settings
 
 from conftest import (MIN_CORPUS, make_course_copy, pack_of, pack_student, variant_names, variant_packs,
@@ -151,6 +152,23 @@ def test_reference_and_blank(graded_references):
     blank = results["blank"]
     assert blank.score == 0 and blank.status == "graded"
     assert all("is not written yet: write it between ### START CODE HERE ###" in c.message for c in blank.cells)
+
+
+def test_each_notebook_records_where_its_time_went(graded):
+    """grade.json's phases: named by execute.PHASES, the kernel's among them, summing to the notebook's time."""
+    root, results, _ = graded
+    assert results["missing_notebook"].phases == {}
+    almost_right = results["infinite_loop"]
+    assert all(almost_right.phases[p] > 0 for p in ("kernel start", "set-up cell", "student cells",
+                                                 "calls in the kernel", "checks in the grader"))
+    for result in results.values():
+        if result.status != "graded":
+            continue
+        assert set(result.phases) <= set(PHASES) and min(result.phases.values()) >= 0
+        in_kernel_run = sum(v for p, v in result.phases.items() if p not in ("grader set-up", "clean-up and writing"))
+        assert 0.7 * result.seconds <= in_kernel_run <= result.seconds + 0.05, result.phases
+        stored = json.loads((root / "autograded" / result.student / ASSIGNMENT / "grade.json").read_text())
+        assert stored["phases"] == result.phases
 
 
 def test_an_endless_cell_is_cut_and_the_rest_is_graded(graded):

@@ -460,10 +460,12 @@ def ResNet50_parameters(ResNet50, case: str = "visible"):
     found = reference_solutions(ASSIGNMENT)
     if found is not None:
         block_of = found.function
+        # The reference blocks' counts depend only on each call's arguments: built once per grading process.
+        cache = _memo(found, ("block parameters",), dict)
     else:
         own = getattr(inspect.unwrap(ResNet50), "__globals__", {})
-        block_of = own.__getitem__
-    got = whole_model_parameters(model, block_of, reference=found is not None)
+        block_of, cache = own.__getitem__, None
+    got = whole_model_parameters(model, block_of, cache, reference=found is not None)
     expected = _expected_resnet(case)["params"]
     for key in ("total", "non_trainable"):
         if got[key] != expected[key]:

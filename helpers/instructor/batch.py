@@ -17,9 +17,9 @@ import shutil
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 from helpers.instructor import grade_key, grader_log, outputs, provenance, sandbox
 from helpers.instructor.grader_log import LOGGER
@@ -142,7 +142,11 @@ def _worker(args) -> Result:
                             out_dir, threads=threads)
     result.judged_by = key  # what decided it: the next run keeps it while that is unchanged
     result.flags = provenance.flags(settings, job.student, job.assignment)  # who the exchange says handed it in
+    writing = time.monotonic()
     outputs.write_feedback(settings, job.student, job.assignment, result)
+    if result.phases:
+        result.phases["clean-up and writing"] = round(result.phases["clean-up and writing"]
+                                                      + time.monotonic() - writing, 3)
     atomic_write(out_dir / GRADE_FILE, result.to_json())  # last: its presence means "done"
     return result
 

@@ -314,6 +314,21 @@ class ExecutionReport:
     seconds_of: dict[int, float] = field(default_factory=dict)  # cell index -> wall-clock seconds it took
     restarts: int = 0
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # PHASES -> wall-clock seconds spent in it
+
+    def spent(self, phase: str, seconds: float) -> None:
+        self.phases[phase] = round(self.phases.get(phase, 0.0) + max(0.0, seconds), 3)
+
+
+# Where a notebook's wall-clock time goes (ExecutionReport.phases, Result.phases; the throughput benchmark
+# prints them): the kernel's start (and restarts, with their replays), its first code cell (the notebook's
+# imports), the other cells the student runs, the student's functions called by test cells, the grader's own
+# work in test cells (building inputs and expected values, rebuilding graphs, comparing), naming a failure's
+# likely mistake (probes included), and waiting for the judge to be made; the grader adds its own set-up
+# before the kernel starts and, after its last cell, the rest: the kernel's end, the job's clean-up, the
+# scores, the autograded notebook and the feedback.
+PHASES = ("grader set-up", "kernel start", "set-up cell", "student cells", "calls in the kernel",
+          "checks in the grader", "diagnosis", "waiting for the judge", "clean-up and writing")
 
 
 def _cell_failed(cell) -> bool:
@@ -403,10 +418,12 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
     position = 0
     while position < len(code):
         try:
+            starting = time.monotonic()
             with client.setup_kernel(env=env, stdout=log.writer, stderr=log.writer):
                 if report.restarts:
                     _replay(client, nb, [k for k in code[:position] if report.statuses.get(k) == "ok"
                                          and replayable(nb.cells[k])])
+                report.spent("kernel start", time.monotonic() - starting)
                 while position < len(code):
                     index = code[position]
                     cell = nb.cells[index]
@@ -414,6 +431,7 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                     if judge is not None and is_test(cell):
                         waited = time.monotonic()
                         tester = judge.get()
+                        report.spent("waiting for the judge", time.monotonic() - waited)
                         if budget_end is not None:  # the wait is the grader's, not the notebook's
                             budget_end += time.monotonic() - waited
                     if budget_end is not None and time.monotonic() >= budget_end:
@@ -431,7 +449,13 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                     client.timed_out = False
                     cell_started = time.monotonic()
                     if tester is not None:
+                        spent_before = dict(tester.seconds)
                         status, reason = tester.run_test_cell(kernel, cell, index, cell_timeout)
+                        judged = time.monotonic() - cell_started
+                        for phase, seconds in tester.seconds.items():
+                            report.spent(phase, seconds - spent_before.get(phase, 0.0))
+                            judged -= seconds - spent_before.get(phase, 0.0)
+                        report.spent("checks in the grader", judged)
                         if reason:
                             report.reasons[index] = reason
                         if index in tester.mistakes:
@@ -443,6 +467,8 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                         if client.iopub_lost():
                             raise IopubLost()
                     report.seconds_of[index] = time.monotonic() - cell_started
+                    if tester is None:
+                        report.spent("set-up cell" if position == 0 else "student cells", report.seconds_of[index])
                     if client.timed_out:
                         LOGGER.info("cell %d ran past its %d s and was interrupted", index, cell_timeout)
                         report.statuses[index] = "timeout"

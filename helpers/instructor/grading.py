@@ -20,6 +20,7 @@ import resource
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -212,6 +213,7 @@ def grade_notebook(settings: Settings, assignment: str, student: str, notebook_p
 
 def _grade_notebook(settings: Settings, assignment: str, student: str, notebook_path: Path | None,
                     out_dir: Path, threads: int) -> Result:
+    began = time.monotonic()
     _reset_peak_memory()  # Result.grader_peak_mb: this notebook's, not the worker's earlier ones'
     source = nbu.read_notebook(settings.notebook("source", assignment))
     release = nbu.read_notebook(settings.notebook("release", assignment))
@@ -268,6 +270,7 @@ def _grade_notebook(settings: Settings, assignment: str, student: str, notebook_
                 return judge.Judge(assignment, source, socket_dir, uid, settings.timeout,
                                    diagnosis.load_catalogue(settings.root, assignment))
 
+        set_up = time.monotonic() - began
         with i18n.reading(result.lang):  # the judge's messages in the notebook's language too
             report = execute_notebook(merged, env=kernel_env(threads, result.lang), timeout=settings.timeout,
                                       startup_timeout=settings.startup_timeout,
@@ -290,6 +293,8 @@ def _grade_notebook(settings: Settings, assignment: str, student: str, notebook_
     if report.restarts:
         result.notes.append(f"the kernel was restarted {report.restarts} time(s)")
     atomic_write(out_dir / f"{assignment}.ipynb", nbformat.writes(inert_notebook(merged)))
+    result.phases = {"grader set-up": round(set_up, 3), **report.phases}
+    result.phases["clean-up and writing"] = round(max(0.0, time.monotonic() - began - sum(result.phases.values())), 3)
     return result
 
 

@@ -64,7 +64,11 @@ class DiagnosisOverBudget(BaseException):
 
 # ------------------------------------------------------------------ the source, in this process
 
+# source notebook's hash -> its set-up and solutions, for every assignment this process has judged: a worker
+# grades a class's assignments interleaved (student by student), and the solutions' stored examples and
+# memos of visible cases (seconds of TensorFlow for residual_networks) are the same for every student.
 _SOURCES: dict[str, tuple[dict, Solutions]] = {}
+MAX_SOURCES = 8  # a long-lived process whose source notebooks change keeps only the latest ones
 
 
 def _strip_magics(code: str) -> str:
@@ -83,7 +87,8 @@ def trusted_setup(assignment: str, source_nb) -> tuple[dict, Solutions]:
                     exec(compile(_strip_magics(cell.source), f"<setup {nbu.grade_id(cell)}>", "exec"), namespace)
             found = Solutions(assignment, solution_namespace(assignment, notebook=source_nb))
             found.stored()  # the examples' expected values, before any student's code is judged
-        _SOURCES.clear()  # one source at a time: a grading process grades one assignment after another
+        while len(_SOURCES) >= MAX_SOURCES:
+            del _SOURCES[next(iter(_SOURCES))]  # the oldest
         _SOURCES[key] = (namespace, found)
     return _SOURCES[key]
 
@@ -257,6 +262,10 @@ class CellJudge:
         self.recorded: list[diagnosis.Call] = []  # the calls of the test cell being judged
         self.last_call: dict[str, diagnosis.Call] = {}  # function -> its latest call in this notebook
         self.mistakes: dict[int, str] = {}  # test cell index -> the catalogue name of its likely mistake
+        # Wall-clock seconds in this notebook's test cells, by phase (execute.PHASES): the student's
+        # functions in the kernel (outside a diagnosis), naming mistakes (its probes included).
+        self.seconds = {"calls in the kernel": 0.0, "diagnosis": 0.0}
+        self._diagnosing = False
 
     def close(self) -> None:
         pass
@@ -350,6 +359,7 @@ class CellJudge:
 
         stdout = sys.stdout
         limit = self._deadline = Deadline(self.diagnosis_seconds, DiagnosisOverBudget)
+        began, self._diagnosing = time.monotonic(), True
         try:
             with limit, contextlib.redirect_stdout(io.StringIO()), using_run_seed(self.run_seed):  # the probes' inputs
                 return self.diagnoser.diagnose(function, recorded, self.solutions.call, probe,
@@ -363,6 +373,8 @@ class CellJudge:
         finally:
             sys.stdout = stdout
             self._deadline = None
+            self._diagnosing = False
+            self.seconds["diagnosis"] += time.monotonic() - began
 
 class Judge(CellJudge):
     """The grader's judge: the student's functions run in the student's kernel, one scratch cell per call
@@ -398,6 +410,8 @@ class Judge(CellJudge):
                 self._deadline.paused() if self._deadline else contextlib.nullcontext():
             started = time.monotonic()
             ran = self.kernel.run(code, index, left, doing=name)
+        if not self._diagnosing:
+            self.seconds["calls in the kernel"] += time.monotonic() - started
         LOGGER.debug("call of %s in the kernel: %.2f s%s", name, time.monotonic() - started,
                      ", out of time" if ran.timed_out else "")
         if ran.timed_out:

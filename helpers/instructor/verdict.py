@@ -37,6 +37,9 @@ class Result:
     source_sha256: str = ""
     judged_by: dict = field(default_factory=dict)  # what decided it, per file and setting (grade_key.judged_by)
     seconds: float = 0.0
+    # Where the notebook's wall-clock seconds went, by phase (helpers.instructor.execute.PHASES); shown by
+    # benchmarks/grading_throughput.py. Not part of the verdict.
+    phases: dict = field(default_factory=dict)
     grader_peak_mb: float = 0.0  # the grading process's peak memory (RSS) while it graded this notebook
     graded_at: str = ""
     lang: str = "en"  # the submitted notebook's edition (metadata.course.lang): the language of its page
