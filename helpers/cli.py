@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          "folder, the exchange and the configuration")
     q.add_argument("--roster", required=True, help="CSV file with the header id,name,group "
                                                    "(group: student or instructor)")
-    q.add_argument("--lang", choices=("en", "zh"), default="en", help="the edition's language (COURSE_LANG)")
+    q.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="the edition students get (release/ or release_zh/) and their servers' language")
     q.add_argument("--mem", default="2G", help="memory of each user's server, e.g. 2G (default: %(default)s)")
     q.add_argument("--cpu", type=float, default=1.0, help="CPUs of each user's server (default: %(default)s)")
     q.add_argument("--ip", default="127.0.0.1", help="address the hub listens on (default: %(default)s)")

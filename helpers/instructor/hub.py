@@ -45,6 +45,7 @@ from string import Template
 
 import requests
 
+from helpers import i18n
 from helpers.paths import course_root
 
 COURSE_ID = "cnn-course"
@@ -56,8 +57,11 @@ GROUPS = ("student", "instructor")
 # clean-up remove only accounts the class server made.
 ACCOUNT_MARK = "cnn-course hub"
 USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,30}")
-# What the course folder copies from the checkout; the rest (submitted/, autograded/, ...) it makes.
+# What the course folder copies from the checkout (and the edition's release folder, e.g. release_zh/);
+# the rest (submitted/, autograded/, ...) it makes.
 COURSE_FILES = ("nbgrader_config.py", "source", "release")
+# The lines `setup` appends to the course folder's nbgrader_config.py for the class's edition (--lang).
+EDITION_MARK = "# The class server's edition (course hub setup --lang)"
 # In the checkout, what a student must not read (solutions, hidden tests, other students' work).
 CLOSED_IN_CHECKOUT = ("source", "tests", ".git", "submitted", "autograded", "feedback", "exchange",
                       "gradebook.db", "grades.csv")
@@ -102,7 +106,7 @@ class HubSettings:
         os.chmod(self.path / "settings.json", 0o600)
 
     @classmethod
-    def load(cls, hub_dir: Path) -> "HubSettings":
+    def load(cls, hub_dir: Path) -> HubSettings:
         path = Path(hub_dir) / "settings.json"
         if not path.is_file():
             raise HubError(f"{hub_dir} holds no class server: run `course hub setup --roster FILE` first "
@@ -269,12 +273,18 @@ def make_course_folder(settings: HubSettings) -> None:
     """The instructors' course folder: a copy of the checkout's course files, theirs to grade in."""
     course, checkout = Path(settings.course_dir), Path(settings.checkout)
     course.mkdir(parents=True, exist_ok=True)
-    for name in COURSE_FILES:
+    edition = i18n.edition_folder(settings.lang)
+    if not (checkout / edition / "cnn_step_by_step").is_dir():
+        raise HubError(f"--lang {settings.lang}: the checkout has no {edition}/ folder: build it with "
+                       f"`course release` first")
+    for name in dict.fromkeys([*COURSE_FILES, edition]):
         if not (course / name).exists():
             (shutil.copytree if (checkout / name).is_dir() else shutil.copy2)(checkout / name, course / name)
+    set_edition(course / "nbgrader_config.py", settings.lang)
     for name in WRITABLE_IN_COURSE:
         (course / name).mkdir(exist_ok=True)
-    _run([str(venv_bin() / "course"), "--root", str(course), "setup"], cwd=course, timeout=600)
+    _run([str(venv_bin() / "course"), "--root", str(course), "setup", "--lang", settings.lang], cwd=course,
+         timeout=600)
     gid = _group_id(formgrade_group())
     for path in [course, *course.rglob("*")]:
         if path.is_symlink():
@@ -282,6 +292,16 @@ def make_course_folder(settings: HubSettings) -> None:
         os.chown(path, -1, gid)
         mode = path.stat().st_mode
         os.chmod(path, (mode | 0o060 | (0o2010 if path.is_dir() else 0)) & ~0o007)
+
+
+def set_edition(config: Path, lang: str) -> None:
+    """The course folder's nbgrader configuration hands out the ``lang`` edition: lines appended after
+    :data:`EDITION_MARK` (replacing those of an earlier setup) set ``c.CourseGrader.language`` and the
+    release folder that goes with it, so nbgrader's release_assignment and the exchange give students that
+    edition and ``course grade`` reads it."""
+    text = config.read_text(encoding="utf-8").split(f"\n{EDITION_MARK}\n")[0].rstrip("\n")
+    config.write_text(f"{text}\n\n{EDITION_MARK}\nc.CourseGrader.language = {lang!r}\n"
+                      f"c.CourseDirectory.release_directory = {i18n.edition_folder(lang)!r}\n", encoding="utf-8")
 
 
 def _group_id(name: str) -> int:
