@@ -106,7 +106,7 @@ def lab(course, user_env):
 
 
 @contextlib.contextmanager
-def serve_lab(course: Path, user_env: dict[str, str]):
+def serve_lab(course: Path, user_env: dict[str, str], *lab_args: str):
     """JupyterLab serving ``course`` on 127.0.0.1, a random port and a token: its base URL, token and log."""
     home, env = Path(user_env["HOME"]), user_env
     port, token = _free_port(), secrets.token_hex(16)
@@ -115,7 +115,7 @@ def serve_lab(course: Path, user_env: dict[str, str]):
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}",
          "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=", "--allow-root",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *lab_args],
         cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -505,9 +505,10 @@ def test_the_chinese_edition_in_lab(browser, user_env, tmp_path):
     cnn_step_by_step in notebooks/ runs to the end: its checks speak Chinese ("还没有写", the kernel
     told by the notebook Lab opened it for) and every test cell of an unwritten function fails.
 
-    `course setup` writes Lab's defaults for this environment (overrides.json under its prefix): the test
-    puts the file back as it was, for the other tests and Lab servers of this environment."""
-    from helpers.instructor.release import lab_settings_file
+    `course setup` sets Lab's language in this environment's defaults (overrides.json under its prefix),
+    which every `course setup` of a concurrent test rewrites: this test puts the file back as it was, and
+    its Lab reads the defaults `course setup --lang zh` writes from a folder of its own."""
+    from helpers.instructor.release import lab_language, lab_settings_file, quiet_lab_notices
 
     assignment = "cnn_step_by_step"
     root = make_course_copy(tmp_path / "course", [assignment])
@@ -517,29 +518,33 @@ def test_the_chinese_edition_in_lab(browser, user_env, tmp_path):
     try:
         setup = subprocess.run([sys.executable, "-m", "helpers.cli", "--root", str(root), "setup", "--lang", "zh"],
                                capture_output=True, text=True, env=user_env, timeout=600)
-        assert setup.returncode == 0, setup.stdout + setup.stderr
-        assert "zh_CN" in setup.stdout, setup.stdout
-        with serve_lab(root, user_env) as (base, token, _log):
-            state = open_notebook(browser, base, token, f"notebooks/{assignment}.ipynb")
-            _wait(browser, lambda d: "文件" in [e.text for e in d.find_elements(By.CSS_SELECTOR,
-                                                                               ".lm-MenuBar-itemLabel")], 60)
-            state = run_to_the_end(browser, 300)
-            _shot(browser, "zh_lab_cnn_step_by_step")
-            browser.execute_script("window.jupyterapp.commands.execute('notebook:move-cursor-to-top'); "
-                                   "window.jupyterapp.shell.currentWidget.content.scrollToItem(0);")
-            _shot(browser, "zh_lab_cnn_step_by_step_top")
-            menus = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel")]
-            assert {"文件", "编辑", "运行"} <= set(menus), menus
-            assert "卷积" in browser.find_element(By.TAG_NAME, "body").text
-            tests = [c for c in state["cells"] if c["test"]]
-            assert tests and all(c["count"] is not None and c["error"] for c in tests), \
-                [(c["grade_id"], c["count"], c["error"]) for c in tests]
-            unwritten = [c["grade_id"] for c in tests if "还没有写" in c["text"]]
-            assert len(unwritten) == len(tests), [(c["grade_id"], c["text"][-300:]) for c in tests]
-            save(browser)
-            assert console_errors(browser) == []
     finally:
         if kept is None:
             overrides.unlink(missing_ok=True)
         else:
             overrides.write_bytes(kept)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert "JupyterLab's language: zh_CN" in setup.stdout, setup.stdout
+    assert (root / "notebooks" / f"{assignment}.ipynb").read_bytes() == \
+        (ROOT / "release_zh" / assignment / f"{assignment}.ipynb").read_bytes()
+    own_prefix = tmp_path / "prefix"
+    assert "zh_CN" in lab_language("zh", own_prefix)  # what setup wrote, where no other test writes
+    quiet_lab_notices(own_prefix)
+    with serve_lab(root, user_env, f"--LabApp.app_settings_dir={lab_settings_file(own_prefix).parent}") \
+            as (base, token, _log):
+        state = open_notebook(browser, base, token, f"notebooks/{assignment}.ipynb")
+        _wait(browser, lambda d: "文件" in [e.text for e in d.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel")],
+              60)
+        _shot(browser, "zh_lab_cnn_step_by_step_top")
+        state = run_to_the_end(browser, 300)
+        _shot(browser, "zh_lab_cnn_step_by_step_end")
+        menus = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel")]
+        assert {"文件", "编辑", "运行"} <= set(menus), menus
+        assert "Jupyter 新闻" not in browser.find_element(By.TAG_NAME, "body").text  # setup's news-feed default
+        tests = [c for c in state["cells"] if c["test"]]
+        assert tests and all(c["count"] is not None and c["error"] for c in tests), \
+            [(c["grade_id"], c["count"], c["error"]) for c in tests]
+        unwritten = [c["grade_id"] for c in tests if "还没有写" in c["text"]]
+        assert len(unwritten) == len(tests), [(c["grade_id"], c["text"][-300:]) for c in tests]
+        save(browser)
+        assert console_errors(browser) == []
