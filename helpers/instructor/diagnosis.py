@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -266,8 +267,7 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
 def same_value(a, b, args=(), kwargs=None) -> bool:
     """Values equal as the checks see them: arrays and tensors within tolerance, Keras graphs by what they compute."""
     if _is_keras(a) or _is_keras(b):
-        return _is_keras(a) and _is_keras(b) and keras_fingerprint(a, args, kwargs or {}) == \
-            keras_fingerprint(b, args, kwargs or {})
+        return _is_keras(a) and _is_keras(b) and same_keras(a, b, args, kwargs or {})
     x, y = _as_array(a), _as_array(b)
     if x is not None or y is not None:
         return x is not None and y is not None and _close(x, y)
@@ -285,33 +285,66 @@ def _is_keras(value) -> bool:
     return any(c.__name__ in ("KerasTensor", "Functional", "Model", "Sequential") for c in type(value).__mro__)
 
 
-def keras_fingerprint(value, args, kwargs) -> tuple:
-    """A Keras model (or a block's output tensor) as its canonical layer rows and outputs on fixed weights."""
-    import keras  # lazy: TensorFlow, only where a Keras value is compared
+class _KerasFingerprint:
+    """A Keras model (or a block's output tensor) as its canonical layer rows, and, asked for only when the rows of
+    two values agree, its outputs on fixed weights. Each part is computed once per value: diagnosis compares the
+    student's value with every variant's, and the rows alone tell most variants apart."""
 
-    model = value
-    if any(c.__name__ == "KerasTensor" for c in type(value).__mro__):
-        inputs = wire.keras_inputs(args, kwargs)
-        model = keras.Model(inputs=inputs[0] if len(inputs) == 1 else inputs, outputs=value)
-    rows = canonical_rows(describe_model(model))
-    for row in rows:
-        row.pop("name", None)
-    key = json.dumps(rows, sort_keys=True, default=str)
+    def __init__(self, value, args, kwargs):
+        import keras  # lazy: TensorFlow, only where a Keras value is compared
+
+        self.model = value
+        if any(c.__name__ == "KerasTensor" for c in type(value).__mro__):
+            inputs = wire.keras_inputs(args, kwargs)
+            self.model = keras.Model(inputs=inputs[0] if len(inputs) == 1 else inputs, outputs=value)
+        rows = canonical_rows(describe_model(self.model))
+        for row in rows:
+            row.pop("name", None)
+        self.rows = json.dumps(rows, sort_keys=True, default=str)
+        self._outputs = None
+
+    @property
+    def outputs(self) -> tuple:
+        if self._outputs is None:
+            self._outputs = self._run()
+        return self._outputs
+
+    def _run(self) -> tuple:
+        model = self.model
+        try:
+            shapes = [tuple(t.shape) for t in model.inputs]
+            if len(shapes) != 1 or any(d is None for d in shapes[0][1:]) or int(np.prod(shapes[0][1:])) > 1 << 16:
+                return ()
+            rng = np.random.default_rng(0)
+            for layer in model.layers:
+                weights = layer.get_weights()
+                if weights:
+                    layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(w.dtype) if w.ndim == 1 else
+                                       rng.standard_normal(w.shape).astype(w.dtype) * 0.3 for w in weights])
+            X = np.random.default_rng(1).standard_normal((2, *shapes[0][1:])).astype("float32")
+            return tuple(np.round(np.asarray(model(X, training=t)), 4).tobytes() for t in (False, True))
+        except Exception:  # noqa: BLE001 - a graph that cannot run is described by its layers
+            return ()
+
+
+_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(value, args, kwargs) -> _KerasFingerprint:
+    key = tuple(id(t) for t in wire.keras_inputs(args, kwargs))
     try:
-        shapes = [tuple(t.shape) for t in model.inputs]
-        if len(shapes) != 1 or any(d is None for d in shapes[0][1:]) or int(np.prod(shapes[0][1:])) > 1 << 16:
-            return (key,)
-        rng = np.random.default_rng(0)
-        for layer in model.layers:
-            weights = layer.get_weights()
-            if weights:
-                layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(w.dtype) if w.ndim == 1 else
-                                   rng.standard_normal(w.shape).astype(w.dtype) * 0.3 for w in weights])
-        X = np.random.default_rng(1).standard_normal((2, *shapes[0][1:])).astype("float32")
-        outputs = tuple(np.round(np.asarray(model(X, training=t)), 4).tobytes() for t in (False, True))
-    except Exception:  # noqa: BLE001 - a graph that cannot run is described by its layers
-        return (key,)
-    return (key, *outputs)
+        known = _FINGERPRINTS.setdefault(value, {})
+    except TypeError:  # a value that takes no weak reference is fingerprinted each time
+        return _KerasFingerprint(value, args, kwargs)
+    if key not in known:
+        known[key] = _KerasFingerprint(value, args, kwargs)
+    return known[key]
+
+
+def same_keras(a, b, args, kwargs) -> bool:
+    """Two Keras graphs compute the same thing: the same layer rows, then the same outputs on fixed weights."""
+    fa, fb = _fingerprint(a, args, kwargs), _fingerprint(b, args, kwargs)
+    return fa.rows == fb.rows and fa.outputs == fb.outputs
 
 
 # ------------------------------------------------------------------ generic detectors
