@@ -270,13 +270,16 @@ def test_feedback_page_and_kernel_follow_the_notebooks_language():
 
     cell = CellScore("conv_forward_values", 0.0, 3.0, "failed", "conv_forward(...): expected 1, got 2.\n"
                      + i18n.gettext("Likely mistake", "zh") + "\uff1aa sign.")
-    pages = {lang: outputs.feedback_page("ann", "cnn_step_by_step", Result("ann", "cnn_step_by_step", 0.0, 3.0, "graded",
-                                                                          cells=[cell], lang=lang))
+    pages = {lang: outputs.feedback_page("ann", "cnn_step_by_step",
+                                         Result("ann", "cnn_step_by_step", 0.0, 3.0, "graded", cells=[cell], lang=lang))
              for lang in ("en", "zh")}
     assert "why not full marks" in pages["en"] and "why not full marks" not in pages["zh"]
     for label in ("测试", "得分", "未得满分的原因", "哪里出错", "可能的错误"):
         assert label in pages["zh"] and label not in pages["en"], label
     assert grading.kernel_env(1, "zh")["COURSE_LANG"] == "zh" and grading.kernel_env(1)["COURSE_LANG"] == "en"
+    table = outputs.check_table("cnn_step_by_step", Result("you", "cnn_step_by_step", 0.0, 3.0, "graded", cells=[cell],
+                                                           lang="zh"), {"conv_forward_values": "conv_forward"})
+    assert "可能的错误: a sign." in table and "Likely mistake" not in table  # course check's table too
 
 
 @pytest.mark.slow
@@ -309,6 +312,17 @@ def test_either_edition_grades_the_same(tmp_path):
         [(c.grade_id, c.points, c.status, c.mistake) for c in english.cells]
     page = (graded.root / "feedback" / "zh_pack" / assignment / f"{assignment}.html").read_text(encoding="utf-8")
     assert "未得满分的原因" in page and "✗ 未通过" in page and "why not full marks" not in page
+    # The grader's messages, and what the kernel's checks printed, are in the notebook's language.
+    chinese_text = re.compile(r"[\u4e00-\u9fff]")
+    failed = {c.grade_id for c in english.cells if c.points < c.max_points}
+    assert any(chinese_text.search(c.message) for c in chinese.cells if c.grade_id in failed)
+    assert not any(chinese_text.search(c.message) for c in english.cells)
+    for student, lang in (("en_pack", "en"), ("zh_pack", "zh")):
+        executed = nbformat.read(graded.root / "autograded" / student / assignment / f"{assignment}.ipynb",
+                                 as_version=4)
+        errors = " ".join(str(out.get("evalue", "")) for cell in executed.cells if cell.cell_type == "code"
+                          for out in cell.get("outputs", []) if out.get("output_type") == "error")
+        assert bool(chinese_text.search(errors)) == (lang == "zh"), errors[:500]
 
 
 # ------------------------------------------------------------------ the instructor's choice of edition

@@ -188,7 +188,8 @@ def check_table(assignment: str, result: Result, owner: dict[str, str]) -> str:
             for k, (label, text) in enumerate(pages.message_parts(c.message or c.status)):
                 head = f"{c.grade_id}: " if k == 0 else ""
                 indent = " " * (6 if k == 0 else 10)
-                first, *rest = (f"{label}: {text}" if label else text).splitlines() or [""]
+                named = i18n.gettext(label, result.lang)  # the label in the language of the notebook's messages
+                first, *rest = (f"{named}: {text}" if label else text).splitlines() or [""]
                 lines.append(f"{indent}{head}{first}")
                 lines += [f"{indent}{' ' * display_width(head)}{line.strip()}" for line in rest]
     lines += [f"  note: {note}" for note in result.notes]
