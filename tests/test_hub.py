@@ -14,6 +14,7 @@ COURSE_BROWSER_SCREENSHOTS=DIR keeps the screenshots.
 from __future__ import annotations
 
 import csv
+import grp
 import json
 import os
 import pwd
@@ -45,7 +46,9 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+from helpers import i18n  # noqa: E402
 from helpers.instructor import hub  # noqa: E402
+from helpers.instructor.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "cnn_step_by_step"
@@ -110,6 +113,7 @@ def klass():
                    for p in Path(base).parents}
     modes = _modes([*python_dirs, *(ROOT / name for name in hub.CLOSED_IN_CHECKOUT)])
     hub_dir = folder / "hub"
+    group_was_there = _group_exists(hub.formgrade_group())
     try:
         started = time.monotonic()
         settings, passwords = hub.setup(roster, hub_dir, exchange_root=folder / "exchange", port=_free_port(),
@@ -124,9 +128,19 @@ def klass():
         for account in pwd.getpwall():
             if account.pw_name.startswith(prefix):
                 hub.remove_account(account.pw_name)
+        if not group_was_there:
+            subprocess.run(["groupdel", hub.formgrade_group()], capture_output=True)
         for path, mode in modes.items():
             os.chmod(path, mode)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _group_exists(name: str) -> bool:
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
 
 
 def _shot(driver, name: str) -> None:
@@ -228,18 +242,40 @@ def test_the_whole_loop_through_the_hub(klass, browser):
     answer = requests.post(url + "assignments/fetch_feedback", headers=headers, timeout=120,
                            data={"course_id": hub.COURSE_ID, "assignment_id": ASSIGNMENT}).json()
     assert answer["success"], answer
-    feedback = next(a for a in answer["value"] if a["assignment_id"] == ASSIGNMENT and a["status"] == "submitted")
-    page = next(iter(feedback["local_feedback_path"] and
-                     Path(pwd.getpwnam(first).pw_dir, feedback["local_feedback_path"]).glob("*.html")))
-    relative = page.relative_to(pwd.getpwnam(first).pw_dir)
+    # Lab's list: the student's hand-ins of one assignment grouped, each with the feedback fetched for it.
+    handed = next(a for a in answer["value"] if a["assignment_id"] == ASSIGNMENT and a["status"] == "submitted")
+    with_feedback = [s for s in handed["submissions"] if s["has_local_feedback"]]
+    assert len(with_feedback) == 1, handed  # the one hand-in of the first student, not the forged one
+    home = Path(pwd.getpwnam(first).pw_dir)
+    relative = (home / with_feedback[0]["local_feedback_path"] / f"{ASSIGNMENT}.html").relative_to(home)
     browser.get(f"{klass.base}/user/{first}/files/{relative}")
     WebDriverWait(browser, 60).until(lambda d: f"{score:g}" in d.find_element(By.TAG_NAME, "body").text)
     _shot(browser, "student_feedback")
 
-    # The server runs as the student, within the limits.
+    # The server runs as the student, within the limits setup was given (1G, one CPU).
     pid = int(klass.run_as(first, "pgrep", "-u", first, "-f", "jupyterhub-singleuser").stdout.split()[0])
-    cgroups = Path(f"/proc/{pid}/cgroup").read_text()
-    assert f"cnn-course-hub-{first}" in cgroups, cgroups
+    assert _limits(pid) == {"memory": 2**30, "cpus": 1.0}, Path(f"/proc/{pid}/cgroup").read_text()
+
+
+def _limits(pid: int) -> dict:
+    """The memory (bytes) and CPUs that the cgroups named after the process's user allow it."""
+    found = {}
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if "/cnn-course-hub-" not in path:
+            continue
+        for controller in controllers.split(",") if controllers else ["v2"]:
+            folder = Path("/sys/fs/cgroup", "" if controller == "v2" else controller, path.lstrip("/"))
+            if controller == "v2":
+                found["memory"] = int((folder / "memory.max").read_text())
+                quota, period = (folder / "cpu.max").read_text().split()
+                found["cpus"] = int(quota) / int(period)
+            elif controller == "memory":
+                found["memory"] = int((folder / "memory.limit_in_bytes").read_text())
+            elif controller == "cpu":
+                found["cpus"] = (int((folder / "cpu.cfs_quota_us").read_text())
+                                 / int((folder / "cpu.cfs_period_us").read_text()))
+    return found
 
 
 def _peak_rss(pid: int) -> int:
@@ -247,23 +283,29 @@ def _peak_rss(pid: int) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) * 1024
 
 
-LOAD_SCRIPT = r'''
-import json, os, sys
+LOAD_SCRIPT = r"""
+import json, os, signal, sys
 from nbgrader.apps.nbgraderapp import NbGraderApp
-students, course_env = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+students, course_env, deadline = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])
 children = {}
 for user, (uid, gid, home, token) in students.items():
     pid = os.fork()
     if pid == 0:  # one process per student, as that Unix user: fetch, then submit
+        signal.alarm(deadline)  # bounded: a student that hangs ends itself (and counts as failed)
         os.setgroups([]); os.setgid(gid); os.setuid(uid); os.chdir(home)
         os.environ.update(course_env, HOME=home, USER=user, JUPYTERHUB_USER=user, JUPYTERHUB_API_TOKEN=token)
         for step in ("fetch_assignment", "submit"):
             child = os.fork()
             if child == 0:
+                signal.alarm(deadline)
+                code = 1
                 try:
                     NbGraderApp.launch_instance(argv=[step, "cnn_step_by_step"])
+                    code = 0
+                except SystemExit as exc:  # nbgrader's apps end with sys.exit
+                    code = 0 if exc.code in (None, 0) else 1
                 finally:
-                    os._exit(1)
+                    os._exit(code)
             _, status = os.waitpid(child, 0)
             if status:
                 os._exit(2)
@@ -271,35 +313,70 @@ for user, (uid, gid, home, token) in students.items():
     children[pid] = user
 failed = [children[pid] for pid in children if os.waitpid(pid, 0)[1]]
 print(json.dumps(failed))
-'''
+"""
 
 
 def test_thirty_students_at_once(klass):
+    """30 students added with `roster add` fetch and submit at once, each as its Unix user through nbgrader's
+    hub integration; one collect takes each hand-in exactly once. `course grade --workers 2` then grades every
+    fifth of them (6 notebooks: grading all 30 untouched notebooks takes minutes on 2 cores, and grading is
+    the grader's tests' subject, not the hub's). Prints the times and the hub's peak memory. Then `roster drop`
+    takes one of them off the hub and locks the account, keeping the files."""
     settings = klass.settings
+    if not (Path(settings.exchange_root) / hub.COURSE_ID / "outbound" / ASSIGNMENT).is_dir():  # run alone
+        released = klass.run_as(klass.instructor, "nbgrader", "release_assignment", ASSIGNMENT, cwd=settings.course_dir)
+        assert released.returncode == 0, released.stderr
     load = [f"{klass.instructor[:-1]}l{k:02d}" for k in range(LOAD_STUDENTS)]
+    started = time.monotonic()
     for user in load:
         hub.roster_add(Path(settings.hub_dir), hub.Member(user, user, "student"))
+    added = time.monotonic() - started
     hub_pid = int((Path(settings.hub_dir) / "hub.pid").read_text())
     students = {u: (pwd.getpwnam(u).pw_uid, pwd.getpwnam(u).pw_gid, pwd.getpwnam(u).pw_dir, klass.token(u))
                 for u in load}
     environment = hub.server_environment(settings, load[0])  # the script sets each student's own names
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, json.dumps(students), json.dumps(environment)],
+    proc = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, json.dumps(students), json.dumps(environment), "240"],
                           capture_output=True, text=True, timeout=300)
     handed_in = time.monotonic() - started
     assert proc.returncode == 0 and json.loads(proc.stdout.splitlines()[-1]) == [], proc.stdout + proc.stderr[-3000:]
+    started = time.monotonic()
     collected = klass.run_as(klass.instructor, "nbgrader", "collect", ASSIGNMENT, cwd=settings.course_dir)
+    collect_time = time.monotonic() - started
     assert collected.returncode == 0, collected.stderr
     for user in load:
         assert collected.stderr.count(f"Collecting submission: {user} ") == 1, user
         assert (Path(settings.course_dir) / "submitted" / user / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
-    collect_time = time.monotonic() - started - handed_in
+    graded_students = load[::5]
+    started = time.monotonic()
     graded = klass.run_as(klass.instructor, "course", "grade", ASSIGNMENT, "--workers", "2",
-                          *(a for u in load for a in ("--student", u)), cwd=settings.course_dir,
+                          *(a for u in graded_students for a in ("--student", u)), cwd=settings.course_dir,
                           env={"COURSE_FAST": "1"})
+    grade_time = time.monotonic() - started
     assert graded.returncode == 0, graded.stdout + graded.stderr
     grades = _grades(klass)
-    assert all(float(grades[u]["score"]) == 0 for u in load)  # the untouched release earns nothing
-    print(f"\n{LOAD_STUDENTS} students: fetch + submit at once {handed_in:.1f} s, collect {collect_time:.1f} s, "
-          f"course grade {time.monotonic() - started - handed_in - collect_time:.1f} s; "
+    assert {u: float(grades[u]["score"]) for u in graded_students} == dict.fromkeys(graded_students, 0.0)
+    print(f"\n{LOAD_STUDENTS} students: roster add {added:.1f} s; fetch + submit at once {handed_in:.1f} s; "
+          f"collect {collect_time:.1f} s; course grade of {len(graded_students)} (2 workers) {grade_time:.1f} s; "
           f"hub's peak memory {_peak_rss(hub_pid) / 2**20:.0f} MiB")
+
+    dropped = load[-1]
+    hub.roster_drop(Path(settings.hub_dir), dropped)
+    assert dropped not in (Path(settings.hub_dir) / "roster.csv").read_text()
+    with pytest.raises(hub.HubError, match="404"):
+        hub.api(settings, "GET", f"users/{dropped}")
+    assert subprocess.run(["passwd", "--status", dropped], capture_output=True, text=True).stdout.split()[1] == "L"
+    assert Path(pwd.getpwnam(dropped).pw_dir, hub.COURSE_ID, ASSIGNMENT).is_dir()  # their files are kept
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_course_folder_hands_out_the_class_edition(tmp_path, lang):
+    """`course hub setup --lang` sets the course folder's edition (language and release folder) in its copy of
+    nbgrader_config.py; setting it again replaces the lines instead of adding a second set."""
+    config = tmp_path / "nbgrader_config.py"
+    shutil.copy2(ROOT / "nbgrader_config.py", config)
+    hub.set_edition(config, "en" if lang == "zh" else "zh")
+    hub.set_edition(config, lang)
+    settings = Settings.load(tmp_path)
+    assert (settings.language, Path(settings.folders["release"]).name) == (lang, i18n.edition_folder(lang))
+    assert config.read_text().count(hub.EDITION_MARK) == 1
