@@ -7,7 +7,8 @@ Assignment List makes), having answered one function; the instructor collects an
 releases feedback; the student fetches it and the page shows the score. A second student can read
 neither the exchange's inbound nor the first's server, and a hand-in filed under the first's name is
 refused at collect. Then 30 students added with `roster add` fetch and submit at once; each is collected
-exactly once and graded. Needs root, npm and chromium (`.ci/run` installs them).
+exactly once and every fifth graded (see the load test's docstring). Needs root, npm and chromium (`.ci/run`
+installs them).
 COURSE_BROWSER_SCREENSHOTS=DIR keeps the screenshots.
 """
 
