@@ -27,8 +27,9 @@ c.CourseDirectory.source_directory = "source"
 # and the exchange hand out release_directory, which follows the language; nbgrader's Generate writes that
 # edition there (ReleaseEdition below), while `course release` writes release/ and every edition.
 c.CourseGrader.language = "en"
-c.CourseDirectory.release_directory = ("release" if c.CourseGrader.language == "en"
-                                       else f"release_{c.CourseGrader.language}")
+c.CourseDirectory.release_directory = (
+    "release" if c.CourseGrader.language == "en" else f"release_{c.CourseGrader.language}"
+)
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
@@ -36,8 +37,16 @@ c.CourseDirectory.feedback_directory = "feedback"
 # grade.json and kernel.log are the grader's own records beside each graded notebook: never copied into
 # feedback/ (nbgrader's generate_feedback copies everything else from autograded/).
 c.CourseDirectory.ignore = [
-    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "wrong_variants.json", "correct_variants.json", "*.h5", "*.keras",
-    "grade.json", "kernel.log",
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "wrong_variants.json",
+    "correct_variants.json",
+    "*.h5",
+    "*.keras",
+    "grade.json",
+    "kernel.log",
 ]
 c.CourseDirectory.max_file_size = 100_000  # kB; larger files in a submission are not copied
 

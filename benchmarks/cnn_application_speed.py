@@ -94,39 +94,61 @@ def main(argv=None) -> int:
     X_train, Y_train, X_test, Y_test = load_bundled()
     y_train, y_test = Y_train.argmax(1), Y_test.argmax(1)
     shared = load_shared_test()
-    print(f"threads: intra-op {tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()}, "
-          f"cores {os.cpu_count()}; epochs {args.epochs}; batch 64; Adam 0.009")
+    print(
+        f"threads: intra-op {tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()}, "
+        f"cores {os.cpu_count()}; epochs {args.epochs}; batch 64; Adam 0.009"
+    )
 
     # 1. the hand-written loop, the notebook's recipe
     costs: list[float] = []
     start = time.perf_counter()
-    train_acc, test_acc, parameters = solutions["model"](X_train, Y_train, X_test, Y_test, learning_rate=0.009,
-                                                         num_epochs=args.epochs, minibatch_size=64,
-                                                         print_cost=False, history=costs)
+    train_acc, test_acc, parameters = solutions["model"](
+        X_train,
+        Y_train,
+        X_test,
+        Y_test,
+        learning_rate=0.009,
+        num_epochs=args.epochs,
+        minibatch_size=64,
+        print_cost=False,
+        history=costs,
+    )
     loop_seconds = time.perf_counter() - start
     forward = solutions["forward_propagation"]
-    print(f"\n[loop] tf.function + GradientTape, {args.epochs} epochs: {loop_seconds:.1f} s "
-          f"({loop_seconds / args.epochs:.3f} s/epoch); final cost {costs[-1]:.4f}")
-    print(f"[loop] bundled SIGNS: train accuracy {train_acc:.4f}, test accuracy {test_acc:.4f} "
-          "(course, original data: 0.94 / 0.78)")
+    print(
+        f"\n[loop] tf.function + GradientTape, {args.epochs} epochs: {loop_seconds:.1f} s "
+        f"({loop_seconds / args.epochs:.3f} s/epoch); final cost {costs[-1]:.4f}"
+    )
+    print(
+        f"[loop] bundled SIGNS: train accuracy {train_acc:.4f}, test accuracy {test_acc:.4f} "
+        "(course, original data: 0.94 / 0.78)"
+    )
     if shared is not None:
-        print(f"[loop] {SHARED_TEST.name} from ../shared ({shared[0].shape[0]} images): accuracy "
-              f"{accuracy(lambda X: forward(X, parameters), *shared):.4f}")
+        print(
+            f"[loop] {SHARED_TEST.name} from ../shared ({shared[0].shape[0]} images): accuracy "
+            f"{accuracy(lambda X: forward(X, parameters), *shared):.4f}"
+        )
 
     # 2. the same network trained by Keras fit
     tf.random.set_seed(1)
     np.random.seed(1)
     network = same_network_in_keras(solutions["initialize_parameters"]())
-    network.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=0.009),
-                    loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True))
+    network.compile(
+        optimizer=tf.keras.optimizers.Adam(learning_rate=0.009),
+        loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True),
+    )
     start = time.perf_counter()
     history = network.fit(X_train, Y_train, batch_size=64, epochs=args.epochs, shuffle=True, verbose=0)
     fit_seconds = time.perf_counter() - start
     predict = lambda X: network.predict(X, verbose=0, batch_size=256)  # noqa: E731
-    print(f"\n[fit]  same network, Keras fit, {args.epochs} epochs: {fit_seconds:.1f} s "
-          f"({fit_seconds / args.epochs:.3f} s/epoch); final loss {history.history['loss'][-1]:.4f}")
-    print(f"[fit]  bundled SIGNS: train accuracy {accuracy(predict, X_train, y_train):.4f}, "
-          f"test accuracy {accuracy(predict, X_test, y_test):.4f}")
+    print(
+        f"\n[fit]  same network, Keras fit, {args.epochs} epochs: {fit_seconds:.1f} s "
+        f"({fit_seconds / args.epochs:.3f} s/epoch); final loss {history.history['loss'][-1]:.4f}"
+    )
+    print(
+        f"[fit]  bundled SIGNS: train accuracy {accuracy(predict, X_train, y_train):.4f}, "
+        f"test accuracy {accuracy(predict, X_test, y_test):.4f}"
+    )
     if shared is not None:
         print(f"[fit]  {SHARED_TEST.name}: accuracy {accuracy(predict, *shared):.4f}")
     ratio = loop_seconds / fit_seconds
@@ -135,15 +157,18 @@ def main(argv=None) -> int:
     # 3. the notebook's Keras model (biases, softmax output)
     tf.keras.utils.set_random_seed(1)
     conv_model = solutions["convolutional_model"]((64, 64, 3))
-    conv_model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=0.009),
-                       loss="categorical_crossentropy", metrics=["accuracy"])
+    conv_model.compile(
+        optimizer=tf.keras.optimizers.Adam(learning_rate=0.009), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     start = time.perf_counter()
     conv_model.fit(X_train, Y_train, batch_size=64, epochs=args.epochs, shuffle=True, verbose=0)
     keras_seconds = time.perf_counter() - start
     predict = lambda X: conv_model.predict(X, verbose=0, batch_size=256)  # noqa: E731
-    print(f"\n[convolutional_model] notebook's Keras model, {args.epochs} epochs: {keras_seconds:.1f} s; "
-          f"train accuracy {accuracy(predict, X_train, y_train):.4f}, "
-          f"test accuracy {accuracy(predict, X_test, y_test):.4f}")
+    print(
+        f"\n[convolutional_model] notebook's Keras model, {args.epochs} epochs: {keras_seconds:.1f} s; "
+        f"train accuracy {accuracy(predict, X_train, y_train):.4f}, "
+        f"test accuracy {accuracy(predict, X_test, y_test):.4f}"
+    )
     if shared is not None:
         print(f"[convolutional_model] {SHARED_TEST.name}: accuracy {accuracy(predict, *shared):.4f}")
     if shared is None:

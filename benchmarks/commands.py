@@ -85,9 +85,17 @@ def run_cell(client, code: str) -> tuple[float, str]:
     """Execute one cell in the kernel; its wall time and its printed text. A cell's error ends the run."""
     start = time.perf_counter()
     out: list[str] = []
-    reply = client.execute_interactive(code, timeout=300, output_hook=lambda msg: out.append(
-        msg["content"].get("text", "") if msg["msg_type"] == "stream" else
-        "\n".join(msg["content"].get("traceback", [])) if msg["msg_type"] == "error" else ""))
+    reply = client.execute_interactive(
+        code,
+        timeout=300,
+        output_hook=lambda msg: out.append(
+            msg["content"].get("text", "")
+            if msg["msg_type"] == "stream"
+            else "\n".join(msg["content"].get("traceback", []))
+            if msg["msg_type"] == "error"
+            else ""
+        ),
+    )
     seconds = time.perf_counter() - start
     if reply["content"]["status"] != "ok":
         raise SystemExit(f"a cell failed in the kernel:\n{code}\n{''.join(out)[-3000:]}")
@@ -98,12 +106,12 @@ def first_check(cwd: Path, repeat: int) -> dict:
     """In a fresh Jupyter kernel: the set-up cell, then the first visible check of conv_forward."""
     name = "cnn_step_by_step"
     setup = next(c["source"] for c in cells(ROOT / "release" / name / f"{name}.ipynb") if grade_id(c) == "setup")
-    solution = next(c["source"] for c in cells(ROOT / "source" / name / f"{name}.ipynb")
-                    if grade_id(c) == "conv_forward")
+    solution = next(
+        c["source"] for c in cells(ROOT / "source" / name / f"{name}.ipynb") if grade_id(c) == "conv_forward"
+    )
     runs = []
     for _ in range(repeat):
-        manager, client = start_new_kernel(kernel_name="python3", cwd=str(cwd),
-                                           stderr=subprocess.DEVNULL)
+        manager, client = start_new_kernel(kernel_name="python3", cwd=str(cwd), stderr=subprocess.DEVNULL)
         try:
             setup_s, _ = run_cell(client, setup)
             run_cell(client, solution)
@@ -126,8 +134,10 @@ def main() -> None:
     parser.add_argument("--skip-check", action="store_true", help="leave out `course check` (minutes)")
     args = parser.parse_args()
 
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
-          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; best of {args.repeat}")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; best of {args.repeat}"
+    )
     with tempfile.TemporaryDirectory() as scratch:
         home = dict(os.environ, HOME=scratch)
         print(f"  course --help                       {best(COURSE + ['--help'], ROOT, args.repeat, 0, home)}")
@@ -136,16 +146,20 @@ def main() -> None:
         print(f"  course profile (edit a TOML file)   {took}")
         stray = Path(scratch) / "homework.ipynb"
         stray.write_text("{}")
-        print(f"  course check (argument error)       {best(COURSE + ['check', str(stray)], ROOT, args.repeat, 2, home)}")
+        print(
+            f"  course check (argument error)       {best(COURSE + ['check', str(stray)], ROOT, args.repeat, 2, home)}"
+        )
         print(f"  course bogus (unknown command)      {best(COURSE + ['bogus'], ROOT, args.repeat, 2, home)}")
 
         for label, cwd in (("in the course folder", ROOT), ("outside any course folder", Path(scratch))):
             found = first_check(cwd, args.repeat)
-            print(f"  first visible check, {label:<26}{found['check_s']:6.2f} s   "
-                  f"({against(found['check_s'], FIRST_CHECK_TARGET)}; set-up cell "
-                  f"{found['setup_s']:.2f} s; {found['modules']} modules; nbgrader {found['nbgrader']}, "
-                  f"helpers.instructor {found['instructor']}, nbformat {found['nbformat']}, "
-                  f"tensorflow {found['tensorflow']})")
+            print(
+                f"  first visible check, {label:<26}{found['check_s']:6.2f} s   "
+                f"({against(found['check_s'], FIRST_CHECK_TARGET)}; set-up cell "
+                f"{found['setup_s']:.2f} s; {found['modules']} modules; nbgrader {found['nbgrader']}, "
+                f"helpers.instructor {found['instructor']}, nbformat {found['nbformat']}, "
+                f"tensorflow {found['tensorflow']})"
+            )
 
         if args.skip_check:
             return
@@ -155,8 +169,7 @@ def main() -> None:
             shutil.copyfile(ROOT / "source" / name / f"{name}.ipynb", copy)
             seconds, cpu, done = timed(COURSE + ["check", str(copy)], ROOT)
             score = done.stdout.splitlines()[0] if done.stdout else done.stderr[-300:]
-            print(f"  course check {name:<23}{seconds:6.1f} s   (CPU {cpu:.1f} s; {against(seconds, target)}; "
-                  f"{score})")
+            print(f"  course check {name:<23}{seconds:6.1f} s   (CPU {cpu:.1f} s; {against(seconds, target)}; {score})")
 
 
 if __name__ == "__main__":

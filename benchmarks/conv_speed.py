@@ -14,8 +14,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-
 import vectorized  # noqa: E402  (benchmarks/vectorized.py, beside this script)
+
 from helpers.instructor.references import solution_namespace  # noqa: E402
 
 
@@ -68,11 +68,17 @@ def main() -> None:
     assert all(np.allclose(x, y) for x, y in zip(g_loop, g_vec))
 
     print(f"{'':<22}{'loops':>11}{'vectorized':>12}{'TensorFlow':>12}{'loops/vec':>11}{'loops/TF':>10}{'vec/TF':>8}")
-    rows = [("conv_forward", t_loop, t_vec, t_tf), ("pool_forward (max 8/8)", t_ploop, t_pvec, t_ptf),
-            ("conv_backward", t_bloop, t_bvec, None)]
+    rows = [
+        ("conv_forward", t_loop, t_vec, t_tf),
+        ("pool_forward (max 8/8)", t_ploop, t_pvec, t_ptf),
+        ("conv_backward", t_bloop, t_bvec, None),
+    ]
     for name, slow, fast, tf_time in rows:
-        tf_cols = (f"{tf_time * 1e3:10.2f}ms{slow / tf_time:10.0f}x{fast / tf_time:7.1f}x" if tf_time
-                   else f"{'-':>12}{'-':>10}{'-':>8}")
+        tf_cols = (
+            f"{tf_time * 1e3:10.2f}ms{slow / tf_time:10.0f}x{fast / tf_time:7.1f}x"
+            if tf_time
+            else f"{'-':>12}{'-':>10}{'-':>8}"
+        )
         print(f"{name:<22}{slow * 1e3:9.1f}ms{fast * 1e3:10.2f}ms{tf_cols[:12]}{slow / fast:10.0f}x{tf_cols[12:]}")
     print("all three agree on every output.")
 

@@ -31,7 +31,8 @@ ASSIGNMENTS = ("cnn_step_by_step", "cnn_application", "residual_networks")
 
 def judge_edits(assignment: str, edits: list[dict], catalogue: list[dict] | None = None) -> list[tuple]:
     """(grade_id, status, reason, mistake) of every test cell, for the source with ``edits`` applied."""
-    from helpers.instructor import diagnosis, judge, notebooks as nbu
+    from helpers.instructor import diagnosis, judge
+    from helpers.instructor import notebooks as nbu
 
     source = nbu.read_notebook(ROOT / "source" / assignment / f"{assignment}.ipynb")
     if catalogue is None:
@@ -55,15 +56,28 @@ def measure(assignments=ASSIGNMENTS, verbose: bool = True) -> dict:
             named = named_mistakes(cells)
             failed = [gid for gid, status, _, _ in cells if status != "ok"]
             expected = item.get("mistake")
-            verdict = ("right" if expected and named == {expected} else
-                       "wrong" if named - {expected} else "none")
-            rows.append({"name": item["name"], "expected": expected, "named": sorted(named), "verdict": verdict,
-                         "failed": failed})
+            verdict = "right" if expected and named == {expected} else "wrong" if named - {expected} else "none"
+            rows.append(
+                {
+                    "name": item["name"],
+                    "expected": expected,
+                    "named": sorted(named),
+                    "verdict": verdict,
+                    "failed": failed,
+                }
+            )
             if verbose:
-                print(f"  {assignment}/{item['name']}: {verdict} (named {sorted(named) or 'nothing'}, "
-                      f"expected {expected})", flush=True)
-        report[assignment] = {"total": len(rows), "right": sum(r["verdict"] == "right" for r in rows),
-                              "wrong": sum(r["verdict"] == "wrong" for r in rows), "rows": rows}
+                print(
+                    f"  {assignment}/{item['name']}: {verdict} (named {sorted(named) or 'nothing'}, "
+                    f"expected {expected})",
+                    flush=True,
+                )
+        report[assignment] = {
+            "total": len(rows),
+            "right": sum(r["verdict"] == "right" for r in rows),
+            "wrong": sum(r["verdict"] == "wrong" for r in rows),
+            "rows": rows,
+        }
     report["all"] = {key: sum(report[a][key] for a in assignments) for key in ("total", "right", "wrong")}
     return report
 
@@ -102,11 +116,17 @@ def main(argv: list[str]) -> int:
     for key in (*assignments, "all"):
         r = report[key]
         if r["total"]:
-            print(f"{key}: {r['total']} held-out submissions; right mistake named {r['right'] / r['total']:.0%}, "
-                  f"wrong mistake named {r['wrong'] / r['total']:.0%}")
+            print(
+                f"{key}: {r['total']} held-out submissions; right mistake named {r['right'] / r['total']:.0%}, "
+                f"wrong mistake named {r['wrong'] / r['total']:.0%}"
+            )
     print(f"({time.time() - started:.0f} s; goals: right >= {GOAL_RIGHT:.0%}, wrong <= {GOAL_WRONG:.0%})")
     total = report["all"]
-    ok = total["total"] and total["right"] / total["total"] >= GOAL_RIGHT and total["wrong"] / total["total"] <= GOAL_WRONG
+    ok = (
+        total["total"]
+        and total["right"] / total["total"] >= GOAL_RIGHT
+        and total["wrong"] / total["total"] <= GOAL_WRONG
+    )
     return 0 if ok else 1
 
 

@@ -100,8 +100,11 @@ def phase_table(root: Path, assignments: list[str]) -> str:
         cells = []
         for a in assignments:
             found = rows[a]
-            value = (sum(sum(p.values()) if phase == "total" else p.get(phase, 0.0) for p in found) / len(found)
-                     if found else float("nan"))
+            value = (
+                sum(sum(p.values()) if phase == "total" else p.get(phase, 0.0) for p in found) / len(found)
+                if found
+                else float("nan")
+            )
             cells.append(f"{value:20.2f}")
         lines.append(f"{phase:{width}s}" + "".join(cells))
     return "\n".join(lines)
@@ -121,31 +124,61 @@ def main() -> None:
         for root in (stock, ours):
             build_class(root, args.assignments, args.students)
             for assignment in args.assignments:  # registers the assignment in each gradebook
-                run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-                     "--log-level=ERROR"], root)
+                run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "nbgrader",
+                        "generate_assignment",
+                        assignment,
+                        "--force",
+                        "--log-level=ERROR",
+                    ],
+                    root,
+                )
         from helpers import signs
+
         signs.load_dataset(verbose=False)  # both graders find the data ready
 
         n = args.students * len(args.assignments)
-        print(f"class: {args.students} students x {len(args.assignments)} assignment(s) = {n} notebooks "
-              f"({', '.join(args.assignments)}), {os.cpu_count()} cores")
+        print(
+            f"class: {args.students} students x {len(args.assignments)} assignment(s) = {n} notebooks "
+            f"({', '.join(args.assignments)}), {os.cpu_count()} cores"
+        )
         print(f"before stock: {load()}")
-        per_assignment = {a: run([sys.executable, "-m", "nbgrader", "autograde", a, "--force", "--log-level=ERROR"],
-                                 stock) for a in args.assignments}
+        per_assignment = {
+            a: run([sys.executable, "-m", "nbgrader", "autograde", a, "--force", "--log-level=ERROR"], stock)
+            for a in args.assignments
+        }
         t_stock = sum(per_assignment.values())
         print(f"after stock, before course grade: {load()}")
-        t_ours = run([sys.executable, "-m", "helpers.cli", "grade", *args.assignments,
-                      "--workers", str(args.workers), "--force"], ours)
+        t_ours = run(
+            [
+                sys.executable,
+                "-m",
+                "helpers.cli",
+                "grade",
+                *args.assignments,
+                "--workers",
+                str(args.workers),
+                "--force",
+            ],
+            ours,
+        )
         print(f"after course grade: {load()}")
         a, b = stock_scores(stock), course_scores(ours)
         differ = {k: (a.get(k), b.get(k)) for k in b if a.get(k) != b.get(k)}
         print(f"stock nbgrader autograde (serial):  {t_stock:7.1f} s  {t_stock / args.students:5.2f} s/student")
-        print(f"course grade --workers {args.workers} (sandboxed): {t_ours:7.1f} s  "
-              f"{t_ours / args.students:5.2f} s/student")
+        print(
+            f"course grade --workers {args.workers} (sandboxed): {t_ours:7.1f} s  "
+            f"{t_ours / args.students:5.2f} s/student"
+        )
         print(f"throughput ratio: {t_stock / t_ours:.2f}x")
         print("same score for every student: " + ("yes" if not differ else f"NO: {differ}"))
-        print("stock, s per notebook (serial): " + ", ".join(f"{a} {t / args.students:.2f}"
-                                                         for a, t in per_assignment.items()))
+        print(
+            "stock, s per notebook (serial): "
+            + ", ".join(f"{a} {t / args.students:.2f}" for a, t in per_assignment.items())
+        )
         print(f"course grade: where each notebook's wall-clock time went ({args.workers} at a time)")
         print(phase_table(ours, args.assignments))
 

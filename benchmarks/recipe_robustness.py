@@ -57,32 +57,46 @@ COLLAPSE_SHARE = 0.90
 VARIANTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "keras-epsilon": (
         "Adam with Keras' default epsilon 1e-7 instead of TF1's 1e-8",
-        [(r"tf\.keras\.optimizers\.Adam\(learning_rate=learning_rate[^)]*\)",
-          "tf.keras.optimizers.Adam(learning_rate=learning_rate)")],
+        [
+            (
+                r"tf\.keras\.optimizers\.Adam\(learning_rate=learning_rate[^)]*\)",
+                "tf.keras.optimizers.Adam(learning_rate=learning_rate)",
+            )
+        ],
     ),
     "tf1-epsilon": (
         "Adam with TF1's epsilon 1e-8",
-        [(r"tf\.keras\.optimizers\.Adam\(learning_rate=learning_rate[^)]*\)",
-          "tf.keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8)")],
+        [
+            (
+                r"tf\.keras\.optimizers\.Adam\(learning_rate=learning_rate[^)]*\)",
+                "tf.keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8)",
+            )
+        ],
     ),
     "one-initializer": (
-        "one GlorotUniform(seed=1) object for W1, W2 and W3 (Keras 3 gives every call the same random "
-        "stream)",
-        [(r"(?s)(def initialize_parameters\(\):.*?### BEGIN SOLUTION\n).*?(\s*### END SOLUTION)",
-          r"\1    initializer = tf.keras.initializers.GlorotUniform(seed=1)\n"
-          r'    W1 = tf.Variable(initializer(shape=(4, 4, 3, 8)), name="W1")\n'
-          r'    W2 = tf.Variable(initializer(shape=(2, 2, 8, 16)), name="W2")\n'
-          r'    W3 = tf.Variable(initializer(shape=(64, 6)), name="W3")\n'
-          r'    b3 = tf.Variable(tf.zeros((6,)), name="b3")\2')],
+        "one GlorotUniform(seed=1) object for W1, W2 and W3 (Keras 3 gives every call the same random stream)",
+        [
+            (
+                r"(?s)(def initialize_parameters\(\):.*?### BEGIN SOLUTION\n).*?(\s*### END SOLUTION)",
+                r"\1    initializer = tf.keras.initializers.GlorotUniform(seed=1)\n"
+                r'    W1 = tf.Variable(initializer(shape=(4, 4, 3, 8)), name="W1")\n'
+                r'    W2 = tf.Variable(initializer(shape=(2, 2, 8, 16)), name="W2")\n'
+                r'    W3 = tf.Variable(initializer(shape=(64, 6)), name="W3")\n'
+                r'    b3 = tf.Variable(tf.zeros((6,)), name="b3")\2',
+            )
+        ],
     ),
     "tf1-initializers": (
-        "W1 and W2 from GlorotUniform(seed=0) as TF1's xavier_initializer(seed=0), W3 from its own "
-        "seed 1",
-        [(r"(?s)(def initialize_parameters\(\):.*?### BEGIN SOLUTION\n).*?(\s*### END SOLUTION)",
-          r'\1    W1 = tf.Variable(tf.keras.initializers.GlorotUniform(seed=0)(shape=(4, 4, 3, 8)), name="W1")\n'
-          r'    W2 = tf.Variable(tf.keras.initializers.GlorotUniform(seed=0)(shape=(2, 2, 8, 16)), name="W2")\n'
-          r'    W3 = tf.Variable(tf.keras.initializers.GlorotUniform(seed=1)(shape=(64, 6)), name="W3")\n'
-          r'    b3 = tf.Variable(tf.zeros((6,)), name="b3")\2')],
+        "W1 and W2 from GlorotUniform(seed=0) as TF1's xavier_initializer(seed=0), W3 from its own seed 1",
+        [
+            (
+                r"(?s)(def initialize_parameters\(\):.*?### BEGIN SOLUTION\n).*?(\s*### END SOLUTION)",
+                r'\1    W1 = tf.Variable(tf.keras.initializers.GlorotUniform(seed=0)(shape=(4, 4, 3, 8)), name="W1")\n'
+                r'    W2 = tf.Variable(tf.keras.initializers.GlorotUniform(seed=0)(shape=(2, 2, 8, 16)), name="W2")\n'
+                r'    W3 = tf.Variable(tf.keras.initializers.GlorotUniform(seed=1)(shape=(64, 6)), name="W3")\n'
+                r'    b3 = tf.Variable(tf.zeros((6,)), name="b3")\2',
+            )
+        ],
     ),
     "uncentered-inputs": (
         "inputs X / 255 in [0, 1], as in the TF1 course, without the notebook's centring",
@@ -132,8 +146,10 @@ def shift_seeds(code: str, k: int) -> str:
     code, n_init = re.subn(r"(\bseed=)(\d+)", plus, code)
     code, n_shuffle = re.subn(r"(?m)(^\s*seed = )(\d+)", plus, code)
     if not (n_tf and n_init and n_shuffle):
-        raise SystemExit(f"seed {k}: found {n_tf} tf.random.set_seed, {n_init} initialiser seed=, "
-                         f"{n_shuffle} 'seed = N' lines in the notebook's solutions; expected each")
+        raise SystemExit(
+            f"seed {k}: found {n_tf} tf.random.set_seed, {n_init} initialiser seed=, "
+            f"{n_shuffle} 'seed = N' lines in the notebook's solutions; expected each"
+        )
     return code
 
 
@@ -157,10 +173,17 @@ def load_data(notebook, center: bool | None = None):
     from helpers import signs
 
     X_train_orig, Y_train_orig, X_test_orig, Y_test_orig, _ = signs.load_dataset()
-    cell = next(c.source for c in notebook.cells
-                if c.cell_type == "code" and "convert_to_one_hot(Y_train_orig" in c.source)
-    namespace = {"np": np, "convert_to_one_hot": signs.convert_to_one_hot, "X_train_orig": X_train_orig,
-                 "Y_train_orig": Y_train_orig, "X_test_orig": X_test_orig, "Y_test_orig": Y_test_orig}
+    cell = next(
+        c.source for c in notebook.cells if c.cell_type == "code" and "convert_to_one_hot(Y_train_orig" in c.source
+    )
+    namespace = {
+        "np": np,
+        "convert_to_one_hot": signs.convert_to_one_hot,
+        "X_train_orig": X_train_orig,
+        "Y_train_orig": Y_train_orig,
+        "X_test_orig": X_test_orig,
+        "Y_test_orig": Y_test_orig,
+    }
     with contextlib.redirect_stdout(io.StringIO()):
         exec(compile(cell, "<the notebook's data cell>", "exec"), namespace)
     X_train, X_test = namespace["X_train"], namespace["X_test"]
@@ -194,21 +217,42 @@ def train(code: str, k: int, data, epochs: int) -> Run:
     costs: list[float] = []
     start = time.perf_counter()
     train_accuracy, test_accuracy, parameters = namespace["model"](
-        X_train, Y_train, X_test, Y_test, learning_rate=0.009, num_epochs=epochs, minibatch_size=64,
-        print_cost=False, history=costs)
+        X_train,
+        Y_train,
+        X_test,
+        Y_test,
+        learning_rate=0.009,
+        num_epochs=epochs,
+        minibatch_size=64,
+        print_cost=False,
+        history=costs,
+    )
     seconds = time.perf_counter() - start
     predictions = tf.argmax(namespace["forward_propagation"](X_train, parameters), axis=1).numpy()
     top_share = float(np.bincount(predictions, minlength=6).max() / predictions.size)
     dead1, dead2 = dead_filters(X_train, parameters)
-    return Run(k, costs[0], costs[min(5, len(costs) - 1)], costs[-1], train_accuracy, test_accuracy,
-               top_share, dead1, dead2, seconds)
+    return Run(
+        k,
+        costs[0],
+        costs[min(5, len(costs) - 1)],
+        costs[-1],
+        train_accuracy,
+        test_accuracy,
+        top_share,
+        dead1,
+        dead2,
+        seconds,
+    )
 
 
 def print_run(label: str, run: Run) -> None:
-    print(f"{label:<18} seed {run.seed:>2}: cost e0 {run.cost0:.6f} e5 {run.cost5:.6f} final "
-          f"{run.final_cost:.4f}  train {run.train_accuracy:.4f}  test {run.test_accuracy:.4f}  "
-          f"top class {run.top_share:.2f}  dead filters {run.dead1}/8 {run.dead2}/16  "
-          f"{'COLLAPSED' if run.collapsed else 'ok       '}  {run.seconds:.1f} s", flush=True)
+    print(
+        f"{label:<18} seed {run.seed:>2}: cost e0 {run.cost0:.6f} e5 {run.cost5:.6f} final "
+        f"{run.final_cost:.4f}  train {run.train_accuracy:.4f}  test {run.test_accuracy:.4f}  "
+        f"top class {run.top_share:.2f}  dead filters {run.dead1}/8 {run.dead2}/16  "
+        f"{'COLLAPSED' if run.collapsed else 'ok       '}  {run.seconds:.1f} s",
+        flush=True,
+    )
 
 
 def summary(runs: list[Run]) -> dict[str, str]:
@@ -221,7 +265,8 @@ def summary(runs: list[Run]) -> dict[str, str]:
         "test accuracy mean": f"{test.mean():.4f}",
         "test accuracy min / max": f"{test.min():.4f} / {test.max():.4f}",
         "seed 0 (the notebook's run)": f"{runs[0].train_accuracy:.4f} / {runs[0].test_accuracy:.4f}"
-        if runs[0].seed == 0 else "-",
+        if runs[0].seed == 0
+        else "-",
         "seconds per run": f"{np.mean([r.seconds for r in runs]):.1f}",
     }
 
@@ -231,8 +276,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (default 10)")
     parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
     parser.add_argument("--epochs", type=int, default=100, help="epochs of every run (default 100)")
-    parser.add_argument("--variant", action="append", default=[],
-                        help="also train this variant of the notebook's recipe (repeatable; A+B combines)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="also train this variant of the notebook's recipe (repeatable; A+B combines)",
+    )
     parser.add_argument("--no-notebook", action="store_true", help="train only the variants")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow intra- and inter-op threads (default 1)")
     parser.add_argument("--list", action="store_true", help="list the variants and exit")
@@ -262,9 +311,11 @@ def main(argv=None) -> int:
     datasets = {center: load_data(notebook, center) for center in (None, False, True)}
     data = datasets[None]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    print(f"{data[0].shape[0]} train / {data[2].shape[0]} test images; {args.epochs} epochs, Adam 0.009, "
-          f"minibatch 64; seeds {seeds.start}..{seeds.stop - 1}; TF threads {args.threads}; "
-          f"collapsed = train accuracy < {COLLAPSE_ACCURACY} or one class > {COLLAPSE_SHARE:.0%} of predictions")
+    print(
+        f"{data[0].shape[0]} train / {data[2].shape[0]} test images; {args.epochs} epochs, Adam 0.009, "
+        f"minibatch 64; seeds {seeds.start}..{seeds.stop - 1}; TF threads {args.threads}; "
+        f"collapsed = train accuracy < {COLLAPSE_ACCURACY} or one class > {COLLAPSE_SHARE:.0%} of predictions"
+    )
     for name in recipes:
         if name != "notebook":
             print(f"variant {name}: " + "; ".join(VARIANTS[part][0] for part in name.split("+")))

@@ -36,8 +36,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"
-CONFIGS = ("baseline", "batch64", "tfdata", "threads", "bf16", "keraslayers", "pretrain", "pretrain-f32",
-           "pretrain-b64", "xla")
+CONFIGS = (
+    "baseline",
+    "batch64",
+    "tfdata",
+    "threads",
+    "bf16",
+    "keraslayers",
+    "pretrain",
+    "pretrain-f32",
+    "pretrain-b64",
+    "xla",
+)
 
 
 def run_one(name: str, epochs: int) -> dict:
@@ -62,21 +72,33 @@ def run_one(name: str, epochs: int) -> dict:
     X = X_orig.astype(np.float32) / 255.0
     Y = signs.convert_to_one_hot(Y_orig, 6).T.astype(np.float32)
     model = pretrain.build_model(REPO)
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=(name == "xla"))
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=(name == "xla"))
     batch = 64 if name in ("batch64", "pretrain-b64") else 32
     if name == "tfdata":
-        data = tf.data.Dataset.from_tensor_slices((X, Y)).shuffle(len(X), seed=0).batch(batch).prefetch(
-            tf.data.AUTOTUNE)
+        data = (
+            tf.data.Dataset.from_tensor_slices((X, Y)).shuffle(len(X), seed=0).batch(batch).prefetch(tf.data.AUTOTUNE)
+        )
         fit = lambda: model.fit(data, epochs=1, verbose=0)  # noqa: E731
     elif name == "keraslayers":
-        aug = keras.Sequential([
-            keras.layers.RandomFlip("horizontal", seed=0), keras.layers.RandomTranslation(0.06, 0.06, seed=1),
-            keras.layers.RandomZoom((-0.05, 0.05), seed=2), keras.layers.RandomRotation(0.025, seed=3),
-            keras.layers.RandomContrast(0.1, seed=4), keras.layers.RandomBrightness(0.1, value_range=(0.0, 1.0), seed=5)])
-        data = tf.data.Dataset.from_tensor_slices((X, Y)).shuffle(len(X), seed=0).batch(batch).map(
-            lambda x, y: (tf.clip_by_value(aug(x, training=True), 0.0, 1.0), y),
-            num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        aug = keras.Sequential(
+            [
+                keras.layers.RandomFlip("horizontal", seed=0),
+                keras.layers.RandomTranslation(0.06, 0.06, seed=1),
+                keras.layers.RandomZoom((-0.05, 0.05), seed=2),
+                keras.layers.RandomRotation(0.025, seed=3),
+                keras.layers.RandomContrast(0.1, seed=4),
+                keras.layers.RandomBrightness(0.1, value_range=(0.0, 1.0), seed=5),
+            ]
+        )
+        data = (
+            tf.data.Dataset.from_tensor_slices((X, Y))
+            .shuffle(len(X), seed=0)
+            .batch(batch)
+            .map(
+                lambda x, y: (tf.clip_by_value(aug(x, training=True), 0.0, 1.0), y), num_parallel_calls=tf.data.AUTOTUNE
+            )
+            .prefetch(tf.data.AUTOTUNE)
+        )
         fit = lambda: model.fit(data, epochs=1, verbose=0)  # noqa: E731
     elif name.startswith("pretrain"):
         data = pretrain.batches(X, Y, batch, seed=0)
@@ -88,9 +110,16 @@ def run_one(name: str, epochs: int) -> dict:
         start = time.perf_counter()
         history = fit()
         times.append(time.perf_counter() - start)
-    return {"config": name, "policy": policy, "batch": batch, "first_epoch_s": round(times[0], 2),
-            "s_per_epoch": round(float(np.mean(times[1:])), 2), "epochs_timed": epochs,
-            "train_accuracy": round(float(history.history["accuracy"][-1]), 3), "threads": cores}
+    return {
+        "config": name,
+        "policy": policy,
+        "batch": batch,
+        "first_epoch_s": round(times[0], 2),
+        "s_per_epoch": round(float(np.mean(times[1:])), 2),
+        "epochs_timed": epochs,
+        "train_accuracy": round(float(history.history["accuracy"][-1]), 3),
+        "threads": cores,
+    }
 
 
 def main(argv=None) -> int:
@@ -116,25 +145,37 @@ def main(argv=None) -> int:
     for name in names:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, __file__, "--one", name, "--epochs", str(args.epochs)],
-                              capture_output=True, text=True, env=env, cwd=REPO)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one", name, "--epochs", str(args.epochs)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
         lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
         if proc.returncode or not lines:
             print(f"{name}: failed\n{proc.stderr[-2000:]}")
             continue
-        result = json.loads(lines[-1][len("RESULT "):])
+        result = json.loads(lines[-1][len("RESULT ") :])
         result["wall_s"] = round(time.perf_counter() - started, 1)
         results.append(result)
-        print(f"{name:<9} {result['policy']:<15} batch {result['batch']:>3}  first epoch {result['first_epoch_s']:6.1f} s"
-              f"  then {result['s_per_epoch']:6.1f} s/epoch  train acc {result['train_accuracy']:.3f}", flush=True)
+        print(
+            f"{name:<9} {result['policy']:<15} batch {result['batch']:>3}  first epoch {result['first_epoch_s']:6.1f} s"
+            f"  then {result['s_per_epoch']:6.1f} s/epoch  train acc {result['train_accuracy']:.3f}",
+            flush=True,
+        )
     base = next((r for r in results if r["config"] == "baseline"), None)
     if base:
-        print(f"\ns/epoch relative to the notebook's plain model.fit ({base['s_per_epoch']:.1f} s/epoch, "
-              f"{base['threads']} cores):")
+        print(
+            f"\ns/epoch relative to the notebook's plain model.fit ({base['s_per_epoch']:.1f} s/epoch, "
+            f"{base['threads']} cores):"
+        )
         for r in results:
             r["ratio_to_baseline"] = round(r["s_per_epoch"] / base["s_per_epoch"], 3)
-            print(f"  {r['config']:<9} {r['s_per_epoch']:6.1f} s/epoch   ratio {r['ratio_to_baseline']:.2f}"
-                  f"   speed-up x{1 / r['ratio_to_baseline']:.2f}")
+            print(
+                f"  {r['config']:<9} {r['s_per_epoch']:6.1f} s/epoch   ratio {r['ratio_to_baseline']:.2f}"
+                f"   speed-up x{1 / r['ratio_to_baseline']:.2f}"
+            )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "resnet_speed.json").write_text(json.dumps(results, indent=1))
     print(f"\nwritten {OUT / 'resnet_speed.json'}")

@@ -78,8 +78,9 @@ def side_by_side(png, X_gen, y_gen, X_real, y_real, per_class=6):
         for c in range(6):
             picks = np.flatnonzero(y == c)[:per_class]
             row = [X[i] for i in picks] + [np.full((64, 64, 3), 255, np.uint8)] * (per_class - picks.size)
-            rows.append(np.concatenate([np.pad(im, ((1, 1), (1, 1), (0, 0)), constant_values=255)
-                                        for im in row], axis=1))
+            rows.append(
+                np.concatenate([np.pad(im, ((1, 1), (1, 1), (0, 0)), constant_values=255) for im in row], axis=1)
+            )
         return np.concatenate(rows, axis=0)
 
     panels = [("generated (train)", grid(X_gen, y_gen))]
@@ -150,8 +151,11 @@ def main(argv=None):
         signs.generate(tmp, seed=args.seed, verbose=False)
         results["generation"] = time.perf_counter() - start
         X_train_orig, Y_train_orig, X_test_orig, Y_test_orig, _ = signs.load_dataset(tmp, verbose=True)
-        print(f"generation of both files (generator v{signs.GENERATOR_VERSION}): {results['generation']:.1f} s "
-              f"(budget 30 s)", flush=True)
+        print(
+            f"generation of both files (generator v{signs.GENERATOR_VERSION}): {results['generation']:.1f} s "
+            f"(budget 30 s)",
+            flush=True,
+        )
         y_train, y_test = Y_train_orig[0], Y_test_orig[0]
         X_real = y_real = None
         if args.real.is_file():
@@ -167,7 +171,6 @@ def main(argv=None):
         tf.config.threading.set_inter_op_parallelism_threads(1)
         tf.get_logger().setLevel("ERROR")  # AutoGraph cannot read the source of exec'd solutions: it says so per run
         import keras
-
         import recipe_robustness as rr
 
         notebook, data, real, offset = notebook_data(X_train_orig, Y_train_orig, X_test_orig, Y_test_orig, X_real)
@@ -183,17 +186,23 @@ def main(argv=None):
         for seed in range(1, args.runs + 1):
             keras.utils.set_random_seed(seed)
             model = rr.solutions(code)["convolutional_model"]((64, 64, 3))
-            model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.009),
-                          loss="categorical_crossentropy", metrics=["accuracy"])
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate=0.009),
+                loss="categorical_crossentropy",
+                metrics=["accuracy"],
+            )
             start = time.perf_counter()
             model.fit(X_train, Y_train, epochs=epochs, batch_size=64, shuffle=True, verbose=0)
             seconds = time.perf_counter() - start
             test_acc = float(np.mean(model.predict(X_test, verbose=0).argmax(1) == y_test))
             pred = model.predict(real, verbose=0).argmax(1) if real is not None else None
             rows.append((test_acc, real_acc(pred), pred))
-            print(f"small CNN (Keras) seed {seed}, {epochs} epochs ({seconds:.0f} s): generated test {test_acc:.3f}, "
-                  f"real photos {rows[-1][1]:.3f}; "
-                  f"{read_pictures(lambda x: model.predict(x, verbose=0), samples)}", flush=True)
+            print(
+                f"small CNN (Keras) seed {seed}, {epochs} epochs ({seconds:.0f} s): generated test {test_acc:.3f}, "
+                f"real photos {rows[-1][1]:.3f}; "
+                f"{read_pictures(lambda x, model=model: model.predict(x, verbose=0), samples)}",
+                flush=True,
+            )
         results["small CNN"] = rows
 
         # 3. the hand-written recipe
@@ -202,19 +211,31 @@ def main(argv=None):
             ns = rr.solutions(rr.shift_seeds(code, k))
             start = time.perf_counter()
             costs = []
-            train_acc, test_acc, parameters = ns["model"](X_train, Y_train, X_test, Y_test, learning_rate=0.009,
-                                                           num_epochs=epochs, minibatch_size=64, print_cost=False,
-                                                           history=costs)
+            train_acc, test_acc, parameters = ns["model"](
+                X_train,
+                Y_train,
+                X_test,
+                Y_test,
+                learning_rate=0.009,
+                num_epochs=epochs,
+                minibatch_size=64,
+                print_cost=False,
+                history=costs,
+            )
             seconds = time.perf_counter() - start
-            logits = lambda x: ns["forward_propagation"](x, parameters).numpy()  # noqa: E731
+            logits = lambda x, ns=ns, parameters=parameters: ns["forward_propagation"](x, parameters).numpy()  # noqa: E731
             pred = logits(real).argmax(1) if real is not None else None
             rows.append((test_acc, real_acc(pred), pred))
-            collapsed = (train_acc < rr.COLLAPSE_ACCURACY
-                         or np.bincount(logits(X_train).argmax(1), minlength=6).max() > rr.COLLAPSE_SHARE * len(X_train))
-            print(f"hand-written recipe seed {k}, {epochs} epochs ({seconds:.0f} s): cost after epoch 0 {costs[0]:.6f}, "
-                  f"5 {costs[min(5, len(costs) - 1)]:.6f}; train {train_acc:.4f}, generated test {test_acc:.4f}, "
-                  f"real photos {rows[-1][1]:.3f}{' COLLAPSED onto one class' if collapsed else ''}; "
-                  f"{read_pictures(logits, samples)}", flush=True)
+            collapsed = train_acc < rr.COLLAPSE_ACCURACY or np.bincount(
+                logits(X_train).argmax(1), minlength=6
+            ).max() > rr.COLLAPSE_SHARE * len(X_train)
+            print(
+                f"hand-written recipe seed {k}, {epochs} epochs ({seconds:.0f} s): cost after epoch 0 {costs[0]:.6f}, "
+                f"5 {costs[min(5, len(costs) - 1)]:.6f}; train {train_acc:.4f}, generated test {test_acc:.4f}, "
+                f"real photos {rows[-1][1]:.3f}{' COLLAPSED onto one class' if collapsed else ''}; "
+                f"{read_pictures(logits, samples)}",
+                flush=True,
+            )
             results["recipe collapses"] = results.get("recipe collapses", 0) + int(collapsed)
         results["hand-written recipe"] = rows
 
@@ -224,8 +245,12 @@ def main(argv=None):
 
             weights = Path(tmp) / "weights"
             start = time.perf_counter()
-            manifest = pretrain.train(out_dir=weights, data_dir=tmp, minutes=1 if args.fast else pretrain.DEFAULT_MINUTES,
-                                      log=lambda line: print("  " + line, flush=True))
+            manifest = pretrain.train(
+                out_dir=weights,
+                data_dir=tmp,
+                minutes=1 if args.fast else pretrain.DEFAULT_MINUTES,
+                log=lambda line: print("  " + line, flush=True),
+            )
             results["pretrain"] = time.perf_counter() - start
             keras.backend.clear_session()
             resnet = pretrain.build_model(REPO)
@@ -233,32 +258,42 @@ def main(argv=None):
             plain = sample_inputs(0.0)  # the ResNet notebook feeds X / 255
             pred = resnet.predict(X_real / 255.0, verbose=0, batch_size=64).argmax(1) if X_real is not None else None
             results["ResNet-50"] = [(manifest["test_accuracy"], real_acc(pred), pred)]
-            print(f"ResNet-50 (`course pretrain`, {results['pretrain'] / 60:.1f} min in all, "
-                  f"{manifest['epochs']} epochs, {manifest['training_images']} training images of which "
-                  f"{manifest['extra_generated_images']} extra generated): generated test "
-                  f"{manifest['test_accuracy']:.3f}, real photos {real_acc(pred):.3f}; "
-                  f"{read_pictures(lambda x: resnet.predict(x, verbose=0), plain)}", flush=True)
+            print(
+                f"ResNet-50 (`course pretrain`, {results['pretrain'] / 60:.1f} min in all, "
+                f"{manifest['epochs']} epochs, {manifest['training_images']} training images of which "
+                f"{manifest['extra_generated_images']} extra generated): generated test "
+                f"{manifest['test_accuracy']:.3f}, real photos {real_acc(pred):.3f}; "
+                f"{read_pictures(lambda x: resnet.predict(x, verbose=0), plain)}",
+                flush=True,
+            )
 
         if args.strong:
             strong_run(keras, args, X_train_orig, y_train, X_test_orig, y_test, X_real, y_real)
 
     print("\nsummary (trained on generated data only; real = the 120 original SIGNS test photos)")
     print(f"  generation of both files: {results['generation']:.1f} s (goal < 30 s)")
-    goals = {"small CNN": "real >= 0.65, generated 0.70-0.95", "hand-written recipe": "no collapse",
-             "ResNet-50": "real >= 0.85, generated >= 0.95"}
+    goals = {
+        "small CNN": "real >= 0.65, generated 0.70-0.95",
+        "hand-written recipe": "no collapse",
+        "ResNet-50": "real >= 0.85, generated >= 0.95",
+    }
     for name in ("small CNN", "hand-written recipe", "ResNet-50"):
         if name not in results:
             continue
         rows = results[name]
         gen, rl = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
-        print(f"  {name:<20} generated test {gen.mean():.3f} ({gen.min():.3f}-{gen.max():.3f}), real photos "
-              f"{rl.mean():.3f} ({rl.min():.3f}-{rl.max():.3f}) over {len(rows)} run(s)   goal: {goals[name]}")
+        print(
+            f"  {name:<20} generated test {gen.mean():.3f} ({gen.min():.3f}-{gen.max():.3f}), real photos "
+            f"{rl.mean():.3f} ({rl.min():.3f}-{rl.max():.3f}) over {len(rows)} run(s)   goal: {goals[name]}"
+        )
         if y_real is not None:
             print("    confusion on the real photos, all runs summed (rows: true 0..5, columns: predicted):")
             print("    " + str(sum(confusion(y_real, r[2]) for r in rows)).replace("\n", "\n    "))
     if "hand-written recipe" in results:
-        print(f"  hand-written recipe: {results.get('recipe collapses', 0)} of {len(results['hand-written recipe'])} "
-              f"runs collapsed onto one class")
+        print(
+            f"  hand-written recipe: {results.get('recipe collapses', 0)} of {len(results['hand-written recipe'])} "
+            f"runs collapsed onto one class"
+        )
     if "pretrain" in results:
         print(f"  `course pretrain`: {results['pretrain'] / 60:.2f} min in all (goal <= 5 min on 2 cores)")
     return 0
@@ -273,13 +308,24 @@ def strong_run(keras, args, X_train, y_train, X_test, y_test, X_real, y_real):
     strong = stronger_cnn(keras)
     strong_epochs = 2 if args.fast else 30
     steps = strong_epochs * int(np.ceil((X_big.shape[0] + X_train.shape[0]) / 64))
-    strong.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(0.003, decay_steps=steps)),
-                   loss="categorical_crossentropy", metrics=["accuracy"])
-    strong.fit(np.concatenate([X_big, X_train]) / 255.0, one_hot(np.concatenate([y_big, y_train])),
-               epochs=strong_epochs, batch_size=64, verbose=0)
+    strong.compile(
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(0.003, decay_steps=steps)),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    strong.fit(
+        np.concatenate([X_big, X_train]) / 255.0,
+        one_hot(np.concatenate([y_big, y_train])),
+        epochs=strong_epochs,
+        batch_size=64,
+        verbose=0,
+    )
     test_strong = float(np.mean(strong.predict(X_test / 255.0, verbose=0).argmax(1) == y_test))
-    real = (float(np.mean(strong.predict(X_real / 255.0, verbose=0).argmax(1) == y_real))
-            if X_real is not None else float("nan"))
+    real = (
+        float(np.mean(strong.predict(X_real / 255.0, verbose=0).argmax(1) == y_real))
+        if X_real is not None
+        else float("nan")
+    )
     print(f"stronger CNN, {strong_epochs} epochs: generated test {test_strong:.3f}, real photos {real:.3f}")
 
 

@@ -73,7 +73,7 @@ def pool_backward(dA: np.ndarray, A_prev: np.ndarray, hparameters: dict, mode: s
     h_end, w_end = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
     for i in range(f):
         for j in range(f):
-            dA_prev[:, i:i + h_end:stride, j:j + w_end:stride, :] += share[..., i, j]
+            dA_prev[:, i : i + h_end : stride, j : j + w_end : stride, :] += share[..., i, j]
     return dA_prev
 
 
@@ -90,6 +90,6 @@ def conv_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, hparameters
     h_end, w_end = stride * (n_H - 1) + 1, stride * (n_W - 1) + 1
     for i in range(f):
         for j in range(f):
-            dA_pad[:, i:i + h_end:stride, j:j + w_end:stride, :] += dZ @ W[i, j].T
-    dA_prev = dA_pad[:, pad:pad + A_prev.shape[1], pad:pad + A_prev.shape[2], :]
+            dA_pad[:, i : i + h_end : stride, j : j + w_end : stride, :] += dZ @ W[i, j].T
+    dA_prev = dA_pad[:, pad : pad + A_prev.shape[1], pad : pad + A_prev.shape[2], :]
     return dA_prev, dW, db

@@ -36,8 +36,9 @@ import re
 import socket
 import struct
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from helpers import messages, wire
 
@@ -105,8 +106,11 @@ def _describe_argument(label: str | None, value, depth: int = 0) -> str:
 
 def parameter_names(function) -> list[str] | None:
     try:
-        return [p.name for p in inspect.signature(function).parameters.values()
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return [
+            p.name
+            for p in inspect.signature(function).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         return None
 
@@ -128,11 +132,14 @@ def student_error(name: str, error: dict, description: str | None = None) -> Fun
 # Errors whose message names the symptom but not the cause a student needs: (exception name, pattern, cause).
 # numpy 2 says "only 0-dimensional arrays ..."; numpy 1 said "only length-1 / size-1 arrays ...".
 _KNOWN_CAUSES = (
-    ("TypeError", re.compile(r"only (0-dimensional|length-1|size-1) arrays can be converted to Python scalars"),
-     "float() or int() was given a numpy array that still has dimensions, such as a bias of shape (1, 1, 1), "
-     "a slice like b[:, :, :, c], or Z + b (adding an array gives an array). Under numpy 2 they convert "
-     "only an array of shape (), even when the array holds a single value. Take the value out first: "
-     "b.item(), b[0, 0, 0] or np.squeeze(b)."),
+    (
+        "TypeError",
+        re.compile(r"only (0-dimensional|length-1|size-1) arrays can be converted to Python scalars"),
+        "float() or int() was given a numpy array that still has dimensions, such as a bias of shape (1, 1, 1), "
+        "a slice like b[:, :, :, c], or Z + b (adding an array gives an array). Under numpy 2 they convert "
+        "only an array of shape (), even when the array holds a single value. Take the value out first: "
+        "b.item(), b[0, 0, 0] or np.squeeze(b).",
+    ),
 )
 
 
@@ -146,6 +153,7 @@ def known_cause(ename: str, message: str) -> str:
 
 # ------------------------------------------------------------------ the one way checks call a function
 
+
 def call(function: Callable, *args, harness: str | None = None, **kwargs) -> Outcome:
     """Call a graded function as the checks do.
 
@@ -157,8 +165,14 @@ def call(function: Callable, *args, harness: str | None = None, **kwargs) -> Out
     return run(function, args, kwargs, harness=harness)
 
 
-def run(function: Callable, args: tuple, kwargs: dict, harness: str | None = None,
-        ask: Callable | None = None, depends_on: tuple[str, ...] = ()) -> Outcome:
+def run(
+    function: Callable,
+    args: tuple,
+    kwargs: dict,
+    harness: str | None = None,
+    ask: Callable | None = None,
+    depends_on: tuple[str, ...] = (),
+) -> Outcome:
     """Run ``function(*args, **kwargs)`` under ``harness``; ``ask(name, args, kwargs)`` answers dependencies."""
     name = getattr(function, "__name__", "the function")
     replacements: dict[str, Callable] = {}
@@ -207,8 +221,11 @@ def describe_error(exc: BaseException) -> dict:
         where.append([frame.name, frame.line or ""])
     message = _ANSI.sub("", str(exc)).strip()
     # TensorFlow and Keras quote their own frames and arguments in the message: keep the student's part.
-    lines = [line for line in message.splitlines()
-             if not any(mark in line for mark in (os.sep + "helpers" + os.sep, "site-packages", "ag__."))]
+    lines = [
+        line
+        for line in message.splitlines()
+        if not any(mark in line for mark in (os.sep + "helpers" + os.sep, "site-packages", "ag__."))
+    ]
     message = "\n".join(lines).split("\nArguments received by")[0].strip()
     return {"ename": type(exc).__name__, "message": message[:2000], "where": where[-3:]}
 
@@ -246,6 +263,7 @@ def _asking_stand_in(name: str, ask: Callable) -> Callable:
 
 # ------------------------------------------------------------------ the kernel's side, under grading
 
+
 def serve(request_text: str) -> None:
     """Run one call the grader asks for, in the notebook's namespace; display the outcome as data."""
     # IPython is there in a kernel, the only place that serves; the grader imports this module too.
@@ -261,14 +279,21 @@ def serve(request_text: str) -> None:
     args, kwargs = [], {}
     try:
         if not callable(function):
-            outcome = Outcome(name=name, error={"ename": "NameError", "message": f"name {name!r} is not defined",
-                                                "undefined_function": True})
+            outcome = Outcome(
+                name=name,
+                error={"ename": "NameError", "message": f"name {name!r} is not defined", "undefined_function": True},
+            )
         else:
             args = wire.decode(request["args"])
             kwargs = wire.decode(request["kwargs"])
-            outcome = run(function, tuple(args), dict(kwargs), harness=request.get("harness"),
-                          ask=link.ask if link else None,
-                          depends_on=tuple(request.get("depends_on") or ()))
+            outcome = run(
+                function,
+                tuple(args),
+                dict(kwargs),
+                harness=request.get("harness"),
+                ask=link.ask if link else None,
+                depends_on=tuple(request.get("depends_on") or ()),
+            )
         if outcome.error is None:
             encoded = wire.encode_result(outcome.result, args, kwargs)
         else:
@@ -291,8 +316,9 @@ class _GraderLink:
         if self.sock is None:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.connect(self.path)
-        payload = json.dumps({"function": name, "args": wire.encode(list(args)),
-                              "kwargs": wire.encode(dict(kwargs))}).encode()
+        payload = json.dumps(
+            {"function": name, "args": wire.encode(list(args)), "kwargs": wire.encode(dict(kwargs))}
+        ).encode()
         self.sock.sendall(struct.pack("!I", len(payload)) + payload)
         reply = json.loads(_receive(self.sock))
         if reply.get("error"):
@@ -306,8 +332,10 @@ class _GraderLink:
             self.sock = None
 
 
-_EXCEPTIONS = {cls.__name__: cls for cls in (TypeError, ValueError, IndexError, KeyError, AttributeError,
-                                             ZeroDivisionError, NotImplementedError)}
+_EXCEPTIONS = {
+    cls.__name__: cls
+    for cls in (TypeError, ValueError, IndexError, KeyError, AttributeError, ZeroDivisionError, NotImplementedError)
+}
 
 
 def _receive(sock: socket.socket, limit: int = 96 << 20) -> bytes:

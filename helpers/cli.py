@@ -39,8 +39,10 @@ class _HelpAll(argparse.Action):
 # so it is imported only when its subcommand runs; its one-line help is here for `course --help`.
 OWN_PARSER = {
     "data": ("helpers.signs", "show, generate or import the SIGNS data"),
-    "pretrain": ("helpers.pretrain", "train the residual_networks ResNet-50 on the SIGNS data in use and save its "
-                                     "weights"),
+    "pretrain": (
+        "helpers.pretrain",
+        "train the residual_networks ResNet-50 on the SIGNS data in use and save its weights",
+    ),
 }
 
 
@@ -75,40 +77,74 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", help="course folder (default: the nearest folder with nbgrader_config.py)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("release", help=_("build release/<id>/ from source/<id>/ through nbgrader, and "
-                                         "release_zh/<id>/ from it and i18n/<id>.zh_CN.po"))
+    p = sub.add_parser(
+        "release",
+        help=_(
+            "build release/<id>/ from source/<id>/ through nbgrader, and "
+            "release_zh/<id>/ from it and i18n/<id>.zh_CN.po"
+        ),
+    )
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.set_defaults(run="helpers.commands.release:run")
 
-    p = sub.add_parser("setup", help="fill notebooks/ from release/ without overwriting anything; create "
-                                     "nbgrader's exchange, register the assignments, install the git filter, "
-                                     "turn off JupyterLab's news-feed prompt and put course and nbgrader on "
-                                     "the PATH of Lab's terminals in this environment")
-    p.add_argument("--lang", choices=["en", "zh"], default="en",
-                   help=_("the edition copied to notebooks/ and the language of JupyterLab's menus: en (English, "
-                          "default) or zh (Chinese: the notebooks of release_zh/ and Lab's Chinese language pack)"))
+    p = sub.add_parser(
+        "setup",
+        help="fill notebooks/ from release/ without overwriting anything; create "
+        "nbgrader's exchange, register the assignments, install the git filter, "
+        "turn off JupyterLab's news-feed prompt and put course and nbgrader on "
+        "the PATH of Lab's terminals in this environment",
+    )
+    p.add_argument(
+        "--lang",
+        choices=["en", "zh"],
+        default="en",
+        help=_(
+            "the edition copied to notebooks/ and the language of JupyterLab's menus: en (English, "
+            "default) or zh (Chinese: the notebooks of release_zh/ and Lab's Chinese language pack)"
+        ),
+    )
     p.set_defaults(run="helpers.commands.setup:run")
 
-    p = sub.add_parser("translations", help=_("re-extract the notebooks' strings into i18n/<id>.<locale>.po "
-                                              "(changed English becomes fuzzy, new English empty) and rebuild "
-                                              "release_<lang>/"))
+    p = sub.add_parser(
+        "translations",
+        help=_(
+            "re-extract the notebooks' strings into i18n/<id>.<locale>.po "
+            "(changed English becomes fuzzy, new English empty) and rebuild "
+            "release_<lang>/"
+        ),
+    )
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.add_argument("--lang", choices=["zh"], default="zh", help=_("the edition (default zh)"))
     p.set_defaults(run="helpers.commands.translations:run")
 
-    p = sub.add_parser("normalize", help="strip outputs and Lab's metadata from notebooks, nbformat 4.5 with "
-                                         "stable cell ids (default: source/*/*.ipynb; `course release` does it)")
+    p = sub.add_parser(
+        "normalize",
+        help="strip outputs and Lab's metadata from notebooks, nbformat 4.5 with "
+        "stable cell ids (default: source/*/*.ipynb; `course release` does it)",
+    )
     p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK")
     p.set_defaults(run="helpers.commands.normalize:run")
 
     def grading_options(p):
-        p.add_argument("--workers", type=int, default=_default_workers(),
-                       help="notebooks graded at once (default: the number of cores)")
-        p.add_argument("--timeout", type=int, default=None,
-                       help="seconds one cell may run (default: Execute.timeout in nbgrader_config.py)")
-        p.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING"), default="WARNING",
-                       help="the grader's log on stderr: INFO says what ran, how long it took and each limit "
-                            "that acted; DEBUG adds every cell and call (default: WARNING, problems only)")
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=_default_workers(),
+            help="notebooks graded at once (default: the number of cores)",
+        )
+        p.add_argument(
+            "--timeout",
+            type=int,
+            default=None,
+            help="seconds one cell may run (default: Execute.timeout in nbgrader_config.py)",
+        )
+        p.add_argument(
+            "--log-level",
+            choices=("DEBUG", "INFO", "WARNING"),
+            default="WARNING",
+            help="the grader's log on stderr: INFO says what ran, how long it took and each limit "
+            "that acted; DEBUG adds every cell and call (default: WARNING, problems only)",
+        )
 
     p = sub.add_parser("demo", help="write a demo class to submitted/, grade it and print the table")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
@@ -120,14 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="grade again even what is already graded")
     p.add_argument("--help-all", action=_HelpAll, help="list every CourseGrader setting of nbgrader_config.py")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="grade on a Dask cluster (e.g. tcp://host:8786) instead of local processes; "
-                        "its workers must see this course folder at the same path")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on a Dask cluster (e.g. tcp://host:8786) instead of local processes; "
+        "its workers must see this course folder at the same path",
+    )
     grading_options(p)
     p.set_defaults(run="helpers.commands.grade:run", check_arguments=assignment_arguments)
 
-    p = sub.add_parser("class-report", help="after `course grade`: an HTML page, PNG figures and CSV per assignment "
-                                            "(scores, cells, named mistakes, failed notebooks, grading time)")
+    p = sub.add_parser(
+        "class-report",
+        help="after `course grade`: an HTML page, PNG figures and CSV per assignment "
+        "(scores, cells, named mistakes, failed notebooks, grading time)",
+    )
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.add_argument("--out", help="folder to write to (default: class_report/ in the course folder)")
     p.set_defaults(run="helpers.commands.class_report:run")
@@ -146,42 +188,68 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebook")
     p.add_argument("--assignment", choices=ASSIGNMENTS)
     p.add_argument("--lang", choices=("zh", "en"), help="headings and labels (default: the profile's, else zh)")
-    p.add_argument("--to", nargs="+", choices=("pdf", "docx", "html"), metavar="FORMAT",
-                   help="pdf, docx and/or html (default: all three)")
-    p.add_argument("--out", help="the file to write (one format), or a folder "
-                                 "(default: NOTEBOOK_report_LANG.EXT beside the notebook)")
-    p.add_argument("--profile", help="the profile file (default: profile.toml beside the notebook, "
-                                     "else notebooks/profile.toml)")
+    p.add_argument(
+        "--to",
+        nargs="+",
+        choices=("pdf", "docx", "html"),
+        metavar="FORMAT",
+        help="pdf, docx and/or html (default: all three)",
+    )
+    p.add_argument(
+        "--out",
+        help="the file to write (one format), or a folder (default: NOTEBOOK_report_LANG.EXT beside the notebook)",
+    )
+    p.add_argument(
+        "--profile", help="the profile file (default: profile.toml beside the notebook, else notebooks/profile.toml)"
+    )
     p.add_argument("--date", help="the date on the report, YYYY-MM-DD (default: the profile's, else today)")
-    p.add_argument("--rerun", action="store_true",
-                   help="run the notebook again (on a copy, fast mode) even if it has outputs")
+    p.add_argument(
+        "--rerun", action="store_true", help="run the notebook again (on a copy, fast mode) even if it has outputs"
+    )
     p.set_defaults(run="helpers.report.command:report")
 
     p = sub.add_parser("profile", help="create or update your profile for `course report` (notebooks/profile.toml)")
     p.add_argument("--file", help="the profile file (default: notebooks/profile.toml)")
     for field in FIELDS:
-        p.add_argument("--" + field.key.replace("_", "-"), dest=field.key, metavar="TEXT",
-                       help=f"{field.zh} · {field.en}: {field.help}")
+        p.add_argument(
+            "--" + field.key.replace("_", "-"),
+            dest=field.key,
+            metavar="TEXT",
+            help=f"{field.zh} · {field.en}: {field.help}",
+        )
     p.set_defaults(run="helpers.commands.profile:run")
 
-    p = sub.add_parser("hub", help="a class on one server (as root): JupyterHub, accounts from a roster, "
-                                   "nbgrader's hub integration")
+    p = sub.add_parser(
+        "hub", help="a class on one server (as root): JupyterHub, accounts from a roster, nbgrader's hub integration"
+    )
     p.add_argument("--hub-dir", default="/srv/cnn-course-hub", help="the hub's folder (default: %(default)s)")
     hub_sub = p.add_subparsers(dest="hub_command", required=True)
-    q = hub_sub.add_parser("setup", help="install JupyterHub and its proxy, make the accounts, the course "
-                                         "folder, the exchange and the configuration")
-    q.add_argument("--roster", required=True, help="CSV file with the header id,name,group "
-                                                   "(group: student or instructor)")
-    q.add_argument("--lang", choices=("en", "zh"), default="en",
-                   help="the edition students get (release/ or release_zh/) and their servers' language")
+    q = hub_sub.add_parser(
+        "setup",
+        help="install JupyterHub and its proxy, make the accounts, the course "
+        "folder, the exchange and the configuration",
+    )
+    q.add_argument(
+        "--roster", required=True, help="CSV file with the header id,name,group (group: student or instructor)"
+    )
+    q.add_argument(
+        "--lang",
+        choices=("en", "zh"),
+        default="en",
+        help="the edition students get (release/ or release_zh/) and their servers' language",
+    )
     q.add_argument("--mem", default="2G", help="memory of each user's server, e.g. 2G (default: %(default)s)")
     q.add_argument("--cpu", type=float, default=1.0, help="CPUs of each user's server (default: %(default)s)")
     q.add_argument("--ip", default="127.0.0.1", help="address the hub listens on (default: %(default)s)")
     q.add_argument("--port", type=int, default=8000, help="its port (default: %(default)s)")
     q.add_argument("--course-dir", help="the instructors' course folder (default: HUB_DIR/course)")
     q.add_argument("--exchange", default="/srv/nbgrader/exchange", help="nbgrader's exchange (default: %(default)s)")
-    q.add_argument("--auth", choices=("pam", "dummy"), default="pam",
-                   help="pam: Unix passwords; dummy: one shared password, for tests on 127.0.0.1 only")
+    q.add_argument(
+        "--auth",
+        choices=("pam", "dummy"),
+        default="pam",
+        help="pam: Unix passwords; dummy: one shared password, for tests on 127.0.0.1 only",
+    )
     hub_sub.add_parser("start", help="start the hub in the background")
     hub_sub.add_parser("stop", help="stop the hub and every user's server")
     q = hub_sub.add_parser("roster", help="add a late student or drop one while the class runs")
@@ -194,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("id")
     p.set_defaults(run="helpers.commands.hub:run")
 
-    for name, (module, text) in OWN_PARSER.items():
+    for name, (_module, text) in OWN_PARSER.items():
         # Named here with their one-line help; their arguments are the module's own (see main).
         sub.add_parser(name, help=text, add_help=False)
     return parser

@@ -44,8 +44,9 @@ def _describe(value) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def assert_scalar_close(name: str, got, expected: float, *, atol: float = 1e-8, rtol: float = 1e-7,
-                        call: str = "") -> None:
+def assert_scalar_close(
+    name: str, got, expected: float, *, atol: float = 1e-8, rtol: float = 1e-7, call: str = ""
+) -> None:
     """``got`` must be one real number (Python or numpy scalar, or a 0-d array) close to ``expected``.
 
     ``call`` says on which input (``calls.describe_call``); the message names it.
@@ -65,8 +66,9 @@ def assert_scalar_close(name: str, got, expected: float, *, atol: float = 1e-8, 
         raise CheckFailure(messages.scalar_mismatch(name, got, expected, call=call, concealed=_CONCEALED.get()))
 
 
-def assert_array_close(name: str, got, expected, *, atol: float | None = None, rtol: float = 1e-7,
-                       call: str = "") -> None:
+def assert_array_close(
+    name: str, got, expected, *, atol: float | None = None, rtol: float = 1e-7, call: str = ""
+) -> None:
     """``got`` must be an ndarray of exactly ``expected``'s shape, numerically close everywhere.
 
     ``call`` says on which input (``calls.describe_call``); the message names it, with the pattern

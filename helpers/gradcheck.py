@@ -8,7 +8,7 @@ for dOut = G, and it can be estimated one entry at a time by
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -35,9 +35,15 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     return 0.0 if denominator == 0 else float(np.linalg.norm(analytic - numeric) / denominator)
 
 
-def check_gradients(name: str, forward: Callable[..., np.ndarray], inputs: dict[str, np.ndarray],
-                    analytic: dict[str, np.ndarray], upstream: np.ndarray,
-                    threshold: float = 1e-7, verbose: bool = True) -> dict[str, float]:
+def check_gradients(
+    name: str,
+    forward: Callable[..., np.ndarray],
+    inputs: dict[str, np.ndarray],
+    analytic: dict[str, np.ndarray],
+    upstream: np.ndarray,
+    threshold: float = 1e-7,
+    verbose: bool = True,
+) -> dict[str, float]:
     """Compare ``analytic[k]`` with the numeric gradient of sum(forward(**inputs) * upstream) w.r.t. ``inputs[k]``.
 
     Raises :class:`helpers.compare.CheckFailure` naming the first input whose relative error

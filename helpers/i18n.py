@@ -101,8 +101,8 @@ def _session_notebook_language() -> str | None:
 def reading(lang: str):
     """Inside, texts without an explicit language are written in ``lang`` (this thread or task only)::
 
-        with reading(notebook_language(nb)):
-            page = feedback_page(...)
+    with reading(notebook_language(nb)):
+        page = feedback_page(...)
     """
     token = _READER.set(language(lang))
     try:
@@ -141,7 +141,7 @@ def catalogue_file(lang: str) -> Path:
     return LOCALE_DIR / LOCALES[lang] / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def translations(lang: str) -> _gettext.NullTranslations:
     """gettext's translations of the package's messages into ``lang`` (English: the messages themselves).
 

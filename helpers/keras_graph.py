@@ -23,7 +23,7 @@ The grader uses it to take a student's block or model out of the kernel as data
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -42,6 +42,7 @@ class GraphRefused(ValueError):
 
 
 # ---------------------------------------------------------------- describing
+
 
 def tensor_graph(output, inputs: list) -> dict:
     """``{"graph": ...}``: the functional configuration of the graph from the KerasTensors ``inputs`` to the
@@ -62,13 +63,15 @@ def model_graph(model) -> dict:
 
 # ---------------------------------------------------------------- rebuilding
 
+
 def _check_config(value, where: str) -> None:
     """Every serialized object inside a layer configuration must be one of Keras's own."""
     if isinstance(value, dict):
         module = value.get("module")
         if module is not None and not (isinstance(module, str) and (module == "keras" or module.startswith("keras."))):
-            raise GraphRefused(f"{where}: {value.get('class_name')!r} comes from {module!r}; only Keras's own "
-                               "layers can be checked.")
+            raise GraphRefused(
+                f"{where}: {value.get('class_name')!r} comes from {module!r}; only Keras's own layers can be checked."
+            )
         if value.get("registered_name") not in (None, value.get("class_name")):
             raise GraphRefused(f"{where}: custom object {value.get('registered_name')!r} cannot be checked.")
         for item in value.values():
@@ -113,8 +116,10 @@ def _tensor_specs(value) -> list[list]:
     """Keras writes one tensor as [name, node, index] and several as a list of those."""
     if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, list) and len(v) == 3 and isinstance(v[0], str)
-                                              and all(isinstance(i, int) for i in v[1:]) for v in value):
+    if not isinstance(value, list) or not all(
+        isinstance(v, list) and len(v) == 3 and isinstance(v[0], str) and all(isinstance(i, int) for i in v[1:])
+        for v in value
+    ):
         raise GraphRefused(f"malformed tensor list {str(value)[:80]}")
     return value
 
@@ -128,12 +133,15 @@ def _check_size(name: str, tensor, total: list) -> None:
         batch = shape[0] if len(shape) and shape[0] is not None else 1
         per_example = float(np.prod([d for d in shape[1:] if d is not None], dtype=np.float64))
         if per_example > MAX_ELEMENTS:
-            raise GraphRefused(f"layer {name!r} makes a tensor of shape {tuple(shape)}: more than "
-                               f"{MAX_ELEMENTS:,} values per example.")
+            raise GraphRefused(
+                f"layer {name!r} makes a tensor of shape {tuple(shape)}: more than {MAX_ELEMENTS:,} values per example."
+            )
         total[0] += per_example * batch
         if total[0] > MAX_ACTIVATIONS:
-            raise GraphRefused(f"the layers up to {name!r} make more than {MAX_ACTIVATIONS:,} values per example "
-                               "in all: the network is too large to be checked.")
+            raise GraphRefused(
+                f"the layers up to {name!r} make more than {MAX_ACTIVATIONS:,} values per example "
+                "in all: the network is too large to be checked."
+            )
 
 
 def _tensors(value) -> list:
@@ -192,8 +200,10 @@ def _check_cost(name: str, layer, inputs, outputs, total: list) -> None:
     """Refuse a layer that takes the graph past MAX_MULTIPLY_ADDS per example."""
     total[0] += multiply_adds(layer, inputs, outputs)
     if total[0] > MAX_MULTIPLY_ADDS:
-        raise GraphRefused(f"the layers up to {name!r} need more than {MAX_MULTIPLY_ADDS:,} multiply-adds per "
-                           "example: the network is too costly to be checked.")
+        raise GraphRefused(
+            f"the layers up to {name!r} need more than {MAX_MULTIPLY_ADDS:,} multiply-adds per "
+            "example: the network is too costly to be checked."
+        )
 
 
 def _apply(config: dict, inputs: list | None) -> tuple[list, list, list]:
@@ -215,8 +225,9 @@ def _apply(config: dict, inputs: list | None) -> tuple[list, list, list]:
             shape = layer_config.get("batch_shape") or layer_config.get("batch_input_shape")
             if not isinstance(shape, list) or not shape:
                 raise GraphRefused(f"input {name!r} has no shape")
-            inputs.append(keras.Input(batch_shape=tuple(shape), dtype=layer_config.get("dtype", "float32"),
-                                      name=str(name)))
+            inputs.append(
+                keras.Input(batch_shape=tuple(shape), dtype=layer_config.get("dtype", "float32"), name=str(name))
+            )
     if len(inputs) != len(input_names):
         raise GraphRefused(f"the graph has {len(input_names)} input(s), {len(inputs)} given")
     for name, tensor in zip(input_names, inputs):
@@ -293,9 +304,11 @@ def rebuild(data: dict, inputs: list | None = None):
     if not isinstance(data, dict):
         raise GraphRefused("not a graph description")
     if "graph" in data:
+
         def build():
             outputs, _, layers = _apply(data["graph"], list(inputs or []))
             return (outputs[0] if len(outputs) == 1 else outputs), layers
+
         return _limited(build)
     if "model" in data:
         model = data["model"]
@@ -303,6 +316,7 @@ def rebuild(data: dict, inputs: list | None = None):
             raise GraphRefused("a model description is malformed")
         config = model["config"]
         if model.get("class_name") == "Sequential":
+
             def build():
                 import keras as k
 
@@ -316,15 +330,21 @@ def rebuild(data: dict, inputs: list | None = None):
                         _check_size(layer.name, layer.output, activations)
                         _check_cost(layer.name, layer, layer.input, layer.output, cost)
                 return built, built.layers
+
             return _limited(build)
         if model.get("class_name") not in ("Functional", "Model"):
-            raise GraphRefused(f"a {model.get('class_name')!r} model cannot be checked: build it with the "
-                               "Functional API")
+            raise GraphRefused(
+                f"a {model.get('class_name')!r} model cannot be checked: build it with the Functional API"
+            )
 
         def build():
             outputs, used, _ = _apply(config, None)
-            built = keras.Model(inputs=used if len(used) > 1 else used[0],
-                                outputs=outputs if len(outputs) > 1 else outputs[0], name=config.get("name"))
+            built = keras.Model(
+                inputs=used if len(used) > 1 else used[0],
+                outputs=outputs if len(outputs) > 1 else outputs[0],
+                name=config.get("name"),
+            )
             return built, built.layers
+
         return _limited(build)
     raise GraphRefused("not a graph description")

@@ -19,7 +19,8 @@ import re
 
 import numpy as np
 
-from helpers.i18n import gettext as _, ngettext
+from helpers.i18n import gettext as _
+from helpers.i18n import ngettext
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:
@@ -39,6 +40,7 @@ def number(value) -> str:
 
 # ------------------------------------------------------------------ which function, on which input
 
+
 def subject(what: str, call: str = "") -> str:
     """'dA_prev of conv_backward(dZ of shape (10, 4, 4, 8), ...)', or ``what`` alone without a call."""
     return _("{what} of {call}").format(what=what, call=call) if call else what
@@ -46,24 +48,29 @@ def subject(what: str, call: str = "") -> str:
 
 # ------------------------------------------------------------------ a value that differs
 
-def mismatch(what: str, got: np.ndarray, expected: np.ndarray, wrong: np.ndarray, *, call: str = "",
-             concealed: bool = False) -> str:
+
+def mismatch(
+    what: str, got: np.ndarray, expected: np.ndarray, wrong: np.ndarray, *, call: str = "", concealed: bool = False
+) -> str:
     """Two arrays of one shape differ where ``wrong`` is True: how many, the first place, the pattern."""
     index = tuple(int(i) for i in np.argwhere(wrong)[0])
     head = _("{subject}: {wrong} of {total} values differ; first at index {index}").format(
-        subject=subject(what, call), wrong=int(wrong.sum()), total=expected.size, index=index)
+        subject=subject(what, call), wrong=int(wrong.sum()), total=expected.size, index=index
+    )
     if concealed:
         text = head + _(", where you have {got}.").format(got=number(got[index]))
     else:
-        text = head + _(": expected {expected}, got {got}.").format(expected=number(expected[index]),
-                                                                      got=number(got[index]))
+        text = head + _(": expected {expected}, got {got}.").format(
+            expected=number(expected[index]), got=number(got[index])
+        )
     found = _pattern_or_nothing(got, expected)
     return text + ("\n    " + pattern_line(found) if found else "")
 
 
 def wrong_shape(what: str, got: np.ndarray, expected: np.ndarray, *, call: str = "") -> str:
     text = _("{subject}: expected shape {expected}, got shape {got}.").format(
-        subject=subject(what, call), expected=expected.shape, got=got.shape)
+        subject=subject(what, call), expected=expected.shape, got=got.shape
+    )
     found = _pattern_or_nothing(got, expected)
     return text + ("\n    " + pattern_line(found) if found else "")
 
@@ -132,8 +139,11 @@ def crash(call: str, ename: str, message: str, where: list | None = None, cause:
     if where:
         function, line = where[-1]
         line = str(line).strip()
-        text += (_("\n    in {function}: {line}").format(function=function, line=line) if line
-                 else _("\n    in {function}").format(function=function))
+        text += (
+            _("\n    in {function}: {line}").format(function=function, line=line)
+            if line
+            else _("\n    in {function}").format(function=function)
+        )
     if cause:
         text += _("\n    Why: {cause}").format(cause=cause)
     return text
@@ -144,8 +154,10 @@ def unreadable(call: str, message: str) -> str:
 
 
 def not_written(name: str) -> str:
-    return _("{name} is not written yet: write it between ### START CODE HERE ### and ### END CODE HERE ### "
-             "in its cell, then run that cell.").format(name=name)
+    return _(
+        "{name} is not written yet: write it between ### START CODE HERE ### and ### END CODE HERE ### "
+        "in its cell, then run that cell."
+    ).format(name=name)
 
 
 def not_defined(name: str) -> str:
@@ -160,13 +172,16 @@ SETUP_GUARD = 'assert "check" in dir(), "Run the set-up cell first (the first co
 
 def crash_on_one_input(function: str, ran: int, ename: str, trigger: list[str]) -> str:
     """A function that ran on ``ran`` inputs raises on one; ``trigger`` is what only the failing inputs have."""
-    what = (_("only for inputs where {trigger}").format(trigger=", ".join(trigger)) if trigger
-            else _("on one input only"))
+    what = (
+        _("only for inputs where {trigger}").format(trigger=", ".join(trigger)) if trigger else _("on one input only")
+    )
     return _("{function} ran on {earlier} of this test and raises {ename} {what}.").format(
-        function=function, earlier=count(ran, "earlier input", "earlier inputs"), ename=ename, what=what)
+        function=function, earlier=count(ran, "earlier input", "earlier inputs"), ename=ename, what=what
+    )
 
 
 # ------------------------------------------------------------------ patterns of a difference
+
 
 def scalar_pattern(got: float, expected: float) -> str:
     if not np.isfinite(got):
@@ -208,7 +223,8 @@ def pattern(got: np.ndarray, expected: np.ndarray) -> str:
     bad = ~np.isfinite(got)
     if bad.any():
         return _("{bad} of {total} values are NaN or infinite (a division by zero, or an overflow?).").format(
-            bad=int(bad.sum()), total=got.size)
+            bad=int(bad.sum()), total=got.size
+        )
     scale = max(float(np.max(np.abs(expected))), 1e-12)
     tol = 1e-6 * scale
 
@@ -224,12 +240,14 @@ def pattern(got: np.ndarray, expected: np.ndarray) -> str:
     if batch:
         examples = sorted({int(i) for i in np.argwhere(wrong)[:, 0]})
         if len(examples) < got.shape[0] and all(not np.any(got[i]) for i in examples):
-            return _("examples {examples} of the batch (of {m}) are all 0; the other examples are right: "
-                     "does the loop over the examples stop early, or write into one example only?").format(
-                examples=examples, m=got.shape[0])
+            return _(
+                "examples {examples} of the batch (of {m}) are all 0; the other examples are right: "
+                "does the loop over the examples stop early, or write into one example only?"
+            ).format(examples=examples, m=got.shape[0])
     if np.all(got[wrong] == 0):
         return _("{wrong} of {total} values are 0 where values were expected; all other values are right.").format(
-            wrong=int(wrong.sum()), total=got.size)
+            wrong=int(wrong.sum()), total=got.size
+        )
     if close(got, -expected):
         return _("every value has the wrong sign.")
     denominator = float(np.sum(expected * expected))
@@ -240,7 +258,8 @@ def pattern(got: np.ndarray, expected: np.ndarray) -> str:
     offset = got - expected
     if np.ptp(offset) <= tol and abs(float(offset.flat[0])) > tol:
         return _("every value is off by the same amount ({offset:.4g}): a constant offset.").format(
-            offset=float(offset.flat[0]))
+            offset=float(offset.flat[0])
+        )
     if got.size > _PATTERN_LIMIT:
         return ""
     for perm in itertools.permutations(range(got.ndim)):
@@ -248,9 +267,12 @@ def pattern(got: np.ndarray, expected: np.ndarray) -> str:
             moved = [k for k in range(got.ndim) if perm[k] != k]
             if len(moved) == 2:
                 return _("the values are right but two axes are swapped: {first} and {second}.").format(
-                    first=_axis_name(moved[0], got.ndim), second=_axis_name(moved[1], got.ndim))
-            return _("the values are right but the axes are in the wrong order: np.transpose(yours, {perm}) "
-                     "is the expected array.").format(perm=perm)
+                    first=_axis_name(moved[0], got.ndim), second=_axis_name(moved[1], got.ndim)
+                )
+            return _(
+                "the values are right but the axes are in the wrong order: np.transpose(yours, {perm}) "
+                "is the expected array."
+            ).format(perm=perm)
     spatial = (1, 2) if got.ndim == 4 else (0, 1) if got.ndim == 2 else ()
     for axis in spatial:
         shifted = _shift(got, expected, axis, close)
@@ -264,37 +286,50 @@ def pattern(got: np.ndarray, expected: np.ndarray) -> str:
         examples = sorted({int(i) for i in np.argwhere(wrong)[:, 0]})
         if len(examples) < got.shape[0]:
             return _("only examples {examples} of the batch (of {m}) are wrong; the others are right.").format(
-                examples=examples, m=got.shape[0])
+                examples=examples, m=got.shape[0]
+            )
     if got.ndim == 4 and got.shape[-1] > 1:
         channels = sorted({int(i) for i in np.argwhere(wrong)[:, -1]})
         if len(channels) < got.shape[-1]:
             return _("only channels {channels} (of {n}) are wrong; the others are right.").format(
-                channels=channels, n=got.shape[-1])
+                channels=channels, n=got.shape[-1]
+            )
     return ""
 
 
 def _axis_name(axis: int, ndim: int) -> str:
     if ndim == 4:
-        return (_("the examples (axis 0)"), _("the height (axis 1)"), _("the width (axis 2)"),
-                _("the channels (axis 3)"))[axis]
+        return (
+            _("the examples (axis 0)"),
+            _("the height (axis 1)"),
+            _("the width (axis 2)"),
+            _("the channels (axis 3)"),
+        )[axis]
     return _("axis {axis}").format(axis=axis)
 
 
 def _shift(got, expected, axis: int, close) -> str:
     n = got.shape[axis]
-    label = ({1: _("height"), 2: _("width")}.get(axis, _("axis {axis}").format(axis=axis)) if got.ndim == 4
-             else _("axis {axis}").format(axis=axis))
+    label = (
+        {1: _("height"), 2: _("width")}.get(axis, _("axis {axis}").format(axis=axis))
+        if got.ndim == 4
+        else _("axis {axis}").format(axis=axis)
+    )
     for k in (1, 2, 3):
         if n <= k:
             break
         head, tail = [slice(None)] * got.ndim, [slice(None)] * got.ndim
         head[axis], tail[axis] = slice(0, n - k), slice(k, n)
         if close(got[tuple(head)], expected[tuple(tail)]):
-            return _("the output is shifted by {k} along the {label}: your value at {label} index i is the expected "
-                     "one at i + {k}.").format(k=k, label=label)
+            return _(
+                "the output is shifted by {k} along the {label}: your value at {label} index i is the expected "
+                "one at i + {k}."
+            ).format(k=k, label=label)
         if close(got[tuple(tail)], expected[tuple(head)]):
-            return _("the output is shifted by {k} along the {label}: your value at {label} index i + {k} is the "
-                     "expected one at i.").format(k=k, label=label)
+            return _(
+                "the output is shifted by {k} along the {label}: your value at {label} index i + {k} is the "
+                "expected one at i."
+            ).format(k=k, label=label)
     return ""
 
 
@@ -305,10 +340,14 @@ def _ring(grid: np.ndarray) -> str:
     depth = np.minimum(np.minimum(rows, h - 1 - rows), np.minimum(cols, w - 1 - cols))  # distance to the edge
     width = int(depth[grid].max()) + 1
     if 2 * width < min(h, w):
-        return (_("only values on the border (the first and last row and column) are wrong; the interior is right.")
-                if width == 1 else
-                _("only values in the outer ring {width} wide (the border, where padding goes) are wrong; the "
-                  "interior is right.").format(width=width))
+        return (
+            _("only values on the border (the first and last row and column) are wrong; the interior is right.")
+            if width == 1
+            else _(
+                "only values in the outer ring {width} wide (the border, where padding goes) are wrong; the "
+                "interior is right."
+            ).format(width=width)
+        )
     if not grid[depth == 0].any():
         return _("only interior values are wrong; the border (first and last rows and columns) is right.")
     return ""
@@ -319,16 +358,20 @@ def _axes_pattern(got: np.ndarray, expected: np.ndarray) -> str:
         for perm in itertools.permutations(range(got.ndim)):
             moved = np.transpose(got, perm)
             if moved.shape == expected.shape and np.allclose(moved, expected, rtol=1e-6, atol=1e-9):
-                return _("the values are right but the axes are swapped: your shape {got}, expected {expected}.").format(
-                    got=got.shape, expected=expected.shape)
+                return _(
+                    "the values are right but the axes are swapped: your shape {got}, expected {expected}."
+                ).format(got=got.shape, expected=expected.shape)
         return _("your shape {got} has the right sizes in the wrong order (expected {expected}): swapped axes.").format(
-            got=got.shape, expected=expected.shape)
+            got=got.shape, expected=expected.shape
+        )
     if got.ndim == expected.ndim:
         off = [(k, g - e) for k, (g, e) in enumerate(zip(got.shape, expected.shape)) if g != e]
-        sizes = ", ".join(_("axis {k} has {n} {more}").format(k=k, n=abs(d), more=_("more") if d > 0 else _("fewer"))
-                          for k, d in off)
+        sizes = ", ".join(
+            _("axis {k} has {n} {more}").format(k=k, n=abs(d), more=_("more") if d > 0 else _("fewer")) for k, d in off
+        )
         return _("the output's size is wrong along {axes}: {sizes} than expected.").format(
-            axes=count(len(off), "axis", "axes"), sizes=sizes)
+            axes=count(len(off), "axis", "axes"), sizes=sizes
+        )
     return ""
 
 

@@ -20,8 +20,20 @@ from typing import Any
 
 from helpers.compare import CheckFailure
 
-_SETTINGS = ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "activation", "axis", "rate",
-             "max_value", "negative_slope", "threshold")
+_SETTINGS = (
+    "filters",
+    "kernel_size",
+    "strides",
+    "padding",
+    "pool_size",
+    "units",
+    "activation",
+    "axis",
+    "rate",
+    "max_value",
+    "negative_slope",
+    "threshold",
+)
 
 
 def _plain(value: Any) -> Any:
@@ -70,17 +82,36 @@ def canonical_rows(rows: list[dict]) -> list[dict]:
     out = []
     for row in rows:
         row = dict(row)
-        if row.get("class") in _ACTIVATION_LAYERS and row.get("params", 0) == 0 and not row.get("max_value") \
-                and not row.get("negative_slope") and not row.get("threshold"):
-            out.append({"name": row.get("name"), "class": "Activation", "output_shape": row.get("output_shape"),
-                        "params": 0, "activation": _ACTIVATION_LAYERS[row["class"]]})
+        if (
+            row.get("class") in _ACTIVATION_LAYERS
+            and row.get("params", 0) == 0
+            and not row.get("max_value")
+            and not row.get("negative_slope")
+            and not row.get("threshold")
+        ):
+            out.append(
+                {
+                    "name": row.get("name"),
+                    "class": "Activation",
+                    "output_shape": row.get("output_shape"),
+                    "params": 0,
+                    "activation": _ACTIVATION_LAYERS[row["class"]],
+                }
+            )
             continue
         activation = row.get("activation")
         if row.get("class") != "Activation" and activation not in (None, "linear"):
             row["activation"] = "linear"
             out.append(row)
-            out.append({"name": row.get("name"), "class": "Activation", "output_shape": row.get("output_shape"),
-                        "params": 0, "activation": activation})
+            out.append(
+                {
+                    "name": row.get("name"),
+                    "class": "Activation",
+                    "output_shape": row.get("output_shape"),
+                    "params": 0,
+                    "activation": activation,
+                }
+            )
             continue
         out.append(row)
     return out
@@ -124,8 +155,11 @@ def _padding_changes_nothing(got: dict, expected: dict) -> bool:
 
 
 def _short(row: dict) -> str:
-    parts = [f"{row.get('class')} {row.get('name', '')}".strip(), f"output {row.get('output_shape')}",
-             f"{row.get('params')} params"]
+    parts = [
+        f"{row.get('class')} {row.get('name', '')}".strip(),
+        f"output {row.get('output_shape')}",
+        f"{row.get('params')} params",
+    ]
     return ", ".join(parts)
 
 

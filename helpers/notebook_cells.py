@@ -65,8 +65,12 @@ def _read_json(path: Path) -> dict:
 
 
 def _is_version_3(raw) -> bool:
-    return isinstance(raw, dict) and isinstance(raw.get("nbformat"), int) and raw["nbformat"] < 4 \
+    return (
+        isinstance(raw, dict)
+        and isinstance(raw.get("nbformat"), int)
+        and raw["nbformat"] < 4
         and isinstance(raw.get("worksheets"), list)
+    )
 
 
 def _normalise_cells(path: Path, cells) -> None:
@@ -114,8 +118,10 @@ def read_notebook(path: Path):
         try:
             raw = json.loads(nbformat.writes(nbformat.convert(nbformat.reads(json.dumps(raw), as_version=3), 4)))
         except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds of errors on malformed input
-            raise NotebookError(f"{path}: an nbformat {raw['nbformat']} notebook that cannot be converted ({exc}); "
-                                "open it in Jupyter and save it again.") from exc
+            raise NotebookError(
+                f"{path}: an nbformat {raw['nbformat']} notebook that cannot be converted ({exc}); "
+                "open it in Jupyter and save it again."
+            ) from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise NotebookError(f"{path}: not a Jupyter notebook (no list of cells).")
     try:

@@ -22,7 +22,7 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import latex2mathml.converter
 from pygments.lexers import PythonLexer
@@ -34,18 +34,76 @@ from helpers import i18n
 MAX_TEX_CHARS = 2_000  # a longer formula is shown as its TeX source
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 # MathML Core's presentation elements (https://www.w3.org/TR/mathml-core/#mathml-elements-and-attributes)
-MATHML_ELEMENTS = frozenset({
-    "math", "mrow", "mi", "mn", "mo", "mtext", "mspace", "ms", "mfrac", "msqrt", "mroot", "mstyle",
-    "merror", "mpadded", "mphantom", "msub", "msup", "msubsup", "munder", "mover", "munderover",
-    "mmultiscripts", "mprescripts", "none", "mtable", "mtr", "mtd", "semantics", "annotation",
-})
-MATHML_ATTRIBUTES = frozenset({
-    "display", "displaystyle", "scriptlevel", "mathvariant", "fence", "separator", "stretchy",
-    "symmetric", "largeop", "movablelimits", "accent", "accentunder", "lspace", "rspace", "minsize",
-    "maxsize", "width", "height", "depth", "linethickness", "columnalign", "rowalign", "columnspacing",
-    "rowspacing", "columnlines", "rowlines", "frame", "columnspan", "rowspan", "form", "linebreak",
-    "encoding", "xmlns",
-})
+MATHML_ELEMENTS = frozenset(
+    {
+        "math",
+        "mrow",
+        "mi",
+        "mn",
+        "mo",
+        "mtext",
+        "mspace",
+        "ms",
+        "mfrac",
+        "msqrt",
+        "mroot",
+        "mstyle",
+        "merror",
+        "mpadded",
+        "mphantom",
+        "msub",
+        "msup",
+        "msubsup",
+        "munder",
+        "mover",
+        "munderover",
+        "mmultiscripts",
+        "mprescripts",
+        "none",
+        "mtable",
+        "mtr",
+        "mtd",
+        "semantics",
+        "annotation",
+    }
+)
+MATHML_ATTRIBUTES = frozenset(
+    {
+        "display",
+        "displaystyle",
+        "scriptlevel",
+        "mathvariant",
+        "fence",
+        "separator",
+        "stretchy",
+        "symmetric",
+        "largeop",
+        "movablelimits",
+        "accent",
+        "accentunder",
+        "lspace",
+        "rspace",
+        "minsize",
+        "maxsize",
+        "width",
+        "height",
+        "depth",
+        "linethickness",
+        "columnalign",
+        "rowalign",
+        "columnspacing",
+        "rowspacing",
+        "columnlines",
+        "rowlines",
+        "frame",
+        "columnspan",
+        "rowspan",
+        "form",
+        "linebreak",
+        "encoding",
+        "xmlns",
+    }
+)
 # Sizing commands latex2mathml turns into literal text before a delimiter (``\Big\lfloor`` -> "\lfloor").
 _SIZING = re.compile(r"\\(?:big|Big|bigg|Bigg)[lrm]?(?![A-Za-z])")
 
@@ -103,8 +161,10 @@ def math_html(tex: str, display: bool = False, svg: bool = False) -> str:
 
 
 MATH_PX = 14  # the size ziamath draws at: 10.5 pt, the report's text
-_SVG_BOX = re.compile(r'<svg[^>]*? width="(?P<width>[\d.]+)" height="(?P<height>[\d.]+)" '
-                      r'viewBox="[-\d.]+ (?P<top>[-\d.]+) ')
+_SVG_BOX = re.compile(
+    r'<svg[^>]*? width="(?P<width>[\d.]+)" height="(?P<height>[\d.]+)" '
+    r'viewBox="[-\d.]+ (?P<top>[-\d.]+) '
+)
 
 
 @lru_cache(maxsize=512)
@@ -119,6 +179,7 @@ def _svg(mathml: str) -> str | None:
 
 
 # ------------------------------------------------------------------ code
+
 
 @dataclass(frozen=True)
 class Run:
@@ -161,9 +222,15 @@ def code_html(source: str, css: str = "code") -> str:
 
 
 def _run_html(run: Run) -> str:
-    style = ";".join(part for part in (f"color:#{run.color}" if run.color else "",
-                                       "font-weight:bold" if run.bold else "",
-                                       "font-style:italic" if run.italic else "") if part)
+    style = ";".join(
+        part
+        for part in (
+            f"color:#{run.color}" if run.color else "",
+            "font-weight:bold" if run.bold else "",
+            "font-style:italic" if run.italic else "",
+        )
+        if part
+    )
     text = html.escape(run.text)
     return f'<span style="{style}">{text}</span>' if style else text
 
@@ -184,7 +251,7 @@ code.tex { color: #555; }
 MESSAGE_LABELS = ("Likely mistake", "Hint", "What the error looks like", "Why")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _labelled() -> tuple[re.Pattern, dict[str, str]]:
     """The pattern of a labelled line in any course language, and each label's English name."""
     names = {i18n.gettext(label, lang): label for lang in i18n.LOCALES for label in MESSAGE_LABELS}

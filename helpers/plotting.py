@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -48,9 +48,11 @@ def feature_maps(image: np.ndarray, feature: np.ndarray, filter_names: Sequence[
 def pooling_side_by_side(feature: np.ndarray, pooled_max: np.ndarray, pooled_avg: np.ndarray, f: int, stride: int):
     """A feature map, then its max-pooled and average-pooled versions."""
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
-    panels = ((feature, f"feature map {feature.shape}"),
-              (pooled_max, f"max pool f={f}, s={stride} {pooled_max.shape}"),
-              (pooled_avg, f"average pool f={f}, s={stride} {pooled_avg.shape}"))
+    panels = (
+        (feature, f"feature map {feature.shape}"),
+        (pooled_max, f"max pool f={f}, s={stride} {pooled_max.shape}"),
+        (pooled_avg, f"average pool f={f}, s={stride} {pooled_avg.shape}"),
+    )
     for ax, (image, title) in zip(axes, panels):
         ax.imshow(image, cmap="gray")
         ax.set_title(title, fontsize=9)
@@ -109,8 +111,15 @@ def confusion_matrix(y_true, y_pred, class_names: Sequence, title: str, ax=None)
     ax.imshow(counts, cmap="Blues")
     for i in range(n):
         for j in range(n):
-            ax.text(j, i, str(counts[i, j]), ha="center", va="center",
-                    color="white" if counts[i, j] > counts.max() / 2 else "black", fontsize=9)
+            ax.text(
+                j,
+                i,
+                str(counts[i, j]),
+                ha="center",
+                va="center",
+                color="white" if counts[i, j] > counts.max() / 2 else "black",
+                fontsize=9,
+            )
     ax.set_xticks(range(n), [str(c) for c in class_names])
     ax.set_yticks(range(n), [str(c) for c in class_names])
     ax.set_xlabel("predicted class")
@@ -126,7 +135,8 @@ def misclassified_grid(images: np.ndarray, y_true, y_pred, title: str, max_image
     wrong = np.flatnonzero(y_true != y_pred)
     shown = wrong[:max_images]
     header = f"{title}: {wrong.size} of {y_true.size} misclassified" + (
-        f" (first {shown.size} shown)" if wrong.size > shown.size else "")
+        f" (first {shown.size} shown)" if wrong.size > shown.size else ""
+    )
     if shown.size == 0:
         fig, ax = plt.subplots(figsize=(5, 1.2))
         ax.axis("off")
@@ -176,8 +186,13 @@ def gradient_norms_per_layer(norms: dict, ax=None):
 UNTRAINED_NOTE = "Untrained network (no pre-trained weights): run `course pretrain` for the real predictions."
 
 
-def predictions(images: np.ndarray, probabilities: np.ndarray, labels: Sequence[int] | None = None,
-                title: str | None = None, pretrained: bool = True):
+def predictions(
+    images: np.ndarray,
+    probabilities: np.ndarray,
+    labels: Sequence[int] | None = None,
+    title: str | None = None,
+    pretrained: bool = True,
+):
     """Each image above a bar chart of its class probabilities; the predicted class is highlighted.
 
     A prediction that differs from its label is titled in red. With ``pretrained=False`` (the model
@@ -186,8 +201,9 @@ def predictions(images: np.ndarray, probabilities: np.ndarray, labels: Sequence[
     """
     images, probabilities = np.asarray(images), np.asarray(probabilities)
     n, classes = probabilities.shape
-    fig, axes = plt.subplots(2, n, figsize=(max(2.2 * n, 3.0), 4.4), squeeze=False,
-                             gridspec_kw={"height_ratios": [1.3, 1]})
+    fig, axes = plt.subplots(
+        2, n, figsize=(max(2.2 * n, 3.0), 4.4), squeeze=False, gridspec_kw={"height_ratios": [1.3, 1]}
+    )
     for k in range(n):
         predicted = int(np.argmax(probabilities[k]))
         axes[0, k].imshow(images[k])

@@ -71,13 +71,16 @@ def weights_dir(directory=None) -> Path:
 
 # ------------------------------------------------------------------ the model, from the source notebook
 
+
 def build_model(root: Path | None = None, input_shape=INPUT_SHAPE, classes=CLASSES):
     """ResNet-50 built by the source notebook's solution cells (instructor's copy)."""
     root = root or course_root()
     source = root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     if not source.is_file():
-        raise FileNotFoundError(f"{source} is missing: `course pretrain` builds the model from the "
-                                "instructor's source notebook; run it from a full course checkout.")
+        raise FileNotFoundError(
+            f"{source} is missing: `course pretrain` builds the model from the "
+            "instructor's source notebook; run it from a full course checkout."
+        )
     namespace = solution_namespace(ASSIGNMENT, root)
     return namespace["ResNet50"](input_shape=input_shape, classes=classes)
 
@@ -95,11 +98,16 @@ def library_versions() -> dict[str, str]:
     import keras
     import tensorflow as tf
 
-    return {"python": platform.python_version(), "numpy": np.__version__, "tensorflow": tf.__version__,
-            "keras": keras.__version__}
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
 
 
 # ------------------------------------------------------------------ data
+
 
 def _split(y: np.ndarray, val_fraction: float, seed: int):
     """Stratified train/validation indices."""
@@ -113,8 +121,10 @@ def _split(y: np.ndarray, val_fraction: float, seed: int):
     return np.array(sorted(train)), np.array(sorted(val))
 
 
-AUGMENTATION = ("mirror image, shift up to 8%, zoom 0.9-1.1, rotation up to 10 degrees, brightness, contrast and "
-                "colour balance up to 10% (3% per channel), mild blur now and then")
+AUGMENTATION = (
+    "mirror image, shift up to 8%, zoom 0.9-1.1, rotation up to 10 degrees, brightness, contrast and "
+    "colour balance up to 10% (3% per channel), mild blur now and then"
+)
 
 
 def augment(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -141,8 +151,9 @@ def augment(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     x0, y0 = np.minimum(src_x.astype(np.int32), w - 2), np.minimum(src_y.astype(np.int32), h - 2)
     fx, fy = (src_x - x0)[..., None], (src_y - y0)[..., None]
     b = np.arange(m)[:, None, None]
-    out = ((X[b, y0, x0] * (1 - fx) + X[b, y0, x0 + 1] * fx) * (1 - fy)
-           + (X[b, y0 + 1, x0] * (1 - fx) + X[b, y0 + 1, x0 + 1] * fx) * fy)
+    out = (X[b, y0, x0] * (1 - fx) + X[b, y0, x0 + 1] * fx) * (1 - fy) + (
+        X[b, y0 + 1, x0] * (1 - fx) + X[b, y0 + 1, x0 + 1] * fx
+    ) * fy
     mean = out.mean(axis=(1, 2, 3), keepdims=True)
     contrast = rng.uniform(0.9, 1.1, (m, 1, 1, 1))
     gain = rng.uniform(0.9, 1.1, (m, 1, 1, 1)) * rng.uniform(0.97, 1.03, (m, 1, 1, 3))
@@ -195,8 +206,10 @@ def batches(X, Y, batch_size: int, seed: int, steps: int | None = None):
 
 # ------------------------------------------------------------------ schedule and progress
 
-def _budget_callback(minutes: float, max_epochs: int, steps_per_epoch: int, peak_lr: float, warmup_epochs: float,
-                     log=print):
+
+def _budget_callback(
+    minutes: float, max_epochs: int, steps_per_epoch: int, peak_lr: float, warmup_epochs: float, log=print
+):
     """Warm-up then cosine decay of the learning rate, planned for as many epochs as the time budget allows.
 
     After each epoch the plan is revised from the mean epoch time so far; training stops when
@@ -240,10 +253,12 @@ def _budget_callback(minutes: float, max_epochs: int, steps_per_epoch: int, peak
             fit = int((minutes * 60 - elapsed) // per_epoch) + epoch + 1
             self.planned = min(max_epochs, max(epoch + 2, fit))
             lr = float(np.asarray(self.model.optimizer.learning_rate))
-            log(f"epoch {epoch + 1:3d}/{self.planned:<3d} loss {logs.get('loss', float('nan')):.4f} "
+            log(
+                f"epoch {epoch + 1:3d}/{self.planned:<3d} loss {logs.get('loss', float('nan')):.4f} "
                 f"acc {logs.get('accuracy', float('nan')):.3f}  val_loss {logs.get('val_loss', float('nan')):.4f} "
                 f"val_acc {logs.get('val_accuracy', float('nan')):.3f}  lr {lr:.1e}  "
-                f"{self.epoch_seconds[-1]:.1f} s  (elapsed {elapsed / 60:.1f} min)")
+                f"{self.epoch_seconds[-1]:.1f} s  (elapsed {elapsed / 60:.1f} min)"
+            )
             if elapsed + per_epoch > minutes * 60 and epoch + 1 < max_epochs:
                 self.stopped_for_time = True
                 self.model.stop_training = True
@@ -254,10 +269,23 @@ def _budget_callback(minutes: float, max_epochs: int, steps_per_epoch: int, peak
 
 # ------------------------------------------------------------------ training
 
-def train(out_dir=None, data_dir=None, max_epochs: int = 60, minutes: float | None = None, batch_size: int = 32,
-          val_fraction: float = 0.1, patience: int = 12, peak_lr: float = 1e-3, seed: int = 0,
-          limit: int | None = None, precision: str = "auto", root: Path | None = None,
-          extra_per_class: int | None = None, log=print) -> dict:
+
+def train(
+    out_dir=None,
+    data_dir=None,
+    max_epochs: int = 60,
+    minutes: float | None = None,
+    batch_size: int = 32,
+    val_fraction: float = 0.1,
+    patience: int = 12,
+    peak_lr: float = 1e-3,
+    seed: int = 0,
+    limit: int | None = None,
+    precision: str = "auto",
+    root: Path | None = None,
+    extra_per_class: int | None = None,
+    log=print,
+) -> dict:
     """Train ResNet-50 on SIGNS and save weights + manifest in ``out_dir``; returns the manifest.
 
     ``extra_per_class``: more generated training hands per class (default :data:`EXTRA_PER_CLASS` when
@@ -282,7 +310,7 @@ def train(out_dir=None, data_dir=None, max_epochs: int = 60, minutes: float | No
     train_idx, val_idx = _split(y, val_fraction, seed)
     if limit:
         train_idx = train_idx[:limit]
-        val_idx = val_idx[:max(6, limit // 4)]
+        val_idx = val_idx[: max(6, limit // 4)]
     X_fit, Y_fit = X[train_idx], Y[train_idx]
     if extra_per_class is None:
         extra_per_class = EXTRA_PER_CLASS if data["source"] == "generated" and not limit else 0
@@ -293,14 +321,17 @@ def train(out_dir=None, data_dir=None, max_epochs: int = 60, minutes: float | No
     if extra_per_class:
         drawn = time.perf_counter()
         data_seed = int(data["files"][signs.TRAIN_FILE].get("seed", signs.DEFAULT_SEED))
-        X_extra, y_extra = signs.generate_arrays(extra_per_class, seed=data_seed, split="extra",
-                                                 workers=os.cpu_count() or 1)
+        X_extra, y_extra = signs.generate_arrays(
+            extra_per_class, seed=data_seed, split="extra", workers=os.cpu_count() or 1
+        )
         X_fit = np.concatenate([X_fit, X_extra.astype(np.float32) / 255.0])
         Y_fit = np.concatenate([Y_fit, signs.convert_to_one_hot(y_extra, CLASSES).T.astype(np.float32)])
         drawing = time.perf_counter() - drawn
         log(f"drew {y_extra.size} more generated training hands in {drawing:.1f} s (taken from the time budget)")
-    log(f"SIGNS data: {data['source']} ({data['data_dir']}); {X_fit.shape[0]} training, {val_idx.size} validation, "
-        f"{X_test.shape[0]} test images")
+    log(
+        f"SIGNS data: {data['source']} ({data['data_dir']}); {X_fit.shape[0]} training, {val_idx.size} validation, "
+        f"{X_test.shape[0]} test images"
+    )
 
     if precision == "auto":
         precision = "mixed_bfloat16" if cpu_has_native_bf16() else "float32"
@@ -319,20 +350,29 @@ def train(out_dir=None, data_dir=None, max_epochs: int = 60, minutes: float | No
             # lags far behind on 30 steps per epoch); a training setting, not part of the weights.
             layer.momentum = 0.9
     steps = math.ceil(train_idx.size / batch_size)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=peak_lr), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
-    log(f"ResNet-50 from source/{ASSIGNMENT}: {model.count_params():,} parameters; precision {precision}, "
-        f"batch {batch_size}, at most {max_epochs} epochs or {minutes:g} min")
-    schedule = _budget_callback(minutes - drawing / 60, max_epochs, steps, peak_lr,
-                                warmup_epochs=min(1.0, max_epochs / 4), log=log)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=peak_lr), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
+    log(
+        f"ResNet-50 from source/{ASSIGNMENT}: {model.count_params():,} parameters; precision {precision}, "
+        f"batch {batch_size}, at most {max_epochs} epochs or {minutes:g} min"
+    )
+    schedule = _budget_callback(
+        minutes - drawing / 60, max_epochs, steps, peak_lr, warmup_epochs=min(1.0, max_epochs / 4), log=log
+    )
     callbacks = [schedule]
     if val_idx.size:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
-                                                       restore_best_weights=True, verbose=0))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True, verbose=0)
+        )
     # an epoch stays as long as one pass over the training split, whatever the extra images add
-    history = model.fit(batches(X_fit, Y_fit, batch_size, seed, steps=steps), epochs=max_epochs,
-                        validation_data=(X[val_idx], Y[val_idx]) if val_idx.size else None,
-                        callbacks=callbacks, verbose=0)
+    history = model.fit(
+        batches(X_fit, Y_fit, batch_size, seed, steps=steps),
+        epochs=max_epochs,
+        validation_data=(X[val_idx], Y[val_idx]) if val_idx.size else None,
+        callbacks=callbacks,
+        verbose=0,
+    )
     train_seconds = time.perf_counter() - started
 
     weights_path = out / WEIGHTS_FILE
@@ -346,14 +386,15 @@ def train(out_dir=None, data_dir=None, max_epochs: int = 60, minutes: float | No
     evaluator.save_weights(tmp)
     evaluator.compile(loss="categorical_crossentropy", metrics=["accuracy"])
     test_loss, test_accuracy = evaluator.evaluate(X_test, Y_test, verbose=0, batch_size=64)
-    val_loss, val_accuracy = (evaluator.evaluate(X[val_idx], Y[val_idx], verbose=0, batch_size=64)
-                              if val_idx.size else (None, None))
+    val_loss, val_accuracy = (
+        evaluator.evaluate(X[val_idx], Y[val_idx], verbose=0, batch_size=64) if val_idx.size else (None, None)
+    )
     os.replace(tmp, weights_path)
     epochs_run = len(history.history.get("loss", []))
     stopper = callbacks[-1] if val_idx.size else None
     manifest = {
         "weights": WEIGHTS_FILE,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "model": f"ResNet50(input_shape={INPUT_SHAPE}, classes={CLASSES}) from source/{ASSIGNMENT}",
         "parameters": int(evaluator.count_params()),
         "data": {"source": data["source"], "files": data["files"]},
@@ -363,20 +404,33 @@ def train(out_dir=None, data_dir=None, max_epochs: int = 60, minutes: float | No
         "limited": bool(limit),
         "epochs": epochs_run,
         "best_epoch": (int(getattr(stopper, "best_epoch", epochs_run - 1)) + 1) if stopper else epochs_run,
-        "stopped": ("time budget" if schedule.stopped_for_time else
-                    "early stopping" if stopper is not None and stopper.stopped_epoch else "max epochs"),
+        "stopped": (
+            "time budget"
+            if schedule.stopped_for_time
+            else "early stopping"
+            if stopper is not None and stopper.stopped_epoch
+            else "max epochs"
+        ),
         "seconds": round(time.perf_counter() - started, 1),
         "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(float(np.mean(schedule.epoch_seconds)), 2) if schedule.epoch_seconds else None,
         "test_accuracy": round(float(test_accuracy), 4),
         "test_loss": round(float(test_loss), 4),
         "validation_accuracy": None if val_accuracy is None else round(float(val_accuracy), 4),
-        "settings": {"batch_size": batch_size, "max_epochs": max_epochs, "minutes": minutes, "peak_lr": peak_lr,
-                     "schedule": "linear warm-up, cosine decay to 2% fitted to the time budget",
-                     "early_stopping": f"val_loss, patience {patience}, best weights restored",
-                     "batchnorm_momentum": 0.9, "precision": precision, "seed": seed,
-                     "augmentation": AUGMENTATION, "extra_per_class": extra_per_class,
-                     "threads": os.cpu_count()},
+        "settings": {
+            "batch_size": batch_size,
+            "max_epochs": max_epochs,
+            "minutes": minutes,
+            "peak_lr": peak_lr,
+            "schedule": "linear warm-up, cosine decay to 2% fitted to the time budget",
+            "early_stopping": f"val_loss, patience {patience}, best weights restored",
+            "batchnorm_momentum": 0.9,
+            "precision": precision,
+            "seed": seed,
+            "augmentation": AUGMENTATION,
+            "extra_per_class": extra_per_class,
+            "threads": os.cpu_count(),
+        },
         "versions": library_versions(),
         "history": {k: [round(float(v), 5) for v in vals] for k, vals in history.history.items()},
     }
@@ -384,13 +438,16 @@ def train(out_dir=None, data_dir=None, max_epochs: int = 60, minutes: float | No
     manifest_tmp.write_text(json.dumps(manifest, indent=1))
     os.replace(manifest_tmp, out / MANIFEST_FILE)
     log(f"saved {weights_path} and {out / MANIFEST_FILE}")
-    log(f"{count(epochs_run, 'epoch')} ({manifest['stopped']}), {manifest['seconds'] / 60:.1f} min, "
-        f"{manifest['seconds_per_epoch']} s/epoch")
+    log(
+        f"{count(epochs_run, 'epoch')} ({manifest['stopped']}), {manifest['seconds'] / 60:.1f} min, "
+        f"{manifest['seconds_per_epoch']} s/epoch"
+    )
     log(f"test accuracy: {test_accuracy:.3f}")
     return manifest
 
 
 # ------------------------------------------------------------------ using the weights
+
 
 def read_manifest(directory=None) -> dict | None:
     path = weights_dir(directory) / MANIFEST_FILE
@@ -408,44 +465,64 @@ def load_pretrained(model, directory=None, verbose: bool = True) -> dict | None:
     weights, manifest = folder / WEIGHTS_FILE, read_manifest(directory)
     if not weights.is_file() or manifest is None:
         if verbose:
-            print(f"No pre-trained weights in {folder}. Make them with `course pretrain` (about 5 minutes on "
-                  "two CPU cores), then run this cell again.")
+            print(
+                f"No pre-trained weights in {folder}. Make them with `course pretrain` (about 5 minutes on "
+                "two CPU cores), then run this cell again."
+            )
         return None
     try:
         with warnings.catch_warnings():  # the file holds no optimizer state, by design
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             model.load_weights(weights)
-    except Exception as exc:  # a different architecture: say so instead of a long traceback
+    except Exception as exc:  # noqa: BLE001 - a different architecture: say so instead of a long traceback
         if verbose:
-            print(f"The weights in {weights} do not fit this model ({type(exc).__name__}: {str(exc)[:200]}). "
-                  "They are for the course's ResNet50: check your ResNet50 against the tests above.")
+            print(
+                f"The weights in {weights} do not fit this model ({type(exc).__name__}: {str(exc)[:200]}). "
+                "They are for the course's ResNet50: check your ResNet50 against the tests above."
+            )
         return None
     if verbose:
-        print(f"Loaded {weights.name}, trained by `course pretrain` on {manifest.get('created', '?')}: "
-              f"{count(manifest.get('epochs') or 0, 'epoch')} in {manifest.get('seconds', 0) / 60:.1f} min, "
-              f"on {manifest.get('data', {}).get('source', '?')} SIGNS data; "
-              f"test accuracy then: {manifest.get('test_accuracy')}.")
+        print(
+            f"Loaded {weights.name}, trained by `course pretrain` on {manifest.get('created', '?')}: "
+            f"{count(manifest.get('epochs') or 0, 'epoch')} in {manifest.get('seconds', 0) / 60:.1f} min, "
+            f"on {manifest.get('data', {}).get('source', '?')} SIGNS data; "
+            f"test accuracy then: {manifest.get('test_accuracy')}."
+        )
         if manifest.get("limited"):
             print("Note: these weights come from a shortened test run (--limit); run `course pretrain` for real ones.")
         try:
             now = {k: v.get("sha256") for k, v in signs.describe()["files"].items()}
             then = {k: v.get("sha256") for k, v in manifest.get("data", {}).get("files", {}).items()}
             if now != then:
-                print("Warning: the SIGNS data in use is not the data these weights were trained on; "
-                      "run `course pretrain` again for weights that match it.")
-        except Exception:
+                print(
+                    "Warning: the SIGNS data in use is not the data these weights were trained on; "
+                    "run `course pretrain` again for weights that match it."
+                )
+        except Exception:  # noqa: BLE001 - the data cannot be described: no warning to give
             pass
     return manifest
 
 
 # ------------------------------------------------------------------ command line
 
+
 def _command(args) -> int:
     try:
-        train(out_dir=args.out, data_dir=args.data_dir, max_epochs=args.epochs, minutes=args.minutes,
-              batch_size=args.batch_size, val_fraction=args.val_fraction, patience=args.patience,
-              peak_lr=args.lr, seed=args.seed, limit=args.limit, precision=args.precision,
-              extra_per_class=args.extra, log=lambda line: print(line, flush=True))
+        train(
+            out_dir=args.out,
+            data_dir=args.data_dir,
+            max_epochs=args.epochs,
+            minutes=args.minutes,
+            batch_size=args.batch_size,
+            val_fraction=args.val_fraction,
+            patience=args.patience,
+            peak_lr=args.lr,
+            seed=args.seed,
+            limit=args.limit,
+            precision=args.precision,
+            extra_per_class=args.extra,
+            log=lambda line: print(line, flush=True),
+        )
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -465,29 +542,52 @@ def _count(text: str) -> int:
 def add_cli(subparsers):
     """Register the ``pretrain`` subcommand."""
     p = subparsers.add_parser(
-        "pretrain", help="train the residual_networks ResNet-50 on the SIGNS data in use and save its weights",
+        "pretrain",
+        help="train the residual_networks ResNet-50 on the SIGNS data in use and save its weights",
         description="Train ResNet-50 (built from source/residual_networks) on the SIGNS data in use, with "
-                    "augmentation, a learning-rate schedule fitted to the time budget and early stopping; "
-                    "save weights/resnet50_signs.weights.h5 and a manifest; print the test accuracy.")
+        "augmentation, a learning-rate schedule fitted to the time budget and early stopping; "
+        "save weights/resnet50_signs.weights.h5 and a manifest; print the test accuracy.",
+    )
     p.add_argument("--epochs", type=int, default=60, help="at most this many epochs (default %(default)s)")
-    p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
-                   help="time budget for drawing the extra hands and the training epochs, in minutes (default "
-                        "%(default)s; with start-up and the final test about 5 min in all on two cores)")
-    p.add_argument("--batch-size", type=int, default=32,
-                   help="mini-batch size (default %(default)s; 64 is 1.4x faster per epoch on two cores, "
-                        "benchmarks/resnet_speed.py, but learned less per second: 0.825 against 0.917 "
-                        "in one 4-minute run each, without the extra hands)")
-    p.add_argument("--extra", type=_count, default=None, metavar="N",
-                   help=f"more generated training hands per class, drawn for this run only (default {EXTRA_PER_CLASS} "
-                        "on the bundle's generated data, 0 on the original photos)")
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=DEFAULT_MINUTES,
+        help="time budget for drawing the extra hands and the training epochs, in minutes (default "
+        "%(default)s; with start-up and the final test about 5 min in all on two cores)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="mini-batch size (default %(default)s; 64 is 1.4x faster per epoch on two cores, "
+        "benchmarks/resnet_speed.py, but learned less per second: 0.825 against 0.917 "
+        "in one 4-minute run each, without the extra hands)",
+    )
+    p.add_argument(
+        "--extra",
+        type=_count,
+        default=None,
+        metavar="N",
+        help=f"more generated training hands per class, drawn for this run only (default {EXTRA_PER_CLASS} "
+        "on the bundle's generated data, 0 on the original photos)",
+    )
     p.add_argument("--val-fraction", type=float, default=0.1, help="validation split (default %(default)s)")
     p.add_argument("--patience", type=int, default=12, help="early-stopping patience in epochs (default %(default)s)")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, default=None,
-                   help="train on only this many images (a quick test of the plumbing, not real weights)")
-    p.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16"), default="auto",
-                   help="auto: mixed bfloat16 where the CPU has bf16 instructions, else float32")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="train on only this many images (a quick test of the plumbing, not real weights)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=("auto", "float32", "mixed_bfloat16"),
+        default="auto",
+        help="auto: mixed bfloat16 where the CPU has bf16 instructions, else float32",
+    )
     p.add_argument("--out", metavar="DIR", default=None, help="weights folder (default <course>/weights)")
     p.add_argument("--data-dir", metavar="DIR", default=None, help="SIGNS data folder (default as the notebooks)")
     p.set_defaults(func=_command)

@@ -26,7 +26,7 @@ import tempfile
 # The start-up notices, and only them.
 NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|[IW]\d{4} [\d:.]+\s+\d+ \S+\] .*"                      # absl INFO/WARNING lines during start-up
+    r"|[IW]\d{4} [\d:.]+\s+\d+ \S+\] .*"  # absl INFO/WARNING lines during start-up
     r"|E\d{4} [\d:.]+\s+\d+ \S+\] .*(cuInit|CUDA|cuda|GPU).*"  # the failed GPU probe on a CPU machine
     r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\."
     r"|\s*)$"
@@ -42,7 +42,7 @@ def filtered_stderr():
     """While inside, descriptor 2 goes to a file; on leaving, its lines but the notices go to stderr."""
     try:
         sys.stderr.flush()
-    except Exception:  # a closed or odd stderr: nothing to keep in order
+    except Exception:  # noqa: BLE001 - a closed or odd stderr: nothing to keep in order
         pass
     saved = os.dup(2)
     with tempfile.TemporaryFile() as capture:
@@ -53,8 +53,9 @@ def filtered_stderr():
             os.dup2(saved, 2)
             os.close(saved)
             capture.seek(0)
-            kept = [line for line in capture.read().decode(errors="replace").splitlines(keepends=True)
-                    if not is_noise(line)]
+            kept = [
+                line for line in capture.read().decode(errors="replace").splitlines(keepends=True) if not is_noise(line)
+            ]
             if kept:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()
@@ -76,7 +77,7 @@ class _QuietLoader(importlib.abc.Loader):
             self._loader.exec_module(module)
             try:
                 module.config.list_physical_devices()  # the GPU probe logs too: let it happen in here
-            except Exception:
+            except Exception:  # noqa: BLE001 - a TensorFlow without the probe: nothing to silence
                 pass
 
 

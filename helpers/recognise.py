@@ -69,8 +69,10 @@ def assignment_of(path: Path, root: Path, given: str | None = None) -> str:
         return leaders[0]
     if path.stem in (leaders if best else ASSIGNMENTS):
         return path.stem
-    choose = (f"name it after one of {', '.join(ASSIGNMENTS)} (e.g. {ASSIGNMENTS[0]}.ipynb) "
-              f"or pass --assignment {'|'.join(ASSIGNMENTS)}")
+    choose = (
+        f"name it after one of {', '.join(ASSIGNMENTS)} (e.g. {ASSIGNMENTS[0]}.ipynb) "
+        f"or pass --assignment {'|'.join(ASSIGNMENTS)}"
+    )
     if unreadable:
         why = f"it cannot be read ({unreadable})"
     elif best:
@@ -78,10 +80,12 @@ def assignment_of(path: Path, root: Path, given: str | None = None) -> str:
     elif found:
         shown = sorted(found)[:MAX_IDS_SHOWN]
         more = f" and {len(found) - len(shown)} more" if len(found) > len(shown) else ""
-        why = (f"its cells' nbgrader grade ids ({', '.join(shown)}{more}) are not those of any "
-               "assignment of this course")
+        why = f"its cells' nbgrader grade ids ({', '.join(shown)}{more}) are not those of any assignment of this course"
     else:
-        why = ("its cells carry no nbgrader grade ids (the metadata of the course's notebook was lost, "
-               "e.g. by copying the cells into a new notebook)")
-    raise UnknownAssignment(f"cannot tell which assignment {path.name} is: {why}, and its file name is "
-                            f"not an assignment's; {choose}.")
+        why = (
+            "its cells carry no nbgrader grade ids (the metadata of the course's notebook was lost, "
+            "e.g. by copying the cells into a new notebook)"
+        )
+    raise UnknownAssignment(
+        f"cannot tell which assignment {path.name} is: {why}, and its file name is not an assignment's; {choose}."
+    )

@@ -95,7 +95,7 @@ def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
     order = np.random.permutation(m)
     shuffled_X, shuffled_Y = X[order], Y[order]
     return [
-        (shuffled_X[start:start + mini_batch_size], shuffled_Y[start:start + mini_batch_size])
+        (shuffled_X[start : start + mini_batch_size], shuffled_Y[start : start + mini_batch_size])
         for start in range(0, m, mini_batch_size)
     ]
 
@@ -116,22 +116,33 @@ _SPREAD = np.array([-0.15, -0.03, 0.09, 0.22])  # radians from +y, a relaxed ope
 
 # Fingers raised per class, as the real photographs show them.
 _RAISED = {
-    0: (),                       # "O": fingertips curled onto the thumb
-    1: (0,),                     # index
-    2: (0, 1),                   # index + middle
-    3: ("thumb", 0, 1),          # thumb + index + middle
-    4: (0, 1, 2, 3),             # four fingers, thumb folded across the palm
-    5: ("thumb", 0, 1, 2, 3),    # open hand
+    0: (),  # "O": fingertips curled onto the thumb
+    1: (0,),  # index
+    2: (0, 1),  # index + middle
+    3: ("thumb", 0, 1),  # thumb + index + middle
+    4: (0, 1, 2, 3),  # four fingers, thumb folded across the palm
+    5: ("thumb", 0, 1, 2, 3),  # open hand
 }
 
 # Relative hand size per class; with the fingers folded a fist (1, 2) is smaller in the frame than an
 # open hand anyway, as in the photos.
 _CLASS_SCALE = {0: 1.05, 1: 1.0, 2: 0.97, 3: 0.98, 4: 1.0, 5: 0.98}
 
-_SKIN_TONES = 0.84 * np.array([  # sRGB of lit skin, light to dark
-    [236, 196, 170], [222, 172, 138], [208, 152, 114], [192, 134, 96],
-    [170, 114, 78], [140, 92, 62], [108, 70, 48],
-]) / 255.0
+_SKIN_TONES = (
+    0.84
+    * np.array(
+        [  # sRGB of lit skin, light to dark
+            [236, 196, 170],
+            [222, 172, 138],
+            [208, 152, 114],
+            [192, 134, 96],
+            [170, 114, 78],
+            [140, 92, 62],
+            [108, 70, 48],
+        ]
+    )
+    / 255.0
+)
 _SKIN_WEIGHTS = np.array([0.02, 0.2, 0.38, 0.28, 0.09, 0.025, 0.005])
 
 
@@ -158,7 +169,7 @@ def _finger_points(base, theta, lengths, flex):
 
 def _bezier_points(p0, p1, p2, count):
     t = np.linspace(0.0, 1.0, count)[:, None]
-    return list((1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t ** 2 * p2)
+    return list((1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2)
 
 
 def _chain(points, radii, part):
@@ -188,8 +199,7 @@ def _hand_model(label, rng):
         elif label == 0:
             # index meets the thumb; the others curl progressively tighter behind it
             tight = 10 * f
-            flex = np.radians([rng.uniform(45, 60) + tight, rng.uniform(80, 100) + tight / 2,
-                               rng.uniform(50, 70)])
+            flex = np.radians([rng.uniform(45, 60) + tight, rng.uniform(80, 100) + tight / 2, rng.uniform(50, 70)])
             theta *= 0.4
         else:
             flex = np.radians([rng.uniform(65, 90), rng.uniform(80, 100), rng.uniform(55, 80)])
@@ -228,8 +238,16 @@ def _hand_model(label, rng):
     prims.append(("ellipsoid", np.array([0.0, 0.06, 0.0]), np.eye(3), np.array([0.24, 0.16, 0.13]), 1))
     for f in range(4):  # metacarpals fill the palm up to the knuckles
         knuckle = np.array([*_KNUCKLES[f], 0.0])
-        prims.append(("capsule", np.array([_KNUCKLES[f][0] * 0.6, 0.3, -0.03]), knuckle - [0, 0, 0.02],
-                      0.1, _FINGER_RADIUS[f] * 1.25, 2))
+        prims.append(
+            (
+                "capsule",
+                np.array([_KNUCKLES[f][0] * 0.6, 0.3, -0.03]),
+                knuckle - [0, 0, 0.02],
+                0.1,
+                _FINGER_RADIUS[f] * 1.25,
+                2,
+            )
+        )
 
     keypoints = np.array([*tips, thumb[-1], [0.0, 0.0, 0.0], [-0.45, 0.4, 0.0], [0.45, 0.5, 0.0]])
     return prims, keypoints
@@ -277,7 +295,7 @@ def _blur(img, sigma):
         n = out.shape[axis]
         acc = np.zeros(out.shape)
         for i, w in enumerate(k):
-            acc += w * (padded[i:i + n] if axis == 0 else padded[:, i:i + n])
+            acc += w * (padded[i : i + n] if axis == 0 else padded[:, i : i + n])
         out = acc
     return out
 
@@ -334,8 +352,11 @@ def _rasterize(prims, size):
                 continue
             ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
             inv = rot.T / axes[:, None]  # world -> unit sphere
-            q0 = (inv[:, 0, None, None] * (xs - c[0]) + inv[:, 1, None, None] * (ys - c[1])
-                  + inv[:, 2, None, None] * (0 - c[2]))
+            q0 = (
+                inv[:, 0, None, None] * (xs - c[0])
+                + inv[:, 1, None, None] * (ys - c[1])
+                + inv[:, 2, None, None] * (0 - c[2])
+            )
             dz = inv[:, 2]
             qa = dz @ dz
             qb = 2 * (q0 * dz[:, None, None]).sum(axis=0)
@@ -395,8 +416,16 @@ def _render_image(label, rng):
     for prim in prims:
         if prim[0] == "capsule":
             _, a, b, ra, rb, pid = prim
-            placed.append(("capsule", (rot @ a) * scale + [off_x, off_y, 0],
-                           (rot @ b) * scale + [off_x, off_y, 0], ra * scale, rb * scale, pid))
+            placed.append(
+                (
+                    "capsule",
+                    (rot @ a) * scale + [off_x, off_y, 0],
+                    (rot @ b) * scale + [off_x, off_y, 0],
+                    ra * scale,
+                    rb * scale,
+                    pid,
+                )
+            )
         else:
             _, c, r, axes, pid = prim
             placed.append(("ellipsoid", (rot @ c) * scale + [off_x, off_y, 0], rot @ r, axes * scale, pid))
@@ -416,11 +445,11 @@ def _render_image(label, rng):
     angle = rng.uniform(0, 2 * np.pi)
     gradient = (np.cos(angle) * (xs - 0.5) + np.sin(angle) * (ys - 0.5)) * rng.uniform(0.02, 0.08)
     vignette = -rng.uniform(0.0, 0.06) * ((xs - 0.5) ** 2 + (ys - 0.5) ** 2)
-    falloff = -rng.uniform(0.02, 0.12) * ys ** 1.5  # the wall is lit from above: darker low down
+    falloff = -rng.uniform(0.02, 0.12) * ys**1.5  # the wall is lit from above: darker low down
     light = base * (1 + gradient + vignette + falloff + 0.012 * _smooth_noise(rng, half, 6))
     dx, dy = int(rng.uniform(0, 7)), int(rng.uniform(0, 5))  # shadow offset, final pixels
     coverage = mask.reshape(half, 2, half, 2).mean(axis=(1, 3))
-    shadow = np.pad(coverage, 8, mode="edge")[8 - dy:8 - dy + half, 8 - dx:8 - dx + half]
+    shadow = np.pad(coverage, 8, mode="edge")[8 - dy : 8 - dy + half, 8 - dx : 8 - dx + half]
     shadow = _blur(shadow, rng.uniform(1.5, 3.5))
     light = light * (1 - rng.uniform(0.15, 0.45) * shadow)
     bg = np.repeat(np.repeat(light, 2, axis=0), 2, axis=1)[..., None] * tint
@@ -457,7 +486,7 @@ def _render_image(label, rng):
         n = normal[mask]
         # half-Lambert: light scattered under the skin keeps the silhouette lit, never outlined in near-black
         lambert = (n @ light_dir + 1) / 2
-        shade = ((0.55 + 0.55 * lambert ** 1.5) * (1 - 0.6 * occlusion[mask]))[:, None]
+        shade = ((0.55 + 0.55 * lambert**1.5) * (1 - 0.6 * occlusion[mask]))[:, None]
         spec = rng.uniform(0.04, 0.1) * np.clip(n @ halfway, 0, 1) ** 16
         albedo = np.stack([arm, skin, palm])[part[mask]] * texture[mask][:, None]
         warm = np.array([1.0, 0.93, 0.88])  # shadows on skin go redder
@@ -514,8 +543,12 @@ STREAMS = {"train": 0, "test": 1, "extra": 2}  # "extra": more training hands fo
 def _render_range(args):
     """Images ``start:stop`` of a (seed, stream): each drawn from a random stream keyed by its index."""
     labels, seed, stream, start, stop = args
-    return np.stack([_render_image(int(labels[i]), np.random.default_rng([GENERATOR_VERSION, seed, stream, i]))
-                     for i in range(start, stop)])
+    return np.stack(
+        [
+            _render_image(int(labels[i]), np.random.default_rng([GENERATOR_VERSION, seed, stream, i]))
+            for i in range(start, stop)
+        ]
+    )
 
 
 def generate_arrays(n_per_class, seed=DEFAULT_SEED, split="train", progress=None, workers=1):
@@ -539,8 +572,11 @@ def generate_arrays(n_per_class, seed=DEFAULT_SEED, split="train", progress=None
             import multiprocessing
 
             # spawn: the caller may hold TensorFlow's threads, which a fork would copy half-way
-            pool = stack.enter_context(concurrent.futures.ProcessPoolExecutor(
-                min(workers, len(ranges)), mp_context=multiprocessing.get_context("spawn")))
+            pool = stack.enter_context(
+                concurrent.futures.ProcessPoolExecutor(
+                    min(workers, len(ranges)), mp_context=multiprocessing.get_context("spawn")
+                )
+            )
             drawn = pool.map(_render_range, ranges)
         for (_, _, _, a, b), images in zip(ranges, drawn):
             X[a:b] = images
@@ -582,15 +618,20 @@ def _write_h5(path, split, X, y):
     import h5py
 
     with h5py.File(path, "w", libver="earliest", track_order=False) as fh:
-        for name, data in ((f"{split}_set_x", X), (f"{split}_set_y", y),
-                           ("list_classes", np.arange(N_CLASSES, dtype=np.int64))):
+        for name, data in (
+            (f"{split}_set_x", X),
+            (f"{split}_set_y", y),
+            ("list_classes", np.arange(N_CLASSES, dtype=np.int64)),
+        ):
             fh.create_dataset(name, data=data, track_times=False)
 
 
 def _validate(split, X, y, classes, where):
     """Check arrays read from ``where`` against the course's format; returns labels (m,)."""
-    fix = ("Use the original SIGNS files (train_signs.h5 / test_signs.h5), or run "
-           "`course data --generate` to rebuild the generated set.")
+    fix = (
+        "Use the original SIGNS files (train_signs.h5 / test_signs.h5), or run "
+        "`course data --generate` to rebuild the generated set."
+    )
     if X.dtype != np.uint8:
         raise SignsDataError(f"{where}: {split}_set_x has dtype {X.dtype}, expected uint8 pixel values. {fix}")
     if X.ndim != 4 or X.shape[1:] != IMAGE_SHAPE:
@@ -602,8 +643,7 @@ def _validate(split, X, y, classes, where):
     if y.ndim != 1:
         raise SignsDataError(f"{where}: {split}_set_y has shape {y.shape}, expected (m,). {fix}")
     if y.shape[0] != X.shape[0]:
-        raise SignsDataError(f"{where}: {X.shape[0]} images but {y.shape[0]} labels; "
-                             f"the counts must match. {fix}")
+        raise SignsDataError(f"{where}: {X.shape[0]} images but {y.shape[0]} labels; the counts must match. {fix}")
     if X.shape[0] == 0:
         raise SignsDataError(f"{where}: the {split} set is empty. {fix}")
     if y.min() < 0 or y.max() >= N_CLASSES:
@@ -613,8 +653,10 @@ def _validate(split, X, y, classes, where):
         raise SignsDataError(f"{where}: list_classes is {classes.tolist()!r}, expected [0, 1, 2, 3, 4, 5]. {fix}")
     counts = np.bincount(y, minlength=N_CLASSES)
     if (counts == 0).any():
-        raise SignsDataError(f"{where}: classes {np.flatnonzero(counts == 0).tolist()} have no images "
-                             f"(counts per class {counts.tolist()}); every class must be present. {fix}")
+        raise SignsDataError(
+            f"{where}: classes {np.flatnonzero(counts == 0).tolist()} have no images "
+            f"(counts per class {counts.tolist()}); every class must be present. {fix}"
+        )
     return y.astype(np.int64)
 
 
@@ -634,7 +676,8 @@ def read_split(path, split):
                 raise SignsDataError(
                     f"{path}: not a SIGNS {split} file: missing {missing}, found keys {found}. "
                     f"A {split} file holds {keys}; check that train and test files are not swapped, or run "
-                    f"`course data --generate` to rebuild the generated set.")
+                    f"`course data --generate` to rebuild the generated set."
+                )
             X, y, classes = (np.asarray(fh[k][()]) for k in keys)
     except SignsDataError:
         raise
@@ -642,7 +685,8 @@ def read_split(path, split):
         raise SignsDataError(
             f"{path}: cannot be read as HDF5 ({type(exc).__name__}: {exc}); the file is truncated, "
             f"damaged or in another format. Copy it again from the original release, or run "
-            f"`course data --generate`.") from exc
+            f"`course data --generate`."
+        ) from exc
     y = _validate(split, X, y, classes, str(path))
     return X, y, classes.astype(np.int64)
 
@@ -695,8 +739,12 @@ def describe(data_dir=None):
             if KNOWN_ORIGINAL_SHA256.get(name) == sha:
                 entry = {"source": "original", "sha256": sha}
             else:
-                entry = {"source": UNKNOWN, "sha256": sha,
-                         "recorded_sha256": entry.get("sha256"), "recorded_source": entry.get("source")}
+                entry = {
+                    "source": UNKNOWN,
+                    "sha256": sha,
+                    "recorded_sha256": entry.get("sha256"),
+                    "recorded_source": entry.get("source"),
+                }
         files[name] = entry
     sources = {entry["source"] for entry in files.values()}
     if sources == {"missing"}:
@@ -716,6 +764,7 @@ def _summary_line(info, counts):
     elif train["source"] == test["source"]:
         what = f"{train['source']} (sha256 {train['sha256'][:12]}… / {test['sha256'][:12]}…)"
     else:
+
         def one(entry):
             if entry["source"] == "generated":
                 return f"generated (v{entry.get('generator_version')}, seed {entry.get('seed')})"
@@ -744,8 +793,7 @@ def generate(data_dir=None, seed=DEFAULT_SEED, verbose=True, per_class=(TRAIN_PE
     if verbose:
         from tqdm.auto import tqdm
 
-        progress = tqdm(total=total, desc=f"Generating SIGNS-like images (seed {seed})", unit="img",
-                        leave=False)
+        progress = tqdm(total=total, desc=f"Generating SIGNS-like images (seed {seed})", unit="img", leave=False)
     start = time.perf_counter()
     arrays = {}
     try:
@@ -760,16 +808,21 @@ def generate(data_dir=None, seed=DEFAULT_SEED, verbose=True, per_class=(TRAIN_PE
         for split, (X, y) in arrays.items():
             _write_h5(temps[split], split, X, y)
             entries[SPLITS[split]] = {
-                "source": "generated", "generator_version": GENERATOR_VERSION, "seed": int(seed),
-                "sha256": _sha256(temps[split]), "images": int(X.shape[0]),
+                "source": "generated",
+                "generator_version": GENERATOR_VERSION,
+                "seed": int(seed),
+                "sha256": _sha256(temps[split]),
+                "images": int(X.shape[0]),
                 "class_counts": np.bincount(y, minlength=N_CLASSES).tolist(),
             }
         for split in ("train", "test"):
             os.replace(temps[split], folder / SPLITS[split])
     manifest = _write_manifest(folder, entries)
     if verbose:
-        print(f"Generated SIGNS-like data (generator v{GENERATOR_VERSION}, seed {seed}) in "
-              f"{time.perf_counter() - start:.1f} s: {folder}")
+        print(
+            f"Generated SIGNS-like data (generator v{GENERATOR_VERSION}, seed {seed}) in "
+            f"{time.perf_counter() - start:.1f} s: {folder}"
+        )
     return manifest
 
 
@@ -791,12 +844,15 @@ def import_original(src_dir, data_dir=None, verbose=True):
         only = None
     if not src.is_dir():
         raise SignsDataError(f"{src}: no such folder. Give the folder holding train_signs.h5 and test_signs.h5.")
-    given = {split: src / name for split, name in SPLITS.items()
-             if (src / name).is_file() and (only is None or name in only)}
+    given = {
+        split: src / name for split, name in SPLITS.items() if (src / name).is_file() and (only is None or name in only)
+    }
     if not given:
         present = sorted(p.name for p in src.iterdir())[:10]
-        raise SignsDataError(f"{src}: neither {TRAIN_FILE} nor {TEST_FILE} is there (found {present}). "
-                             f"Give the folder holding the original SIGNS files.")
+        raise SignsDataError(
+            f"{src}: neither {TRAIN_FILE} nor {TEST_FILE} is there (found {present}). "
+            f"Give the folder holding the original SIGNS files."
+        )
     checked = {}
     for split, path in given.items():
         X, y, _ = read_split(path, split)
@@ -821,13 +877,18 @@ def import_original(src_dir, data_dir=None, verbose=True):
             if _sha256(tmp) != sha:
                 raise SignsDataError(f"copying {path} to {folder} changed its bytes; check the disk and retry.")
             temps[split] = tmp
-            files[SPLITS[split]] = {"source": "original", "sha256": sha, "images": m, "class_counts": counts,
-                                    "imported_from": str(path.resolve())}
+            files[SPLITS[split]] = {
+                "source": "original",
+                "sha256": sha,
+                "images": m,
+                "class_counts": counts,
+                "imported_from": str(path.resolve()),
+            }
         for split, tmp in temps.items():
             os.replace(tmp, folder / SPLITS[split])
     _write_manifest(folder, {name: entry for name, entry in files.items() if entry.get("source") != "missing"})
     if verbose:
-        for split, (path, sha, m, counts) in checked.items():
+        for split, (_path, sha, m, counts) in checked.items():
             balance = "balanced" if len(set(counts)) == 1 else "unbalanced"
             print(f"Imported {SPLITS[split]}: {m} images, per class {counts} ({balance}), sha256 {sha}")
     return describe(folder)
@@ -848,7 +909,8 @@ def _ensure_data(folder, verbose):
         return
     raise SignsDataError(
         f"{folder}: {have} is there but {lack} is missing. Put both original files in place with "
-        f"`course data --import DIR`, or replace both with generated data: `course data --generate`.")
+        f"`course data --import DIR`, or replace both with generated data: `course data --generate`."
+    )
 
 
 def load_dataset(data_dir=None, verbose=True):
@@ -929,8 +991,11 @@ def _data_command(args):
         if args.generate and args.import_dir:
             raise SignsDataError("--generate and --import are exclusive; give one of them.")
         if args.generate:
-            replaced = [name for name, entry in describe(args.data_dir)["files"].items()
-                        if entry["source"] not in ("generated", "missing")]
+            replaced = [
+                name
+                for name, entry in describe(args.data_dir)["files"].items()
+                if entry["source"] not in ("generated", "missing")
+            ]
             if replaced:
                 print(f"Replacing {', '.join(replaced)} (not generated) with generated data.")
             generate(args.data_dir, seed=args.seed)
@@ -955,19 +1020,28 @@ def _data_command(args):
 def add_cli(subparsers):
     """Register the ``data`` subcommand on an argparse subparsers object."""
     p = subparsers.add_parser(
-        "data", help="show, generate or import the SIGNS data",
+        "data",
+        help="show, generate or import the SIGNS data",
         description="Show which SIGNS data is in use (generating the default first if none), "
-                    "regenerate it, import the original files, or draw a sample grid.")
+        "regenerate it, import the original files, or draw a sample grid.",
+    )
     p.add_argument("--generate", action="store_true", help="(re)generate the SIGNS-like default data")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for --generate (default %(default)s)")
-    p.add_argument("--import", dest="import_dir", metavar="DIR",
-                   help="validate and install original train_signs.h5/test_signs.h5 from DIR")
+    p.add_argument(
+        "--import",
+        dest="import_dir",
+        metavar="DIR",
+        help="validate and install original train_signs.h5/test_signs.h5 from DIR",
+    )
     p.add_argument("--grid", metavar="PNG", help="write a PNG grid of samples per class")
-    p.add_argument("--samples", action="store_true",
-                   help="draw the notebooks' own pictures again (source/*/my_sign.png, my_image.png); "
-                        "then run `course release`")
-    p.add_argument("--data-dir", metavar="DIR", default=None,
-                   help="data folder (default $SIGNS_DATA_DIR, else <repo>/datasets)")
+    p.add_argument(
+        "--samples",
+        action="store_true",
+        help="draw the notebooks' own pictures again (source/*/my_sign.png, my_image.png); then run `course release`",
+    )
+    p.add_argument(
+        "--data-dir", metavar="DIR", default=None, help="data folder (default $SIGNS_DATA_DIR, else <repo>/datasets)"
+    )
     p.set_defaults(func=_data_command)
     return p
 

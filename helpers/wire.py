@@ -34,7 +34,9 @@ def encode(value, depth: int = 0):
         value = float(value)
         return value if math.isfinite(value) else {"__float__": repr(value)}
     if isinstance(value, np.generic) and value.dtype.kind in "biufc":
-        return {"__npscalar__": encode(np.asarray(value)), }
+        return {
+            "__npscalar__": encode(np.asarray(value)),
+        }
     if type(value) is np.ndarray:
         return _encode_array(value)
     if type(value) is tuple:
@@ -52,8 +54,11 @@ def _encode_array(array: np.ndarray):
     data = np.array(array, order="C", copy=True)  # (ascontiguousarray would turn 0-d into 1-d)
     if data.nbytes > MAX_ARRAY_BYTES:
         return {"__unserializable__": f"array of {data.nbytes} bytes"}
-    return {"__ndarray__": base64.b64encode(data.tobytes()).decode("ascii"), "dtype": data.dtype.str,
-            "shape": list(data.shape)}
+    return {
+        "__ndarray__": base64.b64encode(data.tobytes()).decode("ascii"),
+        "dtype": data.dtype.str,
+        "shape": list(data.shape),
+    }
 
 
 def _encode_framework(value):
@@ -66,17 +71,18 @@ def _encode_framework(value):
 
             return {"__keras__": keras_graph.model_graph(value)}
         if any(n.endswith(".KerasTensor") for n in names):
-            return {"__keras_tensor__": [None if d is None else int(d) for d in value.shape],
-                    "dtype": str(value.dtype)}
+            return {"__keras_tensor__": [None if d is None else int(d) for d in value.shape], "dtype": str(value.dtype)}
         if any(n.endswith("TensorSpec") for n in names):
             shape = None if value.shape.rank is None else [None if d is None else int(d) for d in value.shape]
-            return {"__tensorspec__": shape,
-                    "dtype": value.dtype.name, "name": value.name}
+            return {"__tensorspec__": shape, "dtype": value.dtype.name, "name": value.name}
         if any(n.endswith("Variable") or n.endswith("ResourceVariable") for n in names) and hasattr(value, "numpy"):
-            return {"__tf_variable__": _encode_array(np.asarray(value.numpy())), "name": str(getattr(value, "name", ""))}
+            return {
+                "__tf_variable__": _encode_array(np.asarray(value.numpy())),
+                "name": str(getattr(value, "name", "")),
+            }
         if hasattr(value, "numpy") and any("Tensor" in n for n in names):
             return {"__tf_tensor__": _encode_array(np.asarray(value.numpy()))}
-    except Exception as exc:  # a student's object that misbehaves while being read
+    except Exception as exc:  # noqa: BLE001 - a student's object that misbehaves while being read
         return {"__unserializable__": f"{cls.__name__} ({type(exc).__name__})"}
     return {"__unserializable__": cls.__name__}
 
@@ -124,8 +130,10 @@ def encode_result(result, args, kwargs):
 
                 return {"__keras__": keras_graph.tensor_graph(result, inputs)}
             except Exception as exc:  # noqa: BLE001 - e.g. an output not connected to the inputs
-                return {"__unserializable__": f"Keras tensor whose layers cannot be read back "
-                                              f"({type(exc).__name__}: {str(exc)[:300]})"}
+                return {
+                    "__unserializable__": f"Keras tensor whose layers cannot be read back "
+                    f"({type(exc).__name__}: {str(exc)[:300]})"
+                }
     return encode(result)
 
 
@@ -188,22 +196,27 @@ def decode(data, inputs: list | None = None, depth: int = 0):
         return {k: decode(v, depth=depth + 1) for k, v in pairs}
     if "__tf_tensor__" in data:
         import tensorflow as tf
+
         return tf.constant(_decode_array(data["__tf_tensor__"]))
     if "__tf_variable__" in data:
         import tensorflow as tf
+
         return tf.Variable(_decode_array(data["__tf_variable__"]), name=_name(data.get("name")))
     if "__tensorspec__" in data:
         import tensorflow as tf
+
         shape = data["__tensorspec__"]
         if shape is not None:
             shape = [None if d is None else int(d) for d in _list(shape)]
         return tf.TensorSpec(shape=shape, dtype=tf.as_dtype(str(data["dtype"])), name=_name(data.get("name")))
     if "__keras_tensor__" in data:
         import keras
+
         shape = tuple(None if d is None else int(d) for d in _list(data["__keras_tensor__"]))
         return keras.Input(batch_shape=shape, dtype=str(data.get("dtype", "float32")))
     if "__keras__" in data:
         from helpers import keras_graph
+
         return keras_graph.rebuild(data["__keras__"], inputs)
     if "__unserializable__" in data:
         return Unserializable(str(data["__unserializable__"])[:200])

@@ -40,7 +40,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if left_out:
         terminalreporter.write_line(
             f"fast tier: {left_out} exhaustive test(s) left out; `python -m pytest -m exhaustive` runs them "
-            "(.ci/run runs both tiers)")
+            "(.ci/run runs both tiers)"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +79,7 @@ def write_submissions(root: Path, assignment: str, submissions: dict) -> None:
             nbformat.write(content, target)
 
 
-@functools.lru_cache(maxsize=None)  # read once per assignment: every variant's assertion asks for its pack
+@functools.cache  # read once per assignment: every variant's assertion asks for its pack
 def variant_packs(assignment: str) -> tuple[tuple[str, ...], ...]:
     """Every wrong and correct variant of the catalogues, packed into as few notebooks as they allow.
 
@@ -136,8 +137,7 @@ def grade_class(target: Path, submissions: dict[str, dict], timeout: int | None 
         write_submissions(root, assignment, students)
         jobs += [batch.Job(student, assignment) for student in students]
     settings = Settings.load(root) if timeout is None else Settings.load(root, timeout=timeout)
-    results = batch.grade_all(settings, jobs, workers=max(1, min(2, os.cpu_count() or 1)), force=True,
-                              progress=False)
+    results = batch.grade_all(settings, jobs, workers=max(1, min(2, os.cpu_count() or 1)), force=True, progress=False)
     graded = GradedCourse(root, {assignment: {} for assignment in submissions})
     for result in results:
         graded[result.assignment][result.student] = result
@@ -149,8 +149,10 @@ def pack_submissions(assignment: str, packs: range | None = None) -> dict:
     from helpers.instructor import demo
 
     names = variant_packs(assignment)
-    return {pack_student(k): demo.filled_notebook(ROOT, assignment, names[k])
-            for k in (packs if packs is not None else range(len(names)))}
+    return {
+        pack_student(k): demo.filled_notebook(ROOT, assignment, names[k])
+        for k in (packs if packs is not None else range(len(names)))
+    }
 
 
 REPRESENTATIVE_PACK = 0  # pack_01, the largest: first fit fills it first, one variant for most solution cells
@@ -163,20 +165,27 @@ def graded_references(tmp_path_factory) -> GradedCourse:
     every test that needs a graded reference or blank reads these."""
     from helpers.instructor import demo
 
-    submissions = {assignment: {"reference": demo.filled_notebook(ROOT, assignment), "blank": UNTOUCHED_RELEASE,
-                                **pack_submissions(assignment, range(REPRESENTATIVE_PACK, REPRESENTATIVE_PACK + 1))}
-                   for assignment in ASSIGNMENTS}
+    submissions = {
+        assignment: {
+            "reference": demo.filled_notebook(ROOT, assignment),
+            "blank": UNTOUCHED_RELEASE,
+            **pack_submissions(assignment, range(REPRESENTATIVE_PACK, REPRESENTATIVE_PACK + 1)),
+        }
+        for assignment in ASSIGNMENTS
+    }
     return grade_class(tmp_path_factory.mktemp("references") / "course", submissions)
 
 
 @pytest.fixture(scope="session")
 def graded_packs(tmp_path_factory) -> GradedCourse:
     """Every variant pack of every assignment graded in real kernels, in one run (the exhaustive tier's)."""
-    return grade_class(tmp_path_factory.mktemp("packs") / "course",
-                       {assignment: pack_submissions(assignment) for assignment in ASSIGNMENTS})
+    return grade_class(
+        tmp_path_factory.mktemp("packs") / "course",
+        {assignment: pack_submissions(assignment) for assignment in ASSIGNMENTS},
+    )
 
 
-@functools.lru_cache(maxsize=None)  # one read per assignment
+@functools.cache  # one read per assignment
 def _source_notebook(assignment: str):
     from helpers.instructor import notebooks as nbu
 
@@ -186,13 +195,14 @@ def _source_notebook(assignment: str):
 IN_PROCESS_DIAGNOSIS_SECONDS = 600
 
 
-@functools.lru_cache(maxsize=None)  # the fast and the exhaustive tier's tests ask for the same packs
+@functools.cache  # the fast and the exhaustive tier's tests ask for the same packs
 def judge_in_process(assignment: str, names: tuple[str, ...]) -> tuple[tuple[str, str, float, str, str], ...]:
     """(grade_id, status, points, mistake, message) of every test cell for the source answers with the
     variants ``names`` applied, judged in this process by :class:`helpers.instructor.judge.LocalJudge`:
     the grader's test cells, checks, comparator and diagnosis, the student's functions called here.
     Status is "passed", or what a kernel's grading says of a failed cell ("error", "timeout")."""
-    from helpers.instructor import diagnosis, judge, notebooks as nbu
+    from helpers.instructor import diagnosis, judge
+    from helpers.instructor import notebooks as nbu
 
     source = _source_notebook(assignment)
     variants = [declared_variant(assignment, name) for name in names]
@@ -203,8 +213,10 @@ def judge_in_process(assignment: str, names: tuple[str, ...]) -> tuple[tuple[str
     # then fails unnamed). What is checked here is the name, so the diagnosis gets the time it needs.
     local.diagnosis_seconds = IN_PROCESS_DIAGNOSIS_SECONDS
     points = {nbu.grade_id(c): nbu.points(c) for c in nbu.test_cells(source)}
-    return tuple((gid, "passed", points[gid], "", "") if status == "ok" else (gid, status, 0.0, mistake, reason)
-                 for gid, status, reason, mistake in local.judge_notebook(copy.deepcopy(source)))
+    return tuple(
+        (gid, "passed", points[gid], "", "") if status == "ok" else (gid, status, 0.0, mistake, reason)
+        for gid, status, reason, mistake in local.judge_notebook(copy.deepcopy(source))
+    )
 
 
 def cell_rows(cells) -> list[tuple[str, str, float, str, str]]:

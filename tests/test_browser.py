@@ -53,8 +53,10 @@ from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-TF_NOISE = re.compile(r"E0000|cuInit|oneDNN|absl::InitializeLog|cpu_feature_guard|rebuild TensorFlow|"
-                      r"cuda drivers|TF_ENABLE_ONEDNN_OPTS")
+TF_NOISE = re.compile(
+    r"E0000|cuInit|oneDNN|absl::InitializeLog|cpu_feature_guard|rebuild TensorFlow|"
+    r"cuda drivers|TF_ENABLE_ONEDNN_OPTS"
+)
 SHOTS = os.environ.get("COURSE_BROWSER_SCREENSHOTS")
 
 
@@ -78,8 +80,7 @@ def course(tmp_path_factory) -> Path:
     from helpers import signs
 
     signs.load_dataset(verbose=False)  # the data exist before a kernel needs them
-    subprocess.run([sys.executable, "-m", "helpers.cli", "--root", str(root), "setup"], check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "helpers.cli", "--root", str(root), "setup"], check=True, capture_output=True)
     return root
 
 
@@ -90,10 +91,19 @@ def user_env(tmp_path_factory) -> dict[str, str]:
     Assignment List looks for them). This Python's bin folder is not on PATH, as with `.venv/bin/jupyter lab`."""
     home = tmp_path_factory.mktemp("home")
     bin_dir = Path(sys.executable).parent.resolve()
-    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
-                           if p and Path(p).resolve() != bin_dir) or "/usr/bin:/bin"
-    env = dict(os.environ, PATH=path, HOME=str(home), COURSE_FAST="1", JUPYTER_CONFIG_DIR=str(home / "config"),
-               JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
+    path = (
+        os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != bin_dir)
+        or "/usr/bin:/bin"
+    )
+    env = dict(
+        os.environ,
+        PATH=path,
+        HOME=str(home),
+        COURSE_FAST="1",
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_DATA_DIR=str(home / "data"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+    )
     env.pop("NBGRADER_EXECUTION", None)
     return env
 
@@ -112,11 +122,27 @@ def serve_lab(course: Path, user_env: dict[str, str], *lab_args: str):
     port, token = _free_port(), secrets.token_hex(16)
     log = (home / "lab.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}",
-         "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=", "--allow-root",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *lab_args],
-        cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={course}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=",
+            "--allow-root",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            *lab_args,
+        ],
+        cwd=course,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -126,7 +152,7 @@ def serve_lab(course: Path, user_env: dict[str, str], *lab_args: str):
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start:\n{(home / 'lab.log').read_text()}")
+                    raise RuntimeError(f"JupyterLab did not start:\n{(home / 'lab.log').read_text()}") from None
                 time.sleep(0.5)
         yield base, token, home / "lab.log"
     finally:
@@ -142,8 +168,13 @@ def serve_lab(course: Path, user_env: dict[str, str], *lab_args: str):
 def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                "--disable-gpu"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        "--disable-gpu",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -211,9 +242,11 @@ def run_all_wait(driver, timeout: float) -> dict:
         return _wait(driver, finished, timeout)
     except Exception as exc:
         state = driver.execute_script(_NOTEBOOK_STATE)
-        raise AssertionError(f"Run All did not finish in the notebook in view within {timeout} s: kernel "
-                             f"{state['kernel']}, execution counts "
-                             f"{[c['count'] for c in state['cells'] if c['type'] == 'code']}") from exc
+        raise AssertionError(
+            f"Run All did not finish in the notebook in view within {timeout} s: kernel "
+            f"{state['kernel']}, execution counts "
+            f"{[c['count'] for c in state['cells'] if c['type'] == 'code']}"
+        ) from exc
 
 
 def run_to_the_end(driver, timeout: float) -> dict:
@@ -221,11 +254,19 @@ def run_to_the_end(driver, timeout: float) -> dict:
     state = driver.execute_script(_NOTEBOOK_STATE)
     code = [k for k, c in enumerate(state["cells"]) if c["type"] == "code"]
     for k in code:
-        driver.execute_script(f"const panel = window.jupyterapp.shell.currentWidget;"
-                              f"panel.content.activeCellIndex = {k};"
-                              "window.jupyterapp.commands.execute('notebook:run-cell');")
-        _wait(driver, lambda d: (lambda st: st["kernel"] == "idle" and st["cells"][k]["count"] is not None)(
-            d.execute_script(_NOTEBOOK_STATE)), timeout, poll=0.3)
+        driver.execute_script(
+            f"const panel = window.jupyterapp.shell.currentWidget;"
+            f"panel.content.activeCellIndex = {k};"
+            "window.jupyterapp.commands.execute('notebook:run-cell');"
+        )
+        _wait(
+            driver,
+            lambda d, k=k: (lambda st: st["kernel"] == "idle" and st["cells"][k]["count"] is not None)(
+                d.execute_script(_NOTEBOOK_STATE)
+            ),
+            timeout,
+            poll=0.3,
+        )
     return driver.execute_script(_NOTEBOOK_STATE)
 
 
@@ -240,8 +281,11 @@ def noisy_outputs(state) -> list[str]:
 
 def console_errors(driver) -> list[str]:
     """Errors the page logged; Chromium's own notice that it blocked Lab's "leave this page?" prompt is not one."""
-    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
-            and "beforeunload' confirmation panel" not in e["message"]]
+    return [
+        e["message"]
+        for e in driver.get_log("browser")
+        if e["level"] == "SEVERE" and "beforeunload' confirmation panel" not in e["message"]
+    ]
 
 
 def test_student_runs_a_release_notebook(course, lab, browser):
@@ -254,7 +298,9 @@ def test_student_runs_a_release_notebook(course, lab, browser):
     setup = state["cells"][1]
     assert setup["grade_id"] == "setup" and setup["text"] == "", setup["text"][:500]  # TensorFlow loaded here
     tests = [c for c in state["cells"] if c["test"]]
-    assert tests and all(c["count"] is not None for c in tests), [(k, c["grade_id"], c["count"]) for k, c in enumerate(state["cells"]) if c["type"] == "code"]
+    assert tests and all(c["count"] is not None for c in tests), [
+        (k, c["grade_id"], c["count"]) for k, c in enumerate(state["cells"]) if c["type"] == "code"
+    ]
     failing = [c["grade_id"] for c in tests if not c["error"] or "All tests passed." in c["text"]]
     assert failing == [], failing
     assert noisy_outputs(state) == []
@@ -273,16 +319,20 @@ def test_instructor_runs_saves_and_releases_a_source_notebook(course, lab, brows
     state = run_all(browser, 300)
     _shot(browser, "source_cnn_step_by_step")
     tests = [c for c in state["cells"] if c["test"]]
-    assert tests and all("All tests passed." in c["text"] and not c["error"] for c in tests), \
-        [(c["grade_id"], c["text"][-300:]) for c in tests if "All tests passed." not in c["text"]]
+    assert tests and all("All tests passed." in c["text"] and not c["error"] for c in tests), [
+        (c["grade_id"], c["text"][-300:]) for c in tests if "All tests passed." not in c["text"]
+    ]
     assert not any(c["error"] for c in state["cells"])
     assert noisy_outputs(state) == []
 
     save(browser)
     saved = json.loads(path.read_text())
     assert any(c.get("outputs") for c in saved["cells"]), "Lab saved no outputs: nothing was tested"
-    subprocess.run([sys.executable, "-m", "helpers.cli", "--root", str(course), "release", "cnn_step_by_step"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "helpers.cli", "--root", str(course), "release", "cnn_step_by_step"],
+        check=True,
+        capture_output=True,
+    )
     released = course / "release" / "cnn_step_by_step" / "cnn_step_by_step.ipynb"
     assert released.read_bytes() == (ROOT / "release" / "cnn_step_by_step" / "cnn_step_by_step.ipynb").read_bytes()
     assert path.read_bytes() == (ROOT / "source" / "cnn_step_by_step" / "cnn_step_by_step.ipynb").read_bytes()
@@ -332,13 +382,19 @@ def test_a_lab_terminal_runs_the_course_command(course, lab, browser):
     """File > New > Terminal, then `course --help` and `nbgrader --version`, typed as a student types them."""
     base, token, _ = lab
     browser.get(f"{base}/lab/workspaces/w{secrets.token_hex(4)}?reset&token={token}")
-    _wait(browser, lambda d: d.execute_script(
-        "return !!(window.jupyterapp && window.jupyterapp.commands.hasCommand('terminal:create-new'))"), 60)
+    _wait(
+        browser,
+        lambda d: d.execute_script(
+            "return !!(window.jupyterapp && window.jupyterapp.commands.hasCommand('terminal:create-new'))"
+        ),
+        60,
+    )
     opened = browser.execute_async_script(_OPEN_TERMINAL)
     assert not opened.startswith("error"), opened
     time.sleep(2)  # the shell's start-up files
-    browser.execute_script("window.courseTerminal.session.send("
-                           "{type: 'stdin', content: ['course --help; nbgrader --version\\r']});")
+    browser.execute_script(
+        "window.courseTerminal.session.send({type: 'stdin', content: ['course --help; nbgrader --version\\r']});"
+    )
     deadline = time.monotonic() + 60
     while True:
         text = browser.execute_script("return window.courseTerminal.text")
@@ -375,14 +431,19 @@ def _hand_in_through_the_exchange(course: Path, env: dict[str, str]) -> tuple[st
     student_dir = course / "notebooks"
     _command([*nbgrader, "release_assignment", FEEDBACK_ASSIGNMENT], course, env)
     _command([*nbgrader, "fetch_assignment", FEEDBACK_ASSIGNMENT], student_dir, env)
-    nbformat.write(demo.filled_notebook(ROOT, FEEDBACK_ASSIGNMENT, [FEEDBACK_MISTAKE]),
-                   student_dir / FEEDBACK_ASSIGNMENT / f"{FEEDBACK_ASSIGNMENT}.ipynb")
+    nbformat.write(
+        demo.filled_notebook(ROOT, FEEDBACK_ASSIGNMENT, [FEEDBACK_MISTAKE]),
+        student_dir / FEEDBACK_ASSIGNMENT / f"{FEEDBACK_ASSIGNMENT}.ipynb",
+    )
     _command([*nbgrader, "submit", FEEDBACK_ASSIGNMENT], student_dir, env)
     _command([*nbgrader, "collect", FEEDBACK_ASSIGNMENT], course, env)
     student = getpass.getuser()
     assert (course / "submitted" / student / FEEDBACK_ASSIGNMENT / f"{FEEDBACK_ASSIGNMENT}.ipynb").is_file()
-    _command([sys.executable, "-m", "helpers.cli", "--root", str(course), "grade", FEEDBACK_ASSIGNMENT,
-              "--workers", "1"], course, env)
+    _command(
+        [sys.executable, "-m", "helpers.cli", "--root", str(course), "grade", FEEDBACK_ASSIGNMENT, "--workers", "1"],
+        course,
+        env,
+    )
     return student, demo.expected_score(ROOT, FEEDBACK_ASSIGNMENT, [FEEDBACK_MISTAKE])
 
 
@@ -393,8 +454,14 @@ def _click_and_read_the_modal(driver, row_xpath: str, button: str, timeout: floa
     """Click the row's button (a Formgrader icon link), wait for the dialog the page opens when the server
     answers, and return its text; the dialog stays open (for a screenshot) until :func:`_close_modal`."""
     driver.find_element(By.XPATH, f"{row_xpath}//td[contains(@class, '{button}')]/a").click()
-    modal = _wait(driver, lambda d: next((m for m in d.find_elements(By.CSS_SELECTOR, "#success-modal, #error-modal")
-                                          if m.is_displayed()), False), timeout, poll=0.3)
+    modal = _wait(
+        driver,
+        lambda d: next(
+            (m for m in d.find_elements(By.CSS_SELECTOR, "#success-modal, #error-modal") if m.is_displayed()), False
+        ),
+        timeout,
+        poll=0.3,
+    )
     time.sleep(0.5)  # Bootstrap's fade-in, for the screenshot
     return modal.get_attribute("id") + ": " + modal.text
 
@@ -413,6 +480,7 @@ def _submission_row_text(driver, row_xpath: str):
 def _open_from_the_file_browser(driver, name: str, timeout: float):
     """Double-click ``name`` in Lab's file browser until Lab's HTML viewer shows it; returns the viewer's iframe.
     The listing is redrawn while the browser moves to the folder: an item found may be gone at the click."""
+
     def opened(d):
         frames = d.find_elements(By.CSS_SELECTOR, ".jp-HTMLViewer iframe")
         if frames:
@@ -422,8 +490,9 @@ def _open_from_the_file_browser(driver, name: str, timeout: float):
             ActionChains(d).double_click(items[0]).perform()
         return False
 
-    return WebDriverWait(driver, timeout, poll_frequency=1.5,
-                         ignored_exceptions=(StaleElementReferenceException,)).until(opened)
+    return WebDriverWait(
+        driver, timeout, poll_frequency=1.5, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(opened)
 
 
 def test_feedback_goes_from_formgrader_to_the_student_in_lab(course, lab, browser, user_env):
@@ -447,8 +516,13 @@ def test_feedback_goes_from_formgrader_to_the_student_in_lab(course, lab, browse
     # Formgrader: Manage Assignments, the assignment's number of submissions, the student's row.
     browser.get(f"{base}/formgrader/manage_assignments?token={token}")
     _wait(browser, table_rows, 60)
-    _wait(browser, lambda d: d.find_elements(
-        By.CSS_SELECTOR, f"td.num-submissions a[href$='/manage_submissions/{FEEDBACK_ASSIGNMENT}']"), 30)[0].click()
+    _wait(
+        browser,
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR, f"td.num-submissions a[href$='/manage_submissions/{FEEDBACK_ASSIGNMENT}']"
+        ),
+        30,
+    )[0].click()
     row = _SUBMISSION_ROW.format(student)
     before = _wait(browser, lambda d: _submission_row_text(d, row), 60)
     _shot(browser, "formgrader_submissions_before_feedback")
@@ -462,8 +536,9 @@ def test_feedback_goes_from_formgrader_to_the_student_in_lab(course, lab, browse
     _shot(browser, "formgrader_submissions_after_generate_feedback")
     assert "graded" in after and shown in after, after
     # The button wrote the course's page again, the one `course grade` wrote.
-    assert (course / "feedback" / student / FEEDBACK_ASSIGNMENT / f"{FEEDBACK_ASSIGNMENT}.html").read_text() \
-        == graded_page
+    assert (
+        course / "feedback" / student / FEEDBACK_ASSIGNMENT / f"{FEEDBACK_ASSIGNMENT}.html"
+    ).read_text() == graded_page
 
     dialog = _click_and_read_the_modal(browser, row, "release-feedback", 60)
     _shot(browser, "formgrader_release_feedback_dialog")
@@ -474,8 +549,13 @@ def test_feedback_goes_from_formgrader_to_the_student_in_lab(course, lab, browse
 
     # The student: Lab's Assignment List, Fetch Feedback, then "(view feedback)" and the page in Lab.
     browser.get(f"{base}/lab/workspaces/w{secrets.token_hex(4)}?reset&token={token}")
-    _wait(browser, lambda d: d.execute_script(
-        "return !!(window.jupyterapp && window.jupyterapp.commands.hasCommand('nbgrader:open-assignment-list'))"), 60)
+    _wait(
+        browser,
+        lambda d: d.execute_script(
+            "return !!(window.jupyterapp && window.jupyterapp.commands.hasCommand('nbgrader:open-assignment-list'))"
+        ),
+        60,
+    )
     browser.execute_script("window.jupyterapp.commands.execute('nbgrader:open-assignment-list');")
     _wait(browser, lambda d: "feedback available to fetch" in d.find_element(By.TAG_NAME, "body").text, 60)
     _shot(browser, "lab_assignment_list_feedback_released")
@@ -486,8 +566,14 @@ def test_feedback_goes_from_formgrader_to_the_student_in_lab(course, lab, browse
     frame = _open_from_the_file_browser(browser, f"{FEEDBACK_ASSIGNMENT}.html", 60)
     browser.switch_to.frame(frame)
     try:
-        text = _wait(browser, lambda d: (lambda t: t if shown in t else False)(
-            d.execute_script("return document.body ? document.body.innerText : ''")), 30, poll=0.3)
+        text = _wait(
+            browser,
+            lambda d: (lambda t: t if shown in t else False)(
+                d.execute_script("return document.body ? document.body.innerText : ''")
+            ),
+            30,
+            poll=0.3,
+        )
         scripts = browser.execute_script("return document.getElementsByTagName('script').length")
     finally:
         browser.switch_to.default_content()
@@ -516,8 +602,13 @@ def test_the_chinese_edition_in_lab(browser, user_env, tmp_path):
     overrides = lab_settings_file()
     kept = overrides.read_bytes() if overrides.exists() else None
     try:
-        setup = subprocess.run([sys.executable, "-m", "helpers.cli", "--root", str(root), "setup", "--lang", "zh"],
-                               capture_output=True, text=True, env=user_env, timeout=600)
+        setup = subprocess.run(
+            [sys.executable, "-m", "helpers.cli", "--root", str(root), "setup", "--lang", "zh"],
+            capture_output=True,
+            text=True,
+            env=user_env,
+            timeout=600,
+        )
     finally:
         if kept is None:
             overrides.unlink(missing_ok=True)
@@ -525,16 +616,21 @@ def test_the_chinese_edition_in_lab(browser, user_env, tmp_path):
             overrides.write_bytes(kept)
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert "JupyterLab's language: zh_CN" in setup.stdout, setup.stdout
-    assert (root / "notebooks" / f"{assignment}.ipynb").read_bytes() == \
-        (ROOT / "release_zh" / assignment / f"{assignment}.ipynb").read_bytes()
+    assert (root / "notebooks" / f"{assignment}.ipynb").read_bytes() == (
+        ROOT / "release_zh" / assignment / f"{assignment}.ipynb"
+    ).read_bytes()
     own_prefix = tmp_path / "prefix"
     assert "zh_CN" in lab_language("zh", own_prefix)  # what setup wrote, where no other test writes
     quiet_lab_notices(own_prefix)
-    with serve_lab(root, user_env, f"--LabApp.app_settings_dir={lab_settings_file(own_prefix).parent}") \
-            as (base, token, _log):
+    with serve_lab(root, user_env, f"--LabApp.app_settings_dir={lab_settings_file(own_prefix).parent}") as (
+        base,
+        token,
+        _log,
+    ):
         state = open_notebook(browser, base, token, f"notebooks/{assignment}.ipynb")
-        _wait(browser, lambda d: "文件" in [e.text for e in d.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel")],
-              60)
+        _wait(
+            browser, lambda d: "文件" in [e.text for e in d.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel")], 60
+        )
         _shot(browser, "zh_lab_cnn_step_by_step_top")
         state = run_to_the_end(browser, 300)
         _shot(browser, "zh_lab_cnn_step_by_step_end")
@@ -542,8 +638,9 @@ def test_the_chinese_edition_in_lab(browser, user_env, tmp_path):
         assert {"文件", "编辑", "运行"} <= set(menus), menus
         assert "Jupyter 新闻" not in browser.find_element(By.TAG_NAME, "body").text  # setup's news-feed default
         tests = [c for c in state["cells"] if c["test"]]
-        assert tests and all(c["count"] is not None and c["error"] for c in tests), \
-            [(c["grade_id"], c["count"], c["error"]) for c in tests]
+        assert tests and all(c["count"] is not None and c["error"] for c in tests), [
+            (c["grade_id"], c["count"], c["error"]) for c in tests
+        ]
         unwritten = [c["grade_id"] for c in tests if "还没有写" in c["text"]]
         assert len(unwritten) == len(tests), [(c["grade_id"], c["text"][-300:]) for c in tests]
         save(browser)

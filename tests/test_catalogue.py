@@ -12,13 +12,26 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (ASSIGNMENTS, REPRESENTATIVE_PACK, assert_pack_loses_exactly, assert_variant_loses_exactly,
-                      judge_in_process, pack_of, pack_student, variant_names, variant_packs, verdicts)
+from conftest import (
+    ASSIGNMENTS,
+    REPRESENTATIVE_PACK,
+    assert_pack_loses_exactly,
+    assert_variant_loses_exactly,
+    judge_in_process,
+    pack_of,
+    pack_student,
+    variant_names,
+    variant_packs,
+    verdicts,
+)
 
 PACKS = [(assignment, k) for assignment in ASSIGNMENTS for k in range(len(variant_packs(assignment)))]
 PACK_IDS = [f"{assignment}-{pack_student(k)}" for assignment, k in PACKS]
-VARIANTS = [(assignment, name) for assignment in ASSIGNMENTS
-            for name in variant_names(assignment, "wrong") + variant_names(assignment, "correct")]
+VARIANTS = [
+    (assignment, name)
+    for assignment in ASSIGNMENTS
+    for name in variant_names(assignment, "wrong") + variant_names(assignment, "correct")
+]
 
 
 @pytest.mark.parametrize("assignment, k", PACKS, ids=PACK_IDS)

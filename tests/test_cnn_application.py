@@ -12,17 +12,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers.instructor import catalogue, demo, notebooks as nbu
-from helpers.paths import course_root
-
 from conftest import MIN_CORPUS, assert_blank_earns_zero, variant_names
+from helpers.instructor import catalogue, demo
+from helpers.instructor import notebooks as nbu
+from helpers.paths import course_root
 
 ASSIGNMENT = "cnn_application"
 ROOT = course_root(Path(__file__).resolve().parent)
 SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-GRADED_FUNCTIONS = ["create_placeholders", "initialize_parameters", "forward_propagation", "compute_cost",
-                    "model", "convolutional_model"]
+GRADED_FUNCTIONS = [
+    "create_placeholders",
+    "initialize_parameters",
+    "forward_propagation",
+    "compute_cost",
+    "model",
+    "convolutional_model",
+]
 MARKERS = (nbu.BEGIN_SOLUTION, nbu.END_SOLUTION, nbu.BEGIN_HIDDEN, nbu.END_HIDDEN)
 
 
@@ -36,6 +42,7 @@ def _without_names(rows: list[dict]) -> list[dict]:
 
 
 # ------------------------------------------------------------------ references
+
 
 def test_stored_references_match_a_fresh_run():
     from helpers.checks import cnn_application as check
@@ -58,6 +65,7 @@ def test_stored_references_match_a_fresh_run():
 
 
 # ------------------------------------------------------------------ notebook structure
+
 
 def test_source_structure():
     source = nbu.read_notebook(SOURCE)
@@ -113,6 +121,7 @@ def test_wrong_variants_apply_to_the_source():
 
 
 # ------------------------------------------------------------------ grading, end to end
+
 
 @pytest.fixture
 def graded(graded_references):

@@ -23,20 +23,23 @@ rng = np.random.default_rng(0)
 E = rng.standard_normal((2, 5, 6, 3))
 
 
-@pytest.mark.parametrize("got, words", [
-    (np.transpose(E, (0, 2, 1, 3)), "axes are swapped"),
-    (2 * E, "2 times the expected"),
-    (-E, "wrong sign"),
-    (E + 0.5, "constant offset"),
-    (np.zeros_like(E), "every value is 0"),
-    (np.where(np.arange(6)[None, None, :, None] == 5, 0.0, E), "values are 0 where values were expected"),
-    (np.where(np.arange(6)[None, None, :, None] == 0, E + 1, E), "only values on the border"),
-    (np.concatenate([E[:, 1:], E[:, -1:]], axis=1), "shifted by 1 along the height"),
-    (np.where(np.arange(2)[:, None, None, None] == 1, E * 3 + 1, E), "only examples [1] of the batch"),
-    (np.where(np.arange(5)[None, :, None, None] == 2, np.nan, E), "NaN or infinite"),
-    (np.where(np.arange(2)[:, None, None, None] == 1, 0.0, E), "examples [1] of the batch (of 2) are all 0"),
-    (np.concatenate([E[:, 2:], E[:, -2:]], axis=1), "shifted by 2 along the height"),
-])
+@pytest.mark.parametrize(
+    "got, words",
+    [
+        (np.transpose(E, (0, 2, 1, 3)), "axes are swapped"),
+        (2 * E, "2 times the expected"),
+        (-E, "wrong sign"),
+        (E + 0.5, "constant offset"),
+        (np.zeros_like(E), "every value is 0"),
+        (np.where(np.arange(6)[None, None, :, None] == 5, 0.0, E), "values are 0 where values were expected"),
+        (np.where(np.arange(6)[None, None, :, None] == 0, E + 1, E), "only values on the border"),
+        (np.concatenate([E[:, 1:], E[:, -1:]], axis=1), "shifted by 1 along the height"),
+        (np.where(np.arange(2)[:, None, None, None] == 1, E * 3 + 1, E), "only examples [1] of the batch"),
+        (np.where(np.arange(5)[None, :, None, None] == 2, np.nan, E), "NaN or infinite"),
+        (np.where(np.arange(2)[:, None, None, None] == 1, 0.0, E), "examples [1] of the batch (of 2) are all 0"),
+        (np.concatenate([E[:, 2:], E[:, -2:]], axis=1), "shifted by 2 along the height"),
+    ],
+)
 def test_array_detectors(got, words):
     assert words in messages.pattern(got, E)
 
@@ -63,8 +66,11 @@ def _call(hparameters, error=None):
 
 
 def test_a_crash_on_one_input_names_what_is_different_about_it():
-    recorded = [_call({"stride": 1, "pad": 1}), _call({"stride": 2, "pad": 2}),
-                _call({"stride": 1, "pad": 0}, {"ename": "ValueError", "message": "could not broadcast"})]
+    recorded = [
+        _call({"stride": 1, "pad": 1}),
+        _call({"stride": 2, "pad": 2}),
+        _call({"stride": 1, "pad": 0}, {"ename": "ValueError", "message": "could not broadcast"}),
+    ]
     text = diagnosis.describe_error_shape("conv_backward", recorded, None, ["dZ", "cache"])
     assert "raises ValueError only for inputs where pad=0." in text and "2 earlier inputs" in text
 
@@ -92,9 +98,9 @@ def test_a_crash_is_put_down_to_the_property_the_failing_inputs_share_not_to_the
         asked.append(args)
         return _pool_call(args[0].shape, **args[1]).outcome
 
-    found = diagnosis.Diagnoser("cnn_step_by_step", nbformat.v4.new_notebook(), [],
-                                lambda name: ["A_prev", "hparameters"]).diagnose(
-        "pool_forward", recorded, None, probe, [(c.args, {}) for c in probed])
+    found = diagnosis.Diagnoser(
+        "cnn_step_by_step", nbformat.v4.new_notebook(), [], lambda name: ["A_prev", "hparameters"]
+    ).diagnose("pool_forward", recorded, None, probe, [(c.args, {}) for c in probed])
     assert len(asked) == 3 and found.mistake == "" and found.text == "What the error looks like: " + text
 
 
@@ -124,8 +130,9 @@ def test_the_heldout_set_is_not_the_catalogue():
         names = {e["name"] for e in catalogue[item["assignment"]]}
         assert item["name"] not in names and (item["mistake"] is None or item["mistake"] in names), item["name"]
         edits = [(e["cell"], tuple(map(tuple, e.get("replace", [])))) for e in item["edits"]]
-        assert all((e["cell"], tuple(map(tuple, e.get("replace", [])))) not in edits
-                   for e in catalogue[item["assignment"]]), item["name"]
+        assert all(
+            (e["cell"], tuple(map(tuple, e.get("replace", [])))) not in edits for e in catalogue[item["assignment"]]
+        ), item["name"]
 
 
 @pytest.mark.slow

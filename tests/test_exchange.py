@@ -31,10 +31,18 @@ CONFIG_WARNINGS = re.compile(r"not recognized by|is not absolute|Config option",
 
 def _env(tmp_path: Path) -> dict[str, str]:
     # As when Lab is started as `.venv/bin/jupyter lab`: this Python's bin folder is not on PATH.
-    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
-                           if Path(p).resolve() != Path(sys.executable).parent.resolve())
-    return dict(os.environ, PATH=path or "/usr/bin:/bin", COURSE_FAST="1", HOME=str(tmp_path / "home"),
-                JUPYTER_DATA_DIR=str(tmp_path / "home" / "jupyter"))
+    path = os.pathsep.join(
+        p
+        for p in os.environ.get("PATH", "").split(os.pathsep)
+        if Path(p).resolve() != Path(sys.executable).parent.resolve()
+    )
+    return dict(
+        os.environ,
+        PATH=path or "/usr/bin:/bin",
+        COURSE_FAST="1",
+        HOME=str(tmp_path / "home"),
+        JUPYTER_DATA_DIR=str(tmp_path / "home" / "jupyter"),
+    )
 
 
 def _run(args, cwd: Path, env, fails: bool = False) -> str:
@@ -78,8 +86,12 @@ def _formgrader_scores(root: Path, student: str) -> dict[str, object]:
     assert listed["autograded"] and own["autograded"], (listed, own)
     assert not listed["needs_manual_grade"] and not own["needs_manual_grade"] and not notebook["needs_manual_grade"]
     assert listed["display_timestamp"] and own["display_timestamp"]
-    return {"submissions": listed["score"], "student page": own["score"], "students": in_list["score"],
-            "manual grading": notebook["score"]}
+    return {
+        "submissions": listed["score"],
+        "student page": own["score"],
+        "students": in_list["score"],
+        "manual grading": notebook["score"],
+    }
 
 
 def _gradebook_records(root: Path, student: str):
@@ -116,6 +128,7 @@ def test_release_fetch_validate_submit_collect_then_course_grade(tmp_path):
 
     # The student writes every function (the source solutions), validates and submits.
     import nbformat
+
     nbformat.write(demo.filled_notebook(ROOT, ASSIGNMENT), fetched)
     validated = nbgrader("validate", str(fetched), cwd=student_dir, env=env)
     assert "Success! Your notebook passes all the tests." in validated, validated
@@ -144,8 +157,9 @@ def test_release_fetch_validate_submit_collect_then_course_grade(tmp_path):
     course_page = (feedback / f"{ASSIGNMENT}.html").read_text()
     _assert_student_page(course_page, hidden, "100 / 100")
     nbgrader("generate_feedback", ASSIGNMENT, "--force", cwd=root, env=env)
-    assert sorted(p.name for p in feedback.iterdir()) == sorted([f"{ASSIGNMENT}.html", "submission_secret.txt",
-                                                                 "timestamp.txt"])
+    assert sorted(p.name for p in feedback.iterdir()) == sorted(
+        [f"{ASSIGNMENT}.html", "submission_secret.txt", "timestamp.txt"]
+    )
     assert (feedback / f"{ASSIGNMENT}.html").read_text() == course_page
     assert _formgrader_api(root).generate_feedback(ASSIGNMENT)["success"]
     assert (feedback / f"{ASSIGNMENT}.html").read_text() == course_page
@@ -179,8 +193,12 @@ def test_submission_records_are_read_safely_and_never_left_stale(tmp_path):
     """timestamp.txt and submission_secret.txt come from a student's folder: plain small files only."""
     root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
     release.ensure_registered(root, [ASSIGNMENT])
-    stamps = {"on_time": "2024-05-02 10:00:00.000000 UTC", "garbled": "the day before the deadline",
-              "linked": None, "by_hand": None}
+    stamps = {
+        "on_time": "2024-05-02 10:00:00.000000 UTC",
+        "garbled": "the day before the deadline",
+        "linked": None,
+        "by_hand": None,
+    }
     outside = tmp_path / "instructor_notes.txt"
     outside.write_text("2024-01-01 00:00:00 UTC")
     for student, stamp in stamps.items():
@@ -197,8 +215,10 @@ def test_submission_records_are_read_safely_and_never_left_stale(tmp_path):
     (root / "feedback" / "by_hand" / ASSIGNMENT / "timestamp.txt").write_text("from an earlier submission")
 
     settings = Settings.load(root)
-    outputs.sync_gradebook(settings, [Result(student=s, assignment=ASSIGNMENT, score=0.0, max_score=100.0,
-                                             status="graded") for s in stamps])
+    outputs.sync_gradebook(
+        settings,
+        [Result(student=s, assignment=ASSIGNMENT, score=0.0, max_score=100.0, status="graded") for s in stamps],
+    )
     with Gradebook(settings.gradebook_url, course_id="cnn-course") as gb:
         recorded = {s: gb.find_submission(ASSIGNMENT, s).timestamp for s in stamps}
     assert recorded == {"on_time": parse_utc(stamps["on_time"]), "garbled": None, "linked": None, "by_hand": None}
@@ -213,18 +233,32 @@ def test_update_csv_replaces_only_the_rows_graded(tmp_path):
     """Grading one student from nbgrader keeps the other rows of grades.csv."""
     root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
     settings = Settings.load(root)
-    results = [Result(student=s, assignment=ASSIGNMENT, score=p, max_score=100.0, status="graded")
-               for s, p in (("ann", 40.0), ("bob", 55.0))]
+    results = [
+        Result(student=s, assignment=ASSIGNMENT, score=p, max_score=100.0, status="graded")
+        for s, p in (("ann", 40.0), ("bob", 55.0))
+    ]
     outputs.write_csv(settings, results)
-    outputs.update_csv(settings, [Result(student="bob", assignment=ASSIGNMENT, score=100.0, max_score=100.0,
-                                         status="graded"),
-                                  Result(student="cy", assignment=ASSIGNMENT, score=0.0, max_score=100.0,
-                                         status="missing", reason="=HYPERLINK(1)")])
+    outputs.update_csv(
+        settings,
+        [
+            Result(student="bob", assignment=ASSIGNMENT, score=100.0, max_score=100.0, status="graded"),
+            Result(
+                student="cy",
+                assignment=ASSIGNMENT,
+                score=0.0,
+                max_score=100.0,
+                status="missing",
+                reason="=HYPERLINK(1)",
+            ),
+        ],
+    )
     rows = list(csv.reader(settings.grades_csv.open()))
     assert rows[0] == outputs.GRADES_HEADER
-    assert [row[:6] for row in rows[1:]] == [["ann", ASSIGNMENT, "40", "100", "graded", ""],
-                                             ["bob", ASSIGNMENT, "100", "100", "graded", ""],
-                                             ["cy", ASSIGNMENT, "0", "100", "missing", "'=HYPERLINK(1)"]]
+    assert [row[:6] for row in rows[1:]] == [
+        ["ann", ASSIGNMENT, "40", "100", "graded", ""],
+        ["bob", ASSIGNMENT, "100", "100", "graded", ""],
+        ["cy", ASSIGNMENT, "0", "100", "missing", "'=HYPERLINK(1)"],
+    ]
 
 
 @pytest.mark.slow

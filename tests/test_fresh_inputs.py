@@ -15,12 +15,12 @@ import re
 import numpy as np
 import pytest
 
+from conftest import ROOT, make_course_copy, write_submissions
 from helpers.checks import hidden_rng, hidden_seed, using_run_seed
-from helpers.instructor import batch, demo, judge, notebooks as nbu
+from helpers.instructor import batch, demo, judge
+from helpers.instructor import notebooks as nbu
 from helpers.instructor.references import solution_namespace
 from helpers.instructor.settings import Settings
-
-from conftest import ROOT, make_course_copy, write_submissions
 
 ASSIGNMENT = "cnn_step_by_step"
 
@@ -34,7 +34,7 @@ def test_hidden_rng_is_the_fixed_stream_outside_grading_and_the_run_seeds_under_
         assert not np.array_equal(first, hidden_rng(14).standard_normal(4))  # other streams differ
     with using_run_seed(2):
         assert not np.array_equal(first, hidden_rng(13).standard_normal(4))
-        assert 0 <= hidden_seed(13) < 2 ** 63  # usable as any library's seed
+        assert 0 <= hidden_seed(13) < 2**63  # usable as any library's seed
     assert np.array_equal(hidden_rng(13).standard_normal(4), outside)  # the run's seed ends with its context
 
 
@@ -42,7 +42,7 @@ def test_hidden_rng_is_the_fixed_stream_outside_grading_and_the_run_seeds_under_
 # Its conv_forward is right, and while it is graded it asks the stand-ins of its dependencies about every
 # input zero_pad and conv_single_step were ever given, and keeps the answers: in real grading the table
 # would be printed into the feedback and pasted into the next submission; here the namespace persists.
-REPLAY = '''
+REPLAY = """
 import hashlib
 
 SEEN, TABLE = [], {}
@@ -66,7 +66,7 @@ def conv_forward(A_prev, W, b, hparameters):
     for name, args in SEEN:  # zero_pad and conv_single_step are the grader's stand-ins here
         TABLE[_key(name, args)] = globals()[name](*args)
     return reference_conv_forward(A_prev, W, b, hparameters)
-'''
+"""
 
 REPLAYED = ("zero_pad_values", "conv_single_step_value")
 ROUNDS = 5  # the example, then three hidden inputs one round each, then a round that passes them all
@@ -100,8 +100,9 @@ def test_answers_recorded_in_one_round_earn_nothing_in_the_next():
     # Drawn afresh for every round, the hidden inputs are new to the table each time: no round passes.
     namespace = _replaying_namespace(source)
     fresh = [_round(source, namespace, run_seed=seed) for seed in range(ROUNDS)]
-    assert all(r == {"zero_pad_values": "error", "conv_single_step_value": "error", "conv_forward_values": "ok"}
-               for r in fresh), fresh
+    assert all(
+        r == {"zero_pad_values": "error", "conv_single_step_value": "error", "conv_forward_values": "ok"} for r in fresh
+    ), fresh
     assert len(namespace["TABLE"]) == 2 * ROUNDS  # it did record and answer every input it was given
 
 
@@ -111,9 +112,11 @@ def test_each_judge_draws_its_own_seed():
     assert len(seeds) == 3
 
 
-PRINT_INPUT = ('    ### START CODE HERE ### (≈ 1 line)\n',
-               '    ### START CODE HERE ### (≈ 1 line)\n'
-               '    print("zero_pad input", __import__("hashlib").sha256(X.tobytes()).hexdigest()[:16])\n')
+PRINT_INPUT = (
+    "    ### START CODE HERE ### (≈ 1 line)\n",
+    "    ### START CODE HERE ### (≈ 1 line)\n"
+    '    print("zero_pad input", __import__("hashlib").sha256(X.tobytes()).hexdigest()[:16])\n',
+)
 
 
 @pytest.mark.slow
@@ -127,8 +130,7 @@ def test_two_grading_runs_draw_different_hidden_inputs_and_give_the_same_points(
     write_submissions(root, ASSIGNMENT, {"honest": nb})
     runs = []
     for _ in range(2):  # two runs of `course grade --force`
-        [result] = batch.grade_all(Settings.load(root), [batch.Job("honest", ASSIGNMENT)], force=True,
-                                   progress=False)
+        [result] = batch.grade_all(Settings.load(root), [batch.Job("honest", ASSIGNMENT)], force=True, progress=False)
         graded = nbu.read_notebook(root / "autograded" / "honest" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
         test = next(c for c in graded.cells if nbu.grade_id(c) == "zero_pad_values")
         text = "".join("".join(o.get("text", "")) for o in test.outputs if o.get("output_type") == "stream")

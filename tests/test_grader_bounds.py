@@ -70,9 +70,16 @@ def test_waiting_for_the_kernel_is_never_interrupted_and_nothing_strikes_after_t
 def test_the_kernels_own_output_is_kept_in_part_and_costs_no_disk(tmp_path):
     log_path = tmp_path / "kernel.log"
     with execute.CappedLog(str(log_path), keep=1000) as log:
-        subprocess.run([sys.executable, "-c", "import sys\nfor i in range(100000): print('line', i)\n"
-                                              "print('THE END', file=sys.stderr)"],
-                       stdout=log.writer, stderr=log.writer, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys\nfor i in range(100000): print('line', i)\nprint('THE END', file=sys.stderr)",
+            ],
+            stdout=log.writer,
+            stderr=log.writer,
+            check=True,
+        )
     text = log_path.read_text()
     assert log.total > 1_000_000 and len(text) < 3000
     assert text.startswith("line 0\n") and text.rstrip().endswith("THE END")

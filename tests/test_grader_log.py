@@ -38,12 +38,14 @@ def test_the_level_is_warning_unless_asked_and_travels_to_workers_through_the_en
 
 
 def test_a_cell_over_its_time_and_an_output_cut_are_logged_at_info_and_each_cell_at_debug(tmp_path, caplog):
-    nb = new_notebook(cells=[new_code_cell("print('x' * 5000)"), new_code_cell("import time; time.sleep(60)"),
-                             new_code_cell("1 + 1")])
+    nb = new_notebook(
+        cells=[new_code_cell("print('x' * 5000)"), new_code_cell("import time; time.sleep(60)"), new_code_cell("1 + 1")]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     with caplog.at_level(logging.DEBUG, logger=grader_log.LOGGER.name):
-        report = execute_notebook(nbformat.from_dict(nb), env=dict(os.environ), timeout=3, max_output_chars=1000,
-                                  workdir=str(tmp_path))
+        report = execute_notebook(
+            nbformat.from_dict(nb), env=dict(os.environ), timeout=3, max_output_chars=1000, workdir=str(tmp_path)
+        )
     assert [report.statuses[k] for k in range(3)] == ["ok", "timeout", "ok"]
     said = {(r.levelname, r.getMessage()) for r in caplog.records if r.name == grader_log.LOGGER.name}
     assert ("INFO", "cell 0: output cut at 1000 characters") in said

@@ -19,12 +19,19 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.instructor import batch, catalogue, demo, notebooks as nbu, outputs
+from conftest import (
+    MIN_CORPUS,
+    make_course_copy,
+    pack_of,
+    pack_student,
+    variant_names,
+    variant_packs,
+    write_submissions,
+)
+from helpers.instructor import batch, catalogue, demo, outputs
+from helpers.instructor import notebooks as nbu
 from helpers.instructor.execute import PHASES
 from helpers.instructor.settings import Settings
-
-from conftest import (MIN_CORPUS, make_course_copy, pack_of, pack_student, variant_names, variant_packs,
-                      write_submissions)
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "cnn_step_by_step"
@@ -42,13 +49,18 @@ def _submissions(root: Path) -> dict[str, tuple[nbformat.NotebookNode | bytes | 
     subs: dict = {}
     for k in PACKS:
         names = variant_packs(ASSIGNMENT)[k]
-        subs[pack_student(k)] = (demo.filled_notebook(root, ASSIGNMENT, names),
-                                 demo.expected_score(root, ASSIGNMENT, names))
+        subs[pack_student(k)] = (
+            demo.filled_notebook(root, ASSIGNMENT, names),
+            demo.expected_score(root, ASSIGNMENT, names),
+        )
 
     nb = demo.filled_notebook(root, ASSIGNMENT)  # an infinite loop inside conv_forward: 20 points lost
     cell = _solution_cell(nb, "conv_forward")
-    cell.source = cell.source.replace("    (m, n_H_prev, n_W_prev, n_C_prev) = A_prev.shape",
-                                      "    while True:\n        pass\n    (m, n_H_prev, n_W_prev, n_C_prev) = A_prev.shape", 1)
+    cell.source = cell.source.replace(
+        "    (m, n_H_prev, n_W_prev, n_C_prev) = A_prev.shape",
+        "    while True:\n        pass\n    (m, n_H_prev, n_W_prev, n_C_prev) = A_prev.shape",
+        1,
+    )
     subs["infinite_loop"] = (nb, full - 20)
 
     nb = demo.filled_notebook(root, ASSIGNMENT)  # tampered tests: deleted, edited to pass, and reordered
@@ -95,8 +107,9 @@ def _explain(result):
 
 def test_every_submission_scores_exactly_as_expected(graded):
     _, results, expected = graded
-    wrong = {s: (results[s].score, expected[s], _explain(results[s]))
-             for s in expected if results[s].score != expected[s]}
+    wrong = {
+        s: (results[s].score, expected[s], _explain(results[s])) for s in expected if results[s].score != expected[s]
+    }
     assert wrong == {}
 
 
@@ -159,8 +172,10 @@ def test_each_notebook_records_where_its_time_went(graded):
     root, results, _ = graded
     assert results["missing_notebook"].phases == {}
     almost_right = results["infinite_loop"]
-    assert all(almost_right.phases[p] > 0 for p in ("kernel start", "set-up cell", "student cells",
-                                                 "calls in the kernel", "checks in the grader"))
+    assert all(
+        almost_right.phases[p] > 0
+        for p in ("kernel start", "set-up cell", "student cells", "calls in the kernel", "checks in the grader")
+    )
     for result in results.values():
         if result.status != "graded":
             continue
@@ -197,7 +212,9 @@ def test_broken_and_missing_notebooks_score_zero_with_a_reason(graded):
     _, results, _ = graded
     assert results["invalid_json"].status == "invalid" and "not valid notebook JSON" in results["invalid_json"].reason
     assert results["missing_notebook"].status == "missing"
-    assert results["missing_solution_cell"].notes and "distribute_value" in " ".join(results["missing_solution_cell"].notes)
+    assert results["missing_solution_cell"].notes and "distribute_value" in " ".join(
+        results["missing_solution_cell"].notes
+    )
     assert any("no-such-kernel" in n for n in results["wrong_kernel_name"].notes)
 
 
@@ -213,18 +230,35 @@ def test_rerun_resumes_without_regrading(graded):
     root, results, _ = graded
     settings = Settings.load(root, timeout=TIMEOUT)
     jobs = batch.find_jobs(Settings.load(root), [ASSIGNMENT])
-    stamps = {j.student: (Settings.load(root).path('autograded', j.assignment, j.student) / batch.GRADE_FILE).stat().st_mtime_ns for j in jobs}
+    stamps = {
+        j.student: (Settings.load(root).path("autograded", j.assignment, j.student) / batch.GRADE_FILE)
+        .stat()
+        .st_mtime_ns
+        for j in jobs
+    }
     # One student hands in again; a crash left another one's folder without grade.json.
     target = root / "submitted" / pack_student(PACKS[0]) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     nbformat.write(demo.filled_notebook(root, ASSIGNMENT), target)
-    (Settings.load(root).path('autograded', batch.Job("wrong_kernel_name", ASSIGNMENT).assignment, batch.Job("wrong_kernel_name", ASSIGNMENT).student) / batch.GRADE_FILE).unlink()
+    (
+        Settings.load(root).path(
+            "autograded",
+            batch.Job("wrong_kernel_name", ASSIGNMENT).assignment,
+            batch.Job("wrong_kernel_name", ASSIGNMENT).student,
+        )
+        / batch.GRADE_FILE
+    ).unlink()
     again = {r.student: r for r in batch.grade_all(settings, jobs, workers=1, progress=False)}
-    regraded = {j.student for j in jobs
-                if (Settings.load(root).path('autograded', j.assignment, j.student) / batch.GRADE_FILE).stat().st_mtime_ns != stamps[j.student]}
+    regraded = {
+        j.student
+        for j in jobs
+        if (Settings.load(root).path("autograded", j.assignment, j.student) / batch.GRADE_FILE).stat().st_mtime_ns
+        != stamps[j.student]
+    }
     assert regraded == {pack_student(PACKS[0]), "wrong_kernel_name"}
     assert again[pack_student(PACKS[0])].score == 100
-    assert {s: r.score for s, r in again.items() if s not in regraded} == \
-        {s: r.score for s, r in results.items() if s not in regraded}
+    assert {s: r.score for s, r in again.items() if s not in regraded} == {
+        s: r.score for s, r in results.items() if s not in regraded
+    }
 
 
 def _children(pid: int) -> list[int]:
@@ -255,6 +289,7 @@ def _sandbox_user_processes() -> list[str]:
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_ctrl_c_dropped_inside_a_finalizer_still_stops_the_grading():
     """Python drops a KeyboardInterrupt raised in a ``__del__``; the grader must stop all the same."""
+
     class DropsIt:
         def __del__(self):
             signal.raise_signal(signal.SIGINT)  # its handler runs here, inside the finalizer
@@ -270,8 +305,9 @@ def test_a_ctrl_c_dropped_inside_a_finalizer_still_stops_the_grading():
     assert graded == [] and signal.getsignal(signal.SIGINT) is before
 
 
-@pytest.mark.parametrize("how", [pytest.param("kill -9 of the grader alone", marks=pytest.mark.exhaustive),
-                                 "Ctrl-C in its terminal"])
+@pytest.mark.parametrize(
+    "how", [pytest.param("kill -9 of the grader alone", marks=pytest.mark.exhaustive), "Ctrl-C in its terminal"]
+)
 def test_a_killed_run_leaves_nothing_running_and_a_rerun_finishes_it(tmp_path, how):
     """The grader stopped half-way: its workers and kernels end with it; the same command then grades just
     the rest, and every student ends up once in grades.csv and the gradebook, as if never interrupted."""
@@ -286,11 +322,14 @@ def test_a_killed_run_leaves_nothing_running_and_a_rerun_finishes_it(tmp_path, h
     command = [sys.executable, "-m", "helpers.cli", "grade", "--workers", "2", "--timeout", str(TIMEOUT)]
 
     def finished() -> dict[str, int]:
-        return {p.parent.parent.name: p.stat().st_mtime_ns
-                for p in (root / "autograded").glob(f"*/{ASSIGNMENT}/{batch.GRADE_FILE}")}
+        return {
+            p.parent.parent.name: p.stat().st_mtime_ns
+            for p in (root / "autograded").glob(f"*/{ASSIGNMENT}/{batch.GRADE_FILE}")
+        }
 
-    run = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           text=True, start_new_session=True)  # a process group of its own, as in a terminal
+    run = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )  # a process group of its own, as in a terminal
     deadline = time.monotonic() + 600
     while not finished() and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -304,8 +343,9 @@ def test_a_killed_run_leaves_nothing_running_and_a_rerun_finishes_it(tmp_path, h
     else:
         os.killpg(run.pid, signal.SIGINT)  # a terminal sends Ctrl-C to the whole foreground group
         _, stderr = run.communicate(timeout=60)
-        assert run.returncode == 130 and stderr.rstrip().endswith("run the same command again to resume."), \
+        assert run.returncode == 130 and stderr.rstrip().endswith("run the same command again to resume."), (
             f"exit {run.returncode}; stderr:\n{stderr[-3000:]}"
+        )
     done = finished()
     assert 0 < len(done) < len(students)
     deadline = time.monotonic() + 20
@@ -329,12 +369,15 @@ def test_a_killed_run_leaves_nothing_running_and_a_rerun_finishes_it(tmp_path, h
 @pytest.mark.skipif(os.geteuid() != 0, reason="kernels run as users of their own only when the grader is root")
 def test_each_grading_process_holds_a_user_of_its_own_and_clears_it_first():
     base = 62500  # away from the users the other tests' kernels get
-    claim = ("import sys, time\nfrom helpers.instructor import sandbox\n"
-             "print(sandbox.claim_user(int(sys.argv[1]), 3).uid, flush=True)\ntime.sleep(120)")
+    claim = (
+        "import sys, time\nfrom helpers.instructor import sandbox\n"
+        "print(sandbox.claim_user(int(sys.argv[1]), 3).uid, flush=True)\ntime.sleep(120)"
+    )
 
     def claimer():
-        return subprocess.Popen([sys.executable, "-c", claim, str(base)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            [sys.executable, "-c", claim, str(base)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
 
     holders = [claimer(), claimer()]
     try:
@@ -365,8 +408,9 @@ def test_grades_csv_and_gradebook(graded):
 
 def _course(*args, cwd):
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
-    return subprocess.run([sys.executable, "-m", "helpers.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "helpers.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_check_prints_points_per_function_and_leaves_the_file_alone(tmp_path, root):
@@ -381,9 +425,14 @@ def test_check_prints_points_per_function_and_leaves_the_file_alone(tmp_path, ro
     assert not list(tmp_path.glob("*.json")) and not (tmp_path / "autograded").exists()
 
 
-@pytest.mark.parametrize("assignment", ["cnn_step_by_step",
-                                        pytest.param("cnn_application", marks=pytest.mark.exhaustive),
-                                        pytest.param("residual_networks", marks=pytest.mark.exhaustive)])
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        "cnn_step_by_step",
+        pytest.param("cnn_application", marks=pytest.mark.exhaustive),
+        pytest.param("residual_networks", marks=pytest.mark.exhaustive),
+    ],
+)
 def test_check_gives_full_marks_to_correct_alternatives(tmp_path, root, assignment):
     """`course check` agrees with `course grade` on correct answers written another way (two per assignment
     here; `course grade` grades every one of them in the assignments' own tests)."""
@@ -400,10 +449,16 @@ def test_demo_command_end_to_end(tmp_path):
     root = make_course_copy(tmp_path / "course", [ASSIGNMENT])
     proc = _course("demo", "--workers", "2", cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    lines = {line.split()[0]: line.split()[1] for line in proc.stdout.splitlines()
-             if line.split() and line.split()[0].endswith("_student")}
-    assert lines == {"reference_student": "100/100", "partial_student": f"{demo.expected_score(root, ASSIGNMENT, catalogue.load_variants(root, ASSIGNMENT)['partial_student']):g}/100",
-                     "blank_student": "0/100"}
+    lines = {
+        line.split()[0]: line.split()[1]
+        for line in proc.stdout.splitlines()
+        if line.split() and line.split()[0].endswith("_student")
+    }
+    assert lines == {
+        "reference_student": "100/100",
+        "partial_student": f"{demo.expected_score(root, ASSIGNMENT, catalogue.load_variants(root, ASSIGNMENT)['partial_student']):g}/100",
+        "blank_student": "0/100",
+    }
     assert (root / "grades.csv").is_file() and (root / "gradebook.db").is_file()
     assert json.loads((root / "autograded" / "blank_student" / ASSIGNMENT / "grade.json").read_text())["score"] == 0
 

@@ -14,11 +14,11 @@ import copy
 import pytest
 from nbformat.v4 import new_markdown_cell
 
-from helpers.checks import Solutions, residual_networks, using_solutions
-from helpers.instructor import judge, notebooks as nbu
-from helpers.solutions import solution_namespace
-
 from conftest import ROOT
+from helpers.checks import Solutions, residual_networks, using_solutions
+from helpers.instructor import judge
+from helpers.instructor import notebooks as nbu
+from helpers.solutions import solution_namespace
 
 
 def test_the_judge_keeps_the_setup_of_each_assignment_it_judged():

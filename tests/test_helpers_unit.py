@@ -24,6 +24,7 @@ def solutions():
 
 # ---------------------------------------------------------------- comparator
 
+
 def test_array_compare_refuses_broadcasting():
     with pytest.raises(CheckFailure, match=r"expected shape \(3,\), got shape \(3, 1\)"):
         assert_array_close("x", np.zeros((3, 1)), np.zeros(3))
@@ -63,8 +64,13 @@ def test_scalar_compare_accepts_any_scalar_and_explains_arrays():
 
 # ---------------------------------------------------------------- vectorized layers
 
-CONFIGS = [((2, 5, 7, 3), 3, 4, 1, 0), ((3, 7, 5, 2), 3, 2, 2, 1), ((1, 6, 6, 1), 1, 3, 3, 0),
-           ((2, 5, 5, 2), 2, 1, 3, 2), ((10, 4, 4, 3), 2, 8, 2, 2)]
+CONFIGS = [
+    ((2, 5, 7, 3), 3, 4, 1, 0),
+    ((3, 7, 5, 2), 3, 2, 2, 1),
+    ((1, 6, 6, 1), 1, 3, 3, 0),
+    ((2, 5, 5, 2), 2, 1, 3, 2),
+    ((10, 4, 4, 3), 2, 8, 2, 2),
+]
 
 
 @pytest.mark.parametrize("shape,f,n_C,stride,pad", CONFIGS)
@@ -72,7 +78,11 @@ def test_vectorized_conv_equals_loops_and_tensorflow(solutions, shape, f, n_C, s
     import tensorflow as tf
 
     rng = np.random.default_rng(1)
-    A, W, b = rng.standard_normal(shape), rng.standard_normal((f, f, shape[-1], n_C)), rng.standard_normal((1, 1, 1, n_C))
+    A, W, b = (
+        rng.standard_normal(shape),
+        rng.standard_normal((f, f, shape[-1], n_C)),
+        rng.standard_normal((1, 1, 1, n_C)),
+    )
     hp = {"stride": stride, "pad": pad}
     fast = vectorized.conv_forward(A, W, b, hp)
     loops, _ = solutions["conv_forward"](A, W, b, hp)
@@ -87,11 +97,19 @@ def test_vectorized_conv_equals_loops_and_tensorflow(solutions, shape, f, n_C, s
 def test_vectorized_pooling_equals_loops(solutions, mode_name, shape, f, stride):
     A = np.random.default_rng(2).standard_normal(shape)
     hp = {"f": f, "stride": stride}
-    assert_array_close("pool forward", vectorized.pool_forward(A, hp, mode_name),
-                       solutions["pool_forward"](A, hp, mode=mode_name)[0], atol=1e-12)
+    assert_array_close(
+        "pool forward",
+        vectorized.pool_forward(A, hp, mode_name),
+        solutions["pool_forward"](A, hp, mode=mode_name)[0],
+        atol=1e-12,
+    )
     dA = np.random.default_rng(3).standard_normal(vectorized.pool_forward(A, hp, mode_name).shape)
-    assert_array_close("pool backward", vectorized.pool_backward(dA, A, hp, mode_name),
-                       solutions["pool_backward"](dA, (A, hp), mode=mode_name), atol=1e-12)
+    assert_array_close(
+        "pool backward",
+        vectorized.pool_backward(dA, A, hp, mode_name),
+        solutions["pool_backward"](dA, (A, hp), mode=mode_name),
+        atol=1e-12,
+    )
 
 
 def test_vectorized_conv_backward_equals_loops(solutions):
@@ -99,8 +117,9 @@ def test_vectorized_conv_backward_equals_loops(solutions):
     A, W, b = rng.standard_normal((2, 5, 6, 3)), rng.standard_normal((3, 3, 3, 2)), rng.standard_normal((1, 1, 1, 2))
     hp = {"stride": 2, "pad": 1}
     dZ = rng.standard_normal(vectorized.conv_forward(A, W, b, hp).shape)
-    for name, fast, slow in zip(("dA_prev", "dW", "db"), vectorized.conv_backward(dZ, A, W, hp),
-                                solutions["conv_backward"](dZ, (A, W, b, hp))):
+    for name, fast, slow in zip(
+        ("dA_prev", "dW", "db"), vectorized.conv_backward(dZ, A, W, hp), solutions["conv_backward"](dZ, (A, W, b, hp))
+    ):
         assert_array_close(name, fast, slow, atol=1e-10)
 
 
@@ -111,9 +130,10 @@ def test_vectorized_rejects_unknown_mode():
 
 # ---------------------------------------------------------------- gradient check
 
+
 def test_numeric_gradient_of_a_quadratic():
     x = np.array([1.0, -2.0, 3.0])
-    grad = numeric_gradient(lambda: float(np.sum(x ** 2)), x)
+    grad = numeric_gradient(lambda: float(np.sum(x**2)), x)
     assert relative_error(grad, 2 * x) < 1e-9
     assert np.array_equal(x, [1.0, -2.0, 3.0])  # restored after perturbation
 
@@ -125,14 +145,16 @@ def test_gradient_check_catches_a_wrong_gradient():
     dZ = rng.standard_normal(vectorized.conv_forward(A, W, b, hp).shape)
     dA, dW, db = vectorized.conv_backward(dZ, A, W, hp)
     forward = lambda A_prev, W, b: vectorized.conv_forward(A_prev, W, b, hp)  # noqa: E731
-    errors = check_gradients("ok", forward, {"A_prev": A, "W": W, "b": b}, {"A_prev": dA, "W": dW, "b": db}, dZ,
-                             verbose=False)
+    errors = check_gradients(
+        "ok", forward, {"A_prev": A, "W": W, "b": b}, {"A_prev": dA, "W": dW, "b": db}, dZ, verbose=False
+    )
     assert max(errors.values()) < 1e-7
     with pytest.raises(CheckFailure, match="dW"):
         check_gradients("bad", forward, {"A_prev": A, "W": W, "b": b}, {"W": dW * 1.01}, dZ, verbose=False)
 
 
 # ---------------------------------------------------------------- grading-mode switch
+
 
 def test_mode_switch(monkeypatch, capsys):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
@@ -158,14 +180,17 @@ def test_setup_turns_off_labs_news_prompt_and_keeps_what_the_environment_sets(tm
     plugin = "@jupyterlab/apputils-extension:notification"
     path.write_text(json.dumps({plugin: {"fetchNews": "true"}, "@jupyterlab/x:y": {"a": 1}}))
     release.quiet_lab_notices(tmp_path)
-    assert json.loads(path.read_text()) == {plugin: {"fetchNews": "true", "checkForUpdates": False},
-                                            "@jupyterlab/x:y": {"a": 1}}
+    assert json.loads(path.read_text()) == {
+        plugin: {"fetchNews": "true", "checkForUpdates": False},
+        "@jupyterlab/x:y": {"a": 1},
+    }
     path.write_text("// a comment: not JSON\n{}")
     assert "left as they are" in release.quiet_lab_notices(tmp_path)
     assert path.read_text() == "// a comment: not JSON\n{}"
 
 
 # ---------------------------------------------------------------- what the grader computes for a kernel
+
 
 def test_stand_in_requests_outside_the_contract_are_refused_before_any_work():
     from helpers.checks.cnn_step_by_step import dependency_call_allowed as allowed
@@ -174,12 +199,17 @@ def test_stand_in_requests_outside_the_contract_are_refused_before_any_work():
     # the calls an honest conv_forward and pool_backward make
     assert allowed("zero_pad", (rng.standard_normal((2, 4, 4, 3)), 2), {}) == ""
     assert allowed("conv_single_step", (np.ones((3, 3, 4)), np.ones((3, 3, 4)), np.zeros((1, 1, 1))), {}) == ""
-    assert allowed("conv_single_step", (), {"a_slice_prev": np.ones((2, 2, 1)), "W": np.ones((2, 2, 1)),
-                                           "b": np.float64(0.5)}) == ""
+    assert (
+        allowed(
+            "conv_single_step", (), {"a_slice_prev": np.ones((2, 2, 1)), "W": np.ones((2, 2, 1)), "b": np.float64(0.5)}
+        )
+        == ""
+    )
     assert allowed("create_mask_from_window", (np.ones((2, 3)),), {}) == ""
     # a plain float for b is not what the docstring asks for: said plainly, not as the solution's AttributeError
     assert "b must be a numpy array of shape (1, 1, 1)" in allowed(
-        "conv_single_step", (np.ones((2, 2, 1)), np.ones((2, 2, 1)), 0.5), {})
+        "conv_single_step", (np.ones((2, 2, 1)), np.ones((2, 2, 1)), 0.5), {}
+    )
     assert allowed("distribute_value", (1.5, (2, 2)), {}) == ""
     k = 15_000  # broadcasting alone would make a 15000 x 15000 product
     assert "too large" in allowed("conv_single_step", (np.ones((k, 1, 1)), np.ones((1, k, 1)), np.zeros((1, 1, 1))), {})
@@ -202,8 +232,11 @@ def test_a_display_update_after_a_scratch_cell_touches_only_outputs_that_exist()
     client = _GuardedClient(nb, max_output_chars=1000)
     # a scratch cell at index 0 left three outputs under the display id "d"; only one is in the notebook
     client._display_id_map = {"d": {0: [0, 1, 2]}, "gone": {5: [0]}}
-    message = {"header": {"msg_type": "update_display_data"}, "msg_type": "update_display_data",
-               "content": {"data": {"text/plain": "b"}, "metadata": {}, "transient": {"display_id": "d"}}}
+    message = {
+        "header": {"msg_type": "update_display_data"},
+        "msg_type": "update_display_data",
+        "content": {"data": {"text/plain": "b"}, "metadata": {}, "transient": {"display_id": "d"}},
+    }
     client._update_display_id("d", message)
     client._update_display_id("gone", dict(message, content=dict(message["content"], transient={"display_id": "gone"})))
     assert nb.cells[0].outputs[0]["data"] == {"text/plain": "b"}
@@ -214,7 +247,7 @@ def test_hidden_tests_run_concealed_with_their_own_line_numbers():
     from helpers.compare import assert_scalar_close, concealed
     from helpers.instructor.judge import test_cell_parts
 
-    source = ("check(f)\n### BEGIN HIDDEN TESTS\nx = 1\n\nboom()\n### END HIDDEN TESTS\nafter = 2\n")
+    source = "check(f)\n### BEGIN HIDDEN TESTS\nx = 1\n\nboom()\n### END HIDDEN TESTS\nafter = 2\n"
     parts = test_cell_parts(source, "<test t>")
     assert [hidden for _, hidden in parts] == [False, True, False]
     with pytest.raises(NameError) as err:
@@ -233,6 +266,7 @@ def test_hidden_tests_run_concealed_with_their_own_line_numbers():
 
 # ---------------------------------------------------------------- the one message builder (helpers.messages)
 
+
 def test_a_wrong_value_names_the_call_its_inputs_and_the_pattern(solutions):
     """conv_backward with one example of dA_prev left at 0: the call's shapes and settings, and the pattern."""
     from helpers.checks import cnn_step_by_step as check
@@ -245,18 +279,30 @@ def test_a_wrong_value_names_the_call_its_inputs_and_the_pattern(solutions):
     with pytest.raises(CheckFailure) as err:
         check.conv_backward(conv_backward)
     text = str(err.value)
-    assert text.startswith("dA_prev of conv_backward(dZ of shape (10, 4, 4, 8), cache=(an array of shape "
-                           "(10, 4, 4, 3), an array of shape (2, 2, 3, 8), an array of shape (1, 1, 1, 8), "
-                           "{'pad': 2, 'stride': 2})): 48 of 480 values differ; first at index (3, 0, 0, 0)")
-    assert "What the error looks like: examples [3] of the batch (of 10) are all 0; the other examples are right" in text
+    assert text.startswith(
+        "dA_prev of conv_backward(dZ of shape (10, 4, 4, 8), cache=(an array of shape "
+        "(10, 4, 4, 3), an array of shape (2, 2, 3, 8), an array of shape (1, 1, 1, 8), "
+        "{'pad': 2, 'stride': 2})): 48 of 480 values differ; first at index (3, 0, 0, 0)"
+    )
+    assert (
+        "What the error looks like: examples [3] of the batch (of 10) are all 0; the other examples are right" in text
+    )
 
 
-@pytest.mark.parametrize("got, words", [
-    (lambda E: E * 3, "every value is 3 times the expected one"),
-    (lambda E: np.where(np.arange(2)[:, None, None, None] == 0, 0.0, E), "examples [0] of the batch (of 2) are all 0"),
-    (lambda E: np.transpose(E, (0, 2, 1, 3)),
-     "the values are right but two axes are swapped: the height (axis 1) and the width (axis 2)"),
-])
+@pytest.mark.parametrize(
+    "got, words",
+    [
+        (lambda E: E * 3, "every value is 3 times the expected one"),
+        (
+            lambda E: np.where(np.arange(2)[:, None, None, None] == 0, 0.0, E),
+            "examples [0] of the batch (of 2) are all 0",
+        ),
+        (
+            lambda E: np.transpose(E, (0, 2, 1, 3)),
+            "the values are right but two axes are swapped: the height (axis 1) and the width (axis 2)",
+        ),
+    ],
+)
 def test_the_pattern_is_part_of_the_checks_own_message(got, words):
     E = np.random.default_rng(3).standard_normal((2, 5, 5, 3)) + 2
     with pytest.raises(CheckFailure) as err:
@@ -268,12 +314,16 @@ def test_the_pattern_is_part_of_the_checks_own_message(got, words):
 def test_a_tensorflow_error_loses_its_node_names_and_says_its_name_once():
     from helpers import calls, messages
 
-    raw = ("{{function_node __wrapped____MklMatMul_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
-           "Matrix size-incompatible: In[0]: [2,64], In[1]: [32,6] [Op:MatMul] name: ")
+    raw = (
+        "{{function_node __wrapped____MklMatMul_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
+        "Matrix size-incompatible: In[0]: [2,64], In[1]: [32,6] [Op:MatMul] name: "
+    )
     error = {"ename": "InvalidArgumentError", "message": raw, "where": [["forward_propagation", "Z3 = F @ W3"]]}
     text = str(calls.student_error("forward_propagation", error, "forward_propagation(X of shape (2, 64, 64, 3))"))
-    assert text == ("forward_propagation(X of shape (2, 64, 64, 3)) raised InvalidArgumentError: Matrix "
-                    "size-incompatible: In[0]: [2,64], In[1]: [32,6]\n    in forward_propagation: Z3 = F @ W3")
+    assert text == (
+        "forward_propagation(X of shape (2, 64, 64, 3)) raised InvalidArgumentError: Matrix "
+        "size-incompatible: In[0]: [2,64], In[1]: [32,6]\n    in forward_propagation: Z3 = F @ W3"
+    )
     assert messages.headline("InvalidArgumentError", text) == text  # shown under the cell: the name once
     assert messages.headline("ValueError", "ValueError: ValueError: bad shape") == "ValueError: bad shape"
     no_text = {"ename": "IndexError", "message": "m", "where": [["f", ""]]}  # a frame whose line cannot be read

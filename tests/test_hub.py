@@ -77,10 +77,17 @@ class Class:
     def run_as(self, user: str, *command: str, cwd: str | None = None, env: dict | None = None, timeout=600):
         """A command as that Unix user, in the environment their server has (`hub.server_environment`)."""
         account = pwd.getpwnam(user)
-        return subprocess.run(command, cwd=cwd or account.pw_dir, timeout=timeout, capture_output=True, text=True,
-                              env={**hub.server_environment(self.settings, user), **(env or {})},
-                              user=account.pw_uid, group=account.pw_gid,
-                              extra_groups=os.getgrouplist(user, account.pw_gid))
+        return subprocess.run(
+            command,
+            cwd=cwd or account.pw_dir,
+            timeout=timeout,
+            capture_output=True,
+            text=True,
+            env={**hub.server_environment(self.settings, user), **(env or {})},
+            user=account.pw_uid,
+            group=account.pw_gid,
+            extra_groups=os.getgrouplist(user, account.pw_gid),
+        )
 
     def token(self, user: str) -> str:
         if user not in self.tokens:
@@ -106,19 +113,24 @@ def klass():
     folder = Path(tempfile.mkdtemp(prefix="course-hub-"))
     os.chmod(folder, 0o755)
     roster = folder / "roster.csv"
-    roster.write_text("id,name,group\n" + f"{instructor},Ada Instructor,instructor\n"
-                      + "".join(f"{s},Student {k},student\n" for k, s in enumerate(students, 1)))
+    roster.write_text(
+        "id,name,group\n"
+        + f"{instructor},Ada Instructor,instructor\n"
+        + "".join(f"{s},Student {k},student\n" for k, s in enumerate(students, 1))
+    )
     # setup opens the folders above the Python installation to others (o+x) and closes parts of the checkout:
     # put their modes back afterwards.
-    python_dirs = {p for base in (sys.prefix, sys.base_prefix, os.path.realpath(sys.executable))
-                   for p in Path(base).parents}
+    python_dirs = {
+        p for base in (sys.prefix, sys.base_prefix, os.path.realpath(sys.executable)) for p in Path(base).parents
+    }
     modes = _modes([*python_dirs, *(ROOT / name for name in hub.CLOSED_IN_CHECKOUT)])
     hub_dir = folder / "hub"
     group_was_there = _group_exists(hub.formgrade_group())
     try:
         started = time.monotonic()
-        settings, passwords = hub.setup(roster, hub_dir, exchange_root=folder / "exchange", port=_free_port(),
-                                        mem="1G", cpu=1.0)
+        settings, passwords = hub.setup(
+            roster, hub_dir, exchange_root=folder / "exchange", port=_free_port(), mem="1G", cpu=1.0
+        )
         hub.start(hub_dir)
         settings = hub.HubSettings.load(hub_dir)  # with the ports start chose
         print(f"\nsetup and start: {time.monotonic() - started:.0f} s")
@@ -189,22 +201,35 @@ def test_the_whole_loop_through_the_hub(klass, browser):
     browser.find_element(By.ID, "username_input").send_keys(first)
     browser.find_element(By.ID, "password_input").send_keys(klass.passwords[first])
     browser.find_element(By.ID, "login_submit").click()
-    WebDriverWait(browser, 180).until(lambda d: f"/user/{first}/lab" in d.current_url
-                                      and d.find_elements(By.ID, "jp-main-dock-panel"))
+    WebDriverWait(browser, 180).until(
+        lambda d: f"/user/{first}/lab" in d.current_url and d.find_elements(By.ID, "jp-main-dock-panel")
+    )
     _shot(browser, "student_lab")
 
     # Fetch, answer one function, submit: the Assignment List's calls to the student's server.
     url, headers = klass.server(first)
-    fetched = requests.post(url + "assignments/fetch", headers=headers, timeout=120,
-                            data={"course_id": hub.COURSE_ID, "assignment_id": ASSIGNMENT}).json()
+    fetched = requests.post(
+        url + "assignments/fetch",
+        headers=headers,
+        timeout=120,
+        data={"course_id": hub.COURSE_ID, "assignment_id": ASSIGNMENT},
+    ).json()
     assert fetched["success"], fetched
     path = f"{hub.COURSE_ID}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
     notebook = requests.get(url + f"api/contents/{path}", headers=headers, timeout=60).json()["content"]
-    saved = requests.put(url + f"api/contents/{path}", headers=headers, timeout=60,
-                         json={"type": "notebook", "content": _answer(notebook, ANSWERED)})
+    saved = requests.put(
+        url + f"api/contents/{path}",
+        headers=headers,
+        timeout=60,
+        json={"type": "notebook", "content": _answer(notebook, ANSWERED)},
+    )
     assert saved.status_code == 200, saved.text
-    submitted = requests.post(url + "assignments/submit", headers=headers, timeout=120,
-                              data={"course_id": hub.COURSE_ID, "assignment_id": ASSIGNMENT}).json()
+    submitted = requests.post(
+        url + "assignments/submit",
+        headers=headers,
+        timeout=120,
+        data={"course_id": hub.COURSE_ID, "assignment_id": ASSIGNMENT},
+    ).json()
     assert submitted["success"], submitted
 
     # The second student: no listing of the inbound, no way into the first's server or home,
@@ -212,8 +237,12 @@ def test_the_whole_loop_through_the_hub(klass, browser):
     inbound = Path(settings.exchange_root) / hub.COURSE_ID / "inbound"
     assert klass.run_as(second, "ls", str(inbound)).returncode != 0
     assert klass.run_as(second, "ls", pwd.getpwnam(first).pw_dir).returncode != 0
-    other = requests.get(f"{klass.base}/user/{first}/api/contents/{path}", timeout=60,
-                         headers={"Authorization": f"token {klass.token(second)}"}, allow_redirects=False)
+    other = requests.get(
+        f"{klass.base}/user/{first}/api/contents/{path}",
+        timeout=60,
+        headers={"Authorization": f"token {klass.token(second)}"},
+        allow_redirects=False,
+    )
     assert other.status_code in (302, 403, 404), other.status_code
     as_second = {"JUPYTERHUB_API_TOKEN": klass.token(second)}
     fetched = klass.run_as(second, "nbgrader", "fetch_assignment", ASSIGNMENT, env=as_second)
@@ -230,8 +259,18 @@ def test_the_whole_loop_through_the_hub(klass, browser):
     assert f"handed in by {second}" in collected.stderr
     assert (Path(course) / "submitted" / first / ASSIGNMENT).is_dir()
 
-    graded = klass.run_as(klass.instructor, "course", "grade", ASSIGNMENT, "--student", first, "--workers", "1",
-                          cwd=course, env={"COURSE_FAST": "1"})
+    graded = klass.run_as(
+        klass.instructor,
+        "course",
+        "grade",
+        ASSIGNMENT,
+        "--student",
+        first,
+        "--workers",
+        "1",
+        cwd=course,
+        env={"COURSE_FAST": "1"},
+    )
     assert graded.returncode == 0, graded.stdout + graded.stderr
     score = float(_grades(klass)[first]["score"])
     assert 0 < score < 100, graded.stdout  # exactly the answered function's points: checked by the grader's tests
@@ -240,8 +279,12 @@ def test_the_whole_loop_through_the_hub(klass, browser):
     assert released.returncode == 0, released.stderr
 
     # The student fetches the feedback and reads the score in their browser.
-    answer = requests.post(url + "assignments/fetch_feedback", headers=headers, timeout=120,
-                           data={"course_id": hub.COURSE_ID, "assignment_id": ASSIGNMENT}).json()
+    answer = requests.post(
+        url + "assignments/fetch_feedback",
+        headers=headers,
+        timeout=120,
+        data={"course_id": hub.COURSE_ID, "assignment_id": ASSIGNMENT},
+    ).json()
     assert answer["success"], answer
     # Lab's list: the student's hand-ins of one assignment grouped, each with the feedback fetched for it.
     handed = next(a for a in answer["value"] if a["assignment_id"] == ASSIGNMENT and a["status"] == "submitted")
@@ -274,8 +317,9 @@ def _limits(pid: int) -> dict:
             elif controller == "memory":
                 found["memory"] = int((folder / "memory.limit_in_bytes").read_text())
             elif controller == "cpu":
-                found["cpus"] = (int((folder / "cpu.cfs_quota_us").read_text())
-                                 / int((folder / "cpu.cfs_period_us").read_text()))
+                found["cpus"] = int((folder / "cpu.cfs_quota_us").read_text()) / int(
+                    (folder / "cpu.cfs_period_us").read_text()
+                )
     return found
 
 
@@ -333,12 +377,17 @@ def test_thirty_students_at_once(klass):
         hub.roster_add(Path(settings.hub_dir), hub.Member(user, user, "student"))
     added = time.monotonic() - started
     hub_pid = int((Path(settings.hub_dir) / "hub.pid").read_text())
-    students = {u: (pwd.getpwnam(u).pw_uid, pwd.getpwnam(u).pw_gid, pwd.getpwnam(u).pw_dir, klass.token(u))
-                for u in load}
+    students = {
+        u: (pwd.getpwnam(u).pw_uid, pwd.getpwnam(u).pw_gid, pwd.getpwnam(u).pw_dir, klass.token(u)) for u in load
+    }
     environment = hub.server_environment(settings, load[0])  # the script sets each student's own names
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, json.dumps(students), json.dumps(environment), "240"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD_SCRIPT, json.dumps(students), json.dumps(environment), "240"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     handed_in = time.monotonic() - started
     assert proc.returncode == 0 and json.loads(proc.stdout.splitlines()[-1]) == [], proc.stdout + proc.stderr[-3000:]
     started = time.monotonic()
@@ -350,16 +399,26 @@ def test_thirty_students_at_once(klass):
         assert (Path(settings.course_dir) / "submitted" / user / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
     graded_students = load[::5]
     started = time.monotonic()
-    graded = klass.run_as(klass.instructor, "course", "grade", ASSIGNMENT, "--workers", "2",
-                          *(a for u in graded_students for a in ("--student", u)), cwd=settings.course_dir,
-                          env={"COURSE_FAST": "1"})
+    graded = klass.run_as(
+        klass.instructor,
+        "course",
+        "grade",
+        ASSIGNMENT,
+        "--workers",
+        "2",
+        *(a for u in graded_students for a in ("--student", u)),
+        cwd=settings.course_dir,
+        env={"COURSE_FAST": "1"},
+    )
     grade_time = time.monotonic() - started
     assert graded.returncode == 0, graded.stdout + graded.stderr
     grades = _grades(klass)
     assert {u: float(grades[u]["score"]) for u in graded_students} == dict.fromkeys(graded_students, 0.0)
-    print(f"\n{LOAD_STUDENTS} students: roster add {added:.1f} s; fetch + submit at once {handed_in:.1f} s; "
-          f"collect {collect_time:.1f} s; course grade of {len(graded_students)} (2 workers) {grade_time:.1f} s; "
-          f"hub's peak memory {_peak_rss(hub_pid) / 2**20:.0f} MiB")
+    print(
+        f"\n{LOAD_STUDENTS} students: roster add {added:.1f} s; fetch + submit at once {handed_in:.1f} s; "
+        f"collect {collect_time:.1f} s; course grade of {len(graded_students)} (2 workers) {grade_time:.1f} s; "
+        f"hub's peak memory {_peak_rss(hub_pid) / 2**20:.0f} MiB"
+    )
 
     dropped = load[-1]
     hub.roster_drop(Path(settings.hub_dir), dropped)

@@ -108,15 +108,19 @@ def test_glossary_terms_are_kept():
             if not message.id or not message.string:
                 continue
             for term in terms:
-                if re.search(tr.term_pattern(term["english"]), tr.prose_only(message.id)) \
-                        and term["chinese"] not in message.string:
+                if (
+                    re.search(tr.term_pattern(term["english"]), tr.prose_only(message.id))
+                    and term["chinese"] not in message.string
+                ):
                     misses.append((assignment, term["english"], term["chinese"], message.id[:60]))
     assert misses == []
 
 
-TINY = ["# A title\n\nFirst paragraph about padding.\n\n- an item that says `x` twice\n\nLast paragraph.",
-        'def f(x):\n    """\n    Square a number.\n\n    Arguments:\n    x -- a number to square\n    """\n'
-        "    # Multiply x by itself\n    return x * x"]
+TINY = [
+    "# A title\n\nFirst paragraph about padding.\n\n- an item that says `x` twice\n\nLast paragraph.",
+    'def f(x):\n    """\n    Square a number.\n\n    Arguments:\n    x -- a number to square\n    """\n'
+    "    # Multiply x by itself\n    return x * x",
+]
 
 
 def tiny_notebook(texts):
@@ -130,15 +134,28 @@ def test_a_changed_paragraph_marks_exactly_its_entry():
     translation kept for review), the new one alone is empty, every other entry stays translated."""
     nb = tiny_notebook(TINY)
     strings = [s.msgid for s in tr.segments(nb)]
-    assert strings == ["A title", "First paragraph about padding.", "an item that says `x` twice", "Last paragraph.",
-                       "Square a number.", "Arguments:", "a number to square", "Multiply x by itself"]
+    assert strings == [
+        "A title",
+        "First paragraph about padding.",
+        "an item that says `x` twice",
+        "Last paragraph.",
+        "Square a number.",
+        "Arguments:",
+        "a number to square",
+        "Multiply x by itself",
+    ]
     catalog = tr.Catalog(locale="zh_CN")
     catalog.update(tr.template(nb, "tiny"))
     for message in catalog:
         if message.id:
             message.string = "译" + message.id
-    edited = tiny_notebook([TINY[0].replace("First paragraph about padding.", "First paragraph about the padding.")
-                            + "\n\nA brand new closing remark.", TINY[1]])
+    edited = tiny_notebook(
+        [
+            TINY[0].replace("First paragraph about padding.", "First paragraph about the padding.")
+            + "\n\nA brand new closing remark.",
+            TINY[1],
+        ]
+    )
     tr.update_catalogue(catalog, tr.template(edited, "tiny"))
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     empty = [m.id for m in catalog if m.id and not m.string]
@@ -146,11 +163,21 @@ def test_a_changed_paragraph_marks_exactly_its_entry():
     assert empty == ["A brand new closing remark."]
     assert sorted(tr.unfinished(catalog)) == sorted(fuzzy + empty)
     zh = tr.translate_notebook(edited, tr.translations_of(catalog), "zh")
-    assert zh.cells[0].source.split("\n") == ["# 译A title", "", "First paragraph about the padding.", "",
-                                               "- 译an item that says `x` twice", "", "译Last paragraph.", "",
-                                               "A brand new closing remark."]
-    assert zh.cells[1].source == ('def f(x):\n    """\n    译Square a number.\n\n    译Arguments:\n'
-                                  '    x -- 译a number to square\n    """\n    # 译Multiply x by itself\n    return x * x')
+    assert zh.cells[0].source.split("\n") == [
+        "# 译A title",
+        "",
+        "First paragraph about the padding.",
+        "",
+        "- 译an item that says `x` twice",
+        "",
+        "译Last paragraph.",
+        "",
+        "A brand new closing remark.",
+    ]
+    assert zh.cells[1].source == (
+        'def f(x):\n    """\n    译Square a number.\n\n    译Arguments:\n'
+        '    x -- 译a number to square\n    """\n    # 译Multiply x by itself\n    return x * x'
+    )
 
 
 def test_language_choice(monkeypatch, tmp_path):
@@ -218,16 +245,25 @@ def test_package_catalogue_is_complete():
     from helpers.instructor import feedback
 
     catalog = tr.read_catalogue(i18n.catalogue_file("zh"), "zh")
-    finished = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog
-                if m.id and not m.fuzzy and all(m.string if isinstance(m.string, tuple) else (m.string,))}
+    finished = {
+        m.id if isinstance(m.id, str) else m.id[0]
+        for m in catalog
+        if m.id and not m.fuzzy and all(m.string if isinstance(m.string, tuple) else (m.string,))
+    }
     wrapped = set()
     for _file, _line, message, _c, _ctx in extract_from_dir(
-            str(ROOT / "helpers"), method_map=[("**.py", "python")],
-            keywords={"_": None, "gettext": None, "ngettext": (1, 2), "count": (2, 3)}):
+        str(ROOT / "helpers"),
+        method_map=[("**.py", "python")],
+        keywords={"_": None, "gettext": None, "ngettext": (1, 2), "count": (2, 3)},
+    ):
         wrapped.add(message if isinstance(message, str) else message[0])
     wrapped.discard(None)
-    assert len(wrapped) > 60 and "{name} is not written yet: write it between ### START CODE HERE ### and ### END " \
-        "CODE HERE ### in its cell, then run that cell." in wrapped
+    assert (
+        len(wrapped) > 60
+        and "{name} is not written yet: write it between ### START CODE HERE ### and ### END "
+        "CODE HERE ### in its cell, then run that cell."
+        in wrapped
+    )
     assert sorted(wrapped - finished) == []
     assert sorted((set(pages.MESSAGE_LABELS) | {feedback.FAILURE_LABEL}) - finished) == []
 
@@ -250,8 +286,10 @@ def test_setup_lang_zh(tmp_path):
     settings.parent.mkdir(parents=True)
     settings.write_text(json.dumps({"other:plugin": {"a": 1}}))
     assert "zh_CN" in release_mod.lab_language("zh", prefix)
-    assert json.loads(settings.read_text()) == {"other:plugin": {"a": 1},
-                                                release_mod.LAB_TRANSLATION_PLUGIN: {"locale": "zh_CN"}}
+    assert json.loads(settings.read_text()) == {
+        "other:plugin": {"a": 1},
+        release_mod.LAB_TRANSLATION_PLUGIN: {"locale": "zh_CN"},
+    }
     assert "already set" in release_mod.lab_language("zh", prefix)
 
 
@@ -268,17 +306,28 @@ def test_feedback_page_and_kernel_follow_the_notebooks_language():
     from helpers.instructor import grading, outputs
     from helpers.instructor.verdict import CellScore, Result
 
-    cell = CellScore("conv_forward_values", 0.0, 3.0, "failed", "conv_forward(...): expected 1, got 2.\n"
-                     + i18n.gettext("Likely mistake", "zh") + "\uff1aa sign.")
-    pages = {lang: outputs.feedback_page("ann", "cnn_step_by_step",
-                                         Result("ann", "cnn_step_by_step", 0.0, 3.0, "graded", cells=[cell], lang=lang))
-             for lang in ("en", "zh")}
+    cell = CellScore(
+        "conv_forward_values",
+        0.0,
+        3.0,
+        "failed",
+        "conv_forward(...): expected 1, got 2.\n" + i18n.gettext("Likely mistake", "zh") + "\uff1aa sign.",
+    )
+    pages = {
+        lang: outputs.feedback_page(
+            "ann", "cnn_step_by_step", Result("ann", "cnn_step_by_step", 0.0, 3.0, "graded", cells=[cell], lang=lang)
+        )
+        for lang in ("en", "zh")
+    }
     assert "why not full marks" in pages["en"] and "why not full marks" not in pages["zh"]
     for label in ("测试", "得分", "未得满分的原因", "哪里出错", "可能的错误"):
         assert label in pages["zh"] and label not in pages["en"], label
     assert grading.kernel_env(1, "zh")["COURSE_LANG"] == "zh" and grading.kernel_env(1)["COURSE_LANG"] == "en"
-    table = outputs.check_table("cnn_step_by_step", Result("you", "cnn_step_by_step", 0.0, 3.0, "graded", cells=[cell],
-                                                           lang="zh"), {"conv_forward_values": "conv_forward"})
+    table = outputs.check_table(
+        "cnn_step_by_step",
+        Result("you", "cnn_step_by_step", 0.0, 3.0, "graded", cells=[cell], lang="zh"),
+        {"conv_forward_values": "conv_forward"},
+    )
     assert "可能的错误: a sign." in table and "Likely mistake" not in table  # course check's table too
 
 
@@ -288,7 +337,6 @@ def test_either_edition_grades_the_same(tmp_path):
     mistakes earns in Chinese exactly the points, statuses and named mistakes it earns in English; the Chinese
     one's page has Chinese labels."""
     from conftest import grade_class, pack_submissions
-
     from helpers.instructor import demo
 
     assignment = "cnn_step_by_step"
@@ -296,20 +344,29 @@ def test_either_edition_grades_the_same(tmp_path):
     [(student, english_pack)] = pack_submissions(assignment, range(1)).items()
     chinese_reference = tr.translate_notebook(demo.filled_notebook(ROOT, assignment), finished, "zh")
     assert chinese_reference.cells[0].source != english_pack.cells[0].source
-    graded = grade_class(tmp_path / "course", {assignment: {
-        "zh_reference": chinese_reference, "en_pack": english_pack,
-        "zh_pack": tr.translate_notebook(english_pack, finished, "zh")}})
+    graded = grade_class(
+        tmp_path / "course",
+        {
+            assignment: {
+                "zh_reference": chinese_reference,
+                "en_pack": english_pack,
+                "zh_pack": tr.translate_notebook(english_pack, finished, "zh"),
+            }
+        },
+    )
     results = graded[assignment]
     reference = results["zh_reference"]
     assert reference.status == "graded" and reference.lang == "zh" and reference.max_score > 0
-    assert reference.score == reference.max_score, [(c.grade_id, c.message) for c in reference.cells
-                                                    if c.points < c.max_points]
+    assert reference.score == reference.max_score, [
+        (c.grade_id, c.message) for c in reference.cells if c.points < c.max_points
+    ]
     english, chinese = results["en_pack"], results["zh_pack"]
     assert (english.lang, chinese.lang) == ("en", "zh")
     assert 0 < english.score < english.max_score
     assert chinese.score == english.score
-    assert [(c.grade_id, c.points, c.status, c.mistake) for c in chinese.cells] == \
-        [(c.grade_id, c.points, c.status, c.mistake) for c in english.cells]
+    assert [(c.grade_id, c.points, c.status, c.mistake) for c in chinese.cells] == [
+        (c.grade_id, c.points, c.status, c.mistake) for c in english.cells
+    ]
     page = (graded.root / "feedback" / "zh_pack" / assignment / f"{assignment}.html").read_text(encoding="utf-8")
     assert "未得满分的原因" in page and "✗ 未通过" in page and "why not full marks" not in page
     # The grader's messages, and what the kernel's checks printed, are in the notebook's language.
@@ -318,10 +375,16 @@ def test_either_edition_grades_the_same(tmp_path):
     assert any(chinese_text.search(c.message) for c in chinese.cells if c.grade_id in failed)
     assert not any(chinese_text.search(c.message) for c in english.cells)
     for student, lang in (("en_pack", "en"), ("zh_pack", "zh")):
-        executed = nbformat.read(graded.root / "autograded" / student / assignment / f"{assignment}.ipynb",
-                                 as_version=4)
-        errors = " ".join(str(out.get("evalue", "")) for cell in executed.cells if cell.cell_type == "code"
-                          for out in cell.get("outputs", []) if out.get("output_type") == "error")
+        executed = nbformat.read(
+            graded.root / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4
+        )
+        errors = " ".join(
+            str(out.get("evalue", ""))
+            for cell in executed.cells
+            if cell.cell_type == "code"
+            for out in cell.get("outputs", [])
+            if out.get("output_type") == "error"
+        )
         assert bool(chinese_text.search(errors)) == (lang == "zh"), errors[:500]
 
 
@@ -355,8 +418,9 @@ def test_language_setting_chooses_the_released_edition(tmp_path):
 
 
 def _nbgrader(*args, cwd: Path, env) -> str:
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, f"nbgrader {args} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout + proc.stderr
 
@@ -372,8 +436,9 @@ def test_the_exchange_hands_out_the_chinese_edition(tmp_path):
     (root / "notebooks").mkdir()
     shutil.copy2(ROOT / "notebooks" / "nbgrader_config.py", root / "notebooks")
     release_mod.setup_exchange(root)
-    env = dict(os.environ, COURSE_FAST="1", HOME=str(tmp_path / "home"),
-               JUPYTER_DATA_DIR=str(tmp_path / "home" / "jupyter"))
+    env = dict(
+        os.environ, COURSE_FAST="1", HOME=str(tmp_path / "home"), JUPYTER_DATA_DIR=str(tmp_path / "home" / "jupyter")
+    )
 
     _nbgrader("generate_assignment", assignment, "--force", cwd=root, env=env)
     released = tr.edition_path(root, assignment, "zh")

@@ -20,10 +20,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import UNTOUCHED_RELEASE, make_course_copy, write_submissions
 from helpers.instructor import batch, demo, grading, sandbox
 from helpers.instructor.settings import Settings
-
-from conftest import UNTOUCHED_RELEASE, make_course_copy, write_submissions
 
 ASSIGNMENT = "cnn_step_by_step"
 MARK = "# isolation-modes probe"
@@ -43,8 +42,9 @@ def test_each_job_holds_a_user_of_its_own_and_its_release_ends_only_that_users_p
     first, second = sandbox.claim_user(base, 3), sandbox.claim_user(base, 3)  # two jobs of one process
     try:
         assert first.uid != second.uid
-        sleepers = [subprocess.Popen(["sleep", "4545"], user=c.uid, group=c.uid, extra_groups=[])
-                    for c in (first, second)]
+        sleepers = [
+            subprocess.Popen(["sleep", "4545"], user=c.uid, group=c.uid, extra_groups=[]) for c in (first, second)
+        ]
         first.release()
         assert sleepers[0].wait(timeout=10) == -9  # the job's own kernel leftovers end with it
         time.sleep(0.2)
@@ -106,14 +106,16 @@ def test_a_dask_worker_with_two_threads_grades_two_students_at_once_each_as_a_us
     full = demo.expected_score(root, ASSIGNMENT, [])
     settings = Settings.load(root)
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
-        batch.grade_all(settings, batch.find_jobs(settings, [ASSIGNMENT]), scheduler=cluster.scheduler_address,
-                        progress=False)
+        batch.grade_all(
+            settings, batch.find_jobs(settings, [ASSIGNMENT]), scheduler=cluster.scheduler_address, progress=False
+        )
         write_submissions(root, ASSIGNMENT, {"quick": quick, "slow": slow})
         jobs = [job for job in batch.find_jobs(settings, [ASSIGNMENT]) if job.student != "early"]
         results = batch.grade_all(settings, jobs, scheduler=cluster.scheduler_address, progress=False)
     (quick_start, quick_end), (slow_start, slow_end) = _probe_outputs(root, "quick"), _probe_outputs(root, "slow")
-    assert quick_start[1] < slow_end[1] and slow_start[1] + 3 < quick_end[1] < slow_end[1], \
+    assert quick_start[1] < slow_end[1] and slow_start[1] + 3 < quick_end[1] < slow_end[1], (
         "the overlap this test needs did not happen: the quick notebook must end while the slow one's tests run"
+    )
     assert {r.student: (r.score, r.notes) for r in results} == {"quick": (full, []), "slow": (full, [])}
     assert quick_start[0] == quick_end[0] and slow_start[0] == slow_end[0]
     assert quick_start[0] != slow_start[0]  # a user of its own for each job, in one worker process
@@ -125,16 +127,18 @@ def _fake_unshare(folder: Path) -> Path:
     folder.mkdir()
     log = folder / "calls"
     script = folder / "unshare"
-    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "unshare: unshare failed: Operation not permitted" >&2\n'
-                      "exit 1\n")
+    script.write_text(
+        f'#!/bin/sh\necho "$@" >> {log}\necho "unshare: unshare failed: Operation not permitted" >&2\nexit 1\n'
+    )
     script.chmod(0o755)
     return log
 
 
 def _course(*args, cwd: Path, path: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=path)
-    return subprocess.run([sys.executable, "-m", "helpers.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "helpers.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 @pytest.mark.slow
@@ -148,8 +152,10 @@ def test_where_the_sandbox_cannot_be_set_up_grading_refuses_until_the_setting_sa
     calls = _fake_unshare(tmp_path / "bin")
     path = os.pathsep.join([str(calls.parent), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
-    for command in (["grade", "--workers", "1"],
-                    ["check", str(root / "submitted" / "honest" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")]):
+    for command in (
+        ["grade", "--workers", "1"],
+        ["check", str(root / "submitted" / "honest" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")],
+    ):
         proc = _course(*command, cwd=root, path=path)
         assert proc.returncode == 1, proc.stdout + proc.stderr
         said = proc.stderr
@@ -169,5 +175,7 @@ def test_where_the_sandbox_cannot_be_set_up_grading_refuses_until_the_setting_sa
     if os.geteuid() == 0:
         assert "students' code runs as ROOT" in proc.stderr
     rows = (root / "grades.csv").read_text().splitlines()[1:]
-    assert [row.split(",")[:3] for row in rows] == [["honest", ASSIGNMENT, f"{demo.expected_score(root, ASSIGNMENT, []):g}"]]
+    assert [row.split(",")[:3] for row in rows] == [
+        ["honest", ASSIGNMENT, f"{demo.expected_score(root, ASSIGNMENT, []):g}"]
+    ]
     assert marker.read_text() == "ran"  # what the warning says: the student's code ran with the grader's rights

@@ -58,8 +58,14 @@ def test_the_judge_is_made_while_the_kernel_runs_the_cells_before_the_first_test
         return made[0]
 
     nb = notebook("open('first-cell-ran', 'w').close()", "x = 2", "# the test cell", "x + 1")
-    report = execute_notebook(nb, env=dict(os.environ), timeout=WAIT_SECONDS, workdir=str(tmp_path),
-                              make_judge=make_judge, is_test=lambda cell: cell.source == "# the test cell")
+    report = execute_notebook(
+        nb,
+        env=dict(os.environ),
+        timeout=WAIT_SECONDS,
+        workdir=str(tmp_path),
+        make_judge=make_judge,
+        is_test=lambda cell: cell.source == "# the test cell",
+    )
     assert [report.statuses[k] for k in range(4)] == ["ok", "ok", "ok", "ok"]
     assert made[0].judged == [2] and made[0].closed
     assert made[0].made_in != threading.current_thread().name
@@ -71,5 +77,11 @@ def test_a_judge_that_cannot_be_made_fails_the_notebook_as_before(tmp_path):
 
     nb = notebook("x = 1", "# the test cell")
     with pytest.raises(RuntimeError, match="the source solutions do not run"):
-        execute_notebook(nb, env=dict(os.environ), timeout=WAIT_SECONDS, workdir=str(tmp_path),
-                         make_judge=make_judge, is_test=lambda cell: cell.source == "# the test cell")
+        execute_notebook(
+            nb,
+            env=dict(os.environ),
+            timeout=WAIT_SECONDS,
+            workdir=str(tmp_path),
+            make_judge=make_judge,
+            is_test=lambda cell: cell.source == "# the test cell",
+        )

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from helpers import cli, notebook_cells, wire
-from helpers.instructor.settings import SettingsError
 from helpers.commands import profile as profile_command
+from helpers.instructor.settings import SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "cnn_step_by_step"
@@ -38,8 +38,14 @@ print("LOADED " + json.dumps(sorted(name for name in sys.modules
 
 def run_fresh(code: str, cwd: Path) -> tuple[str, list[str]]:
     """Run ``code`` then FORBIDDEN in a fresh interpreter; its output and the forbidden modules it loaded."""
-    done = subprocess.run([sys.executable, "-c", code + "\n" + FORBIDDEN], cwd=cwd, capture_output=True, text=True,
-                          env=dict(os.environ, MPLBACKEND="Agg"), timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code + "\n" + FORBIDDEN],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MPLBACKEND="Agg"),
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(line for line in done.stdout.splitlines() if line.startswith("LOADED "))
     return done.stdout, json.loads(line.removeprefix("LOADED "))
@@ -58,13 +64,15 @@ def setup_cell_code() -> str:
 @pytest.mark.parametrize("where", ["course folder", "outside any course folder"])
 def test_a_students_kernel_loads_only_student_code(where, tmp_path):
     """The set-up cell, then the first visible check of conv_forward, whose dependencies answer from the source."""
-    code = "\n".join([
-        setup_cell_code(),
-        cell("source", "conv_forward"),
-        "check.conv_forward(conv_forward)",
-        # the check used the source solutions (the README's editable install reads them too)
-        f"assert check.reference_solutions({ASSIGNMENT!r}) is not None",
-    ])
+    code = "\n".join(
+        [
+            setup_cell_code(),
+            cell("source", "conv_forward"),
+            "check.conv_forward(conv_forward)",
+            # the check used the source solutions (the README's editable install reads them too)
+            f"assert check.reference_solutions({ASSIGNMENT!r}) is not None",
+        ]
+    )
     printed, loaded = run_fresh(code, ROOT if where == "course folder" else tmp_path)
     assert "All tests passed." in printed
     assert loaded == []
@@ -101,15 +109,18 @@ print("RESULT " + json.dumps(message["result"]))
 QUICK_COMMAND_PACKAGES = {"helpers", "__editable___cnn_course_0_1_0_finder", "_distutils_hack"}
 
 
-@pytest.mark.parametrize("argv, status", [
-    (["--help"], 0),
-    (["profile", "--file", "{tmp}/profile.toml", "--name", "Li Hua"], 0),
-    (["check", "{tmp}/homework.ipynb"], 2),  # named after no assignment
-    (["check", "{tmp}/no_such_file.ipynb"], 2),
-    (["grade", "no_such_assignment"], 2),
-    (["no-such-command"], 2),
-    (["check", "{tmp}/homework.ipynb", "--no-such-option"], 2),
-])
+@pytest.mark.parametrize(
+    "argv, status",
+    [
+        (["--help"], 0),
+        (["profile", "--file", "{tmp}/profile.toml", "--name", "Li Hua"], 0),
+        (["check", "{tmp}/homework.ipynb"], 2),  # named after no assignment
+        (["check", "{tmp}/no_such_file.ipynb"], 2),
+        (["grade", "no_such_assignment"], 2),
+        (["no-such-command"], 2),
+        (["check", "{tmp}/homework.ipynb", "--no-such-option"], 2),
+    ],
+)
 def test_quick_commands_load_none_of_the_grader(argv, status, tmp_path):
     """`course --help`, `course profile` and argument errors load the parser and the standard library only:
     no nbgrader, nbconvert, matplotlib, TensorFlow, not even numpy (the modules of data and pretrain)."""
@@ -188,8 +199,18 @@ def test_read_cells_reads_plain_json_and_says_what_to_do_with_an_old_notebook(tm
     with pytest.raises(notebook_cells.NotebookError, match="nbformat 3 notebook; open it in Jupyter and save it"):
         notebook_cells.read_cells(path)
     assert len(notebook_cells.read_notebook(path).cells) == 0  # the instructor's reader converts it
-    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"cell_type": "code", "source": ["a = 1\n", "b = 2"], "metadata": {"nbgrader": {"solution": True}}}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "nbformat": 4,
+                "nbformat_minor": 5,
+                "metadata": {},
+                "cells": [
+                    {"cell_type": "code", "source": ["a = 1\n", "b = 2"], "metadata": {"nbgrader": {"solution": True}}}
+                ],
+            }
+        )
+    )
     assert notebook_cells.solution_code(notebook_cells.read_cells(path)) == "a = 1\nb = 2"
     assert notebook_cells.solution_code(notebook_cells.read_notebook(path)) == "a = 1\nb = 2"
 

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 
@@ -42,8 +41,12 @@ def _shell_env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     (home / ".profile").write_text("PATH=/usr/bin:/bin\nexport PATH\n")
-    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
-                           if p and Path(p).resolve() != BIN.resolve()) or "/usr/bin:/bin"
+    path = (
+        os.pathsep.join(
+            p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != BIN.resolve()
+        )
+        or "/usr/bin:/bin"
+    )
     return {"PATH": path, "HOME": str(home), "TERM": "dumb", "LANG": "C.UTF-8"}
 
 
@@ -76,7 +79,10 @@ def test_setup_keeps_what_the_server_config_already_says(tmp_path, monkeypatch):
     written = json.loads(config.read_text())
     assert written["LabApp"] == {"news_url": ""} and written["ServerApp"]["terminals_enabled"] is True
     assert written["ServerApp"]["terminado_settings"]["shell_command"][1:] == [
-        "--rcfile", str(config.parent / release.TERMINAL_RC), "-i"]
+        "--rcfile",
+        str(config.parent / release.TERMINAL_RC),
+        "-i",
+    ]
 
     # A shell command someone else chose is theirs: kept, and the message says how to type the commands.
     config.write_text(json.dumps({"ServerApp": {"terminado_settings": {"shell_command": ["/bin/zsh"]}}}))

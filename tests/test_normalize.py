@@ -27,8 +27,10 @@ def lab_saved(nb, python_version=None):
         cell.setdefault("id", uuid.uuid4().hex[:8])
         if cell.cell_type == "code":
             cell.execution_count = n + 1
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="All tests passed.\n"),
-                            nbformat.v4.new_output("error", ename="E", evalue="x", traceback=["E: x"])]
+            cell.outputs = [
+                nbformat.v4.new_output("stream", name="stdout", text="All tests passed.\n"),
+                nbformat.v4.new_output("error", ename="E", evalue="x", traceback=["E: x"]),
+            ]
             cell.metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00.000000Z"}
             cell.metadata["scrolled"] = True
             cell.metadata["trusted"] = True
@@ -81,6 +83,10 @@ def test_git_filter_leaves_a_lab_saved_notebook_as_the_normaliser_does(tmp_path)
     path = SOURCES[0]
     saved = tmp_path / "saved.ipynb"
     nbformat.write(lab_saved(normalize(read(path))), saved)
-    stripped = subprocess.run([sys.executable, "-m", "nbstripout", "--keep-id", "--extra-keys", " ".join(EXTRA_KEYS)],
-                              stdin=saved.open("rb"), capture_output=True, check=True).stdout.decode()
+    stripped = subprocess.run(
+        [sys.executable, "-m", "nbstripout", "--keep-id", "--extra-keys", " ".join(EXTRA_KEYS)],
+        stdin=saved.open("rb"),
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     assert stripped == normalized_text(saved) == normalized_text(path)

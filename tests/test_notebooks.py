@@ -31,8 +31,9 @@ def test_the_first_assignment_exists():
 def test_source_has_no_outputs(assignment):
     for k, cell in enumerate(source(assignment).cells):
         if cell.cell_type == "code":
-            assert not cell.outputs and cell.execution_count is None, \
+            assert not cell.outputs and cell.execution_count is None, (
                 f"cell {k} of {assignment} carries output: run `course release` (or `course normalize`)"
+            )
 
 
 @pytest.mark.parametrize("assignment", SOURCES)
@@ -41,8 +42,9 @@ def test_source_is_normalised(assignment):
     from helpers.instructor.normalize import normalized_text
 
     path = ROOT / "source" / assignment / f"{assignment}.ipynb"
-    assert path.read_text(encoding="utf-8") == normalized_text(path), \
+    assert path.read_text(encoding="utf-8") == normalized_text(path), (
         f"source/{assignment} is not in its normal form: run `course release` (or `course normalize`)"
+    )
 
 
 @pytest.mark.parametrize("assignment", SOURCES)
@@ -86,7 +88,8 @@ def test_test_cells_follow_the_conventions(assignment):
         heading = cells[k - 1]
         points = nbu.points(cell)
         assert heading.cell_type == "markdown" and re.match(
-            rf"^#+ .*\({points:g} points?\)\s*$", heading.source.strip()), f"{gid}: heading must state {points:g} points"
+            rf"^#+ .*\({points:g} points?\)\s*$", heading.source.strip()
+        ), f"{gid}: heading must state {points:g} points"
         assert nbu.docstring_line(cell.source), f"{gid}: first line must be a docstring saying what it checks"
         body = cell.source
         assert "### BEGIN HIDDEN TESTS" in body and "### END HIDDEN TESTS" in body, f"{gid} has no hidden tests"
@@ -112,8 +115,9 @@ def test_release_solutions_are_stubs(assignment):
         assert "raise NotImplementedError()" in cell.source
     original = {nbu.grade_id(c): c for c in source(assignment).cells if nbu.grade_id(c)}
     for cell in nbu.test_cells(release):
-        assert cell.source == nbu.strip_hidden_tests(original[nbu.grade_id(cell)].source).rstrip("\n") or \
-            cell.source == nbu.strip_hidden_tests(original[nbu.grade_id(cell)].source)
+        assert cell.source == nbu.strip_hidden_tests(original[nbu.grade_id(cell)].source).rstrip(
+            "\n"
+        ) or cell.source == nbu.strip_hidden_tests(original[nbu.grade_id(cell)].source)
 
 
 def test_release_is_current(tmp_path):
@@ -128,13 +132,20 @@ def test_release_is_current(tmp_path):
     normalize_sources(course)
     env_path = str(Path(sys.executable).parent)
     import os
+
     env = dict(os.environ, PATH=env_path + os.pathsep + os.environ.get("PATH", ""))
     for assignment in SOURCES:
-        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-                        "--log-level=ERROR"], cwd=course, env=env, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--log-level=ERROR"],
+            cwd=course,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     committed = sorted(p.relative_to(ROOT / "release") for p in (ROOT / "release").rglob("*") if p.is_file())
     fresh = sorted(p.relative_to(course / "release") for p in (course / "release").rglob("*") if p.is_file())
     assert committed == fresh, "release/ lists other files than a fresh release: run `course release`"
     for rel in committed:
-        assert (ROOT / "release" / rel).read_bytes() == (course / "release" / rel).read_bytes(), \
+        assert (ROOT / "release" / rel).read_bytes() == (course / "release" / rel).read_bytes(), (
             f"release/{rel} is stale: run `course release`"
+        )

@@ -21,13 +21,12 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from nbgrader.server_extensions.formgrader import handlers as formgrader_handlers
 from traitlets.config import Config
 
+from conftest import ROOT, make_course_copy
 from helpers.instructor import class_report, outputs
 from helpers.instructor.batch import GRADE_FILE
 from helpers.instructor.inert import PLAIN_TEXT_NOTE, inert_markdown, inert_notebook
 from helpers.instructor.settings import Settings
 from helpers.instructor.verdict import CellScore, Result
-
-from conftest import ROOT, make_course_copy
 
 MARK = "PWNED"  # in every hostile payload: wherever it is live in a page, the test finds it
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
@@ -36,6 +35,7 @@ NOTE = "output removed: autograded notebooks keep only text and images]"
 
 # ------------------------------------------------------------------ what Formgrader shows
 
+
 def formgrade_page(nb, template: str = "formgrade") -> str:
     """The page Formgrader's Manual Grading serves for this notebook (its handler's exporter and template);
     with ``template="lab"``, what ``jupyter nbconvert --to html`` makes of it."""
@@ -43,10 +43,21 @@ def formgrade_page(nb, template: str = "formgrade") -> str:
     if template == "formgrade":
         config.HTMLExporter.template_name = "formgrade"
         config.HTMLExporter.extra_template_basedirs = [formgrader_handlers.template_path]
-    resources = {"assignment_id": "a", "notebook_id": "a", "submission_id": "s", "index": 0, "total": 1,
-                 "base_url": "", "student": "st", "last_name": "", "first_name": "", "notebook_path": "a.ipynb"}
-    page, _ = HTMLExporter(config=config).from_notebook_node(nbformat.reads(nbformat.writes(nb), as_version=4),
-                                                             resources=resources)
+    resources = {
+        "assignment_id": "a",
+        "notebook_id": "a",
+        "submission_id": "s",
+        "index": 0,
+        "total": 1,
+        "base_url": "",
+        "student": "st",
+        "last_name": "",
+        "first_name": "",
+        "notebook_path": "a.ipynb",
+    }
+    page, _ = HTMLExporter(config=config).from_notebook_node(
+        nbformat.reads(nbformat.writes(nb), as_version=4), resources=resources
+    )
     return page
 
 
@@ -67,8 +78,9 @@ class _LiveFinder(HTMLParser):
             address = re.sub(r"[\t\n\r]", "", value).strip().lower()
             if name.startswith("on") or MARK in name or (MARK in value and name not in ("alt", "title")):
                 self.live.append(f"<{tag} {name}={value[:60]!r}>")
-            if name in ("href", "src", "action", "formaction", "data") and \
-                    address.startswith(("javascript:", "vbscript:", "data:text", "data:image/svg")):
+            if name in ("href", "src", "action", "formaction", "data") and address.startswith(
+                ("javascript:", "vbscript:", "data:text", "data:image/svg")
+            ):
                 self.live.append(f"<{tag} {name}={value[:60]!r}>")
         if tag == "script":
             self._script = [f"type={dict(attrs).get('type')} "] if dict(attrs).get("type") else []
@@ -105,35 +117,54 @@ def hostile_notebook():
     """A notebook with every kind of live content a student's cells or graded calls can leave in it."""
     script = f'<script>alert("{MARK}")</script>'
     onerror = f"<img src=x onerror=alert(/{MARK}/)>"
-    code = new_code_cell("show()", execution_count=1, outputs=[
-        _display({"text/html": script + onerror, "text/plain": "<IPython.core.display.HTML object>"}),
-        _display({"application/javascript": f"alert('{MARK}')"}),
-        _display({"image/svg+xml": f"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'>{script}</svg>"}),
-        _display({"text/markdown": onerror}),
-        _display({"text/html": onerror}, {"text/html": {"isolated": True}}),
-        _display({"application/vnd.jupyter.widget-view+json": {"model_id": MARK, "version_major": 2,
-                                                                "version_minor": 0}}),
-        # nbconvert writes an image's width unquoted: a string width becomes an attribute of its own.
-        _display({"image/png": PNG}, {"image/png": {"width": f"1 onerror=alert(/{MARK}/.source)"}}),
-        new_output("execute_result", data={"text/html": script}, execution_count=1),
-        new_output("stream", name="stdout", text=script),
-        new_output("error", ename="E", evalue=script, traceback=[script]),
-    ])
+    code = new_code_cell(
+        "show()",
+        execution_count=1,
+        outputs=[
+            _display({"text/html": script + onerror, "text/plain": "<IPython.core.display.HTML object>"}),
+            _display({"application/javascript": f"alert('{MARK}')"}),
+            _display({"image/svg+xml": f"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'>{script}</svg>"}),
+            _display({"text/markdown": onerror}),
+            _display({"text/html": onerror}, {"text/html": {"isolated": True}}),
+            _display(
+                {"application/vnd.jupyter.widget-view+json": {"model_id": MARK, "version_major": 2, "version_minor": 0}}
+            ),
+            # nbconvert writes an image's width unquoted: a string width becomes an attribute of its own.
+            _display({"image/png": PNG}, {"image/png": {"width": f"1 onerror=alert(/{MARK}/.source)"}}),
+            new_output("execute_result", data={"text/html": script}, execution_count=1),
+            new_output("stream", name="stdout", text=script),
+            new_output("error", ename="E", evalue=script, traceback=[script]),
+        ],
+    )
     code.metadata["widgets"] = {MARK: script}
-    cells = [code] + [new_markdown_cell(text) for text in (
-        script, onerror, f'<iframe src="javascript:alert(\'{MARK}\')"></iframe>',
-        f"[click](javascript:alert('{MARK}'))", f"[click](java&#115;cript:alert('{MARK}'))",
-        f"[x]\n\n[x]: javascript:alert('{MARK}')", f"```mermaid\ngraph TD\nA[\"{onerror}\"]\n```",
-        f"<a href='javascript:alert(1)' title='{MARK}'>a</a> and `code <b>`")]
+    cells = [code] + [
+        new_markdown_cell(text)
+        for text in (
+            script,
+            onerror,
+            f"<iframe src=\"javascript:alert('{MARK}')\"></iframe>",
+            f"[click](javascript:alert('{MARK}'))",
+            f"[click](java&#115;cript:alert('{MARK}'))",
+            f"[x]\n\n[x]: javascript:alert('{MARK}')",
+            f'```mermaid\ngraph TD\nA["{onerror}"]\n```',
+            f"<a href='javascript:alert(1)' title='{MARK}'>a</a> and `code <b>`",
+        )
+    ]
     drawing = new_markdown_cell("![drawing](attachment:d.svg) ![photo](attachment:p.png)")
-    drawing["attachments"] = {"d.svg": {"image/svg+xml": base64.b64encode(script.encode()).decode()},
-                              "p.png": {"image/png": PNG}}
+    drawing["attachments"] = {
+        "d.svg": {"image/svg+xml": base64.b64encode(script.encode()).decode()},
+        "p.png": {"image/png": PNG},
+    }
     raw = new_raw_cell(script + onerror)
     raw.metadata["raw_mimetype"] = "text/html"
     nb = new_notebook(cells=cells + [drawing, raw])
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
-        "state": {MARK: {"model_name": "HTMLModel", "state": {"value": script}}}, "version_major": 2,
-        "version_minor": 0}}
+    nb.metadata["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {
+            "state": {MARK: {"model_name": "HTMLModel", "state": {"value": script}}},
+            "version_major": 2,
+            "version_minor": 0,
+        }
+    }
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
@@ -141,8 +172,15 @@ def hostile_notebook():
 def test_formgrader_page_of_an_inert_notebook_has_nothing_live():
     """Control first: the same notebook as written before is live in Formgrader in each of these ways."""
     before = live_content(formgrade_page(hostile_notebook()))
-    for payload in ('<script>alert("PWNED")', "onerror", "javascript:", "<iframe>", "data:image/svg", "alert('PWNED')",
-                    "widget-view"):
+    for payload in (
+        '<script>alert("PWNED")',
+        "onerror",
+        "javascript:",
+        "<iframe>",
+        "data:image/svg",
+        "alert('PWNED')",
+        "widget-view",
+    ):
         assert any(payload in item for item in before), (payload, before)
     nb = inert_notebook(hostile_notebook())
     nbformat.validate(nb)
@@ -175,18 +213,30 @@ def test_what_stays_is_readable():
     assert code.metadata == {}
 
 
-@pytest.mark.parametrize("data, metadata, kept, note", [
-    ({"text/plain": "3"}, {}, {"text/plain": "3"}, None),
-    ({"image/png": PNG, "text/plain": "<Figure>"}, {"image/png": {"width": 40, "height": 30}},
-     {"image/png": PNG, "text/plain": "<Figure>"}, None),
-    ({"image/jpeg": PNG}, {}, {"image/jpeg": PNG}, None),
-    ({"image/png": '" onerror="alert(1)'}, {}, {}, "image/png"),
-    ({"image/png": PNG}, {"image/png": {"width": "1 onerror=alert(1)", "filenames": "x"}}, {"image/png": PNG}, None),
-    ({"text/html": "<b>x</b>", "text/plain": "x"}, {}, {"text/plain": "x"}, "text/html"),
-    ({"text/latex": "$x$", "text/markdown": "*x*"}, {}, {}, "text/latex, text/markdown"),
-    ({"application/pdf": "JVBER"}, {}, {}, "application/pdf"),
-    ({f"x/{i}": "" for i in range(7)}, {}, {}, "x/0, x/1, x/2, x/3, x/4 and 2 more"),
-])
+@pytest.mark.parametrize(
+    "data, metadata, kept, note",
+    [
+        ({"text/plain": "3"}, {}, {"text/plain": "3"}, None),
+        (
+            {"image/png": PNG, "text/plain": "<Figure>"},
+            {"image/png": {"width": 40, "height": 30}},
+            {"image/png": PNG, "text/plain": "<Figure>"},
+            None,
+        ),
+        ({"image/jpeg": PNG}, {}, {"image/jpeg": PNG}, None),
+        ({"image/png": '" onerror="alert(1)'}, {}, {}, "image/png"),
+        (
+            {"image/png": PNG},
+            {"image/png": {"width": "1 onerror=alert(1)", "filenames": "x"}},
+            {"image/png": PNG},
+            None,
+        ),
+        ({"text/html": "<b>x</b>", "text/plain": "x"}, {}, {"text/plain": "x"}, "text/html"),
+        ({"text/latex": "$x$", "text/markdown": "*x*"}, {}, {}, "text/latex, text/markdown"),
+        ({"application/pdf": "JVBER"}, {}, {}, "application/pdf"),
+        ({f"x/{i}": "" for i in range(7)}, {}, {}, "x/0, x/1, x/2, x/3, x/4 and 2 more"),
+    ],
+)
 def test_each_output_type(data, metadata, kept, note):
     """Only text/plain and PNG/JPEG base64 stay, images' sizes only as numbers; the rest is named in a note."""
     nb = inert_notebook(new_notebook(cells=[new_code_cell("x", outputs=[_display(data, metadata)])]))
@@ -195,15 +245,21 @@ def test_each_output_type(data, metadata, kept, note):
         text = kept.get("text/plain")
         kept = dict(kept, **{"text/plain": (text + "\n" if text else "") + f"[{note} {NOTE}"})
     assert out.data == kept
-    assert out.metadata == ({"image/png": {"width": 40, "height": 30}} if "width" in str(metadata)
-                            and "onerror" not in str(metadata) else {})
+    assert out.metadata == (
+        {"image/png": {"width": 40, "height": 30}}
+        if "width" in str(metadata) and "onerror" not in str(metadata)
+        else {}
+    )
 
 
-@pytest.mark.parametrize("source", [
-    "# A heading\n\nProse with *emphasis*, `code <b>`, $a < b$, and a [link](https://example.org).",
-    "$$ X = \\begin{bmatrix} 1 && 3 \\\\ 4 && 2 \\end{bmatrix} $$\n\n| a | b |\n|---|---|\n| 1 | 2 |",
-    "![figure](images/conv.png) [mail](mailto:a@b.c) [here](#section)\n\n```python\nif a < b:\n    pass\n```",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "# A heading\n\nProse with *emphasis*, `code <b>`, $a < b$, and a [link](https://example.org).",
+        "$$ X = \\begin{bmatrix} 1 && 3 \\\\ 4 && 2 \\end{bmatrix} $$\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+        "![figure](images/conv.png) [mail](mailto:a@b.c) [here](#section)\n\n```python\nif a < b:\n    pass\n```",
+    ],
+)
 def test_inert_markdown_is_kept_as_written(source):
     assert inert_markdown(source) == source
 
@@ -216,26 +272,32 @@ def test_the_course_prose_is_kept_as_written():
                 assert inert_markdown(cell.source) == cell.source, (path.name, cell.source[:80])
 
 
-@pytest.mark.parametrize("source, shown", [
-    ("<script>alert(1)</script>", "&lt;script>alert(1)&lt;/script>"),
-    ("a <img src=x onerror=alert(1)> b", "a &lt;img src=x onerror=alert(1)> b"),
-    ("<iframe src=//evil></iframe>\n\ntext", "&lt;iframe src=//evil>&lt;/iframe>\n\ntext"),
-    ("<!-- hidden -->", "&lt;!-- hidden -->"),
-])
+@pytest.mark.parametrize(
+    "source, shown",
+    [
+        ("<script>alert(1)</script>", "&lt;script>alert(1)&lt;/script>"),
+        ("a <img src=x onerror=alert(1)> b", "a &lt;img src=x onerror=alert(1)> b"),
+        ("<iframe src=//evil></iframe>\n\ntext", "&lt;iframe src=//evil>&lt;/iframe>\n\ntext"),
+        ("<!-- hidden -->", "&lt;!-- hidden -->"),
+    ],
+)
 def test_raw_html_in_markdown_is_shown_as_text(source, shown):
     assert inert_markdown(source) == shown
 
 
-@pytest.mark.parametrize("source", [
-    "[click](javascript:alert(1))",
-    "[click](JavaScript&#58;alert(1))",
-    "[click](&#x6A;avascript:alert(1))",
-    "[x][r]\n\n[r]: vbscript:msgbox(1)",
-    "[x](data:text/html;base64,PHNjcmlwdD4=)",
-    "![x](data:image/svg+xml;base64,PHN2Zz4=)",
-    "![x](attachment:missing.png)",
-    "```mermaid\ngraph TD\nA-->B\n```",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "[click](javascript:alert(1))",
+        "[click](JavaScript&#58;alert(1))",
+        "[click](&#x6A;avascript:alert(1))",
+        "[x][r]\n\n[r]: vbscript:msgbox(1)",
+        "[x](data:text/html;base64,PHNjcmlwdD4=)",
+        "![x](data:image/svg+xml;base64,PHN2Zz4=)",
+        "![x](attachment:missing.png)",
+        "```mermaid\ngraph TD\nA-->B\n```",
+    ],
+)
 def test_active_links_and_diagrams_become_plain_text(source):
     """A cell whose links or images could act is shown as its text in a code block, under a note."""
     result = inert_markdown(source)
@@ -317,8 +379,10 @@ def test_every_csv_the_class_report_writes_holds_formulas_as_text(tmp_path):
     passes_a = {"=2+5": True, "@SUM(A1)": True, "+cmd": False, "alice": False}
     results = []
     for student, a in passes_a.items():
-        cells = [CellScore("a", float(a), 1.0, "ok", mistake="" if a else "=HYPERLINK(\"x\")"),
-                 CellScore("b", float(not a), 1.0, "ok", mistake="zero_pad_wrong_axis" if a else "")]
+        cells = [
+            CellScore("a", float(a), 1.0, "ok", mistake="" if a else '=HYPERLINK("x")'),
+            CellScore("b", float(not a), 1.0, "ok", mistake="zero_pad_wrong_axis" if a else ""),
+        ]
         result = Result(student, assignment, 1.0, 2.0, "graded", reason="-" if a else "", cells=cells, seconds=1.5)
         folder = settings.path("autograded", assignment, student)
         folder.mkdir(parents=True)
@@ -336,16 +400,30 @@ def test_every_csv_the_class_report_writes_holds_formulas_as_text(tmp_path):
     assert students == {"'=2+5", "'@SUM(A1)", "'+cmd", "alice", "'-1+1"}
     assert {row[0] for row in tables["grades.csv"][1:]} == {"'=2+5", "'@SUM(A1)", "'+cmd", "alice"}
     mistakes = {row[1]: row[3] for row in tables["mistakes.csv"][1:]}
-    assert mistakes == {"'=HYPERLINK(\"x\")": "'+cmd alice", "zero_pad_wrong_axis": "'=2+5 @SUM(A1)"}
+    assert mistakes == {'\'=HYPERLINK("x")': "'+cmd alice", "zero_pad_wrong_axis": "'=2+5 @SUM(A1)"}
     cells = {row[0]: row for row in tables["cells.csv"][1:]}
     assert float(cells["a"][5]) == -1.0 and cells["a"][5] == "-1.0"
     assert [float(row[1]) for row in tables["students.csv"][1:] if row[1]] == [1.0] * 4
 
 
-@pytest.mark.parametrize("value, written", [
-    ("=2+5", "'=2+5"), ("@SUM(A1)", "'@SUM(A1)"), ("+1+2", "'+1+2"), ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("-0.25", "-0.25"), ("+3", "+3"), ("1e-3", "1e-3"), (-0.25, -0.25),
-    (3, 3), ("alice", "alice"), ("", ""), (None, ""),
-])
+@pytest.mark.parametrize(
+    "value, written",
+    [
+        ("=2+5", "'=2+5"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+1+2", "'+1+2"),
+        ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-0.25", "-0.25"),
+        ("+3", "+3"),
+        ("1e-3", "1e-3"),
+        (-0.25, -0.25),
+        (3, 3),
+        ("alice", "alice"),
+        ("", ""),
+        (None, ""),
+    ],
+)
 def test_spreadsheet_safe(value, written):
     assert outputs.spreadsheet_safe(value) == written

@@ -58,8 +58,12 @@ def test_course_command_is_installed_and_answers():
 
 
 def test_helpers_import_from_any_folder(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", "import helpers.checks.cnn_step_by_step as c; print(c.REFERENCE_FILE.is_file())"],
-                          cwd=tmp_path, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import helpers.checks.cnn_step_by_step as c; print(c.REFERENCE_FILE.is_file())"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert proc.stdout.strip() == "True", proc.stderr
 
 

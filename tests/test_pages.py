@@ -13,24 +13,33 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from helpers import pages
 from helpers.instructor import outputs
 from helpers.instructor.verdict import CellScore, Result
-from helpers.report import labels as lbl, notebook as rnb
+from helpers.report import labels as lbl
+from helpers.report import notebook as rnb
 from helpers.report.check import FunctionPoints, TestPoints
 from helpers.report.model import Step, TextOutput
 
-FAILURE = ("f(x of shape (2, 3)): expected 1.5, got 2.0.\nLikely mistake: the bias is added twice.\n"
-           "Hint: which term appears in both lines?")
+FAILURE = (
+    "f(x of shape (2, 3)): expected 1.5, got 2.0.\nLikely mistake: the bias is added twice.\n"
+    "Hint: which term appears in both lines?"
+)
 
 
 def _nb():
-    solution = new_code_cell("def f(x):\n    ### START CODE HERE ###\n    return x + 1  # one more\n    ### END CODE HERE ###\n",
-                             metadata={"nbgrader": {"grade_id": "f", "solution": True, "grade": False}})
-    visible = new_code_cell('"""f: values."""\ncheck.f(f)\n', execution_count=None,
-                            metadata={"nbgrader": {"grade_id": "f_values", "grade": True, "points": 5}},
-                            outputs=[new_output("error", ename="CheckFailure", evalue="f(x): expected 1.5, got 2.0.",
-                                                traceback=[])])
-    prose = new_markdown_cell("## 1 - Padding\n\nThe output height is $n_H^{[l-1]}$ and\n\n"
-                              "$$ n_H = \\Big\\lfloor \\frac{n_{H_{prev}} - f + 2p}{s} \\Big\\rfloor + 1 $$\n\n"
-                              "Costs $\\href{javascript:alert(1)}{x}$ and <script>alert(1)</script>.")
+    solution = new_code_cell(
+        "def f(x):\n    ### START CODE HERE ###\n    return x + 1  # one more\n    ### END CODE HERE ###\n",
+        metadata={"nbgrader": {"grade_id": "f", "solution": True, "grade": False}},
+    )
+    visible = new_code_cell(
+        '"""f: values."""\ncheck.f(f)\n',
+        execution_count=None,
+        metadata={"nbgrader": {"grade_id": "f_values", "grade": True, "points": 5}},
+        outputs=[new_output("error", ename="CheckFailure", evalue="f(x): expected 1.5, got 2.0.", traceback=[])],
+    )
+    prose = new_markdown_cell(
+        "## 1 - Padding\n\nThe output height is $n_H^{[l-1]}$ and\n\n"
+        "$$ n_H = \\Big\\lfloor \\frac{n_{H_{prev}} - f + 2p}{s} \\Big\\rfloor + 1 $$\n\n"
+        "Costs $\\href{javascript:alert(1)}{x}$ and <script>alert(1)</script>."
+    )
     return new_notebook(cells=[prose, solution, visible])
 
 
@@ -49,7 +58,7 @@ def test_feedback_page_typesets_math_highlights_code_and_labels_tests():
     page = outputs.feedback_page("s1", "cnn_step_by_step", _result(0), _nb())
     assert page.count("<math") >= 2 and 'display="block"' in page
     assert "$" not in _prose(page) and "\\frac" not in _prose(page)
-    assert "href=\"javascript" not in page and "<script>" not in page  # unsafe TeX is shown as escaped code
+    assert 'href="javascript' not in page and "<script>" not in page  # unsafe TeX is shown as escaped code
     assert "\\href" in page  # ... as its source
     assert re.search(r'<span style="color:#[0-9A-Fa-f]{6}[^"]*">def</span>', page)  # Pygments' colours, inline
     assert "In [" not in page
@@ -67,9 +76,11 @@ def test_feedback_page_of_a_passed_test_says_so():
 
 def test_feedback_leaves_out_advice_to_run_a_cell():
     message = "f is not written yet: write it between the markers in its cell, then run that cell."
-    page = outputs.feedback_page("s1", "cnn_step_by_step",
-                                 Result("s1", "cnn_step_by_step", 0, 5, "graded",
-                                        cells=[CellScore("f_values", 0, 5, "error", message)]))
+    page = outputs.feedback_page(
+        "s1",
+        "cnn_step_by_step",
+        Result("s1", "cnn_step_by_step", 0, 5, "graded", cells=[CellScore("f_values", 0, 5, "error", message)]),
+    )
     assert "not written yet" in page and "run that cell" not in page
 
 
@@ -94,12 +105,15 @@ def test_code_lines_keep_every_line_and_colour_keywords():
 
 
 def _display_columns(line: str, text: str) -> int:
-    return outputs.display_width(line[:line.index(text)])
+    return outputs.display_width(line[: line.index(text)])
 
 
 def test_course_check_table_marks_failures_indents_hints_and_aligns_wide_characters():
-    cells = [CellScore("zero_pad_values", 0, 5, "error", FAILURE), CellScore("填充_values", 10, 10, "ok"),
-             CellScore("pool_values", 5, 10, "error", "pool(x): wrong.\n    in pool: y = x\nHint: look.")]
+    cells = [
+        CellScore("zero_pad_values", 0, 5, "error", FAILURE),
+        CellScore("填充_values", 10, 10, "ok"),
+        CellScore("pool_values", 5, 10, "error", "pool(x): wrong.\n    in pool: y = x\nHint: look."),
+    ]
     result = Result("me", "cnn_step_by_step", 15, 25, "graded", cells=cells)
     owner = {"zero_pad_values": "zero_pad", "填充_values": "零填充", "pool_values": "pool_forward"}
     lines = outputs.check_table("cnn_step_by_step", result, owner).splitlines()
@@ -118,9 +132,16 @@ def test_course_check_table_marks_failures_indents_hints_and_aligns_wide_charact
 
 
 def _step(messages: dict[str, str], printed: list[TextOutput]) -> Step:
-    tests = [TestPoints(gid, f"pool: {gid}", 0.0 if message else 5.0, 5.0, message) for gid, message in messages.items()]
-    return Step(headings=[(3, "Exercise 3 - `pool`")], function="pool", code="def pool():\n    pass",
-                self_checks=printed, points=FunctionPoints("pool", tests))
+    tests = [
+        TestPoints(gid, f"pool: {gid}", 0.0 if message else 5.0, 5.0, message) for gid, message in messages.items()
+    ]
+    return Step(
+        headings=[(3, "Exercise 3 - `pool`")],
+        function="pool",
+        code="def pool():\n    pass",
+        self_checks=printed,
+        points=FunctionPoints("pool", tests),
+    )
 
 
 def test_report_shows_each_check_of_a_function_as_a_labelled_box():
@@ -131,7 +152,9 @@ def test_report_shows_each_check_of_a_function_as_a_labelled_box():
 
 
 def test_report_says_not_passed_with_the_reason_not_the_test_id():
-    step = _step({"pool_max": FAILURE, "pool_average": ""}, [TextOutput("CheckFailure: f(x)", error=True, check="pool_max")])
+    step = _step(
+        {"pool_max": FAILURE, "pool_average": ""}, [TextOutput("CheckFailure: f(x)", error=True, check="pool_max")]
+    )
     zh = lbl.labels("zh")
     result = lbl.function_result(step, zh)
     assert result.startswith("未通过") and "expected 1.5, got 2.0" in result and "pool_max" not in result
@@ -153,4 +176,3 @@ def test_report_code_is_one_size_and_wraps():
 
     assert "font-size: 8.5pt" in to_html.STYLE and "white-space: pre-wrap" in to_html.STYLE
     assert to_html.CODE_PT >= 8
-

@@ -9,33 +9,44 @@ from __future__ import annotations
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers.instructor import merge, notebooks as nbu, verdict
+from helpers.instructor import merge, verdict
+from helpers.instructor import notebooks as nbu
 
 
 def _solution(gid: str, source: str):
-    return new_code_cell(source, metadata={"nbgrader": {"grade_id": gid, "solution": True, "grade": False,
-                                                        "locked": False}})
+    return new_code_cell(
+        source, metadata={"nbgrader": {"grade_id": gid, "solution": True, "grade": False, "locked": False}}
+    )
 
 
 def _test(gid: str, source: str, points: float):
-    return new_code_cell(source, metadata={"nbgrader": {"grade_id": gid, "solution": False, "grade": True,
-                                                        "locked": True, "points": points}})
+    return new_code_cell(
+        source,
+        metadata={"nbgrader": {"grade_id": gid, "solution": False, "grade": True, "locked": True, "points": points}},
+    )
 
 
 def _prose(gid: str, text: str):
-    return new_markdown_cell(text, metadata={"nbgrader": {"grade_id": gid, "solution": False, "grade": False,
-                                                          "locked": True}})
+    return new_markdown_cell(
+        text, metadata={"nbgrader": {"grade_id": gid, "solution": False, "grade": False, "locked": True}}
+    )
 
 
 def _source():
-    return new_notebook(cells=[
-        _prose("intro", "# Two functions"),
-        _solution("double", "def double(x):\n    return 2 * x"),
-        _test("double_values", '"""double doubles."""\nassert double(2) == 4', 3),
-        _solution("square", "def square(x):\n    return x * x"),
-        _test("square_values", '"""square squares."""\nassert square(3) == 9\n### BEGIN HIDDEN TESTS\n'
-              "assert square(4) == 16\n### END HIDDEN TESTS", 2),
-    ])
+    return new_notebook(
+        cells=[
+            _prose("intro", "# Two functions"),
+            _solution("double", "def double(x):\n    return 2 * x"),
+            _test("double_values", '"""double doubles."""\nassert double(2) == 4', 3),
+            _solution("square", "def square(x):\n    return x * x"),
+            _test(
+                "square_values",
+                '"""square squares."""\nassert square(3) == 9\n### BEGIN HIDDEN TESTS\n'
+                "assert square(4) == 16\n### END HIDDEN TESTS",
+                2,
+            ),
+        ]
+    )
 
 
 def _release():
@@ -59,6 +70,7 @@ def _ids(nb) -> list:
 
 
 # ------------------------------------------------------------------ merge_submission
+
 
 def test_answers_go_in_by_grade_id_and_everything_else_comes_from_the_source():
     student = _student(double="def double(x):\n    return x + x")
@@ -99,13 +111,21 @@ def test_a_missing_solution_cell_is_the_release_stub_and_said():
 
 def test_students_own_cells_stay_after_their_anchor_and_never_claim_to_be_graded():
     student = _student()
-    forged = new_code_cell("print('mine')", metadata={"nbgrader": {"grade_id": "forged", "grade": True,
-                                                                   "points": 100, "solution": False}})
+    forged = new_code_cell(
+        "print('mine')", metadata={"nbgrader": {"grade_id": "forged", "grade": True, "points": 100, "solution": False}}
+    )
     student.cells.insert(2, forged)  # after the solution cell "double"
     student.cells.insert(0, new_markdown_cell("before everything"))
     merged, _ = merge.merge_submission(_source(), _release(), student)
-    assert _ids(merged) == ["before everything", "intro", "double", "print('mine')", "double_values", "square",
-                            "square_values"]
+    assert _ids(merged) == [
+        "before everything",
+        "intro",
+        "double",
+        "print('mine')",
+        "double_values",
+        "square",
+        "square_values",
+    ]
     extra = merged.cells[3]
     assert extra.metadata == {} and not nbu.is_test(extra)
     assert sum(nbu.points(c) for c in nbu.test_cells(merged)) == 5
@@ -129,6 +149,7 @@ def test_no_notebook_gives_the_release_stubs_and_no_notes():
 
 # ------------------------------------------------------------------ score_cells
 
+
 def _executed(errors: dict[int, tuple[str, str]]):
     nb = _source()
     for index, (ename, evalue) in errors.items():
@@ -137,20 +158,32 @@ def _executed(errors: dict[int, tuple[str, str]]):
 
 
 def test_a_passed_cell_earns_its_points_and_names_no_mistake():
-    scores = verdict.score_cells(_source(), _executed({}), {2: "ok", 4: "ok"}, mistakes={2: "stale"},
-                                 seconds={2: 0.123})
+    scores = verdict.score_cells(
+        _source(), _executed({}), {2: "ok", 4: "ok"}, mistakes={2: "stale"}, seconds={2: 0.123}
+    )
     assert [(s.grade_id, s.points, s.max_points, s.status, s.mistake) for s in scores] == [
-        ("double_values", 3.0, 3.0, "passed", ""), ("square_values", 2.0, 2.0, "passed", "")]
+        ("double_values", 3.0, 3.0, "passed", ""),
+        ("square_values", 2.0, 2.0, "passed", ""),
+    ]
     assert scores[0].description == "double doubles." and scores[0].seconds == 0.12
 
 
 def test_a_failed_cell_earns_nothing_and_says_why():
     executed = _executed({2: ("AssertionError", "double(2) returned 5"), 4: ("Timeout", "cut after 8 s")})
-    scores = verdict.score_cells(_source(), executed, {2: "error", 4: "timeout"},
-                                 reasons={2: "double(2): expected 4, got 5"}, mistakes={2: "adds_one"})
+    scores = verdict.score_cells(
+        _source(),
+        executed,
+        {2: "error", 4: "timeout"},
+        reasons={2: "double(2): expected 4, got 5"},
+        mistakes={2: "adds_one"},
+    )
     double, square = scores
-    assert (double.points, double.status, double.message, double.mistake) == \
-        (0.0, "error", "double(2): expected 4, got 5", "adds_one")
+    assert (double.points, double.status, double.message, double.mistake) == (
+        0.0,
+        "error",
+        "double(2): expected 4, got 5",
+        "adds_one",
+    )
     assert (square.points, square.status, square.message) == (0.0, "timeout", "Timeout: cut after 8 s")
     unexplained = verdict.score_cells(_source(), executed, {2: "error", 4: "ok"})[0]
     assert unexplained.message == "AssertionError: double(2) returned 5"  # the cell's own error, without a reason
@@ -166,5 +199,7 @@ def test_points_follow_the_source_not_the_executed_copy():
     executed.cells[2].metadata.nbgrader.points = 100  # whatever the run's copy says
     executed.cells.append(nbformat.from_dict(executed.cells[2]))  # and a second cell with the same id
     scores = verdict.score_cells(_source(), executed, {2: "ok", 4: "ok", 5: "error"})
-    assert [(s.grade_id, s.points, s.max_points) for s in scores] == [("double_values", 3.0, 3.0),
-                                                                      ("square_values", 2.0, 2.0)]
+    assert [(s.grade_id, s.points, s.max_points) for s in scores] == [
+        ("double_values", 3.0, 3.0),
+        ("square_values", 2.0, 2.0),
+    ]

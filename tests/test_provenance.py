@@ -30,7 +30,7 @@ FUTURE = "2099-01-01 00:00:00.000000 UTC"
 
 
 def _now_stamp(delta: dt.timedelta = dt.timedelta()) -> str:
-    return (dt.datetime.now(dt.timezone.utc) + delta).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    return (dt.datetime.now(dt.UTC) + delta).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
 
 
 def hand_in(root: Path, student: str, notebook: bytes, stamp: str, uid: int, tag: str = "a1") -> Path:
@@ -65,19 +65,22 @@ DAEMON = pwd.getpwnam("daemon").pw_uid
 
 
 @needs_root
-@pytest.mark.parametrize("case, expected", [
-    ("honest", []),
-    ("by another user", ["by the Unix user daemon"]),
-    ("by a uid no user has", ["by the Unix user uid 54321"]),
-    ("future timestamp", [f"timestamp {FUTURE} lies in the future"]),
-    ("future and another user", [f"timestamp {FUTURE} lies in the future", "by the Unix user daemon"]),
-    ("a minute ahead: clock skew", []),
-    ("the student's own copy beside a forged one", []),
-    ("timestamp.txt is not a time", ["'yesterday-ish' is not a time"]),
-    ("put into submitted/ by hand", []),
-    ("inbound folder gone", []),
-    ("owner check turned off", [f"timestamp {FUTURE} lies in the future"]),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("honest", []),
+        ("by another user", ["by the Unix user daemon"]),
+        ("by a uid no user has", ["by the Unix user uid 54321"]),
+        ("future timestamp", [f"timestamp {FUTURE} lies in the future"]),
+        ("future and another user", [f"timestamp {FUTURE} lies in the future", "by the Unix user daemon"]),
+        ("a minute ahead: clock skew", []),
+        ("the student's own copy beside a forged one", []),
+        ("timestamp.txt is not a time", ["'yesterday-ish' is not a time"]),
+        ("put into submitted/ by hand", []),
+        ("inbound folder gone", []),
+        ("owner check turned off", [f"timestamp {FUTURE} lies in the future"]),
+    ],
+)
 def test_flags(course, case, expected):
     notebook = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
     stamp, owner = (FUTURE if "future" in case or "turned off" in case else _now_stamp()), NOBODY
@@ -115,8 +118,13 @@ def test_forged_submission_earns_its_points_and_is_flagged(course, capsys):
     release = (course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes()
     hand_in(course, "nobody", release, _now_stamp(), NOBODY)  # nobody hands in the untouched release
     hand_in(course, "bin", solved, FUTURE, DAEMON)  # daemon, under bin's name, a full-marks notebook, dated 2099
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", "collect", "--update", ASSIGNMENT], cwd=course,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "collect", "--update", ASSIGNMENT],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "cheating attempt?" in proc.stderr  # nbgrader only warns, and collects it
     assert (course / "submitted" / "bin" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes() == solved

@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT, UNTOUCHED_RELEASE, make_course_copy, write_submissions
 from helpers.compare import CheckFailure
 from helpers.instructor import batch, demo, grade_key
 from helpers.instructor.grading import sha256_file
 from helpers.instructor.settings import Settings
 from helpers.instructor.verdict import RESULT_VERSION, Result
 from helpers.paths import ASSIGNMENTS
-
-from conftest import ROOT, UNTOUCHED_RELEASE, make_course_copy, write_submissions
 
 STEP = "cnn_step_by_step"
 
@@ -39,6 +38,7 @@ def _edit(path: Path) -> None:
 
 
 # ------------------------------------------------------------------ the lists cover the grading path
+
 
 def _module_file(name: str) -> Path | None:
     for candidate in (ROOT / (name.replace(".", "/") + ".py"), ROOT / name.replace(".", "/") / "__init__.py"):
@@ -89,6 +89,7 @@ def test_every_module_on_the_grading_path_is_declared_judging_or_not():
 
 # ------------------------------------------------------------------ the key
 
+
 @pytest.fixture(scope="module")
 def copies(tmp_path_factory):
     """A copy of the package and of the course folder with all three assignments."""
@@ -135,10 +136,18 @@ def test_the_key_changes_exactly_for_the_assignments_a_file_decides(copies, wher
     assert _keys(package, settings) == before  # and back
 
 
-@pytest.mark.parametrize("setting, value, decides", [
-    ("timeout", 7, True), ("memory_mb", 1024, True), ("max_output_chars", 10, True), ("notebook_timeout", 60, True),
-    ("course_id", "another-course", False), ("sandbox_uid_base", 62000, False), ("db_url", "sqlite:///x.db", False),
-])
+@pytest.mark.parametrize(
+    "setting, value, decides",
+    [
+        ("timeout", 7, True),
+        ("memory_mb", 1024, True),
+        ("max_output_chars", 10, True),
+        ("notebook_timeout", 60, True),
+        ("course_id", "another-course", False),
+        ("sandbox_uid_base", 62000, False),
+        ("db_url", "sqlite:///x.db", False),
+    ],
+)
 def test_only_settings_that_can_change_a_verdict_are_in_the_key(copies, setting, value, decides):
     package, course = copies
     settings = Settings.load(course)
@@ -153,18 +162,28 @@ def test_only_settings_that_can_change_a_verdict_are_in_the_key(copies, setting,
 def test_the_key_reads_back_from_grade_json_unchanged(copies):
     package, course = copies
     key = grade_key.judged_by(Settings.load(course), STEP, package_root=package)
-    stored = Result.from_json(Result(student="s", assignment=STEP, score=0, max_score=0, status="graded",
-                                     judged_by=key).to_json())
+    stored = Result.from_json(
+        Result(student="s", assignment=STEP, score=0, max_score=0, status="graded", judged_by=key).to_json()
+    )
     assert grade_key.changes(stored.judged_by, key) == {}
 
 
 # ------------------------------------------------------------------ the plan: what is kept, what is graded and why
 
+
 def _store(settings: Settings, student: str, assignment: str, key: dict, **fields) -> Path:
     """A grade.json as the grader writes it, for the current submission (no kernel)."""
     nb = settings.notebook("submitted", assignment, student)
-    result = Result(student=student, assignment=assignment, score=1.0, max_score=100.0, status="graded",
-                    submission_sha256=sha256_file(nb), judged_by=key, **fields)
+    result = Result(
+        student=student,
+        assignment=assignment,
+        score=1.0,
+        max_score=100.0,
+        status="graded",
+        submission_sha256=sha256_file(nb),
+        judged_by=key,
+        **fields,
+    )
     path = settings.path("autograded", assignment, student) / batch.GRADE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(result.to_json())
@@ -184,10 +203,14 @@ def test_the_plan_says_what_it_grades_and_why(tmp_path, monkeypatch):
 
     for job in jobs:
         _store(settings, job.student, job.assignment, plan.keys[job.assignment])
-    assert batch.plan_grading(settings, jobs).summary() == \
-        "nothing to grade: 10 notebooks kept from earlier runs (--force grades them again)"
-    assert batch.plan_grading(settings, jobs, force=True).summary() == \
-        "10 notebooks to grade: 10 because --force was given"
+    assert (
+        batch.plan_grading(settings, jobs).summary()
+        == "nothing to grade: 10 notebooks kept from earlier runs (--force grades them again)"
+    )
+    assert (
+        batch.plan_grading(settings, jobs, force=True).summary()
+        == "10 notebooks to grade: 10 because --force was given"
+    )
 
     _edit(package / "helpers/checks/cnn_step_by_step.py")
     _edit(settings.notebook("submitted", STEP, "ann"))  # handed in again
@@ -207,7 +230,8 @@ def test_the_plan_says_what_it_grades_and_why(tmp_path, monkeypatch):
     assert plan.summary() == (
         "5 notebooks to grade: 1 new or handed in again, 1 graded by an older version of the grader, "
         "1 the earlier grade.json cannot be read, 2 because the checks of cnn_step_by_step changed "
-        "(helpers/checks/cnn_step_by_step.py); 5 notebooks kept from earlier runs")
+        "(helpers/checks/cnn_step_by_step.py); 5 notebooks kept from earlier runs"
+    )
 
 
 def test_the_key_is_computed_once_per_assignment_not_per_student(tmp_path, monkeypatch):
@@ -223,10 +247,11 @@ def test_the_key_is_computed_once_per_assignment_not_per_student(tmp_path, monke
 
 # ------------------------------------------------------------------ end to end: a fixed check regrades its notebooks
 
+
 @pytest.mark.slow
 def test_a_changed_check_regrades_exactly_its_assignments_notebooks(tmp_path, monkeypatch, capsys):
-    from helpers.commands.grade import grade_class
     from helpers.checks import cnn_step_by_step as step_checks
+    from helpers.commands.grade import grade_class
 
     package = _package_copy(tmp_path / "package")
     monkeypatch.setattr(grade_key, "PACKAGE_ROOT", package)
@@ -245,9 +270,15 @@ def test_a_changed_check_regrades_exactly_its_assignments_notebooks(tmp_path, mo
 
     said = grade()
     assert "4 notebooks to grade: 4 new or handed in again" in said
-    scores = {r["student"] + "/" + r["assignment"]: float(r["score"]) for r in csv.DictReader(open(root / "grades.csv"))}
-    assert scores == {"alice/cnn_step_by_step": 100, "bob/cnn_step_by_step": 0,
-                      "alice/cnn_application": 0, "bob/cnn_application": 0}
+    scores = {
+        r["student"] + "/" + r["assignment"]: float(r["score"]) for r in csv.DictReader(open(root / "grades.csv"))
+    }
+    assert scores == {
+        "alice/cnn_step_by_step": 100,
+        "bob/cnn_step_by_step": 0,
+        "alice/cnn_application": 0,
+        "bob/cnn_application": 0,
+    }
     stamps = {(s, a): grade_json(s, a).stat().st_mtime_ns for s in ("alice", "bob") for a in (STEP, "cnn_application")}
 
     # A check made stricter: zero_pad's visible check now fails everything, and its module's file changed.
@@ -257,13 +288,16 @@ def test_a_changed_check_regrades_exactly_its_assignments_notebooks(tmp_path, mo
     monkeypatch.setattr(step_checks, "zero_pad", stricter_zero_pad)
     _edit(package / "helpers/checks/cnn_step_by_step.py")
     said = grade()
-    assert ("2 notebooks to grade: 2 because the checks of cnn_step_by_step changed "
-            "(helpers/checks/cnn_step_by_step.py); 2 notebooks kept from earlier runs") in said
+    assert (
+        "2 notebooks to grade: 2 because the checks of cnn_step_by_step changed "
+        "(helpers/checks/cnn_step_by_step.py); 2 notebooks kept from earlier runs"
+    ) in said
     regraded = {job for job, stamp in stamps.items() if grade_json(*job).stat().st_mtime_ns != stamp}
     assert regraded == {("alice", STEP), ("bob", STEP)}
     alice = Result.from_json(grade_json("alice", STEP).read_text())
-    assert alice.score == 95 and "stricter check" in next(c.message for c in alice.cells
-                                                          if c.grade_id == "zero_pad_values")
+    assert alice.score == 95 and "stricter check" in next(
+        c.message for c in alice.cells if c.grade_id == "zero_pad_values"
+    )
 
     assert "nothing to grade: 4 notebooks kept from earlier runs" in grade()
 
@@ -281,7 +315,9 @@ def test_an_older_grade_json_is_regraded_with_the_reason(tmp_path, monkeypatch):
     stored = json.loads(path.read_text())
     del stored["judged_by"]
     path.write_text(json.dumps({**stored, "version": 5}))
-    assert batch.plan_grading(settings, jobs).summary() == \
-        "1 notebook to grade: 1 graded by an older version of the grader"
+    assert (
+        batch.plan_grading(settings, jobs).summary()
+        == "1 notebook to grade: 1 graded by an older version of the grader"
+    )
     batch.grade_all(settings, jobs, progress=False)
     assert json.loads(path.read_text())["version"] == RESULT_VERSION

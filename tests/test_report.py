@@ -24,13 +24,23 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, make_course_copy
-from helpers.instructor import catalogue, demo, notebooks as nbu
-from helpers.report import build, environment, labels, notebook as rnb, profile as prof, to_docx, to_html, to_pdf
+from helpers.instructor import catalogue, demo
+from helpers.instructor import notebooks as nbu
+from helpers.report import build, environment, labels, to_docx, to_html, to_pdf
+from helpers.report import notebook as rnb
+from helpers.report import profile as prof
 
 ASSIGNMENT = "cnn_step_by_step"
 DATE = dt.date(2026, 5, 20)
-PROFILE = {"name": "李明", "student_number": "2023010123", "class": "计算机 2301", "email": "liming@example.edu.cn",
-           "course": "深度学习", "teacher": "王老师", "language": "zh"}
+PROFILE = {
+    "name": "李明",
+    "student_number": "2023010123",
+    "class": "计算机 2301",
+    "email": "liming@example.edu.cn",
+    "course": "深度学习",
+    "teacher": "王老师",
+    "language": "zh",
+}
 CONCLUSIONS = "卷积的四重循环比 `tf.nn.conv2d` 慢约 300 倍。 <script>alert(1)</script>"
 QUESTION = "**问题 1 · Q1：** 为什么 pad = 0 时出错？\n\n**解答 · A：** `[pad:-pad]` 在 pad 为 0 时是空的。"
 
@@ -58,8 +68,10 @@ def run_notebook(nb, figure_after: str = "zero_pad"):
         if nbu.is_solution(cell) or nbu.grade_id(cell) == "setup":
             previous = nbu.grade_id(cell)
             continue
-        outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"printed by cell {k}\n"),
-                   nbformat.v4.new_output("stream", name="stderr", text="tensorflow chatter\n")]
+        outputs = [
+            nbformat.v4.new_output("stream", name="stdout", text=f"printed by cell {k}\n"),
+            nbformat.v4.new_output("stream", name="stderr", text="tensorflow chatter\n"),
+        ]
         if nbu.is_test(cell):
             outputs = [nbformat.v4.new_output("stream", name="stdout", text="All tests passed.\n")]
         elif previous == figure_after:
@@ -85,11 +97,19 @@ def stand_in_check(failing: dict[str, str] | None = None):
 
     def check(root, assignment, notebook_path):
         source = nbu.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
-        cells = [SimpleNamespace(grade_id=nbu.grade_id(c), points=0.0 if nbu.grade_id(c) in failing else nbu.points(c),
-                                 max_points=nbu.points(c), status="error" if nbu.grade_id(c) in failing else "passed",
-                                 message=failing.get(nbu.grade_id(c), ""), description=nbu.docstring_line(c.source))
-                 for c in nbu.test_cells(source)]
+        cells = [
+            SimpleNamespace(
+                grade_id=nbu.grade_id(c),
+                points=0.0 if nbu.grade_id(c) in failing else nbu.points(c),
+                max_points=nbu.points(c),
+                status="error" if nbu.grade_id(c) in failing else "passed",
+                message=failing.get(nbu.grade_id(c), ""),
+                description=nbu.docstring_line(c.source),
+            )
+            for c in nbu.test_cells(source)
+        ]
         return SimpleNamespace(status="graded", reason="", cells=cells, notes=[])
+
     return check
 
 
@@ -113,6 +133,7 @@ def make(course, path, **kwargs):
 
 # ------------------------------------------------------------------ profile
 
+
 def test_profile_file_is_documented_toml_that_round_trips(tmp_path):
     path = tmp_path / "profile.toml"
     tricky = {**PROFILE, "name": 'Li "Ming" \\ 李明\t', "teacher": "王老师\x7f"}
@@ -124,17 +145,23 @@ def test_profile_file_is_documented_toml_that_round_trips(tmp_path):
     for f in prof.FIELDS:  # each key is explained, in both languages, just above it
         assert re.search(rf"^# {re.escape(f.zh)} · {re.escape(f.en)}: .+\n{f.key} = ", text, re.M)
     prof.write(path, {"email": "new@example.edu.cn"})  # an update keeps the other values
-    assert prof.load(path).values == {**{k: v.strip() for k, v in tricky.items()}, "email": "new@example.edu.cn",
-                                      "date": ""}
+    assert prof.load(path).values == {
+        **{k: v.strip() for k, v in tricky.items()},
+        "email": "new@example.edu.cn",
+        "date": "",
+    }
 
 
-@pytest.mark.parametrize("content, complaint", [
-    ('name = "x"\nhobby = "go"\n', "unknown key"),
-    ('language = "fr"\n', "language"),
-    ('date = "20 May"\n', "YYYY-MM-DD"),
-    ('name = "unclosed\n', "not valid TOML"),
-    ("student_number = 2023010123\n", "must be text in quotes"),
-])
+@pytest.mark.parametrize(
+    "content, complaint",
+    [
+        ('name = "x"\nhobby = "go"\n', "unknown key"),
+        ('language = "fr"\n', "language"),
+        ('date = "20 May"\n', "YYYY-MM-DD"),
+        ('name = "unclosed\n', "not valid TOML"),
+        ("student_number = 2023010123\n", "must be text in quotes"),
+    ],
+)
 def test_a_bad_profile_names_the_file_and_the_fix(tmp_path, content, complaint):
     path = tmp_path / "profile.toml"
     path.write_text(content, encoding="utf-8")
@@ -158,6 +185,7 @@ def test_course_profile_creates_then_shows_then_updates(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------ reading the notebook
+
 
 def test_cover_table_carries_the_profile(student):
     course, path = student
@@ -192,8 +220,9 @@ def test_each_exercise_shows_the_students_own_code(student):
 
 
 def test_regions_of_a_many_region_function_are_all_kept():
-    model = next(c for c in nbu.solution_cells(demo.filled_notebook(ROOT, "cnn_application"))
-                 if nbu.grade_id(c) == "model")
+    model = next(
+        c for c in nbu.solution_cells(demo.filled_notebook(ROOT, "cnn_application")) if nbu.grade_id(c) == "model"
+    )
     regions = rnb.code_regions(model.source)
     assert len(regions) == 5
     code = rnb.student_code(model.source)
@@ -204,7 +233,9 @@ def test_outputs_expected_outputs_and_figures_go_with_their_step(student):
     course, path = student
     report = make(course, path)
     zero_pad = next(s for s in report.steps if s.function == "zero_pad")
-    assert [o.text for o in zero_pad.outputs] == [o.text for o in zero_pad.outputs if o.text.startswith("printed by cell")]
+    assert [o.text for o in zero_pad.outputs] == [
+        o.text for o in zero_pad.outputs if o.text.startswith("printed by cell")
+    ]
     assert "tensorflow chatter" not in str(zero_pad.outputs)
     assert [o.text for o in zero_pad.self_checks] == ["All tests passed."]
     assert len(zero_pad.expected) == 1 and "| `x_pad.shape` | (4, 7, 7, 2) |" in zero_pad.expected[0]
@@ -215,15 +246,24 @@ def test_outputs_expected_outputs_and_figures_go_with_their_step(student):
     assert speed.function is None and speed.outputs  # an ungraded step that printed something is kept
 
 
-@pytest.mark.parametrize("cell, expected", [
-    ("**Expected output**\n\n| | |\n|---|---|\n| `Z` | -6.99 |\n\n**Check your gradients.** Next cell.",
-     "| | |\n|---|---|\n| `Z` | -6.99 |"),
-    ("**Expected output** (the end of the summary)\n\n| | |\n|---|---|\n| a | b |",
-     "(the end of the summary)\n\n| | |\n|---|---|\n| a | b |"),
-    ("**Expected output** (they vary): the loss is between 1 and\n5.\n\nNow the test set:",
-     "(they vary): the loss is between 1 and\n5."),
-    ("Some prose.", None),
-])
+@pytest.mark.parametrize(
+    "cell, expected",
+    [
+        (
+            "**Expected output**\n\n| | |\n|---|---|\n| `Z` | -6.99 |\n\n**Check your gradients.** Next cell.",
+            "| | |\n|---|---|\n| `Z` | -6.99 |",
+        ),
+        (
+            "**Expected output** (the end of the summary)\n\n| | |\n|---|---|\n| a | b |",
+            "(the end of the summary)\n\n| | |\n|---|---|\n| a | b |",
+        ),
+        (
+            "**Expected output** (they vary): the loss is between 1 and\n5.\n\nNow the test set:",
+            "(they vary): the loss is between 1 and\n5.",
+        ),
+        ("Some prose.", None),
+    ],
+)
 def test_expected_output_cells_without_the_prose_that_follows(cell, expected):
     assert rnb._expected(cell) == expected
 
@@ -234,8 +274,10 @@ def test_unwritten_function_is_shown_as_unwritten_with_zero_points(student):
     release = nbu.read_notebook(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     _solutions(nb)["pool_backward"].source = _solutions(release)["pool_backward"].source
     nbformat.write(nb, path)
-    failing = {"pool_backward_max": "not answered yet (the function still raises NotImplementedError)",
-               "pool_backward_average": "not answered yet (the function still raises NotImplementedError)"}
+    failing = {
+        "pool_backward_max": "not answered yet (the function still raises NotImplementedError)",
+        "pool_backward_average": "not answered yet (the function still raises NotImplementedError)",
+    }
     report = make(course, path, check=stand_in_check(failing))
     step = next(s for s in report.steps if s.function == "pool_backward")
     assert step.unwritten and step.code is None and step.points.points == 0 and step.points.max_points == 20
@@ -255,14 +297,19 @@ def test_a_deleted_solution_cell_still_appears_with_its_points(student):
     assert step.missing and step.points.points == 0
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("## 结论分析与体会 · Conclusions\n\n> prompt\n>\n> prompt\n\n" + rnb.PLACEHOLDER, ""),
-    ("## 结论分析与体会 · Conclusions\n\n> prompt\n\n" + rnb.PLACEHOLDER + "\n\n我学到了很多。", "我学到了很多。"),
-    ("## 问题与解答 · Questions and answers\n\n> prompt\n\n**问题 1 · Q1：**\n\n**解答 · A：**", ""),
-    ("## 问题与解答 · Questions and answers\n\n**问题 1 · Q1：** 为什么？\n\n**解答 · A：** 因为。",
-     "**问题 1 · Q1：** 为什么？\n\n**解答 · A：** 因为。"),
-    ("## Questions and answers\n\n**Q1:**\nWhy?\n**A:**\nBecause.", "**Q1:**\nWhy?\n**A:**\nBecause."),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("## 结论分析与体会 · Conclusions\n\n> prompt\n>\n> prompt\n\n" + rnb.PLACEHOLDER, ""),
+        ("## 结论分析与体会 · Conclusions\n\n> prompt\n\n" + rnb.PLACEHOLDER + "\n\n我学到了很多。", "我学到了很多。"),
+        ("## 问题与解答 · Questions and answers\n\n> prompt\n\n**问题 1 · Q1：**\n\n**解答 · A：**", ""),
+        (
+            "## 问题与解答 · Questions and answers\n\n**问题 1 · Q1：** 为什么？\n\n**解答 · A：** 因为。",
+            "**问题 1 · Q1：** 为什么？\n\n**解答 · A：** 因为。",
+        ),
+        ("## Questions and answers\n\n**Q1:**\nWhy?\n**A:**\nBecause.", "**Q1:**\nWhy?\n**A:**\nBecause."),
+    ],
+)
 def test_student_sections_without_their_prompt(text, expected):
     cell = nbformat.v4.new_markdown_cell(text)
     assert rnb.section_kind(cell) in ("conclusions", "questions")
@@ -289,7 +336,14 @@ def test_missing_profile_gives_a_report_with_blank_flagged_cover(student):
     (course / "notebooks" / "profile.toml").unlink()
     report = make(course, path)
     assert report.lang == "zh" and not report.profile_found
-    assert {f.key for f in report.cover if f.missing} == {"name", "student_number", "class", "email", "course", "teacher"}
+    assert {f.key for f in report.cover if f.missing} == {
+        "name",
+        "student_number",
+        "class",
+        "email",
+        "course",
+        "teacher",
+    }
     assert any("no profile" in flag and "course profile" in flag for flag in report.flags)
     page = to_html.render(report)
     assert page.count(labels.LABELS["zh"]["missing_field"]) == 6
@@ -325,11 +379,14 @@ def test_environment_section_is_in_every_format(student):
         assert text in page
 
 
-@pytest.mark.parametrize("raw, shown", [
-    ("\x1b[1m1/4\x1b[0m ━━ 1s\x08\x08\x08\x08\r\x1b[1m4/4\x1b[0m ━━ 0s - loss: 5.6\n", "4/4 ━━ 0s - loss: 5.6"),
-    ("epoch 1\repoch 2\repoch 3\nend\n", "epoch 3\nend"),
-    ("abc\x08d\n", "abd"),
-])
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("\x1b[1m1/4\x1b[0m ━━ 1s\x08\x08\x08\x08\r\x1b[1m4/4\x1b[0m ━━ 0s - loss: 5.6\n", "4/4 ━━ 0s - loss: 5.6"),
+        ("epoch 1\repoch 2\repoch 3\nend\n", "epoch 3\nend"),
+        ("abc\x08d\n", "abd"),
+    ],
+)
 def test_terminal_output_is_cleaned(raw, shown):
     assert rnb.clean_text(raw) == shown
 
@@ -343,6 +400,7 @@ def test_long_outputs_keep_their_head_and_tail():
 
 # ------------------------------------------------------------------ outputs
 
+
 def _docx(data: bytes):
     from docx import Document
 
@@ -355,8 +413,14 @@ def test_docx_has_the_headings_tables_and_images(student):
     document = _docx(to_docx.render(report))
     headings = [(p.style.name, p.text) for p in document.paragraphs if p.style.name.startswith("Heading")]
     level1 = [text for style, text in headings if style == "Heading 1"]
-    assert level1 == ["一、实验目的", "二、实验原理", "三、实验软件和硬件环境", "四、实验步骤", "五、结论分析与体会",
-                      "六、问题与解答"]
+    assert level1 == [
+        "一、实验目的",
+        "二、实验原理",
+        "三、实验软件和硬件环境",
+        "四、实验步骤",
+        "五、结论分析与体会",
+        "六、问题与解答",
+    ]
     exercises = [text for style, text in headings if style == "Heading 5"]
     assert exercises[0] == "练习 1 - zero_pad    得分：5 / 5" and len(exercises) == 8
     cover = document.tables[0]
@@ -371,7 +435,7 @@ def test_docx_has_the_headings_tables_and_images(student):
     assert "卷积的四重循环比 tf.nn.conv2d 慢约 300 倍" in texts and "为什么 pad = 0 时出错" in texts
     assert "X_pad = np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0))" in texts
     props = document.core_properties
-    assert props.created == props.modified == dt.datetime(2026, 5, 20, tzinfo=dt.timezone.utc)
+    assert props.created == props.modified == dt.datetime(2026, 5, 20, tzinfo=dt.UTC)
     assert props.author == "李明"
 
 
@@ -380,8 +444,14 @@ def test_english_report_has_english_labels(student):
     report = make(course, path, lang="en")
     document = _docx(to_docx.render(report))
     level1 = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
-    assert level1 == ["1 Purpose", "2 Principles", "3 Software and hardware", "4 Steps", "5 Conclusions",
-                      "6 Questions and answers"]
+    assert level1 == [
+        "1 Purpose",
+        "2 Principles",
+        "3 Software and hardware",
+        "4 Steps",
+        "5 Conclusions",
+        "6 Questions and answers",
+    ]
     page = to_html.render(report)
     assert '<html lang="en">' in page and "Student number" in page and "Exercise 1 - zero_pad" in page
     assert set(labels.LABELS["zh"]) == set(labels.LABELS["en"])
@@ -429,10 +499,14 @@ def test_output_paths():
     nb = Path("/x/notebooks/cnn_step_by_step.ipynb")
     assert build.output_paths(nb, "zh", ["pdf"]) == {"pdf": Path("/x/notebooks/cnn_step_by_step_report_zh.pdf")}
     assert build.output_paths(nb, "en", ["pdf"], Path("/y/mine.pdf")) == {"pdf": Path("/y/mine.pdf")}
-    assert build.output_paths(nb, "en", ["pdf", "docx"], Path("/y/r.pdf")) == \
-        {"pdf": Path("/y/r.pdf"), "docx": Path("/y/r.docx")}
-    assert build.output_paths(nb, "zh", ["html", "docx"], Path("/y/out")) == \
-        {"html": Path("/y/out/cnn_step_by_step_report_zh.html"), "docx": Path("/y/out/cnn_step_by_step_report_zh.docx")}
+    assert build.output_paths(nb, "en", ["pdf", "docx"], Path("/y/r.pdf")) == {
+        "pdf": Path("/y/r.pdf"),
+        "docx": Path("/y/r.docx"),
+    }
+    assert build.output_paths(nb, "zh", ["html", "docx"], Path("/y/out")) == {
+        "html": Path("/y/out/cnn_step_by_step_report_zh.html"),
+        "docx": Path("/y/out/cnn_step_by_step_report_zh.docx"),
+    }
 
 
 def test_pdf_renders_chinese_and_is_reproducible(student):
@@ -458,6 +532,7 @@ def test_pdf_renders_chinese_and_is_reproducible(student):
 
 # ------------------------------------------------------------------ end to end
 
+
 @pytest.fixture(scope="module")
 def class_copy(tmp_path_factory):
     """A course copy with a partly wrong, partly unwritten, never run notebook in notebooks/."""
@@ -476,8 +551,10 @@ def _check_points(capsys, course, path) -> dict[str, tuple[float, float]]:
 
     assert main(["--root", str(course), "check", str(path)]) == 0
     out = capsys.readouterr().out
-    return {m.group(1): (float(m.group(2)), float(m.group(3)))
-            for m in re.finditer(r"^  (\w+)\s+([\d.]+) / ([\d.]+)", out, re.M)}
+    return {
+        m.group(1): (float(m.group(2)), float(m.group(3)))
+        for m in re.finditer(r"^  (\w+)\s+([\d.]+) / ([\d.]+)", out, re.M)
+    }
 
 
 @pytest.mark.slow
@@ -487,8 +564,21 @@ def test_course_report_on_an_unrun_partly_wrong_notebook(class_copy, capsys):
     course, path = class_copy
     before = path.read_bytes()
     out_dir = course / "reports"
-    code = main(["--root", str(course), "report", str(path), "--to", "html", "docx", "--out", str(out_dir),
-                 "--date", "2026-05-20"])
+    code = main(
+        [
+            "--root",
+            str(course),
+            "report",
+            str(path),
+            "--to",
+            "html",
+            "docx",
+            "--out",
+            str(out_dir),
+            "--date",
+            "2026-05-20",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert path.read_bytes() == before
@@ -504,7 +594,10 @@ def test_course_report_on_an_unrun_partly_wrong_notebook(class_copy, capsys):
     shown = {s.function: (s.points.points, s.points.max_points) for s in report.graded_steps}
     assert shown == expected
     assert shown["zero_pad"] == (0, 5) and shown["pool_backward"] == (0, 20) and shown["conv_forward"] == (20, 20)
-    assert report.score == demo.expected_score(ROOT, ASSIGNMENT, catalogue.load_variants(ROOT, ASSIGNMENT)["partial_student"]) - 20
+    assert (
+        report.score
+        == demo.expected_score(ROOT, ASSIGNMENT, catalogue.load_variants(ROOT, ASSIGNMENT)["partial_student"]) - 20
+    )
     zero_pad = next(s for s in report.graded_steps if s.function == "zero_pad")
     assert "(pad, pad), (pad, pad), (0, 0), (0, 0)" in zero_pad.code  # the wrong line the student wrote
     assert any("x_pad.shape = (8, 7, 3, 2)" in o.text for o in zero_pad.outputs)

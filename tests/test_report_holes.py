@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+from test_report import ASSIGNMENT, DATE, make, run_notebook, stand_in_check, student  # noqa: F401 - a fixture
 
 from helpers.instructor import notebooks as nbu
 from helpers.report import labels, run, to_docx, to_html
-from test_report import ASSIGNMENT, DATE, make, run_notebook, stand_in_check, student  # noqa: F401 - a fixture
 
 STOPPED_AT = "conv_forward_values"  # the test cell where Run All stopped
 
@@ -21,9 +21,8 @@ def stop_at(nb, grade_id: str):
     code cell below it has no output and no execution count."""
     nb = nbformat.from_dict(nb)
     index = next(k for k, c in enumerate(nb.cells) if nbu.grade_id(c) == grade_id)
-    nb.cells[index].outputs = [nbformat.v4.new_output("error", ename="CheckFailure", evalue="Z differs",
-                                                      traceback=[])]
-    for cell in nb.cells[index + 1:]:
+    nb.cells[index].outputs = [nbformat.v4.new_output("error", ename="CheckFailure", evalue="Z differs", traceback=[])]
+    for cell in nb.cells[index + 1 :]:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return nb, index
@@ -33,6 +32,7 @@ def recording_run(calls: list):
     def execute(nb, path):
         calls.append(path)
         return run_notebook(nb)
+
     return execute
 
 
@@ -41,7 +41,7 @@ def stopped(student):  # noqa: F811 - the fixture imported above
     course, path = student
     nb, index = stop_at(nbformat.read(path, as_version=4), STOPPED_AT)
     nbformat.write(nb, path)
-    below = [c for c in nb.cells[index + 1:] if c.cell_type == "code" and run._has_code(c.source)]
+    below = [c for c in nb.cells[index + 1 :] if c.cell_type == "code" and run._has_code(c.source)]
     return course, path, len(below)
 
 
@@ -84,11 +84,24 @@ def test_course_report_says_on_the_command_line_that_it_ran_a_copy(stopped, caps
 
     course, path, below = stopped
     check = stand_in_check()
-    monkeypatch.setattr(grading, "check_private_copy",
-                        lambda settings, assignment, notebook: check(course, assignment, notebook))
+    monkeypatch.setattr(
+        grading, "check_private_copy", lambda settings, assignment, notebook: check(course, assignment, notebook)
+    )
     monkeypatch.setattr(run, "execute", recording_run([]))
-    code = main(["--root", str(course), "report", str(path), "--to", "html", "--out", str(course / "out.html"),
-                 "--date", DATE.isoformat()])
+    code = main(
+        [
+            "--root",
+            str(course),
+            "report",
+            str(path),
+            "--to",
+            "html",
+            "--out",
+            str(course / "out.html"),
+            "--date",
+            DATE.isoformat(),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert f"has {below} code cells that never ran" in err and "fast mode (COURSE_FAST=1)" in err
@@ -101,4 +114,3 @@ def _docx_text(data: bytes) -> bytes:
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return archive.read("word/document.xml")
-

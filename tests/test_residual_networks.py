@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers.instructor import catalogue, demo, notebooks as nbu
-from helpers.paths import course_root
-
 from conftest import MIN_CORPUS, assert_blank_earns_zero, judge_in_process, pack_of, variant_names
+from helpers.instructor import catalogue, demo
+from helpers.instructor import notebooks as nbu
+from helpers.paths import course_root
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -50,6 +50,7 @@ def check():
 
 # ------------------------------------------------------------------ references and checks
 
+
 @pytest.fixture
 def graded_mode():
     """Checks run as the grader runs them: the source solutions give the expected values."""
@@ -68,8 +69,14 @@ def test_stored_references_match_a_fresh_computation(solutions, check):
             if stored[key].dtype.kind == "f":
                 expected = stored[key]
                 scale = max(float(np.max(np.abs(expected))), 1.0)
-                np.testing.assert_allclose(fresh[key], expected, rtol=check.RTOL, atol=check.ATOL_SCALE * scale,
-                                           strict=True, err_msg=f"{key} is stale: run `course refs {ASSIGNMENT}`")
+                np.testing.assert_allclose(
+                    fresh[key],
+                    expected,
+                    rtol=check.RTOL,
+                    atol=check.ATOL_SCALE * scale,
+                    strict=True,
+                    err_msg=f"{key} is stale: run `course refs {ASSIGNMENT}`",
+                )
             else:
                 assert str(fresh[key]) == str(stored[key]), f"{key} is stale: run `course refs {ASSIGNMENT}`"
 
@@ -80,8 +87,14 @@ def test_reference_numbers_are_the_course_ones(check):
     assert params["total"] == 23_600_006 and params["non_trainable"] == 53_120
     rows = expected["rows"]
     names = [r["name"] for r in rows]
-    for name in ("conv1", "bn_conv1", "fc6", "convolutional_block_2a_f3_64_64_256_s1",
-                 "identity_block_4f_f3_256_256_1024", "convolutional_block_5a_f3_512_512_2048_s2"):
+    for name in (
+        "conv1",
+        "bn_conv1",
+        "fc6",
+        "convolutional_block_2a_f3_64_64_256_s1",
+        "identity_block_4f_f3_256_256_1024",
+        "convolutional_block_5a_f3_512_512_2048_s2",
+    ):
         assert name in names
     assert sum(bool(check.STAND_IN.match(n)) for n in names) == 16  # 4 convolutional + 12 identity blocks
     assert rows[-1]["output_shape"] == [None, 6] and rows[-1]["activation"] == "softmax"
@@ -104,8 +117,10 @@ def test_stand_in_blocks_keep_the_shapes_and_name_the_call(solutions, check, gra
     import keras
 
     X = keras.Input(shape=(6, 6, 8))
-    for kind, args in (("convolutional_block", dict(f=3, filters=[4, 5, 9], stage=3, block="a", s=2)),
-                       ("identity_block", dict(f=3, filters=[4, 5, 8], stage=3, block="b"))):
+    for kind, args in (
+        ("convolutional_block", dict(f=3, filters=[4, 5, 9], stage=3, block="a", s=2)),
+        ("identity_block", dict(f=3, filters=[4, 5, 8], stage=3, block="b")),
+    ):
         real = keras.Model(X, solutions[kind](X, **args))
         stand_in = keras.Model(X, check.STAND_INS[kind](X, **args))
         assert stand_in.output.shape == real.output.shape
@@ -151,8 +166,9 @@ def test_weights_do_not_depend_on_the_initialiser(solutions, check):
     outputs = []
     for init_seed in (0, 123):
         keras.utils.set_random_seed(init_seed)
-        model = check.block_model(solutions["identity_block"], case["shape"][1:], case["f"], case["filters"],
-                                  case["stage"], case["block"])
+        model = check.block_model(
+            solutions["identity_block"], case["shape"][1:], case["f"], case["filters"], case["stage"], case["block"]
+        )
         for layer in model.layers:  # scramble whatever the initialisers drew
             for w in layer.weights:
                 w.assign(np.random.default_rng(init_seed).standard_normal(tuple(w.shape)).astype(np.float32))
@@ -200,15 +216,21 @@ def test_variants_apply_to_the_current_source():
     for variant in variants["variants"]:
         assert set(variant["fails"]) <= test_ids
         # A block costs its own cells, and the parameter count when it changes it: that count is the whole model's.
-        assert all(f.startswith(variant["cell"] + "_") or f == "ResNet50_parameters" for f in variant["fails"]), \
+        assert all(f.startswith(variant["cell"] + "_") or f == "ResNet50_parameters" for f in variant["fails"]), (
             variant["name"]
+        )
         demo.filled_notebook(ROOT, ASSIGNMENT, [variant["name"]])  # raises if a replacement no longer applies
-    required = {"convolutional_block_missing_shortcut_bn", "identity_block_relu_before_add",
-                "convolutional_block_stride_on_middle_conv", "ResNet50_missing_stage4_block"}
+    required = {
+        "convolutional_block_missing_shortcut_bn",
+        "identity_block_relu_before_add",
+        "convolutional_block_stride_on_middle_conv",
+        "ResNet50_missing_stage4_block",
+    }
     assert required <= {v["name"] for v in variants["variants"]}
 
 
 # ------------------------------------------------------------------ grading end to end
+
 
 @pytest.fixture
 def graded(graded_references):
@@ -243,14 +265,20 @@ def test_a_missing_block_call_is_named():
 
 @pytest.mark.slow
 def test_graded_notebook_says_the_training_was_skipped(graded_references):
-    notebook = nbu.read_notebook(graded_references.root / "autograded" / "reference" / ASSIGNMENT
-                                 / f"{ASSIGNMENT}.ipynb")
-    text = "".join("".join(out.get("text", "")) for cell in notebook.cells if cell.cell_type == "code"
-                   for out in cell.get("outputs", []))
+    notebook = nbu.read_notebook(
+        graded_references.root / "autograded" / "reference" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    )
+    text = "".join(
+        "".join(out.get("text", ""))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    )
     assert "grading: the 2-epoch training is skipped" in text
 
 
 # ------------------------------------------------------------------ pretrain
+
 
 def test_pretrain_plumbing_on_a_tiny_budget(tmp_path, capsys):
     """`course pretrain --epochs 1 --limit 24` writes weights and a manifest that the notebook's loader accepts."""
@@ -259,8 +287,9 @@ def test_pretrain_plumbing_on_a_tiny_budget(tmp_path, capsys):
     out = tmp_path / "weights"
     assert pretrain.load_pretrained(object(), out) is None
     assert "course pretrain" in capsys.readouterr().out
-    code = cli.main(["pretrain", "--epochs", "1", "--limit", "24", "--batch-size", "8", "--extra", "1",
-                     "--out", str(out)])
+    code = cli.main(
+        ["pretrain", "--epochs", "1", "--limit", "24", "--batch-size", "8", "--extra", "1", "--out", str(out)]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "test accuracy: 0." in printed and "drew 6 more generated training hands" in printed
@@ -289,14 +318,14 @@ def test_pretrain_batches_walk_through_every_image_once_per_pass():
     data = pretrain.batches(X, Y, batch_size=8, seed=3, steps=4)
     assert len(data) == 4
     seen = []
-    for epoch in range(5):  # 5 x 4 x 8 = 160 images: three whole passes and part of a fourth
+    for _epoch in range(5):  # 5 x 4 x 8 = 160 images: three whole passes and part of a fourth
         for i in range(len(data)):
             images, labels = data[i]
             assert images.shape == (8, 8, 8, 3) and 0 <= images.min() and images.max() <= 1
             seen += labels[:, 0].astype(int).tolist()
         data.on_epoch_end()
     for k in range(3):
-        assert sorted(seen[50 * k:50 * (k + 1)]) == list(range(50))
+        assert sorted(seen[50 * k : 50 * (k + 1)]) == list(range(50))
     assert seen[:50] != seen[50:100]  # each pass in a new order
     again = pretrain.batches(X, Y, batch_size=8, seed=3, steps=4)
     assert np.array_equal(again[2][0], pretrain.batches(X, Y, batch_size=8, seed=3, steps=4)[2][0])

@@ -18,10 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.instructor import batch, catalogue, demo, outputs
-from helpers.instructor.settings import Settings
-
 from conftest import make_course_copy
+from helpers.instructor import batch, catalogue, demo
+from helpers.instructor.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.exhaustive]
 ASSIGNMENT = "cnn_step_by_step"
@@ -37,7 +36,9 @@ def _class(root: Path) -> dict[str, float]:
 
 
 def _initdb() -> str | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or ([shutil.which("initdb")] if shutil.which("initdb") else [])
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or (
+        [shutil.which("initdb")] if shutil.which("initdb") else []
+    )
     return found[-1] if found else None
 
 
@@ -57,24 +58,46 @@ def postgres(tmp_path):
         run_as = ["runuser", "-u", "postgres", "--"]
         os.chown(base, user.pw_uid, user.pw_gid)
     data, sock = base / "data", base
-    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "grader", "--auth=trust"],
-                   check=True, capture_output=True)
-    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"),
-                    "-o", f"-k {sock} -c listen_addresses=''", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "grader", "--auth=trust"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *run_as,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(base / "log"),
+            "-o",
+            f"-k {sock} -c listen_addresses=''",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
-        subprocess.run([*run_as, str(bindir / "createdb"), "-h", str(sock), "-U", "grader", "gradebook"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*run_as, str(bindir / "createdb"), "-h", str(sock), "-U", "grader", "gradebook"],
+            check=True,
+            capture_output=True,
+        )
         yield f"postgresql+psycopg2://grader@/gradebook?host={sock}"
     finally:
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 
 def _course(*args, cwd):
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
-    return subprocess.run([sys.executable, "-m", "helpers.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "helpers.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 def test_postgresql_gradebook(tmp_path, postgres):
@@ -102,4 +125,6 @@ def test_dask_cluster_grades_like_the_local_pool(tmp_path):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         results = batch.grade_all(settings, jobs, scheduler=cluster.scheduler_address, progress=False)
     assert {r.student: r.score for r in results} == expected
-    assert all((Settings.load(root).path('autograded', j.assignment, j.student) / batch.GRADE_FILE).is_file() for j in jobs)
+    assert all(
+        (Settings.load(root).path("autograded", j.assignment, j.student) / batch.GRADE_FILE).is_file() for j in jobs
+    )

@@ -147,8 +147,12 @@ def test_missing_partner_of_an_original_file_is_an_error(tmp_path):
     folder = tmp_path / "half"
     folder.mkdir()
     rng = np.random.default_rng(0)
-    _write_split(folder / signs.TEST_FILE, "test", rng.integers(0, 256, (12, 64, 64, 3), dtype=np.uint8),
-                 np.repeat(np.arange(6), 2))
+    _write_split(
+        folder / signs.TEST_FILE,
+        "test",
+        rng.integers(0, 256, (12, 64, 64, 3), dtype=np.uint8),
+        np.repeat(np.arange(6), 2),
+    )
     with pytest.raises(signs.SignsDataError, match="missing"):
         signs.load_dataset(folder, verbose=False)
     assert sorted(p.name for p in folder.iterdir()) == [signs.TEST_FILE]
@@ -186,8 +190,11 @@ def test_import_real_test_file_next_to_generated_train(data_copy, capsys):
     real_sha = hashlib.sha256(REAL_TEST_FILE.read_bytes()).hexdigest()
     assert real_sha in out and "[20, 20, 20, 20, 20, 20]" in out
     assert info["source"] == "mixed"
-    assert info["files"][signs.TEST_FILE] == {**info["files"][signs.TEST_FILE], "source": "original",
-                                              "sha256": real_sha}
+    assert info["files"][signs.TEST_FILE] == {
+        **info["files"][signs.TEST_FILE],
+        "source": "original",
+        "sha256": real_sha,
+    }
     assert info["files"][signs.TRAIN_FILE]["source"] == "generated"
     assert (data_copy / signs.TEST_FILE).read_bytes() == REAL_TEST_FILE.read_bytes()
     X_train, _, X_test, Y_test, _ = signs.load_dataset(data_copy)
@@ -269,17 +276,20 @@ def _bad_missing_class(src):
     _write_split(src / signs.TEST_FILE, "test", X, y)
 
 
-@pytest.mark.parametrize("make_bad, expected", [
-    (_bad_truncated, "truncated"),
-    (_bad_not_hdf5, "HDF5"),
-    (_bad_keys, "missing"),
-    (_bad_shape, r"\(m, 64, 64, 3\)"),
-    (_bad_dtype, "uint8"),
-    (_bad_label_dtype, "integer labels"),
-    (_bad_labels, r"0\.\.5.*\[7\]"),
-    (_bad_counts, "12 images but 11 labels"),
-    (_bad_missing_class, r"classes \[4\].*\[4, 2, 2, 2, 0, 2\]"),
-])
+@pytest.mark.parametrize(
+    "make_bad, expected",
+    [
+        (_bad_truncated, "truncated"),
+        (_bad_not_hdf5, "HDF5"),
+        (_bad_keys, "missing"),
+        (_bad_shape, r"\(m, 64, 64, 3\)"),
+        (_bad_dtype, "uint8"),
+        (_bad_label_dtype, "integer labels"),
+        (_bad_labels, r"0\.\.5.*\[7\]"),
+        (_bad_counts, "12 images but 11 labels"),
+        (_bad_missing_class, r"classes \[4\].*\[4, 2, 2, 2, 0, 2\]"),
+    ],
+)
 def test_import_rejects_bad_files_and_changes_nothing(make_bad, expected, data_copy, tmp_path):
     src = tmp_path / "bad"
     src.mkdir()
@@ -453,12 +463,15 @@ def test_sample_pictures_are_the_generators(tmp_path):
 
     root = Path(__file__).resolve().parents[1]
     drawn = signs.write_sample_images(tmp_path)
-    for (assignment, name, label), path in zip(signs.SAMPLE_IMAGES, drawn):
+    for (assignment, name, _label), path in zip(signs.SAMPLE_IMAGES, drawn):
         committed = root / "source" / assignment / name
         with Image.open(committed) as image, Image.open(path) as fresh:
             assert image.size == (signs.SAMPLE_SIZE, signs.SAMPLE_SIZE)
-            np.testing.assert_array_equal(np.asarray(image.convert("RGB")), np.asarray(fresh.convert("RGB")),
-                                          err_msg=f"{committed} is stale: run `course data --samples`")
+            np.testing.assert_array_equal(
+                np.asarray(image.convert("RGB")),
+                np.asarray(fresh.convert("RGB")),
+                err_msg=f"{committed} is stale: run `course data --samples`",
+            )
         released = root / "release" / assignment / name
         assert released.read_bytes() == committed.read_bytes(), f"{released} is stale: run `course release`"
 

@@ -49,7 +49,7 @@ def cycles(graph: dict[str, set[str]], within: str) -> list[list[str]]:
         state[name] = "open"
         for other in sorted(graph[name] & nodes):
             if state.get(other) == "open":
-                found.append(path[path.index(other):] + [other])
+                found.append(path[path.index(other) :] + [other])
             elif other not in state:
                 visit(other, path + [other])
         state[name] = "done"
@@ -82,12 +82,18 @@ def test_only_execute_drives_the_notebook_client():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
-                assert not any(n.split(".")[0] in ("nbclient", "jupyter_client") for n in names), \
+                assert not any(n.split(".")[0] in ("nbclient", "jupyter_client") for n in names), (
                     f"{path.name} imports {names}: the kernel's client belongs to helpers.instructor.execute"
-            if isinstance(node, ast.Attribute) and node.attr in ("execute_cell", "timed_out") \
-                    and isinstance(node.ctx, ast.Store if node.attr == "timed_out" else ast.Load):
-                raise AssertionError(f"{path.name}, line {node.lineno}: .{node.attr} drives nbclient; "
-                                     "ask helpers.instructor.execute instead")
+                )
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("execute_cell", "timed_out")
+                and isinstance(node.ctx, ast.Store if node.attr == "timed_out" else ast.Load)
+            ):
+                raise AssertionError(
+                    f"{path.name}, line {node.lineno}: .{node.attr} drives nbclient; "
+                    "ask helpers.instructor.execute instead"
+                )
 
 
 def test_the_readme_layout_names_every_module_of_helpers_in_one_line():

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers.instructor import diagnosis, judge, notebooks as nbu
+from helpers.instructor import diagnosis, judge
+from helpers.instructor import notebooks as nbu
 from helpers.paths import course_root
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -41,8 +42,11 @@ def _judge(assignment: str, edits: list[dict], judge_class=judge.LocalJudge, fun
     local = judge_class(assignment, source, namespace, diagnosis.load_catalogue(ROOT, assignment))
     notebook = copy.deepcopy(source)
     if functions is not None:
-        notebook.cells = [c for c in notebook.cells
-                          if not nbu.is_test(c) or any(nbu.grade_id(c).startswith(f"{f}_") for f in functions)]
+        notebook.cells = [
+            c
+            for c in notebook.cells
+            if not nbu.is_test(c) or any(nbu.grade_id(c).startswith(f"{f}_") for f in functions)
+        ]
     return local, local.judge_notebook(notebook)
 
 
@@ -66,8 +70,11 @@ def test_the_hint_before_conv_single_step_says_what_numpy_does():
     prose = " ".join(_prose_before("cnn_step_by_step", "conv_single_step").split())
     b = np.random.default_rng(0).standard_normal((1, 1, 1))
     Z = np.sum(np.ones((2, 2, 1)))
-    refused = {"float(b)": lambda: float(b), "float(b.flatten())": lambda: float(b.flatten()),
-               "float(Z + b)": lambda: float(Z + b)}
+    refused = {
+        "float(b)": lambda: float(b),
+        "float(b.flatten())": lambda: float(b.flatten()),
+        "float(Z + b)": lambda: float(Z + b),
+    }
     for spelling, convert in refused.items():
         assert f"`{spelling}`" in prose
         with pytest.raises(TypeError) as raised:
@@ -83,8 +90,11 @@ def test_the_hint_before_conv_single_step_says_what_numpy_does():
 def test_float_of_an_array_is_explained_in_every_function_that_raises_it():
     """conv_forward written with float(b[:, :, :, c]) gets the cause, as conv_single_step with float(Z + b)."""
     for cell, old, new in [
-        ("conv_forward", "conv_single_step(a_slice_prev, W[:, :, :, c], b[:, :, :, c])",
-         "conv_single_step(a_slice_prev, W[:, :, :, c], float(b[:, :, :, c]))"),
+        (
+            "conv_forward",
+            "conv_single_step(a_slice_prev, W[:, :, :, c], b[:, :, :, c])",
+            "conv_single_step(a_slice_prev, W[:, :, :, c], float(b[:, :, :, c]))",
+        ),
         ("conv_single_step", "Z = Z + b.item()", "Z = float(Z + b)"),
     ]:
         _, rows = _judge("cnn_step_by_step", [_edit(cell, old, new)])
@@ -99,13 +109,18 @@ def test_float_of_an_array_is_explained_in_every_function_that_raises_it():
 def test_known_cause_is_given_for_numpy_1_and_2_wordings_only():
     from helpers import calls
 
-    for message in ("only 0-dimensional arrays can be converted to Python scalars",
-                    "only length-1 arrays can be converted to Python scalars",
-                    "only size-1 arrays can be converted to Python scalars"):
+    for message in (
+        "only 0-dimensional arrays can be converted to Python scalars",
+        "only length-1 arrays can be converted to Python scalars",
+        "only size-1 arrays can be converted to Python scalars",
+    ):
         assert "b.item()" in str(calls.student_error("f", {"ename": "TypeError", "message": message}))
     assert "Why:" not in str(calls.student_error("f", {"ename": "TypeError", "message": "unsupported operand"}))
-    assert "Why:" not in str(calls.student_error(
-        "f", {"ename": "ValueError", "message": "only 0-dimensional arrays can be converted to Python scalars"}))
+    assert "Why:" not in str(
+        calls.student_error(
+            "f", {"ename": "ValueError", "message": "only 0-dimensional arrays can be converted to Python scalars"}
+        )
+    )
 
 
 # ------------------------------------------------------------------ judging every test cell, calls recorded
@@ -124,13 +139,19 @@ def judged():
     """{assignment: (judge, rows)}: cnn_step_by_step's source answers; residual_networks' written as the
     original course's students wrote them (``layers.Conv2D``, ``random_uniform``, ``padding="same"``);
     cnn_application's source answers, the test cells of the functions in ``PROMISES`` only (its others train)."""
-    edits = {"cnn_step_by_step": [],
-             "residual_networks": [_variant("residual_networks", "identity_block_layers_module_random_uniform"),
-                                   _variant("residual_networks", "ResNet50_avg_pool_padding_same")],
-             "cnn_application": []}
+    edits = {
+        "cnn_step_by_step": [],
+        "residual_networks": [
+            _variant("residual_networks", "identity_block_layers_module_random_uniform"),
+            _variant("residual_networks", "ResNet50_avg_pool_padding_same"),
+        ],
+        "cnn_application": [],
+    }
     only = {"cnn_application": set(PROMISES["cnn_application"])}
-    return {assignment: _judge(assignment, found, RecordingJudge, only.get(assignment))
-            for assignment, found in edits.items()}
+    return {
+        assignment: _judge(assignment, found, RecordingJudge, only.get(assignment))
+        for assignment, found in edits.items()
+    }
 
 
 def _variant(assignment: str, name: str) -> dict:
@@ -142,17 +163,38 @@ def _variant(assignment: str, name: str) -> dict:
 # ------------------------------------------------------------------ 2. the original course's imports
 
 # What the original course's residual_networks notebook imported and a student's function may use.
-ORIGINAL_NAMES = {"layers", "Input", "Add", "Dense", "Activation", "ZeroPadding2D", "BatchNormalization", "Flatten",
-                  "Conv2D", "AveragePooling2D", "MaxPooling2D", "GlobalMaxPooling2D", "Model", "load_model",
-                  "glorot_uniform", "random_uniform", "constant", "identity"}
+ORIGINAL_NAMES = {
+    "layers",
+    "Input",
+    "Add",
+    "Dense",
+    "Activation",
+    "ZeroPadding2D",
+    "BatchNormalization",
+    "Flatten",
+    "Conv2D",
+    "AveragePooling2D",
+    "MaxPooling2D",
+    "GlobalMaxPooling2D",
+    "Model",
+    "load_model",
+    "glorot_uniform",
+    "random_uniform",
+    "constant",
+    "identity",
+}
 
 
 def _imported_names(code: str) -> set[str]:
     import ast
 
     code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith("%"))
-    return {alias.asname or alias.name.split(".")[0] for node in ast.walk(ast.parse(code))
-            if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    return {
+        alias.asname or alias.name.split(".")[0]
+        for node in ast.walk(ast.parse(code))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
 
 
 def test_the_set_up_cell_and_the_solutions_import_what_the_original_course_did():
@@ -169,9 +211,10 @@ def test_the_set_up_cell_and_the_solutions_import_what_the_original_course_did()
 
 
 def test_the_notebook_says_keras_3_needs_pool_size():
-    prose = " ".join(next(c.source for c in _source("residual_networks").cells
-                          if "### Exercise 3 - `ResNet50`" in c.source).split())
-    assert "`AveragePooling2D(pool_size=(2, 2), name=\"avg_pool\")`" in prose
+    prose = " ".join(
+        next(c.source for c in _source("residual_networks").cells if "### Exercise 3 - `ResNet50`" in c.source).split()
+    )
+    assert '`AveragePooling2D(pool_size=(2, 2), name="avg_pool")`' in prose
     assert "Keras 3 requires `pool_size`" in prose
     import keras
 
@@ -194,16 +237,21 @@ def test_a_padding_that_changes_the_output_shape_still_fails():
     from helpers.compare import CheckFailure
     from helpers.model_compare import compare_model, describe_model
 
-    namespace = diagnosis.edited_namespace("residual_networks", _source("residual_networks"),
-                                           [_variant("residual_networks", "ResNet50_avg_pool_padding_same")])
+    namespace = diagnosis.edited_namespace(
+        "residual_networks",
+        _source("residual_networks"),
+        [_variant("residual_networks", "ResNet50_avg_pool_padding_same")],
+    )
     reference = diagnosis.edited_namespace("residual_networks", _source("residual_networks"), [])
     same = check.build_resnet_with_stand_ins(namespace["ResNet50"], (96, 96, 3), 6)
     valid = check.build_resnet_with_stand_ins(reference["ResNet50"], (96, 96, 3), 6)
     shape_named = r"avg_pool, AveragePooling2D\): output_shape should be \[None, 1, 1, 2048\]"
     with pytest.raises(CheckFailure, match=shape_named):
         compare_model(same, describe_model(valid))
-    compare_model(check.build_resnet_with_stand_ins(namespace["ResNet50"], (64, 128, 3), 6),
-                  describe_model(check.build_resnet_with_stand_ins(reference["ResNet50"], (64, 128, 3), 6)))
+    compare_model(
+        check.build_resnet_with_stand_ins(namespace["ResNet50"], (64, 128, 3), 6),
+        describe_model(check.build_resnet_with_stand_ins(reference["ResNet50"], (64, 128, 3), 6)),
+    )
 
 
 # ------------------------------------------------------------------ the audit: hidden inputs within the promise
@@ -231,60 +279,89 @@ def _pool_output(A_prev, hparameters) -> tuple:
 def _conv_inputs(A_prev, W, b, hparameters) -> bool:
     """conv_forward's docstring: A_prev (m, n_H_prev, n_W_prev, n_C_prev), W (f, f, n_C_prev, n_C),
     b (1, 1, 1, n_C), hparameters with keys "stride" and "pad"; the window fits the padded input."""
-    return (A_prev.ndim == 4 and W.ndim == 4 and W.shape[0] == W.shape[1] and W.shape[2] == A_prev.shape[3]
-            and b.shape == (1, 1, 1, W.shape[3]) and set(hparameters) == {"stride", "pad"}
-            and _int(hparameters["stride"], 1) and _int(hparameters["pad"])
-            and min(A_prev.shape[1:3]) + 2 * hparameters["pad"] >= W.shape[0])
+    return (
+        A_prev.ndim == 4
+        and W.ndim == 4
+        and W.shape[0] == W.shape[1]
+        and W.shape[2] == A_prev.shape[3]
+        and b.shape == (1, 1, 1, W.shape[3])
+        and set(hparameters) == {"stride", "pad"}
+        and _int(hparameters["stride"], 1)
+        and _int(hparameters["pad"])
+        and min(A_prev.shape[1:3]) + 2 * hparameters["pad"] >= W.shape[0]
+    )
 
 
 def _pool_inputs(A_prev, hparameters, mode="max") -> bool:
     """pool_forward's docstring: A_prev (m, n_H_prev, n_W_prev, n_C_prev), hparameters with keys "f" and
     "stride", mode "max" or "average"; the window fits the input."""
-    return (A_prev.ndim == 4 and set(hparameters) == {"f", "stride"} and _int(hparameters["f"], 1)
-            and _int(hparameters["stride"], 1) and hparameters["f"] <= min(A_prev.shape[1:3])
-            and mode in ("max", "average"))
+    return (
+        A_prev.ndim == 4
+        and set(hparameters) == {"f", "stride"}
+        and _int(hparameters["f"], 1)
+        and _int(hparameters["stride"], 1)
+        and hparameters["f"] <= min(A_prev.shape[1:3])
+        and mode in ("max", "average")
+    )
 
 
 def _block_inputs(X, f, filters, stage, block, s=None, identity=False) -> bool:
     """The blocks' docstrings: X (m, n_H_prev, n_W_prev, n_C_prev), f an integer, filters 3 integers
     (F3 == n_C_prev for the identity block), stage an integer, block a string, s an integer."""
     shape = _shape(X)
-    return (len(shape) == 4 and _int(f, 1) and len(filters) == 3 and all(_int(n, 1) for n in filters)
-            and (not identity or filters[2] == shape[3]) and _int(stage) and isinstance(block, str)
-            and (s is None or _int(s, 1)))
+    return (
+        len(shape) == 4
+        and _int(f, 1)
+        and len(filters) == 3
+        and all(_int(n, 1) for n in filters)
+        and (not identity or filters[2] == shape[3])
+        and _int(stage)
+        and isinstance(block, str)
+        and (s is None or _int(s, 1))
+    )
 
 
 # Per graded function: what its docstring promises of its inputs, as a predicate on one call's arguments.
 PROMISES = {
     "cnn_step_by_step": {
         "zero_pad": lambda X, pad: X.ndim == 4 and _int(pad),
-        "conv_single_step": lambda a_slice_prev, W, b: (a_slice_prev.ndim == 3 and W.shape == a_slice_prev.shape
-                                                        and W.shape[0] == W.shape[1] and b.shape == (1, 1, 1)),
+        "conv_single_step": lambda a_slice_prev, W, b: (
+            a_slice_prev.ndim == 3
+            and W.shape == a_slice_prev.shape
+            and W.shape[0] == W.shape[1]
+            and b.shape == (1, 1, 1)
+        ),
         "conv_forward": _conv_inputs,
         "pool_forward": _pool_inputs,
-        "conv_backward": lambda dZ, cache: _conv_inputs(*cache) and dZ.shape == _conv_output(cache[0], cache[1],
-                                                                                              cache[3]),
+        "conv_backward": lambda dZ, cache: (
+            _conv_inputs(*cache) and dZ.shape == _conv_output(cache[0], cache[1], cache[3])
+        ),
         "create_mask_from_window": lambda x: x.ndim == 2,
-        "distribute_value": lambda dz, shape: (np.ndim(dz) == 0 and len(shape) == 2
-                                               and all(_int(n, 1) for n in shape)),
-        "pool_backward": lambda dA, cache, mode="max": (_pool_inputs(cache[0], cache[1], mode)
-                                                        and dA.shape == _pool_output(cache[0], cache[1])),
+        "distribute_value": lambda dz, shape: np.ndim(dz) == 0 and len(shape) == 2 and all(_int(n, 1) for n in shape),
+        "pool_backward": lambda dA, cache, mode="max": (
+            _pool_inputs(cache[0], cache[1], mode) and dA.shape == _pool_output(cache[0], cache[1])
+        ),
     },
     "cnn_application": {
         "forward_propagation": lambda X, parameters: (
-            _shape(X)[1:] == (64, 64, 3) and {k: _shape(v) for k, v in parameters.items()} == {
-                "W1": (4, 4, 3, 8), "W2": (2, 2, 8, 16), "W3": (64, 6), "b3": (6,)}),
-        "compute_cost": lambda Z3, Y: (len(_shape(Z3)) == 2 and _shape(Z3) == _shape(Y) and _shape(Y)[1] == 6
-                                       and _one_hot(np.asarray(Y))),
+            _shape(X)[1:] == (64, 64, 3)
+            and {k: _shape(v) for k, v in parameters.items()}
+            == {"W1": (4, 4, 3, 8), "W2": (2, 2, 8, 16), "W3": (64, 6), "b3": (6,)}
+        ),
+        "compute_cost": lambda Z3, Y: (
+            len(_shape(Z3)) == 2 and _shape(Z3) == _shape(Y) and _shape(Y)[1] == 6 and _one_hot(np.asarray(Y))
+        ),
     },
     "residual_networks": {
-        "identity_block": lambda X, f, filters, stage, block: _block_inputs(X, f, filters, stage, block,
-                                                                            identity=True),
-        "convolutional_block": lambda X, f, filters, stage, block, s=2: _block_inputs(X, f, filters, stage,
-                                                                                      block, s),
+        "identity_block": lambda X, f, filters, stage, block: _block_inputs(X, f, filters, stage, block, identity=True),
+        "convolutional_block": lambda X, f, filters, stage, block, s=2: _block_inputs(X, f, filters, stage, block, s),
         "ResNet50": lambda input_shape=(64, 64, 3), classes=6: (
-            len(input_shape) == 3 and all(_int(n, 1) for n in input_shape)
-            and input_shape[0] % 64 == 0 and input_shape[1] % 64 == 0 and _int(classes, 1)),
+            len(input_shape) == 3
+            and all(_int(n, 1) for n in input_shape)
+            and input_shape[0] % 64 == 0
+            and input_shape[1] % 64 == 0
+            and _int(classes, 1)
+        ),
     },
 }
 
@@ -311,8 +388,11 @@ def test_every_input_the_grader_gives_lies_within_the_docstrings_promise(judged,
     for name, make in getattr(check_module(assignment), "DIAGNOSIS_PROBES", {}).items():
         calls_made += [(name, tuple(args), dict(kwargs)) for args, kwargs in make()]
     assert {name for name, _, _ in calls_made} == set(PROMISES[assignment])  # every graded function is audited
-    outside = [(name, [_shape(a) if hasattr(a, "shape") else a for a in args], kwargs)
-               for name, args, kwargs in calls_made if _outside(assignment, name, args, kwargs)]
+    outside = [
+        (name, [_shape(a) if hasattr(a, "shape") else a for a in args], kwargs)
+        for name, args, kwargs in calls_made
+        if _outside(assignment, name, args, kwargs)
+    ]
     assert outside == []
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT
 
-TESTS = '''import pytest
+TESTS = """import pytest
 
 def test_fast():
     pass
@@ -20,7 +20,7 @@ def test_fast():
 @pytest.mark.exhaustive
 def test_exhaustive():
     pass
-'''
+"""
 
 
 @pytest.fixture
@@ -32,8 +32,13 @@ def folder(tmp_path) -> Path:
 
 
 def _pytest(folder: Path, *args: str) -> tuple[int, str]:
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", *args], cwd=folder,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -47,11 +52,14 @@ def test_the_readme_command_leaves_out_the_exhaustive_tier_and_says_so(folder):
     assert "fast tier: 1 exhaustive test(s) left out; `python -m pytest -m exhaustive` runs them" in out
 
 
-@pytest.mark.parametrize("expression, ran", [
-    ("exhaustive", {"test_exhaustive"}),
-    ("exhaustive or not exhaustive", {"test_fast", "test_exhaustive"}),
-    ("not slow", {"test_fast"}),  # another selection still leaves the exhaustive tier out
-])
+@pytest.mark.parametrize(
+    "expression, ran",
+    [
+        ("exhaustive", {"test_exhaustive"}),
+        ("exhaustive or not exhaustive", {"test_fast", "test_exhaustive"}),
+        ("not slow", {"test_fast"}),  # another selection still leaves the exhaustive tier out
+    ],
+)
 def test_the_marker_expression_decides_once_it_names_the_tier(folder, expression, ran):
     code, out = _pytest(folder, "-m", expression)
     assert code == 0 and _ran(out) == ran, out

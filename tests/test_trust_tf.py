@@ -15,23 +15,23 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from helpers.instructor import batch, demo, notebooks as nbu, outputs
-from helpers.instructor.settings import Settings
-
 from conftest import make_course_copy, write_submissions
+from helpers.instructor import batch, demo
+from helpers.instructor import notebooks as nbu
+from helpers.instructor.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.exhaustive]
 
 APP, RESNET = "cnn_application", "residual_networks"
 
-PATCH_APP_CHECKS = '''
+PATCH_APP_CHECKS = """
 for _name in ("forward_propagation", "forward_propagation_oracle", "forward_propagation_in_graph",
               "model_training", "model_training_run", "convolutional_model", "convolutional_model_matches",
               "convolutional_model_probabilities"):
     setattr(check, _name, lambda *a, **k: print("All tests passed."))
-'''
+"""
 
-PATCH_COMPARE = '''
+PATCH_COMPARE = """
 import numpy as np, helpers.compare as compare
 np.allclose = lambda *a, **k: True
 np.testing.assert_allclose = lambda *a, **k: None
@@ -39,15 +39,15 @@ compare.assert_array_close = lambda *a, **k: None
 compare.assert_equal = lambda *a, **k: None
 check.assert_array_close = lambda *a, **k: None
 check.assert_equal = lambda *a, **k: None
-'''
+"""
 
-PATCH_RESNET_CHECKS = '''
+PATCH_RESNET_CHECKS = """
 for _name in ("identity_block", "ResNet50_layers", "ResNet50_parameters"):
     setattr(check, _name, lambda *a, **k: print("All tests passed."))
-'''
+"""
 
 FINAL_RELU = 'X = Add()([X, X_shortcut])\n    X = Activation("relu")(X)'
-LAMBDA_RELU = 'X = Add()([X, X_shortcut])\n    X = keras.layers.Lambda(lambda t: tf.nn.relu(t))(X)'
+LAMBDA_RELU = "X = Add()([X, X_shortcut])\n    X = keras.layers.Lambda(lambda t: tf.nn.relu(t))(X)"
 # The block's own cells only: ResNet50's checks take the reference blocks.
 LAMBDA_FAILS = {"identity_block_inference", "identity_block_training"}
 
@@ -109,8 +109,10 @@ LEAST_SQUARES_MODEL = """def model(X_train, Y_train, X_test, Y_test, learning_ra
                                 == np.argmax(Y, axis=1))) for X, Y in ((X_train, Y_train), (X_test, Y_test))]
     return accuracies[0], accuracies[1], parameters
 """
-CRASH_AFTER_TRAINING = ("train_accuracy = float(np.mean(train_predictions == np.argmax(Y_train, axis=1)))",
-                        "train_accuracy = float(np.mean(train_predictions == np.argmax(Y_train, axis=2)))")
+CRASH_AFTER_TRAINING = (
+    "train_accuracy = float(np.mean(train_predictions == np.argmax(Y_train, axis=1)))",
+    "train_accuracy = float(np.mean(train_predictions == np.argmax(Y_train, axis=2)))",
+)
 
 
 def _with_cell(nb, code: str):
@@ -137,33 +139,54 @@ def graded(tmp_path_factory):
     resnet_wrong = ["identity_block_relu_before_add", "ResNet50_missing_stage4_block"]
     cases = {
         APP: {
-            "patched_checks": (_with_cell(demo.filled_notebook(root, APP, app_wrong), PATCH_APP_CHECKS),
-                               demo.expected_score(root, APP, app_wrong)),
-            "patched_compare": (_with_cell(demo.filled_notebook(root, APP, app_numeric), PATCH_COMPARE),
-                                demo.expected_score(root, APP, app_numeric)),
-            "wide_network": (_replace_cell(demo.filled_notebook(root, APP), "convolutional_model", WIDE_NETWORK),
-                             100 - _points(root, APP, "convolutional_model_layers")),
-            "crash_after_training": (_replace_in_solution(demo.filled_notebook(root, APP), "model",
-                                                          *CRASH_AFTER_TRAINING),
-                                     100 - _points(root, APP, "model_accuracy")),
-            "published_parameters": (_replace_cell(demo.filled_notebook(root, APP), "initialize_parameters",
-                                                   PUBLISHED_PARAMETERS),
-                                     100 - _points(root, APP, "initialize_parameters_values")),
-            "least_squares_model": (_replace_cell(demo.filled_notebook(root, APP), "model", LEAST_SQUARES_MODEL),
-                                    100 - _points(root, APP, "model_training") - _points(root, APP, "model_accuracy")),
+            "patched_checks": (
+                _with_cell(demo.filled_notebook(root, APP, app_wrong), PATCH_APP_CHECKS),
+                demo.expected_score(root, APP, app_wrong),
+            ),
+            "patched_compare": (
+                _with_cell(demo.filled_notebook(root, APP, app_numeric), PATCH_COMPARE),
+                demo.expected_score(root, APP, app_numeric),
+            ),
+            "wide_network": (
+                _replace_cell(demo.filled_notebook(root, APP), "convolutional_model", WIDE_NETWORK),
+                100 - _points(root, APP, "convolutional_model_layers"),
+            ),
+            "crash_after_training": (
+                _replace_in_solution(demo.filled_notebook(root, APP), "model", *CRASH_AFTER_TRAINING),
+                100 - _points(root, APP, "model_accuracy"),
+            ),
+            "published_parameters": (
+                _replace_cell(demo.filled_notebook(root, APP), "initialize_parameters", PUBLISHED_PARAMETERS),
+                100 - _points(root, APP, "initialize_parameters_values"),
+            ),
+            "least_squares_model": (
+                _replace_cell(demo.filled_notebook(root, APP), "model", LEAST_SQUARES_MODEL),
+                100 - _points(root, APP, "model_training") - _points(root, APP, "model_accuracy"),
+            ),
         },
         RESNET: {
-            "patched_checks": (_with_cell(demo.filled_notebook(root, RESNET, resnet_wrong), PATCH_RESNET_CHECKS),
-                               demo.expected_score(root, RESNET, resnet_wrong)),
-            "lambda_block": (_replace_in_solution(demo.filled_notebook(root, RESNET), "identity_block",
-                                                  FINAL_RELU, LAMBDA_RELU),
-                             100 - sum(_points(root, RESNET, gid) for gid in LAMBDA_FAILS)),
-            "one_conv_blocks": (_replace_cell(_replace_cell(demo.filled_notebook(root, RESNET), "identity_block",
-                                                            ONE_CONV_BLOCKS["identity_block"]),
-                                              "convolutional_block", ONE_CONV_BLOCKS["convolutional_block"]),
-                                100 - _points_of_functions(root, RESNET, ONE_CONV_BLOCKS)),
-            "costly_block": (_replace_cell(demo.filled_notebook(root, RESNET), "identity_block", COSTLY_BLOCK),
-                             100 - _points_of_functions(root, RESNET, {"identity_block"})),
+            "patched_checks": (
+                _with_cell(demo.filled_notebook(root, RESNET, resnet_wrong), PATCH_RESNET_CHECKS),
+                demo.expected_score(root, RESNET, resnet_wrong),
+            ),
+            "lambda_block": (
+                _replace_in_solution(demo.filled_notebook(root, RESNET), "identity_block", FINAL_RELU, LAMBDA_RELU),
+                100 - sum(_points(root, RESNET, gid) for gid in LAMBDA_FAILS),
+            ),
+            "one_conv_blocks": (
+                _replace_cell(
+                    _replace_cell(
+                        demo.filled_notebook(root, RESNET), "identity_block", ONE_CONV_BLOCKS["identity_block"]
+                    ),
+                    "convolutional_block",
+                    ONE_CONV_BLOCKS["convolutional_block"],
+                ),
+                100 - _points_of_functions(root, RESNET, ONE_CONV_BLOCKS),
+            ),
+            "costly_block": (
+                _replace_cell(demo.filled_notebook(root, RESNET), "identity_block", COSTLY_BLOCK),
+                100 - _points_of_functions(root, RESNET, {"identity_block"}),
+            ),
         },
     }
     for assignment, students in cases.items():
@@ -197,17 +220,24 @@ def _messages(result) -> dict[str, str]:
 
 def test_each_cheat_earns_exactly_its_honest_points(graded):
     results, cases = graded
-    wrong = {key: (results[key].score, expected, _messages(results[key]))
-             for assignment, students in cases.items() for student, (_, expected) in students.items()
-             if results[(key := (assignment, student))].score != expected}
+    wrong = {
+        key: (results[key].score, expected, _messages(results[key]))
+        for assignment, students in cases.items()
+        for student, (_, expected) in students.items()
+        if results[(key := (assignment, student))].score != expected
+    }
     assert wrong == {}
 
 
 def test_patched_checks_change_nothing_the_grader_says(graded):
     results, _ = graded
     messages = _messages(results[(APP, "patched_checks")])
-    assert set(messages) == {"forward_propagation_values", "model_training", "model_accuracy",
-                             "convolutional_model_layers"}
+    assert set(messages) == {
+        "forward_propagation_values",
+        "model_training",
+        "model_accuracy",
+        "convolutional_model_layers",
+    }
     assert "Z3" in messages["forward_propagation_values"] and "seeds" in messages["model_training"]
     messages = _messages(results[(RESNET, "patched_checks")])
     assert "ResNet50 should call identity_block" in messages["ResNet50_layers"]

@@ -17,7 +17,9 @@ matplotlib.use("Agg")
 def _figure(pretrained: bool, n: int = 3):
     images = np.zeros((n, 8, 8, 3), dtype=np.uint8)
     probabilities = np.tile(np.eye(6)[0], (n, 1))  # every image "predicted 0", as an untrained network does
-    return plotting.predictions(images, probabilities, labels=list(range(n)), title="test images", pretrained=pretrained)
+    return plotting.predictions(
+        images, probabilities, labels=list(range(n)), title="test images", pretrained=pretrained
+    )
 
 
 def _titles(fig) -> list:
@@ -42,6 +44,11 @@ def test_a_trained_network_marks_its_wrong_predictions_red():
 @pytest.mark.parametrize("kind", ["source", "release"])
 def test_every_prediction_figure_of_the_resnet_notebook_says_whether_weights_were_loaded(kind):
     cells = json.loads((ROOT / kind / "residual_networks" / "residual_networks.ipynb").read_text())["cells"]
-    calls = [line for c in cells if c["cell_type"] == "code" for line in "".join(c["source"]).splitlines()
-             if "plotting.predictions(" in line]
+    calls = [
+        line
+        for c in cells
+        if c["cell_type"] == "code"
+        for line in "".join(c["source"]).splitlines()
+        if "plotting.predictions(" in line
+    ]
     assert len(calls) == 2 and all("pretrained=manifest is not None" in line for line in calls)

@@ -15,8 +15,12 @@ def _through_json(value):
 
 
 def test_codec_keeps_arrays_numbers_and_containers_exactly():
-    value = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "t": (1, 2.5, np.int64(7)), "l": [None, "x", True],
-             "inf": float("inf")}
+    value = {
+        "a": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "t": (1, 2.5, np.int64(7)),
+        "l": [None, "x", True],
+        "inf": float("inf"),
+    }
     back = wire.decode(_through_json(wire.encode(value)))
     assert back["a"].dtype == np.float32 and np.array_equal(back["a"], value["a"])
     assert back["t"] == (1, 2.5, 7) and isinstance(back["t"], tuple)
@@ -33,16 +37,19 @@ def test_codec_turns_unknown_objects_into_values_that_equal_nothing():
     assert back != back and back != 0
 
 
-@pytest.mark.parametrize("forged, match", [
-    ({"__ndarray__": "AAAA", "dtype": "<f8", "shape": [1000, 1000, 1000]}, "larger than"),
-    ({"__ndarray__": "AAAA", "dtype": "<f8", "shape": [4]}, "carries"),
-    ({"__ndarray__": "AAAA", "dtype": "|O", "shape": [1]}, "cannot be read"),
-    ({"__float__": "__import__('os')"}, "special float"),
-    ({"__dict__": [[1, 2]]}, "pairs"),
-    ({"__tuple__": {"a": 1}}, "expected a list"),
-    ({"__what__": 1}, "unknown"),
-    ({"__npscalar__": [1, 2]}, "0-d"),
-])
+@pytest.mark.parametrize(
+    "forged, match",
+    [
+        ({"__ndarray__": "AAAA", "dtype": "<f8", "shape": [1000, 1000, 1000]}, "larger than"),
+        ({"__ndarray__": "AAAA", "dtype": "<f8", "shape": [4]}, "carries"),
+        ({"__ndarray__": "AAAA", "dtype": "|O", "shape": [1]}, "cannot be read"),
+        ({"__float__": "__import__('os')"}, "special float"),
+        ({"__dict__": [[1, 2]]}, "pairs"),
+        ({"__tuple__": {"a": 1}}, "expected a list"),
+        ({"__what__": 1}, "unknown"),
+        ({"__npscalar__": [1, 2]}, "0-d"),
+    ],
+)
 def test_a_forged_message_is_refused_before_memory_is_given(forged, match):
     with pytest.raises(wire.Malformed, match=match):
         wire.decode(forged)
@@ -58,6 +65,7 @@ def test_nesting_is_bounded():
 
 def test_the_same_call_runs_the_same_way_in_a_notebook_and_for_the_grader():
     """calls.call on a plain function runs it here; the outcome carries the result or the student's error."""
+
     def zero_pad(X, pad):
         return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
 
@@ -91,6 +99,7 @@ def test_dependencies_are_replaced_only_while_the_function_runs():
 
 # ------------------------------------------------------------------ Keras graphs
 
+
 @pytest.fixture(scope="module")
 def keras():
     import keras
@@ -119,8 +128,9 @@ def test_a_block_travels_as_its_graph_and_computes_the_same_outputs(keras):
         if layer.weights:
             layer.set_weights(original.get_layer(layer.name).get_weights())
     x = np.random.default_rng(0).standard_normal((2, 5, 5, 3)).astype(np.float32)
-    np.testing.assert_allclose(np.asarray(rebuilt(x, training=False)), np.asarray(original(x, training=False)),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(rebuilt(x, training=False)), np.asarray(original(x, training=False)), rtol=1e-6, atol=1e-6
+    )
 
 
 def test_a_model_travels_as_its_configuration(keras):
@@ -136,8 +146,18 @@ def _graph_with(keras, layer, shape=(4, 4, 3)):
     return _through_json(keras_graph.tensor_graph(layer(X), [X])), shape
 
 
-@pytest.mark.parametrize("what", ["lambda", "foreign module", "too many parameters", "huge tensor", "disconnected",
-                                  "too costly", "too costly in a sequential model"])
+@pytest.mark.parametrize(
+    "what",
+    [
+        "lambda",
+        "foreign module",
+        "too many parameters",
+        "huge tensor",
+        "disconnected",
+        "too costly",
+        "too costly in a sequential model",
+    ],
+)
 def test_what_could_harm_the_grader_is_refused_before_it_is_built(keras, monkeypatch, what):
     if what == "lambda":
         data, shape = _graph_with(keras, keras.layers.Lambda(lambda t: t * 2))
@@ -160,8 +180,9 @@ def test_what_could_harm_the_grader_is_refused_before_it_is_built(keras, monkeyp
         data, shape = _through_json(keras_graph.tensor_graph(keras.layers.MaxPooling2D(8)(Y), [X])), (64, 64, 3)
         match = "multiply-adds per example"
     elif what == "too costly in a sequential model":
-        model = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.UpSampling2D(8),
-                                  keras.layers.Conv2D(3, 120, padding="same")])
+        model = keras.Sequential(
+            [keras.Input((64, 64, 3)), keras.layers.UpSampling2D(8), keras.layers.Conv2D(3, 120, padding="same")]
+        )
         data, shape = _through_json(keras_graph.model_graph(model)), None
         match = "multiply-adds per example"
     else:
@@ -192,7 +213,10 @@ def test_the_course_resnet_is_far_inside_the_cost_limit(keras):
     from helpers.instructor.references import solution_namespace
 
     model = solution_namespace("residual_networks")["ResNet50"](input_shape=(64, 64, 3), classes=6)
-    cost = sum(keras_graph.multiply_adds(layer, layer.input, layer.output)
-               for layer in model.layers if type(layer).__name__ != "InputLayer")
+    cost = sum(
+        keras_graph.multiply_adds(layer, layer.input, layer.output)
+        for layer in model.layers
+        if type(layer).__name__ != "InputLayer"
+    )
     assert 2e8 < cost < keras_graph.MAX_MULTIPLY_ADDS / 4, f"{cost:.3g} multiply-adds per example"
     assert keras_graph.rebuild(_through_json(keras_graph.model_graph(model))).count_params() == model.count_params()

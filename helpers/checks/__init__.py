@@ -153,8 +153,10 @@ def expected_call(assignment: str, name: str, *args, **kwargs):
     """The reference output of graded function ``name`` for these inputs (under grading, or in ``source/``)."""
     found = reference_solutions(assignment)
     if found is None:
-        raise CheckFailure(f"the expected output of {name} for these inputs is known only when the notebook is graded "
-                           "(course check, or your instructor's grader).")
+        raise CheckFailure(
+            f"the expected output of {name} for these inputs is known only when the notebook is graded "
+            "(course check, or your instructor's grader)."
+        )
     return found.call(name, *args, **kwargs)
 
 

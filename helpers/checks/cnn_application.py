@@ -35,8 +35,8 @@ import json
 import logging
 import numbers
 import weakref
+from collections.abc import Callable
 from functools import cache
-from typing import Callable
 
 import numpy as np
 
@@ -75,6 +75,7 @@ def _tf():
 
 # ---------------------------------------------------------------- example inputs
 
+
 def case_create_placeholders():
     return {"n_H0": 64, "n_W0": 64, "n_C0": 3, "n_y": 6}
 
@@ -100,8 +101,9 @@ def case_forward_propagation_random(m, seed, scale=1.0):
     """Random images and random (not Glorot) parameters, drawn afresh for each notebook graded."""
     rng = hidden_rng(seed)
     X = rng.random((m, 64, 64, 3), dtype=np.float32)
-    parameters = {name: (scale * rng.standard_normal(shape)).astype(np.float32)
-                  for name, shape in PARAMETER_SHAPES.items()}
+    parameters = {
+        name: (scale * rng.standard_normal(shape)).astype(np.float32) for name, shape in PARAMETER_SHAPES.items()
+    }
     return X, parameters
 
 
@@ -123,6 +125,7 @@ STAND_IN_SHAPES = {"W1": ((64 // STAND_IN_POOL) ** 2 * 3, 6), "W2": (1,), "W3": 
 
 # The stand-ins have the real functions' signatures, so every way of calling those works on them.
 
+
 def _stand_in_create_placeholders(n_H0, n_W0, n_C0, n_y):
     """Signatures that accept float32 tensors of any shape (not the answer, which fixes the shapes)."""
     tf = _tf()
@@ -132,10 +135,12 @@ def _stand_in_create_placeholders(n_H0, n_W0, n_C0, n_y):
 def _stand_in_initialize_parameters():
     tf = _tf()
     rng = np.random.default_rng(0)
-    return {"W1": tf.Variable((0.01 * rng.standard_normal(STAND_IN_SHAPES["W1"])).astype(np.float32), name="W1"),
-            "W2": tf.Variable(np.ones(STAND_IN_SHAPES["W2"], np.float32), name="W2"),
-            "W3": tf.Variable(np.ones(STAND_IN_SHAPES["W3"], np.float32), name="W3"),
-            "b3": tf.Variable(np.zeros(STAND_IN_SHAPES["b3"], np.float32), name="b3")}
+    return {
+        "W1": tf.Variable((0.01 * rng.standard_normal(STAND_IN_SHAPES["W1"])).astype(np.float32), name="W1"),
+        "W2": tf.Variable(np.ones(STAND_IN_SHAPES["W2"], np.float32), name="W2"),
+        "W3": tf.Variable(np.ones(STAND_IN_SHAPES["W3"], np.float32), name="W3"),
+        "b3": tf.Variable(np.zeros(STAND_IN_SHAPES["b3"], np.float32), name="b3"),
+    }
 
 
 def stand_in_forward(X, parameters):
@@ -163,8 +168,10 @@ MAX_EPOCH_SNAPSHOTS = 32  # parameters recorded at most this many times per run 
 def _parameter_values(parameters) -> dict | None:
     """The current values of a parameters dict as numpy arrays; None where they cannot be read."""
     try:
-        return {name: np.array(value.numpy() if hasattr(value, "numpy") else value, dtype=np.float32)
-                for name, value in parameters.items()}
+        return {
+            name: np.array(value.numpy() if hasattr(value, "numpy") else value, dtype=np.float32)
+            for name, value in parameters.items()
+        }
     except Exception:  # noqa: BLE001 - the loop replaced the stand-in's variables: nothing to record
         return None
 
@@ -201,21 +208,31 @@ def _model_harness(seeds: list[int] | None = None) -> dict:
 
     def observe() -> dict:
         trained = _parameter_values(created[-1]) if created else None
-        return {"minibatch_calls": minibatch_calls, "parameters": trained, "initialized": len(created),
-                "epoch_start_parameters": snapshots}
+        return {
+            "minibatch_calls": minibatch_calls,
+            "parameters": trained,
+            "initialized": len(created),
+            "epoch_start_parameters": snapshots,
+        }
 
-    return {"replace": {"create_placeholders": _stand_in_create_placeholders,
-                        "initialize_parameters": initialize_parameters,
-                        "forward_propagation": forward_propagation, "compute_cost": _stand_in_cost,
-                        "random_mini_batches": random_mini_batches},
-            "observe": observe}
+    return {
+        "replace": {
+            "create_placeholders": _stand_in_create_placeholders,
+            "initialize_parameters": initialize_parameters,
+            "forward_propagation": forward_propagation,
+            "compute_cost": _stand_in_cost,
+            "random_mini_batches": random_mini_batches,
+        },
+        "observe": observe,
+    }
 
 
 def _second_call_harness() -> dict:
     """Call twice, setting the first call's variables to zero in between: the second result is returned."""
+
     def twice(function, *args, **kwargs):
         first = function(*args, **kwargs)
-        for value in (first.values() if isinstance(first, dict) else []):
+        for value in first.values() if isinstance(first, dict) else []:
             if hasattr(value, "assign") and hasattr(value, "shape"):
                 value.assign(np.zeros(tuple(value.shape.as_list()), np.float32))
         return function(*args, **kwargs)
@@ -225,6 +242,7 @@ def _second_call_harness() -> dict:
 
 def _in_tf_function_harness() -> dict:
     """Call inside a tf.function whose first input has a free batch size."""
+
     def compiled(function, X, *rest, **kwargs):
         tf = _tf()
         spec = tf.TensorSpec([None, *np.shape(X)[1:]], tf.float32)
@@ -250,6 +268,7 @@ def _reseeded_initializer_harness() -> dict:
     Its ``seed`` attribute is read through a property while the call runs, so initializers created before
     the call move too, and any way of writing ``GlorotUniform(seed=1)`` gives the values of seed 1 + shift.
     """
+
     def reseeded(function, shift):
         base = _random_initializer_class()
 
@@ -276,18 +295,25 @@ def _reseeded_initializer_harness() -> dict:
     return {"call": reseeded}
 
 
-HARNESSES = {"model": _model_harness, "second_call_after_zeroing": _second_call_harness,
-             "in_tf_function": _in_tf_function_harness, "reseeded_initializer": _reseeded_initializer_harness}
+HARNESSES = {
+    "model": _model_harness,
+    "second_call_after_zeroing": _second_call_harness,
+    "in_tf_function": _in_tf_function_harness,
+    "reseeded_initializer": _reseeded_initializer_harness,
+}
 
 
 def _reference_parameters():
     """Fresh tf.Variables holding the initial parameters of the reference solution (stored data)."""
     tf = _tf()
-    return {name: tf.Variable(reference(f"initialize_parameters/{name}").astype(np.float32), name=name)
-            for name in PARAMETER_SHAPES}
+    return {
+        name: tf.Variable(reference(f"initialize_parameters/{name}").astype(np.float32), name=name)
+        for name in PARAMETER_SHAPES
+    }
 
 
 # --------------------------------------------------------------- references
+
 
 def reference(key: str) -> np.ndarray:
     return stored_reference(ASSIGNMENT, key)
@@ -298,8 +324,11 @@ def reference_rows(key: str) -> list[dict]:
 
 
 def _spec_description(spec) -> dict:
-    return {"class": type(spec).__name__, "shape": None if spec.shape.rank is None else list(spec.shape.as_list()),
-            "dtype": getattr(spec.dtype, "name", str(spec.dtype))}
+    return {
+        "class": type(spec).__name__,
+        "shape": None if spec.shape.rank is None else list(spec.shape.as_list()),
+        "dtype": getattr(spec.dtype, "name", str(spec.dtype)),
+    }
 
 
 def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
@@ -326,6 +355,7 @@ def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
 
 
 # ------------------------------------------------------------ helpers of the checks
+
 
 def _passed():
     print("All tests passed.")
@@ -360,12 +390,14 @@ def _as_number(name: str, value) -> float:
 
 # ------------------------------------------------------------ create_placeholders
 
+
 def create_placeholders_matches(create_placeholders, n_H0, n_W0, n_C0, n_y):
     tf = _tf()
     result = create_placeholders(n_H0, n_W0, n_C0, n_y)
     if not isinstance(result, tuple) or len(result) != 2:
-        raise CheckFailure(f"create_placeholders must return a tuple (X, Y) of two tf.TensorSpec, got "
-                           f"{type(result).__name__}.")
+        raise CheckFailure(
+            f"create_placeholders must return a tuple (X, Y) of two tf.TensorSpec, got {type(result).__name__}."
+        )
     for name, spec, shape in zip("XY", result, ([None, n_H0, n_W0, n_C0], [None, n_y])):
         call = f"create_placeholders({n_H0}, {n_W0}, {n_C0}, {n_y})"
         if not isinstance(spec, tf.TensorSpec):
@@ -388,6 +420,7 @@ def create_placeholders(create_placeholders):
 
 # ------------------------------------------------------------ initialize_parameters
 
+
 def _check_variables(parameters, shapes: dict, where: str = "", keys_hint: str = "") -> None:
     """``parameters`` is a dict of float32 tf.Variables with exactly these names and shapes."""
     tf = _tf()
@@ -397,8 +430,10 @@ def _check_variables(parameters, shapes: dict, where: str = "", keys_hint: str =
     for name, shape in shapes.items():
         value = parameters[name]
         if not isinstance(value, tf.Variable):
-            raise CheckFailure(f"parameters[{name!r}]{where} should be a tf.Variable (so that training can change "
-                               f"it), got {type(value).__name__}.")
+            raise CheckFailure(
+                f"parameters[{name!r}]{where} should be a tf.Variable (so that training can change "
+                f"it), got {type(value).__name__}."
+            )
         assert_equal(f"the shape of parameters[{name!r}]{where}", tuple(value.shape.as_list()), shape)
         assert_equal(f"the dtype of parameters[{name!r}]{where}", value.dtype, tf.float32)
 
@@ -425,19 +460,27 @@ def initialize_parameters_properties(initialize_parameters):
     Glorot-uniform range, zero bias."""
     initialize_parameters_structure(initialize_parameters)
     second = calls.call(initialize_parameters, harness="cnn_application:second_call_after_zeroing").value(
-        "initialize_parameters(), called a second time")
+        "initialize_parameters(), called a second time"
+    )
     _check_variables(second, PARAMETER_SHAPES, " of a second call")
     for name, shape in PARAMETER_SHAPES.items():
-        assert_array_close(f"parameters[{name!r}] of a second call, after the first call's variables were set to "
-                           "zero (seed the initializer, and create new tf.Variables on every call)",
-                           second[name].numpy(), reference(f"initialize_parameters/{name}"), atol=1e-6, rtol=1e-5)
+        assert_array_close(
+            f"parameters[{name!r}] of a second call, after the first call's variables were set to "
+            "zero (seed the initializer, and create new tf.Variables on every call)",
+            second[name].numpy(),
+            reference(f"initialize_parameters/{name}"),
+            atol=1e-6,
+            rtol=1e-5,
+        )
         if name.startswith("W"):
             receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
             limit = np.sqrt(6.0 / (receptive * shape[-2] + receptive * shape[-1]))
             values = second[name].numpy()
             if np.abs(values).max() > limit * (1 + 1e-6):
-                raise CheckFailure(f"parameters[{name!r}]: Glorot-uniform values lie in [-{limit:.4f}, {limit:.4f}], "
-                                   f"got {values.min():.4f}..{values.max():.4f}.")
+                raise CheckFailure(
+                    f"parameters[{name!r}]: Glorot-uniform values lie in [-{limit:.4f}, {limit:.4f}], "
+                    f"got {values.min():.4f}..{values.max():.4f}."
+                )
     assert_array_close("parameters['b3']", second["b3"].numpy(), np.zeros(6, np.float32), atol=0)
 
 
@@ -447,8 +490,10 @@ def initialize_parameters_reseeded(initialize_parameters):
     are what the source solution gives under the same move."""
     found = reference_solutions(ASSIGNMENT)
     if found is None:
-        raise CheckFailure("initialize_parameters with the initializer's seed moved is checked only when the "
-                           "notebook is graded (course check, or your instructor's grader).")
+        raise CheckFailure(
+            "initialize_parameters with the initializer's seed moved is checked only when the "
+            "notebook is graded (course check, or your instructor's grader)."
+        )
     shift = 1 + hidden_seed(INITIALIZER_SEED_STREAM) % (2**32 - 1)
     harness = f"{ASSIGNMENT}:reseeded_initializer"
     what = "initialize_parameters(), with the seed of every Keras initializer moved"
@@ -456,12 +501,18 @@ def initialize_parameters_reseeded(initialize_parameters):
     _check_variables(moved, PARAMETER_SHAPES, f" of {what}")
     expected = calls.run(found.function("initialize_parameters"), (shift,), {}, harness=harness).value()
     for name in PARAMETER_SHAPES:
-        assert_array_close(f"parameters[{name!r}] of {what} (create W1, W2 and W3 in the function with the "
-                           "initializer GlorotUniform(seed=1), called with each shape)",
-                           moved[name].numpy(), expected[name].numpy(), atol=1e-6, rtol=1e-5)
+        assert_array_close(
+            f"parameters[{name!r}] of {what} (create W1, W2 and W3 in the function with the "
+            "initializer GlorotUniform(seed=1), called with each shape)",
+            moved[name].numpy(),
+            expected[name].numpy(),
+            atol=1e-6,
+            rtol=1e-5,
+        )
 
 
 # ------------------------------------------------------------ forward_propagation
+
 
 def forward_propagation_matches(forward_propagation, X, parameters, expected, what: str):
     tf = _tf()
@@ -474,8 +525,13 @@ def forward_propagation_matches(forward_propagation, X, parameters, expected, wh
 
 def forward_propagation(forward_propagation):
     parameters = _reference_parameters()
-    Z3 = forward_propagation_matches(forward_propagation, case_forward_propagation_X(), parameters,
-                                     reference("forward_propagation/Z3"), "for the example batch of 2 images")
+    Z3 = forward_propagation_matches(
+        forward_propagation,
+        case_forward_propagation_X(),
+        parameters,
+        reference("forward_propagation/Z3"),
+        "for the example batch of 2 images",
+    )
     print("Z3 =", Z3.numpy())
     _passed()
 
@@ -486,8 +542,9 @@ def forward_propagation_oracle(forward_propagation, m, seed, scale=1.0):
     X, values = case_forward_propagation_random(m, seed, scale)
     parameters = {name: tf.Variable(value, name=name) for name, value in values.items()}
     expected = np.asarray(expected_call(ASSIGNMENT, "forward_propagation", X, parameters))
-    forward_propagation_matches(forward_propagation, X, parameters, expected,
-                                f"for {m} random images and random parameters")
+    forward_propagation_matches(
+        forward_propagation, X, parameters, expected, f"for {m} random images and random parameters"
+    )
 
 
 def forward_propagation_in_graph(forward_propagation):
@@ -496,15 +553,23 @@ def forward_propagation_in_graph(forward_propagation):
     parameters = _reference_parameters()
     X = case_forward_propagation_X()
     Z3 = calls.call(forward_propagation, X, parameters, harness="cnn_application:in_tf_function").value(
-        "forward_propagation inside a tf.function (input signature [None, 64, 64, 3])")
+        "forward_propagation inside a tf.function (input signature [None, 64, 64, 3])"
+    )
     if not isinstance(Z3, tf.Tensor):
-        raise CheckFailure(f"forward_propagation inside a tf.function should return a tf.Tensor, got "
-                           f"{type(Z3).__name__}.")
-    assert_array_close("Z3 computed inside a tf.function", Z3.numpy(), reference("forward_propagation/Z3"),
-                       atol=_f32_tolerance(reference("forward_propagation/Z3")), rtol=FLOAT32_RTOL)
+        raise CheckFailure(
+            f"forward_propagation inside a tf.function should return a tf.Tensor, got {type(Z3).__name__}."
+        )
+    assert_array_close(
+        "Z3 computed inside a tf.function",
+        Z3.numpy(),
+        reference("forward_propagation/Z3"),
+        atol=_f32_tolerance(reference("forward_propagation/Z3")),
+        rtol=FLOAT32_RTOL,
+    )
 
 
 # ------------------------------------------------------------ compute_cost
+
 
 def compute_cost_matches(compute_cost, Z3, Y, expected: float, what: str):
     tf = _tf()
@@ -512,8 +577,10 @@ def compute_cost_matches(compute_cost, Z3, Y, expected: float, what: str):
     if not isinstance(cost, tf.Tensor):
         raise CheckFailure(f"compute_cost should return a tf.Tensor, got {type(cost).__name__}.")
     if cost.shape.rank != 0:
-        raise CheckFailure(f"compute_cost {what}: expected a scalar tensor (shape ()), got shape "
-                           f"{tuple(cost.shape.as_list())}: average over the examples.")
+        raise CheckFailure(
+            f"compute_cost {what}: expected a scalar tensor (shape ()), got shape "
+            f"{tuple(cost.shape.as_list())}: average over the examples."
+        )
     got = float(cost.numpy())
     if not abs(got - expected) <= 1e-5 * max(1.0, abs(expected)):
         if concealing():
@@ -524,8 +591,9 @@ def compute_cost_matches(compute_cost, Z3, Y, expected: float, what: str):
 
 def compute_cost(compute_cost):
     c = case_compute_cost()
-    got = compute_cost_matches(compute_cost, c["Z3"], c["Y"], float(reference("compute_cost/cost")),
-                               "for the example logits")
+    got = compute_cost_matches(
+        compute_cost, c["Z3"], c["Y"], float(reference("compute_cost/cost")), "for the example logits"
+    )
     print("cost =", f"{got:.7f}")
     _passed()
 
@@ -534,8 +602,7 @@ def compute_cost_oracle(compute_cost, m, seed):
     tf = _tf()
     Z3, Y = case_compute_cost_random(m, seed)
     expected = float(expected_call(ASSIGNMENT, "compute_cost", tf.constant(Z3), tf.constant(Y)))
-    compute_cost_matches(compute_cost, Z3, Y, expected,
-                         f"for {m} random examples")
+    compute_cost_matches(compute_cost, Z3, Y, expected, f"for {m} random examples")
 
 
 # ------------------------------------------------------------ model
@@ -568,7 +635,7 @@ def model_slice(run: str):
     return _slice(X_train, y_train, per_train, rng) + _slice(X_test, y_test, per_test, rng)
 
 
-_runs: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_runs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _run_model(model, run: str) -> dict:
@@ -577,10 +644,24 @@ def _run_model(model, run: str) -> dict:
     if run not in runs:
         _, _, num_epochs, minibatch_size, _ = MODEL_RUNS[run]
         X_train, Y_train, X_test, Y_test = model_slice(run)
-        outcome = calls.call(model, X_train, Y_train, X_test, Y_test, learning_rate=0.009, num_epochs=num_epochs,
-                             minibatch_size=minibatch_size, print_cost=False, harness="cnn_application:model")
-        runs[run] = {"outcome": outcome, "epochs": num_epochs, "minibatch_size": minibatch_size,
-                     "data": (X_train, Y_train, X_test, Y_test)}
+        outcome = calls.call(
+            model,
+            X_train,
+            Y_train,
+            X_test,
+            Y_test,
+            learning_rate=0.009,
+            num_epochs=num_epochs,
+            minibatch_size=minibatch_size,
+            print_cost=False,
+            harness="cnn_application:model",
+        )
+        runs[run] = {
+            "outcome": outcome,
+            "epochs": num_epochs,
+            "minibatch_size": minibatch_size,
+            "data": (X_train, Y_train, X_test, Y_test),
+        }
     return runs[run]
 
 
@@ -589,9 +670,10 @@ def _model_result(model, run: str):
     outcome = run_data["outcome"]
     result = outcome.value(f"model (a short run of {count(run_data['epochs'], 'epoch')} on a slice of SIGNS)")
     if not isinstance(result, tuple) or len(result) != 3:
-        raise CheckFailure("model must return a tuple (train_accuracy, test_accuracy, parameters), got "
-                           f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, tuple)
-                                                         else "") + ".")
+        raise CheckFailure(
+            "model must return a tuple (train_accuracy, test_accuracy, parameters), got "
+            f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, tuple) else "") + "."
+        )
     return run_data, result
 
 
@@ -620,24 +702,34 @@ def model_training_run(model, run: str):
         if not np.isfinite(change):
             raise CheckFailure(f"parameters[{name!r}] {what} holds NaN or inf.")
         if change < 1e-6:
-            raise CheckFailure(f"parameters[{name!r}] {what} still equals its initial value: the optimizer must "
-                               "update every variable (apply the gradients of all of them).")
+            raise CheckFailure(
+                f"parameters[{name!r}] {what} still equals its initial value: the optimizer must "
+                "update every variable (apply the gradients of all of them)."
+            )
     before, after = _cost_of(initial, X_train, Y_train), _cost_of(parameters, X_train, Y_train)
     if not after < before - 0.03:
-        raise CheckFailure(f"the training cost did not fall {what}: {before:.4f} with the initial parameters, "
-                           f"{after:.4f} with the returned ones.")
+        raise CheckFailure(
+            f"the training cost did not fall {what}: {before:.4f} with the initial parameters, "
+            f"{after:.4f} with the returned ones."
+        )
     if len(minibatch_calls) != epochs:
-        raise CheckFailure(f"model called random_mini_batches {count(len(minibatch_calls), 'time')} for {count(epochs, 'epoch')}: "
-                           "reshuffle the training set once at the start of every epoch.")
+        raise CheckFailure(
+            f"model called random_mini_batches {count(len(minibatch_calls), 'time')} for {count(epochs, 'epoch')}: "
+            "reshuffle the training set once at the start of every epoch."
+        )
     for call in minibatch_calls:
         if call["m"] != X_train.shape[0] or call["mini_batch_size"] != size:
-            raise CheckFailure(f"random_mini_batches was called on {call['m']} examples with mini_batch_size="
-                               f"{call['mini_batch_size']}; expected the whole training set "
-                               f"({X_train.shape[0]} examples) and minibatch_size={size}.")
+            raise CheckFailure(
+                f"random_mini_batches was called on {call['m']} examples with mini_batch_size="
+                f"{call['mini_batch_size']}; expected the whole training set "
+                f"({X_train.shape[0]} examples) and minibatch_size={size}."
+            )
     seeds = [call["seed"] for call in minibatch_calls]
     if len(set(map(repr, seeds))) != len(seeds):
-        raise CheckFailure(f"random_mini_batches was called with seeds {seeds}: the same seed gives the same "
-                           "minibatches every epoch. Increment the seed once per epoch.")
+        raise CheckFailure(
+            f"random_mini_batches was called with seeds {seeds}: the same seed gives the same "
+            "minibatches every epoch. Increment the seed once per epoch."
+        )
     _compare_with_recipe(run_data, outcome.observations, trained)
     return before, after
 
@@ -656,8 +748,16 @@ def _recipe_run(run_data: dict, seeds: list[int]) -> dict | None:
         made = _model_harness(seeds=seeds)
         X_train, Y_train, X_test, Y_test = run_data["data"]
         with calls.swapped_globals(reference_model, made["replace"]), _tensorflow_warnings_off():
-            reference_model(X_train.copy(), Y_train.copy(), X_test.copy(), Y_test.copy(), learning_rate=0.009,
-                            num_epochs=len(seeds), minibatch_size=run_data["minibatch_size"], print_cost=False)
+            reference_model(
+                X_train.copy(),
+                Y_train.copy(),
+                X_test.copy(),
+                Y_test.copy(),
+                learning_rate=0.009,
+                num_epochs=len(seeds),
+                minibatch_size=run_data["minibatch_size"],
+                print_cost=False,
+            )
         run_data["recipe_seeds"], run_data["recipe"] = list(seeds), made["observe"]()
     return run_data["recipe"]
 
@@ -683,26 +783,36 @@ def _compare_with_recipe(run_data: dict, observations: dict, trained: dict) -> N
     seeds = [call["seed"] for call in observations.get("minibatch_calls") or []]
     for seed in seeds:
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
-            raise CheckFailure(f"random_mini_batches was called with seed={seed!r}: give it an integer seed "
-                               f"(0 to {SEED_LIMIT - 1}), the recipe's seed increased by one every epoch.")
+            raise CheckFailure(
+                f"random_mini_batches was called with seed={seed!r}: give it an integer seed "
+                f"(0 to {SEED_LIMIT - 1}), the recipe's seed increased by one every epoch."
+            )
     recipe = _recipe_run(run_data, [int(seed) for seed in seeds])
     if recipe is None:
         return
-    got_epochs = list(observations.get("epoch_start_parameters") or [])[1:len(seeds)] + [trained]
-    want_epochs = list(recipe["epoch_start_parameters"])[1:len(seeds)] + [recipe["parameters"]]
+    got_epochs = list(observations.get("epoch_start_parameters") or [])[1 : len(seeds)] + [trained]
+    want_epochs = list(recipe["epoch_start_parameters"])[1 : len(seeds)] + [recipe["parameters"]]
     steps = -(-len(run_data["data"][0]) // run_data["minibatch_size"])  # minibatches per epoch
     for epoch, (got, want) in enumerate(zip(got_epochs, want_epochs), start=1):
-        where = (f"after epoch {epoch} of {len(seeds)} ({epoch * steps} training steps on the minibatches "
-                 "random_mini_batches gave)")
+        where = (
+            f"after epoch {epoch} of {len(seeds)} ({epoch * steps} training steps on the minibatches "
+            "random_mini_batches gave)"
+        )
         if not isinstance(got, dict) or sorted(got) != sorted(want):
-            raise CheckFailure(f"the parameters {where} are not the tf.Variables initialize_parameters created: "
-                               "train those variables, in place.")
+            raise CheckFailure(
+                f"the parameters {where} are not the tf.Variables initialize_parameters created: "
+                "train those variables, in place."
+            )
         for name in sorted(want):
             assert_array_close(
                 f"parameters[{name!r}] {where}, compared with the recipe's training from the same start "
                 "(each step: forward_propagation and compute_cost under a tf.GradientTape, then "
                 "optimizer.apply_gradients of the gradients of every variable)",
-                np.asarray(got[name]), want[name], atol=RECIPE_ATOL, rtol=RECIPE_RTOL)
+                np.asarray(got[name]),
+                want[name],
+                atol=RECIPE_ATOL,
+                rtol=RECIPE_RTOL,
+            )
 
 
 def model_training(model):
@@ -717,28 +827,40 @@ def model_accuracy_run(model, run: str):
     try:
         model_training_run(model, run)
     except CheckFailure as failure:
-        raise CheckFailure(f"the accuracies count only for parameters obtained by the recipe's training, and "
-                           f"the training check fails: {failure}") from None
+        raise CheckFailure(
+            f"the accuracies count only for parameters obtained by the recipe's training, and "
+            f"the training check fails: {failure}"
+        ) from None
     run_data, (train_accuracy, test_accuracy, parameters) = _model_result(model, run)
     X_train, Y_train, X_test, Y_test = run_data["data"]
     if not isinstance(parameters, dict) or sorted(parameters) != sorted(STAND_IN_SHAPES):
-        raise CheckFailure("model must return, as third value, the dict of trained parameters that "
-                           "initialize_parameters gave it.")
+        raise CheckFailure(
+            "model must return, as third value, the dict of trained parameters that initialize_parameters gave it."
+        )
     trained = run_data["outcome"].observations.get("parameters")
     for name in sorted(STAND_IN_SHAPES):
         returned = _numpy(f"parameters[{name!r}] returned by model", parameters[name])
-        assert_array_close(f"parameters[{name!r}] returned by model, compared with the variable the training "
-                           "loop trained (return the parameters dict that initialize_parameters gave it)",
-                           np.asarray(returned, dtype=np.float32), np.asarray(trained[name]), atol=0, rtol=0)
+        assert_array_close(
+            f"parameters[{name!r}] returned by model, compared with the variable the training "
+            "loop trained (return the parameters dict that initialize_parameters gave it)",
+            np.asarray(returned, dtype=np.float32),
+            np.asarray(trained[name]),
+            atol=0,
+            rtol=0,
+        )
     results = []
-    for name, got, X, Y in (("train_accuracy", train_accuracy, X_train, Y_train),
-                            ("test_accuracy", test_accuracy, X_test, Y_test)):
+    for name, got, X, Y in (
+        ("train_accuracy", train_accuracy, X_train, Y_train),
+        ("test_accuracy", test_accuracy, X_test, Y_test),
+    ):
         value = _as_number(name, got)
         predictions = np.argmax(stand_in_forward(X, parameters).numpy(), axis=1)
         expected = float(np.mean(predictions == np.argmax(Y, axis=1)))
         if abs(value - expected) > 1e-6:
-            raise CheckFailure(f"{name}: the returned parameters classify {expected:.6f} of the "
-                               f"{X.shape[0]} examples correctly, model returned {value:.6f}.")
+            raise CheckFailure(
+                f"{name}: the returned parameters classify {expected:.6f} of the "
+                f"{X.shape[0]} examples correctly, model returned {value:.6f}."
+            )
         results.append(value)
     return tuple(results)
 
@@ -751,6 +873,7 @@ def model_accuracy(model):
 
 # ------------------------------------------------------------ convolutional_model
 
+
 def convolutional_model_matches(convolutional_model, input_key: str):
     import keras
 
@@ -762,8 +885,10 @@ def convolutional_model_matches(convolutional_model, input_key: str):
     if not isinstance(built, keras.Model):
         raise CheckFailure(f"convolutional_model should return a keras Model, got {type(built).__name__}.")
     if type(built).__name__ != "Functional":
-        raise CheckFailure(f"convolutional_model should build the model with the Functional API "
-                           f"(keras.Model(inputs=..., outputs=...)), got a {type(built).__name__}.")
+        raise CheckFailure(
+            f"convolutional_model should build the model with the Functional API "
+            f"(keras.Model(inputs=..., outputs=...)), got a {type(built).__name__}."
+        )
     compare_model(built, _expected_rows(input_key))
     return built
 
@@ -799,5 +924,7 @@ def convolutional_model_probabilities(convolutional_model):
     probabilities = np.asarray(built(X, training=False))
     assert_equal("the shape of the model's output for 3 images", probabilities.shape, (3, 6))
     if probabilities.min() < 0 or np.abs(probabilities.sum(axis=1) - 1).max() > 1e-5:
-        raise CheckFailure("the model's outputs should be probabilities (a softmax over 6 classes); rows sum to "
-                           f"{probabilities.sum(axis=1)}.")
+        raise CheckFailure(
+            "the model's outputs should be probabilities (a softmax over 6 classes); rows sum to "
+            f"{probabilities.sum(axis=1)}."
+        )

@@ -16,7 +16,7 @@ points of one function only. Nothing here computes a convolution or a pooling it
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -34,6 +34,7 @@ REFERENCE_FILE = REFERENCE_DIR / f"{ASSIGNMENT}.npz"
 # ---------------------------------------------------------------- example inputs
 # Each case draws its inputs exactly as the course's notebook does, so the outputs
 # can be compared with the course's "Expected output" tables.
+
 
 def case_zero_pad():
     np.random.seed(1)
@@ -89,21 +90,27 @@ DEPENDENCIES = {
 }
 
 # What each returned value is called, for diagnoses ("dW: every value is 2 times the expected one").
-OUTPUT_NAMES = {"conv_forward": ("Z", "cache"), "pool_forward": ("A", "cache"),
-                "conv_backward": ("dA_prev", "dW", "db")}
-
+OUTPUT_NAMES = {
+    "conv_forward": ("Z", "cache"),
+    "pool_forward": ("A", "cache"),
+    "conv_backward": ("dA_prev", "dW", "db"),
+}
 
 
 def _probes_conv(backward: bool):
     rng = hidden_rng(101)
     found = []
-    for shape, f, n_C, stride, pad in [((2, 5, 7, 3), 3, 4, 1, 0), ((1, 7, 5, 2), 3, 2, 2, 1),
-                                       ((2, 6, 6, 1), 2, 3, 3, 2)]:
+    for shape, f, n_C, stride, pad in [
+        ((2, 5, 7, 3), 3, 4, 1, 0),
+        ((1, 7, 5, 2), 3, 2, 2, 1),
+        ((2, 6, 6, 1), 2, 3, 3, 2),
+    ]:
         A_prev, W = rng.standard_normal(shape), rng.standard_normal((f, f, shape[-1], n_C))
         b, hparameters = rng.standard_normal((1, 1, 1, n_C)), {"stride": stride, "pad": pad}
         if backward:
-            dZ = rng.standard_normal((shape[0], output_size(shape[1], f, stride, pad),
-                                      output_size(shape[2], f, stride, pad), n_C))
+            dZ = rng.standard_normal(
+                (shape[0], output_size(shape[1], f, stride, pad), output_size(shape[2], f, stride, pad), n_C)
+            )
             found.append(((dZ, (A_prev, W, b, hparameters)), {}))
         else:
             found.append(((A_prev, W, b, hparameters), {}))
@@ -117,8 +124,9 @@ def _probes_pool(backward: bool):
         A_prev, hparameters = rng.standard_normal(shape), {"f": f, "stride": stride}
         for mode in ("max", "average"):
             if backward:
-                dA = rng.standard_normal((shape[0], output_size(shape[1], f, stride),
-                                          output_size(shape[2], f, stride), shape[-1]))
+                dA = rng.standard_normal(
+                    (shape[0], output_size(shape[1], f, stride), output_size(shape[2], f, stride), shape[-1])
+                )
                 found.append(((dA, (A_prev, hparameters)), {"mode": mode}))
             else:
                 found.append(((A_prev, hparameters), {"mode": mode}))
@@ -128,16 +136,20 @@ def _probes_pool(backward: bool):
 # More inputs for the diagnosis (helpers.instructor.diagnosis): where catalogue entries match a failed
 # cell's calls, the grader asks the student's function for these too, to tell the entries apart.
 DIAGNOSIS_PROBES = {
-    "zero_pad": lambda: [((hidden_rng(103).standard_normal(s), p), {})
-                         for s, p in [((2, 3, 5, 2), 1), ((1, 4, 2, 3), 2), ((2, 3, 3, 1), 0)]],
-    "conv_single_step": lambda: [((r.standard_normal(s), r.standard_normal(s), r.standard_normal((1, 1, 1))), {})
-                                 for r in [hidden_rng(104)] for s in [(3, 3, 2), (2, 2, 1)]],
+    "zero_pad": lambda: [
+        ((hidden_rng(103).standard_normal(s), p), {})
+        for s, p in [((2, 3, 5, 2), 1), ((1, 4, 2, 3), 2), ((2, 3, 3, 1), 0)]
+    ],
+    "conv_single_step": lambda: [
+        ((r.standard_normal(s), r.standard_normal(s), r.standard_normal((1, 1, 1))), {})
+        for r in [hidden_rng(104)]
+        for s in [(3, 3, 2), (2, 2, 1)]
+    ],
     "conv_forward": lambda: _probes_conv(False),
     "conv_backward": lambda: _probes_conv(True),
     "pool_forward": lambda: _probes_pool(False),
     "pool_backward": lambda: _probes_pool(True),
-    "create_mask_from_window": lambda: [((hidden_rng(105).standard_normal(s),), {})
-                                        for s in [(3, 3), (2, 4)]],
+    "create_mask_from_window": lambda: [((hidden_rng(105).standard_normal(s),), {}) for s in [(3, 3), (2, 4)]],
     "distribute_value": lambda: [((dz, s), {}) for dz, s in [(-1.5, (2, 4)), (3.0, (3, 3)), (0.25, (1, 1))]],
 }
 
@@ -177,7 +189,7 @@ def dependency_call_allowed(name: str, args: tuple, kwargs: dict) -> str:
     params = SERVED.get(name)
     if params is None:
         return "the grader does not compute this function"
-    if len(args) > len(params) or set(kwargs) - set(params[len(args):]):
+    if len(args) > len(params) or set(kwargs) - set(params[len(args) :]):
         return f"takes ({', '.join(params)}) only"
     given = dict(zip(params, args), **kwargs)
     if set(given) != set(params):
@@ -206,8 +218,13 @@ def dependency_call_allowed(name: str, args: tuple, kwargs: dict) -> str:
     if name == "create_mask_from_window":
         return _real_array(given["x"], "x", 2)
     dz, shape = given["dz"], given["shape"]
-    if not (isinstance(dz, (int, float, np.number)) and not isinstance(dz, bool)
-            or type(dz) is np.ndarray and dz.size == 1 and dz.dtype.kind in "biuf"):
+    if not (
+        isinstance(dz, (int, float, np.number))
+        and not isinstance(dz, bool)
+        or type(dz) is np.ndarray
+        and dz.size == 1
+        and dz.dtype.kind in "biuf"
+    ):
         return f"dz must be a number, not {type(dz).__name__}"
     if not isinstance(shape, (tuple, list)) or len(shape) != 2 or not all(_small_int(n) and n >= 0 for n in shape):
         return f"shape must be a pair of non-negative integers, not {shape!r}"
@@ -230,17 +247,22 @@ def _call(function: Callable, *args, **kwargs):
     name = getattr(function, "__name__", "")
     found = None if hasattr(function, "__course_call__") else reference_solutions(ASSIGNMENT)
     if found is not None and DEPENDENCIES.get(name):
-        outcome = calls.run(function, args, kwargs, ask=lambda dep, a, k: found.call(dep, *a, **k),
-                            depends_on=DEPENDENCIES[name])
+        outcome = calls.run(
+            function, args, kwargs, ask=lambda dep, a, k: found.call(dep, *a, **k), depends_on=DEPENDENCIES[name]
+        )
     else:
         outcome = calls.call(function, *args, **kwargs)
     return _value(outcome, _PARAMETERS.get(name))
 
 
 _PARAMETERS = {
-    "zero_pad": ["X", "pad"], "conv_single_step": ["a_slice_prev", "W", "b"],
-    "conv_forward": ["A_prev", "W", "b", "hparameters"], "pool_forward": ["A_prev", "hparameters", "mode"],
-    "conv_backward": ["dZ", "cache"], "create_mask_from_window": ["x"], "distribute_value": ["dz", "shape"],
+    "zero_pad": ["X", "pad"],
+    "conv_single_step": ["a_slice_prev", "W", "b"],
+    "conv_forward": ["A_prev", "W", "b", "hparameters"],
+    "pool_forward": ["A_prev", "hparameters", "mode"],
+    "conv_backward": ["dZ", "cache"],
+    "create_mask_from_window": ["x"],
+    "distribute_value": ["dz", "shape"],
     "pool_backward": ["dA", "cache", "mode"],
 }
 
@@ -266,7 +288,8 @@ def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
     for mode in ("max", "average"):
         c = case_pool_backward()
         refs[f"pool_backward/{mode}/dA_prev"] = solutions["pool_backward"](
-            c["dA"], (c["A_prev"], c["hparameters"]), mode=mode)
+            c["dA"], (c["A_prev"], c["hparameters"]), mode=mode
+        )
     return {key: np.asarray(value) for key, value in refs.items()}
 
 
@@ -275,6 +298,7 @@ def output_size(n_prev: int, f: int, stride: int, pad: int = 0) -> int:
 
 
 # ------------------------------------------------------------ visible checks
+
 
 def _same_input(name, got, expected):
     """A cache entry must hold the input it was given (the same values; a copy is fine)."""
@@ -295,8 +319,11 @@ def _passed():
 
 def _unpack(name: str, result, count: int):
     if not isinstance(result, tuple) or len(result) != count:
-        raise CheckFailure(f"{name} must return a tuple of {count} values, got {type(result).__name__}"
-                           + (f" of length {len(result)}" if isinstance(result, tuple) else "") + ".")
+        raise CheckFailure(
+            f"{name} must return a tuple of {count} values, got {type(result).__name__}"
+            + (f" of length {len(result)}" if isinstance(result, tuple) else "")
+            + "."
+        )
     return result
 
 
@@ -322,8 +349,9 @@ def conv_forward(conv_forward):
     Z, cache_conv = result
     assert_array_close("Z", Z, reference("conv_forward/Z"), call=_inputs("conv_forward", **c))
     cache_conv = _unpack("the cache of conv_forward", cache_conv, 4)
-    for k, (name, got, expected) in enumerate(zip(("A_prev", "W", "b", "hparameters"), cache_conv,
-                                                  (c["A_prev"], c["W"], c["b"], c["hparameters"]))):
+    for k, (name, got, expected) in enumerate(
+        zip(("A_prev", "W", "b", "hparameters"), cache_conv, (c["A_prev"], c["W"], c["b"], c["hparameters"]))
+    ):
         _same_input(f"cache[{k}] ({name})", got, expected)
     _passed()
 
@@ -332,8 +360,12 @@ def pool_forward(pool_forward, mode="max"):
     c = case_pool_forward()
     result = _unpack(f"pool_forward(mode={mode!r})", _call(pool_forward, c["A_prev"], c["hparameters"], mode=mode), 2)
     A, cache_pool = result
-    assert_array_close("A", A, reference(f"pool_forward/{mode}/A"),
-                       call=_inputs("pool_forward", c["A_prev"], c["hparameters"], mode=mode))
+    assert_array_close(
+        "A",
+        A,
+        reference(f"pool_forward/{mode}/A"),
+        call=_inputs("pool_forward", c["A_prev"], c["hparameters"], mode=mode),
+    )
     cache_pool = _unpack("the cache of pool_forward", cache_pool, 2)
     _same_input("cache[0] (A_prev)", cache_pool[0], c["A_prev"])
     _same_input("cache[1] (hparameters)", cache_pool[1], c["hparameters"])
@@ -353,8 +385,9 @@ def conv_backward(conv_backward):
 def create_mask_from_window(create_mask_from_window):
     c = case_create_mask_from_window()
     mask = _call(create_mask_from_window, **c)
-    assert_array_close("mask", mask, reference("create_mask_from_window/mask"),
-                       call=_inputs("create_mask_from_window", **c))
+    assert_array_close(
+        "mask", mask, reference("create_mask_from_window/mask"), call=_inputs("create_mask_from_window", **c)
+    )
     _passed()
 
 
@@ -368,24 +401,37 @@ def distribute_value(distribute_value):
 def pool_backward(pool_backward, mode="max"):
     c = case_pool_backward()
     dA_prev = _call(pool_backward, c["dA"], (c["A_prev"], c["hparameters"]), mode=mode)
-    assert_array_close("dA_prev", dA_prev, reference(f"pool_backward/{mode}/dA_prev"),
-                       call=_inputs("pool_backward", c["dA"], (c["A_prev"], c["hparameters"]), mode=mode))
+    assert_array_close(
+        "dA_prev",
+        dA_prev,
+        reference(f"pool_backward/{mode}/dA_prev"),
+        call=_inputs("pool_backward", c["dA"], (c["A_prev"], c["hparameters"]), mode=mode),
+    )
     _passed()
 
 
 # ------------------------------------------------- checks on other inputs (hidden tests use these)
 
+
 def conv_forward_matches_oracle(conv_forward, A_prev, W, b, hparameters):
     """Student's conv_forward equals the reference output for these inputs."""
     Z, _ = _unpack("conv_forward", _call(conv_forward, A_prev, W, b, hparameters), 2)
-    assert_array_close("Z", Z, expected_call(ASSIGNMENT, "conv_forward", A_prev, W, b, hparameters)[0],
-                       call=_inputs("conv_forward", A_prev, W, b, hparameters))
+    assert_array_close(
+        "Z",
+        Z,
+        expected_call(ASSIGNMENT, "conv_forward", A_prev, W, b, hparameters)[0],
+        call=_inputs("conv_forward", A_prev, W, b, hparameters),
+    )
 
 
 def pool_forward_matches_oracle(pool_forward, A_prev, hparameters, mode):
     A, _ = _unpack("pool_forward", _call(pool_forward, A_prev, hparameters, mode=mode), 2)
-    assert_array_close("A", A, expected_call(ASSIGNMENT, "pool_forward", A_prev, hparameters, mode=mode)[0],
-                       call=_inputs("pool_forward", A_prev, hparameters, mode=mode))
+    assert_array_close(
+        "A",
+        A,
+        expected_call(ASSIGNMENT, "pool_forward", A_prev, hparameters, mode=mode)[0],
+        call=_inputs("pool_forward", A_prev, hparameters, mode=mode),
+    )
 
 
 def conv_backward_gradcheck(conv_backward, A_prev, W, b, hparameters, seed=0):
@@ -393,7 +439,8 @@ def conv_backward_gradcheck(conv_backward, A_prev, W, b, hparameters, seed=0):
     m, n_H_prev, n_W_prev, _ = A_prev.shape
     f, stride, pad = W.shape[0], hparameters["stride"], hparameters["pad"]
     dZ = hidden_rng(seed).standard_normal(
-        (m, output_size(n_H_prev, f, stride, pad), output_size(n_W_prev, f, stride, pad), W.shape[-1]))
+        (m, output_size(n_H_prev, f, stride, pad), output_size(n_W_prev, f, stride, pad), W.shape[-1])
+    )
     grads = _unpack("conv_backward", _call(conv_backward, dZ, (A_prev, W, b, hparameters)), 3)
     expected = expected_call(ASSIGNMENT, "conv_backward", dZ, (A_prev, W, b, hparameters))
     for name, got, want in zip(("dA_prev", "dW", "db"), grads, expected):
@@ -403,9 +450,11 @@ def conv_backward_gradcheck(conv_backward, A_prev, W, b, hparameters, seed=0):
 def pool_backward_gradcheck(pool_backward, A_prev, hparameters, mode, seed=0):
     m, n_H_prev, n_W_prev, n_C = A_prev.shape
     f, stride = hparameters["f"], hparameters["stride"]
-    dA = hidden_rng(seed).standard_normal(
-        (m, output_size(n_H_prev, f, stride), output_size(n_W_prev, f, stride), n_C))
+    dA = hidden_rng(seed).standard_normal((m, output_size(n_H_prev, f, stride), output_size(n_W_prev, f, stride), n_C))
     dA_prev = _call(pool_backward, dA, (A_prev, hparameters), mode=mode)
-    assert_array_close("dA_prev", dA_prev,
-                       expected_call(ASSIGNMENT, "pool_backward", dA, (A_prev, hparameters), mode=mode),
-                       call=_inputs("pool_backward", dA, (A_prev, hparameters), mode=mode))
+    assert_array_close(
+        "dA_prev",
+        dA_prev,
+        expected_call(ASSIGNMENT, "pool_backward", dA, (A_prev, hparameters), mode=mode),
+        call=_inputs("pool_backward", dA, (A_prev, hparameters), mode=mode),
+    )

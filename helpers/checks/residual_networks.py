@@ -30,8 +30,8 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -95,12 +95,14 @@ RESNET_CASES = {
     "hidden_128x64_10": {"input_shape": (128, 64, 3), "classes": 10},
 }
 
+
 def example_input(shape, seed: int = 1) -> np.ndarray:
     """The fixed float32 input of a case: standard normal values from a seeded generator."""
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
 # ------------------------------------------------------------- fixed weights
+
 
 def _layer_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
@@ -142,12 +144,14 @@ def set_test_weights(model, seed: int = 1) -> list[str]:
 
 # ------------------------------------------------------------- building blocks into models
 
+
 def _tensor_check(name: str, result) -> None:
     import keras
 
     if not isinstance(result, keras.KerasTensor):
-        raise CheckFailure(f"{name} must return the block's output tensor X (a KerasTensor), "
-                           f"got {type(result).__name__}.")
+        raise CheckFailure(
+            f"{name} must return the block's output tensor X (a KerasTensor), got {type(result).__name__}."
+        )
 
 
 def block_model(function: Callable, input_shape, f, filters, stage, block, s=None):
@@ -159,15 +163,26 @@ def block_model(function: Callable, input_shape, f, filters, stage, block, s=Non
     if s is not None:
         kwargs["s"] = s
     out = calls.call(function, X_input, f, list(filters), **kwargs).value(
-        _case_label(function.__name__, {"shape": (None, *input_shape), "f": f, "filters": list(filters),
-                                        "stage": stage, "block": block, **({"s": s} if s is not None else {})}))
+        _case_label(
+            function.__name__,
+            {
+                "shape": (None, *input_shape),
+                "f": f,
+                "filters": list(filters),
+                "stage": stage,
+                "block": block,
+                **({"s": s} if s is not None else {}),
+            },
+        )
+    )
     _tensor_check(function.__name__, out)
     return keras.Model(inputs=X_input, outputs=out)
 
 
 def _block_outputs(function: Callable, case: dict) -> dict[str, np.ndarray]:
-    model = block_model(function, case["shape"][1:], case["f"], case["filters"], case["stage"], case["block"],
-                        case.get("s"))
+    model = block_model(
+        function, case["shape"][1:], case["f"], case["filters"], case["stage"], case["block"], case.get("s")
+    )
     names = set_test_weights(model, case["seed"])
     X = example_input(case["shape"], case["seed"])
     return {
@@ -179,8 +194,10 @@ def _block_outputs(function: Callable, case: dict) -> dict[str, np.ndarray]:
 
 def _case_label(function_name: str, case: dict) -> str:
     s = f", s={case['s']}" if "s" in case else ""
-    return (f"{function_name}(X of shape {tuple(case['shape'])}, f={case['f']}, filters={case['filters']}, "
-            f"stage={case['stage']}, block={case['block']!r}{s})")
+    return (
+        f"{function_name}(X of shape {tuple(case['shape'])}, f={case['f']}, filters={case['filters']}, "
+        f"stage={case['stage']}, block={case['block']!r}{s})"
+    )
 
 
 def _block_case(kind: str, case_key: str) -> dict:
@@ -199,16 +216,19 @@ def _check_block_values(function: Callable, kind: str, case_key: str, training: 
     expected_names = expected_all["names"]
     missing = [n for n in expected_names if n not in got["names"]]
     if missing:
-        raise CheckFailure(f"{label}: no layer named {missing[0]!r}. Expected the course's layer names "
-                           f"{expected_names}; the block has {got['names'] or 'none of them'}.")
+        raise CheckFailure(
+            f"{label}: no layer named {missing[0]!r}. Expected the course's layer names "
+            f"{expected_names}; the block has {got['names'] or 'none of them'}."
+        )
     extra = [n for n in got["names"] if n not in expected_names]
     if extra:
         raise CheckFailure(f"{label}: unexpected layer {extra[0]!r}; expected exactly {expected_names}.")
     key = "training" if training else "inference"
     expected = expected_all[key]
     scale = max(float(np.max(np.abs(expected))), 1.0)
-    assert_array_close(f"{label}, output with training={training}", got[key], expected,
-                       atol=ATOL_SCALE * scale, rtol=RTOL)
+    assert_array_close(
+        f"{label}, output with training={training}", got[key], expected, atol=ATOL_SCALE * scale, rtol=RTOL
+    )
 
 
 def _check_shapes(function: Callable, kind: str, which: str) -> None:
@@ -229,8 +249,11 @@ STAND_IN = re.compile(r"^(identity|convolutional)_block_\w+$")
 
 
 def _stand_in_name(kind: str, f, filters, stage, block, s=None) -> str:
-    return f"{kind}_block_{stage}{block}_f{f}_" + "_".join(str(int(n)) for n in filters) + (
-        f"_s{s}" if s is not None else "")
+    return (
+        f"{kind}_block_{stage}{block}_f{f}_"
+        + "_".join(str(int(n)) for n in filters)
+        + (f"_s{s}" if s is not None else "")
+    )
 
 
 def stand_in_identity_block(X, f, filters, stage, block):
@@ -244,8 +267,9 @@ def stand_in_convolutional_block(X, f, filters, stage, block, s=2):
     """Not the block: a 1x1 convolution with stride s to filters[2] channels, named after the call's arguments."""
     import keras
 
-    return keras.layers.Conv2D(int(filters[2]), 1, strides=s,
-                               name=_stand_in_name("convolutional", f, filters, stage, block, s))(X)
+    return keras.layers.Conv2D(
+        int(filters[2]), 1, strides=s, name=_stand_in_name("convolutional", f, filters, stage, block, s)
+    )(X)
 
 
 stand_in_identity_block.__name__ = "identity_block"
@@ -258,9 +282,9 @@ def build_resnet_with_stand_ins(ResNet50: Callable, input_shape, classes):
     """``ResNet50`` built with the stand-in blocks in place of the ones it calls by name."""
     import keras
 
-    model = calls.call(ResNet50, input_shape=tuple(input_shape), classes=classes,
-                       harness="residual_networks:stand_in_blocks").value(
-        f"ResNet50(input_shape={tuple(input_shape)}, classes={classes})")
+    model = calls.call(
+        ResNet50, input_shape=tuple(input_shape), classes=classes, harness="residual_networks:stand_in_blocks"
+    ).value(f"ResNet50(input_shape={tuple(input_shape)}, classes={classes})")
     if not isinstance(model, keras.Model):
         raise CheckFailure(f"ResNet50 must return a keras Model, got {type(model).__name__}.")
     for layer in model.layers:  # axis=-1 and axis=3 are the same channels axis
@@ -274,6 +298,7 @@ def parameter_counts(model) -> dict[str, int]:
 
 
 # --------------------------------------------------------------- references
+
 
 def reference(key: str) -> np.ndarray:
     return stored_reference(ASSIGNMENT, key)
@@ -294,9 +319,11 @@ def _expected_block(kind: str, case_key: str, case: dict) -> dict:
     """Names and outputs of the reference block on a case: the solution's under grading, else published."""
     found = reference_solutions(ASSIGNMENT)
     if found is None:
-        return {"names": json.loads(str(reference(f"{kind}/{case_key}/names"))),
-                "inference": reference(f"{kind}/{case_key}/inference"),
-                "training": reference(f"{kind}/{case_key}/training")}
+        return {
+            "names": json.loads(str(reference(f"{kind}/{case_key}/names"))),
+            "inference": reference(f"{kind}/{case_key}/inference"),
+            "training": reference(f"{kind}/{case_key}/training"),
+        }
     memo = found.__dict__.setdefault("memo", {})
     key = (kind, case_key)
     if memo.get(key, (None,))[0] != case["seed"]:  # a hidden case's seed changes with each notebook graded
@@ -309,8 +336,9 @@ def _shapes_of(function, kind: str, which: str) -> list:
     cases = (IDENTITY_SHAPE_CASES if kind == "identity_block" else CONVOLUTIONAL_SHAPE_CASES)[which]
     shapes = []
     for case in cases:
-        model = block_model(function, case[0], case[1], case[2], stage=9, block="z",
-                            s=case[3] if len(case) > 3 else None)
+        model = block_model(
+            function, case[0], case[1], case[2], stage=9, block="z", s=case[3] if len(case) > 3 else None
+        )
         shapes.append([None if d is None else int(d) for d in model.output.shape])
     return shapes
 
@@ -325,8 +353,9 @@ def _expected_shapes(kind: str, which: str) -> list:
 BLOCK_CALL = re.compile(r"^(identity|convolutional)_block_(\d+)([a-z]+)_f(\d+)_(\d+)_(\d+)_(\d+)(?:_s(\d+))?$")
 
 
-def whole_model_parameters(model, block_of: Callable[[str], Callable], cache: dict | None = None,
-                           reference: bool = True) -> dict[str, int]:
+def whole_model_parameters(
+    model, block_of: Callable[[str], Callable], cache: dict | None = None, reference: bool = True
+) -> dict[str, int]:
     """Parameters of a ResNet50 built with stand-in blocks, each block call counted as ``block_of(kind)``'s block
     (the reference blocks, or with ``reference=False`` the student's own, whose errors are the student's)."""
     cache = {} if cache is None else cache
@@ -341,14 +370,17 @@ def whole_model_parameters(model, block_of: Callable[[str], Callable], cache: di
             key = (f"{kind}_block", int(f), (int(f1), int(f2), int(f3)), None if s is None else int(s), channels)
             if key not in cache:
                 try:
-                    block = block_model(block_of(key[0]), (16, 16, channels), key[1], list(key[2]), stage=9,
-                                        block="z", s=key[3])
+                    block = block_model(
+                        block_of(key[0]), (16, 16, channels), key[1], list(key[2]), stage=9, block="z", s=key[3]
+                    )
                 except Exception as exc:  # noqa: BLE001 - the call itself is impossible: say so, in the call's terms
                     if not reference:
                         raise
-                    raise CheckFailure(f"ResNet50 calls {_block_call(layer.name)} on a tensor of {channels} channels, "
-                                       f"which that block cannot take (an identity block keeps its input's channels: "
-                                       f"filters[2] must equal them).") from exc
+                    raise CheckFailure(
+                        f"ResNet50 calls {_block_call(layer.name)} on a tensor of {channels} channels, "
+                        f"which that block cannot take (an identity block keeps its input's channels: "
+                        f"filters[2] must equal them)."
+                    ) from exc
                 cache[key] = parameter_counts(block)
             counts = cache[key]
         total += counts["total"]
@@ -366,8 +398,10 @@ def _expected_resnet(case_key: str) -> dict:
     """Rows and parameter counts of the reference ResNet50: the solution's under grading, else published."""
     found = reference_solutions(ASSIGNMENT)
     if found is None:
-        return {"rows": json.loads(str(reference(f"{_resnet_key(case_key)}/rows"))),
-                "params": json.loads(str(reference(f"{_resnet_key(case_key)}/params")))}
+        return {
+            "rows": json.loads(str(reference(f"{_resnet_key(case_key)}/rows"))),
+            "params": json.loads(str(reference(f"{_resnet_key(case_key)}/params"))),
+        }
     return _memo(found, ("ResNet50", case_key), lambda: _resnet_description(found.namespace, RESNET_CASES[case_key]))
 
 
@@ -397,6 +431,7 @@ def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
 
 
 # ------------------------------------------------------------ visible checks
+
 
 def _passed():
     print("All tests passed.")
@@ -429,8 +464,9 @@ def _block_call(name: str) -> str:
     if not match:
         return name
     kind, stage, block, f, f1, f2, f3, s = match.groups()
-    return (f"{kind}_block(f={f}, filters=[{f1}, {f2}, {f3}], stage={stage}, block={block!r}"
-            + (f", s={s})" if s else ")"))
+    return f"{kind}_block(f={f}, filters=[{f1}, {f2}, {f3}], stage={stage}, block={block!r}" + (
+        f", s={s})" if s else ")"
+    )
 
 
 def ResNet50_layers(ResNet50, case: str = "visible"):
@@ -469,6 +505,8 @@ def ResNet50_parameters(ResNet50, case: str = "visible"):
     expected = _expected_resnet(case)["params"]
     for key in ("total", "non_trainable"):
         if got[key] != expected[key]:
-            raise CheckFailure(f"ResNet50(input_shape={spec['input_shape']}, classes={spec['classes']}): "
-                               f"{key.replace('_', '-')} parameters should be {expected[key]:,}, got {got[key]:,}.")
+            raise CheckFailure(
+                f"ResNet50(input_shape={spec['input_shape']}, classes={spec['classes']}): "
+                f"{key.replace('_', '-')} parameters should be {expected[key]:,}, got {got[key]:,}."
+            )
     _passed()

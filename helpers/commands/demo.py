@@ -17,8 +17,11 @@ def run(args, root: Path) -> int:
     print(f"demo class written to submitted/: {', '.join(demo.STUDENTS)} x {', '.join(assignments)}")
     results = grade_class(root, assignments, args.workers, False, args.timeout, list(demo.STUDENTS))
     print_results(results, root)
-    wrong = [(r.student, r.assignment, r.score, expected[(r.student, r.assignment)]) for r in results
-             if (r.student, r.assignment) in expected and r.score != expected[(r.student, r.assignment)]]
+    wrong = [
+        (r.student, r.assignment, r.score, expected[(r.student, r.assignment)])
+        for r in results
+        if (r.student, r.assignment) in expected and r.score != expected[(r.student, r.assignment)]
+    ]
     for student, assignment, got, want in wrong:
         print(f"UNEXPECTED: {student}/{assignment} scored {got:g}, expected {want:g}", file=sys.stderr)
         for r in results:
@@ -31,8 +34,11 @@ def run(args, root: Path) -> int:
             print(f"\npartial_student/{r.assignment}: what the feedback says of each mistake")
             for c in r.cells:
                 if c.points < c.max_points:
-                    said = [line for line in c.message.splitlines() if line.startswith(("Likely mistake", "Hint",
-                                                                                       "What the error"))]
+                    said = [
+                        line
+                        for line in c.message.splitlines()
+                        if line.startswith(("Likely mistake", "Hint", "What the error"))
+                    ]
                     print(f"  {c.grade_id} [{c.mistake or 'no name'}]: " + (" ".join(said) or c.message[:200]))
     if not wrong:
         print("\ndemo: every student earned exactly the expected points.")

@@ -15,20 +15,22 @@ def run(args, root: Path) -> int:
     settings = Settings.load(root)
     submitted = settings.folder("submitted")
     if not submitted.is_dir():
-        print(f"error: {submitted} does not exist: put submissions in "
-              f"{settings.folders['submitted']}/<student>/<assignment>/<assignment>.ipynb "
-              f"(or run `{course_command()} demo`).",
-              file=sys.stderr)
+        print(
+            f"error: {submitted} does not exist: put submissions in "
+            f"{settings.folders['submitted']}/<student>/<assignment>/<assignment>.ipynb "
+            f"(or run `{course_command()} demo`).",
+            file=sys.stderr,
+        )
         return 2
-    results = grade_class(root, args.assignments, args.workers, args.force, args.timeout, args.student,
-                     args.scheduler)
+    results = grade_class(root, args.assignments, args.workers, args.force, args.timeout, args.student, args.scheduler)
     print_results(results, root)
     print(f"\ngrades: {settings.grades_csv}   feedback: {root / settings.folders['feedback']}/<student>/<assignment>/")
     return 0
 
 
-def grade_class(root: Path, assignments, workers: int, force: bool, timeout: int | None, students=None,
-                scheduler: str | None = None):
+def grade_class(
+    root: Path, assignments, workers: int, force: bool, timeout: int | None, students=None, scheduler: str | None = None
+):
     assignments = list(assignments or release.available_assignments(root))
     release.ensure_registered(root, assignments)
     settings = Settings.load(root, timeout=timeout)

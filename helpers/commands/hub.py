@@ -13,14 +13,27 @@ def run(args, root: Path) -> int:
     hub_dir = Path(args.hub_dir)
     try:
         if args.hub_command == "setup":
-            settings, passwords = hub.setup(Path(args.roster), hub_dir, course_dir=args.course_dir,
-                                            exchange_root=Path(args.exchange), ip=args.ip, port=args.port,
-                                            lang=args.lang, mem=args.mem, cpu=args.cpu, auth=args.auth)
-            print(f"class server set up in {settings.hub_dir}: course folder {settings.course_dir}, "
-                  f"exchange {settings.exchange_root}")
+            settings, passwords = hub.setup(
+                Path(args.roster),
+                hub_dir,
+                course_dir=args.course_dir,
+                exchange_root=Path(args.exchange),
+                ip=args.ip,
+                port=args.port,
+                lang=args.lang,
+                mem=args.mem,
+                cpu=args.cpu,
+                auth=args.auth,
+            )
+            print(
+                f"class server set up in {settings.hub_dir}: course folder {settings.course_dir}, "
+                f"exchange {settings.exchange_root}"
+            )
             if passwords:
-                print(f"{len(passwords)} account(s) made; their first passwords: "
-                      f"{settings.hub_dir}/passwords.csv (root only)")
+                print(
+                    f"{len(passwords)} account(s) made; their first passwords: "
+                    f"{settings.hub_dir}/passwords.csv (root only)"
+                )
             print(f"start it with: {course_command()} hub start")
         elif args.hub_command == "start":
             print(f"JupyterHub runs at {hub.start(hub_dir)} (log: {hub_dir / 'hub.log'})")

@@ -12,8 +12,11 @@ def run(args, root: Path) -> int:
     copied = release.setup_notebooks(root, args.lang)
     for path in copied:
         print(_("copied {path}", args.lang).format(path=path.relative_to(root)))
-    print(_("notebooks/ is ready ({count} new file(s); existing files are never overwritten).",
-            args.lang).format(count=len(copied)))
+    print(
+        _("notebooks/ is ready ({count} new file(s); existing files are never overwritten).", args.lang).format(
+            count=len(copied)
+        )
+    )
     print(release.lab_language(args.lang))
     exchange = release.setup_exchange(root)
     print(f"nbgrader exchange: {exchange}")

@@ -13,8 +13,11 @@ def run(args, root: Path) -> int:
     unfinished = 0
     for path, count in translations.update(root, args.lang, assignments):
         unfinished += count
-        state = (_("{count} string(s) to translate or review (empty or fuzzy)").format(count=count)
-                 if count else _("every string translated"))
+        state = (
+            _("{count} string(s) to translate or review (empty or fuzzy)").format(count=count)
+            if count
+            else _("every string translated")
+        )
         print(f"{path.relative_to(root)}: {state}")
         assignment = path.name.split(".")[0]
         print(_("built {path}").format(path=translations.write_edition(root, assignment, args.lang).relative_to(root)))

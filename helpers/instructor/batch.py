@@ -38,8 +38,13 @@ def _init_worker(threads: int = 0) -> None:
     grader_log.configure()  # the level the grading command chose (through the environment)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle (it ends the workers)
     if threads:  # set before TensorFlow loads
-        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        for name in (
+            "OMP_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+            "MKL_NUM_THREADS",
+            "TF_NUM_INTRAOP_THREADS",
+            "TF_NUM_INTEROP_THREADS",
+        ):
             os.environ[name] = str(threads)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -122,8 +127,9 @@ def plan_grading(settings: Settings, jobs: list[Job], force: bool = False) -> Pl
     assignments = dict.fromkeys(job.assignment for job in jobs)
     plan = Plan(keys={a: grade_key.judged_by(settings, a) for a in assignments}, kept={}, reasons={})
     for k, job in enumerate(jobs):
-        cached, why = ((None, "because --force was given") if force
-                       else stored_result(settings, job, plan.keys[job.assignment]))
+        cached, why = (
+            (None, "because --force was given") if force else stored_result(settings, job, plan.keys[job.assignment])
+        )
         if cached is not None:
             plan.kept[k] = cached
         else:
@@ -138,21 +144,29 @@ def _worker(args) -> Result:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     nb_path = settings.notebook("submitted", job.assignment, job.student)
-    result = grade_notebook(settings, job.assignment, job.student, nb_path if os.path.lexists(nb_path) else None,
-                            out_dir, threads=threads)
+    result = grade_notebook(
+        settings, job.assignment, job.student, nb_path if os.path.lexists(nb_path) else None, out_dir, threads=threads
+    )
     result.judged_by = key  # what decided it: the next run keeps it while that is unchanged
     result.flags = provenance.flags(settings, job.student, job.assignment)  # who the exchange says handed it in
     writing = time.monotonic()
     outputs.write_feedback(settings, job.student, job.assignment, result)
     if result.phases:
-        result.phases["clean-up and writing"] = round(result.phases["clean-up and writing"]
-                                                      + time.monotonic() - writing, 3)
+        result.phases["clean-up and writing"] = round(
+            result.phases["clean-up and writing"] + time.monotonic() - writing, 3
+        )
     atomic_write(out_dir / GRADE_FILE, result.to_json())  # last: its presence means "done"
     return result
 
 
-def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool = False,
-              progress: bool = True, scheduler: str | None = None) -> list[Result]:
+def grade_all(
+    settings: Settings,
+    jobs: list[Job],
+    workers: int = 1,
+    force: bool = False,
+    progress: bool = True,
+    scheduler: str | None = None,
+) -> list[Result]:
     """Grade ``jobs`` with ``workers`` local processes, or on a Dask cluster at ``scheduler``.
 
     Returns results in job order. Every worker must see the course folder at the same path (a shared
@@ -167,19 +181,35 @@ def grade_all(settings: Settings, jobs: list[Job], workers: int = 1, force: bool
     sandbox.sweep_scratch()
     probe_sandbox(settings)
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-    LOGGER.info("%d notebooks to grade, %d kept; %s, %d threads per kernel", len(todo), len(plan.kept),
-                f"on the Dask cluster at {scheduler}" if scheduler else f"{workers} worker process(es)", threads)
+    LOGGER.info(
+        "%d notebooks to grade, %d kept; %s, %d threads per kernel",
+        len(todo),
+        len(plan.kept),
+        f"on the Dask cluster at {scheduler}" if scheduler else f"{workers} worker process(es)",
+        threads,
+    )
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr,
-                   bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]")
+
+        bar = tqdm(
+            total=len(todo),
+            desc="grading",
+            unit="notebook",
+            file=sys.stderr,
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]",
+        )
     failures: list[tuple[Job, BaseException]] = []
 
     def finished(k: int, outcome: Result | BaseException) -> None:
         if isinstance(outcome, BaseException):
-            LOGGER.warning("%s/%s could not be graded: %s: %s", jobs[k].student, jobs[k].assignment,
-                           type(outcome).__name__, outcome)
+            LOGGER.warning(
+                "%s/%s could not be graded: %s: %s",
+                jobs[k].student,
+                jobs[k].assignment,
+                type(outcome).__name__,
+                outcome,
+            )
             failures.append((jobs[k], outcome))
         else:
             results[k] = outcome
@@ -232,8 +262,9 @@ def _ctrl_c_is_never_lost():
         signal.signal(signal.SIGINT, previous)
 
 
-def _run_jobs(todo: list[int], arguments: list, workers: int, scheduler: str | None,
-              interrupted: threading.Event | None = None):
+def _run_jobs(
+    todo: list[int], arguments: list, workers: int, scheduler: str | None, interrupted: threading.Event | None = None
+):
     """Yield (index, Result or exception) as jobs finish: on a Dask cluster, a local pool, or in turn.
 
     Raises KeyboardInterrupt as soon as ``interrupted`` is set, whatever became of the first one.
@@ -247,35 +278,42 @@ def _run_jobs(todo: list[int], arguments: list, workers: int, scheduler: str | N
     if not todo:
         return
     if scheduler:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
 
         with Client(scheduler) as client:
-            futures = {client.submit(_worker, arguments[k], pure=False, key=f"grade-{k}-{os.urandom(4).hex()}"): k
-                       for k in todo}
+            futures = {
+                client.submit(_worker, arguments[k], pure=False, key=f"grade-{k}-{os.urandom(4).hex()}"): k
+                for k in todo
+            }
             for future in dask_completed(list(futures)):
                 check()
                 yield futures[future], _settle(future.result)
     elif workers <= 1:
         for k in todo:
             check()
-            yield k, _settle(lambda: _worker(arguments[k]))
+            yield k, _settle(lambda k=k: _worker(arguments[k]))
     else:
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                      initializer=_init_worker, initargs=(arguments[todo[0]][2],))
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(arguments[todo[0]][2],)
+        )
         try:
             futures = {pool.submit(_worker, arguments[k]): k for k in todo}
             pending = set(futures)
             while pending:
                 check()
-                done, pending = concurrent.futures.wait(pending, timeout=0.5,
-                                                        return_when=concurrent.futures.FIRST_COMPLETED)
+                done, pending = concurrent.futures.wait(
+                    pending, timeout=0.5, return_when=concurrent.futures.FIRST_COMPLETED
+                )
                 for future in done:
                     check()
                     yield futures[future], _settle(future.result)
-        except BaseException:  # Ctrl-C: stop now, not after the notebooks in progress; their kernels die with the workers
+        except (
+            BaseException
+        ):  # Ctrl-C: stop now, not after the notebooks in progress; their kernels die with the workers
             for process in list((getattr(pool, "_processes", None) or {}).values()):
                 process.kill()
             pool.shutdown(wait=False, cancel_futures=True)
@@ -292,12 +330,23 @@ class GradingIncomplete(RuntimeError):
     def __init__(self, failures, results):
         self.failures, self.results = failures, results
         lines = [f"{job.student}/{job.assignment}: {type(exc).__name__}: {exc}" for job, exc in failures]
-        super().__init__(f"{len(failures)} notebook(s) could not be graded; run the command again to retry them:\n  "
-                         + "\n  ".join(lines) + "\nThe other grades are written; these rows say 'not graded'.")
+        super().__init__(
+            f"{len(failures)} notebook(s) could not be graded; run the command again to retry them:\n  "
+            + "\n  ".join(lines)
+            + "\nThe other grades are written; these rows say 'not graded'."
+        )
 
     def not_graded(self) -> list[Result]:
         """A row for each notebook that could not be graded: no score, the reason, the way to retry."""
-        return [Result(student=job.student, assignment=job.assignment, score=0.0, max_score=0.0, status="not graded",
-                       reason=f"the grader failed ({type(exc).__name__}: {str(exc)[:200]}); "
-                              f"run `{course_command()} grade` again")
-                for job, exc in self.failures]
+        return [
+            Result(
+                student=job.student,
+                assignment=job.assignment,
+                score=0.0,
+                max_score=0.0,
+                status="not graded",
+                reason=f"the grader failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                f"run `{course_command()} grade` again",
+            )
+            for job, exc in self.failures
+        ]

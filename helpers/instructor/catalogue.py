@@ -42,8 +42,7 @@ def all_variants(root: Path, assignment: str) -> dict[str, dict]:
 
 def strip_markers(source: str) -> str:
     """A solution cell's code without nbgrader's solution markers."""
-    lines = [line for line in source.splitlines()
-             if line.strip() not in (nbu.BEGIN_SOLUTION, nbu.END_SOLUTION)]
+    lines = [line for line in source.splitlines() if line.strip() not in (nbu.BEGIN_SOLUTION, nbu.END_SOLUTION)]
     return "\n".join(lines)
 
 
@@ -52,7 +51,9 @@ def apply_variant(assignment: str, answer: str, variant: dict) -> str:
     text = variant["source"] if "source" in variant else answer
     for old, new in variant.get("replace", []):
         if old not in text:
-            raise ValueError(f"{assignment}: variant {variant['name']!r} expects {old!r} in solution cell "
-                             f"{variant['cell']!r}; update wrong_variants.json after editing the source.")
+            raise ValueError(
+                f"{assignment}: variant {variant['name']!r} expects {old!r} in solution cell "
+                f"{variant['cell']!r}; update wrong_variants.json after editing the source."
+            )
         text = text.replace(old, new)
     return text

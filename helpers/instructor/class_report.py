@@ -79,6 +79,7 @@ def load_class(settings: Settings, assignment: str) -> ClassData:
 
 # ------------------------------------------------------------------ the numbers
 
+
 def cell_stats(data: ClassData) -> list[CellStats]:
     graded = data.graded
     if not graded:
@@ -90,8 +91,16 @@ def cell_stats(data: ClassData) -> list[CellStats]:
         rows = [(r, c) for r, c in rows if c is not None]
         passed = [1.0 if c.points >= c.max_points and c.max_points > 0 else 0.0 for _, c in rows]
         rest = [r.score - c.points for r, c in rows]
-        stats.append(CellStats(gid, rows[0][1].max_points if rows else 0.0, len(rows), int(sum(passed)),
-                               point_biserial(passed, rest), upper_lower_index(passed, [r.score for r, _ in rows])))
+        stats.append(
+            CellStats(
+                gid,
+                rows[0][1].max_points if rows else 0.0,
+                len(rows),
+                int(sum(passed)),
+                point_biserial(passed, rest),
+                upper_lower_index(passed, [r.score for r, _ in rows]),
+            )
+        )
     return stats
 
 
@@ -152,8 +161,15 @@ def problems(data: ClassData) -> list[tuple[str, str, str]]:
 # ------------------------------------------------------------------ the figures
 
 # Student ids may be Chinese: the charts fall back to the first of these fonts that is installed.
-CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei",
-             "Microsoft YaHei", "PingFang SC")
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+)
 
 
 def _figure_png(draw, height: float = 3.4) -> bytes:
@@ -185,8 +201,9 @@ def draw_score_histogram(ax, scores: list[float], max_score: float) -> None:
     ax.hist(scores, bins=bins, color="#4C72B0", edgecolor="white")
     if scores:
         ax.axvline(statistics.mean(scores), color="#C44E52", label=f"mean {statistics.mean(scores):.1f}")
-        ax.axvline(statistics.median(scores), color="#55A868", linestyle="--",
-                   label=f"median {statistics.median(scores):.1f}")
+        ax.axvline(
+            statistics.median(scores), color="#55A868", linestyle="--", label=f"median {statistics.median(scores):.1f}"
+        )
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if max_score > 0:
         ax.set_xlim(0, max_score)
@@ -211,6 +228,7 @@ def cells_figure(stats: list[CellStats]) -> bytes:
         ax.set_xlabel("% of graded students who passed")
         ax.set_title("Graded cells")
         ax.tick_params(axis="y", labelsize=8)
+
     return _figure_png(draw)
 
 
@@ -219,7 +237,7 @@ MAX_NAME_CHARS = 18  # a longer student id is shortened on the chart (the table 
 
 
 def short_name(student: str, limit: int = MAX_NAME_CHARS) -> str:
-    return student if len(student) <= limit else student[:limit - 1] + "\u2026"
+    return student if len(student) <= limit else student[: limit - 1] + "\u2026"
 
 
 def grading_times(results: dict[str, Result]) -> list[tuple[str, float]]:
@@ -238,8 +256,9 @@ def draw_grading_times(ax, results: dict[str, Result]) -> None:
     ax.set_xlim(left=0)
     ax.set_xlabel("seconds to grade")
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title("Time each notebook took to grade" + (f" (the {len(rows)} slowest of {graded})"
-                                                        if graded > len(rows) else ""))
+    ax.set_title(
+        "Time each notebook took to grade" + (f" (the {len(rows)} slowest of {graded})" if graded > len(rows) else "")
+    )
 
 
 def seconds_figure(results: dict[str, Result]) -> bytes:
@@ -249,13 +268,15 @@ def seconds_figure(results: dict[str, Result]) -> bytes:
 
 # ------------------------------------------------------------------ the page and the CSV files
 
+
 def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
 def write_assignment(settings: Settings, assignment: str, out_dir: Path) -> Path:
     """Write ``out_dir/<assignment>/`` (page, figures, CSV); returns the page's path."""
-    from helpers.instructor import diagnosis, notebooks as nbu
+    from helpers.instructor import diagnosis
+    from helpers.instructor import notebooks as nbu
 
     data = load_class(settings, assignment)
     folder = out_dir / assignment
@@ -284,54 +305,94 @@ def write_assignment(settings: Settings, assignment: str, out_dir: Path) -> Path
 
     # Every cell through outputs.csv_text: a student id such as "=2+5" is text there, never a formula.
     students_rows = [["student", "score", "max_score", "status", "seconds", "reason", "mistakes", "flags"]]
-    students_rows += [[student, r.score, r.max_score, r.status, r.seconds, r.reason,
-                       " ".join(c.mistake for c in r.cells if c.mistake), "; ".join(r.flags)]
-                      for student, r in sorted(data.results.items())]
+    students_rows += [
+        [
+            student,
+            r.score,
+            r.max_score,
+            r.status,
+            r.seconds,
+            r.reason,
+            " ".join(c.mistake for c in r.cells if c.mistake),
+            "; ".join(r.flags),
+        ]
+        for student, r in sorted(data.results.items())
+    ]
     students_rows += [[student, "", "", "not graded", "", why, "", ""] for student, why in sorted(data.absent.items())]
     atomic_write(folder / "students.csv", csv_text(students_rows))
     cells_rows = [["grade_id", "max_points", "graded", "passed", "share_passed", "point_biserial", "upper_lower_27"]]
-    cells_rows += [[s.grade_id, s.max_points, s.graded, s.passed, round(s.share_passed, 4),
-                    "" if s.point_biserial is None else round(s.point_biserial, 4),
-                    "" if s.upper_lower is None else round(s.upper_lower, 4)] for s in stats]
+    cells_rows += [
+        [
+            s.grade_id,
+            s.max_points,
+            s.graded,
+            s.passed,
+            round(s.share_passed, 4),
+            "" if s.point_biserial is None else round(s.point_biserial, 4),
+            "" if s.upper_lower is None else round(s.upper_lower, 4),
+        ]
+        for s in stats
+    ]
     atomic_write(folder / "cells.csv", csv_text(cells_rows))
     mistakes_rows = [["function", "mistake", "count", "students"]]
     mistakes_rows += [[function, mistake, len(students), " ".join(students)] for function, mistake, students in named]
     atomic_write(folder / "mistakes.csv", csv_text(mistakes_rows))
 
     e = html.escape
-    def img(name):
-        return (f'<img alt="{e(name)}" src="data:image/png;base64,{base64.b64encode(figures[name]).decode()}">'
-                if name in figures else "")
 
-    summary = (f"{len(graded)} graded of {len(data.results) + len(data.absent)} students; "
-               + (f"mean {statistics.mean(scores):.1f}, median {statistics.median(scores):.1f} of {max_score:g}"
-                  if scores else "no scores yet"))
+    def img(name):
+        return (
+            f'<img alt="{e(name)}" src="data:image/png;base64,{base64.b64encode(figures[name]).decode()}">'
+            if name in figures
+            else ""
+        )
+
+    summary = f"{len(graded)} graded of {len(data.results) + len(data.absent)} students; " + (
+        f"mean {statistics.mean(scores):.1f}, median {statistics.median(scores):.1f} of {max_score:g}"
+        if scores
+        else "no scores yet"
+    )
     cell_rows = "".join(
         f"<tr{' class=low' if s.point_biserial is not None and s.point_biserial < LOW_DISCRIMINATION else ''}>"
         f"<td><code>{e(s.grade_id)}</code><div class=d>{e(descriptions.get(s.grade_id, ''))}</div></td>"
         f"<td class=n>{s.max_points:g}</td><td class=n>{100 * s.share_passed:.0f}% ({s.passed}/{s.graded})</td>"
-        f"<td class=n>{_fmt(s.point_biserial)}</td><td class=n>{_fmt(s.upper_lower)}</td></tr>" for s in stats)
+        f"<td class=n>{_fmt(s.point_biserial)}</td><td class=n>{_fmt(s.upper_lower)}</td></tr>"
+        for s in stats
+    )
     by_function: dict[str, list] = defaultdict(list)
     for function, mistake, students in named:
         by_function[function].append((mistake, students))
     mistake_html = "".join(
         f"<h3><code>{e(function)}</code></h3><table class=m><colgroup><col style='width:55%'><col style='width:10%'>"
         f"<col style='width:35%'></colgroup><tr><th>mistake</th><th>students</th><th>who</th></tr>"
-        + "".join(f"<tr><td><code>{e(m)}</code><div class=d>{e(catalogue.get(m, {}).get('explanation', ''))}</div></td>"
-                  f"<td class=n>{len(s)}</td><td class=who>{e(', '.join(s))}</td></tr>" for m, s in rows)
-        + "</table>" for function, rows in sorted(by_function.items(), key=lambda kv: -sum(len(s) for _, s in kv[1])))
+        + "".join(
+            f"<tr><td><code>{e(m)}</code><div class=d>{e(catalogue.get(m, {}).get('explanation', ''))}</div></td>"
+            f"<td class=n>{len(s)}</td><td class=who>{e(', '.join(s))}</td></tr>"
+            for m, s in rows
+        )
+        + "</table>"
+        for function, rows in sorted(by_function.items(), key=lambda kv: -sum(len(s) for _, s in kv[1]))
+    )
     student_rows = "".join(
         f"<tr{' class=low' if r.status != 'graded' or r.flags else ''}><td>{e(student)}</td>"
         f"<td class=n>{f'{r.score:g} / {r.max_score:g}' if r.status == 'graded' else '–'}</td>"
         f"<td>{e(r.status)}<div class=d>{e(r.reason)}</div></td><td class=n>{r.seconds:.1f}</td>"
-        f"<td>{'<br>'.join(e(flag) for flag in r.flags)}</td></tr>" for student, r in sorted(data.results.items()))
-    student_rows += "".join(f"<tr class=low><td>{e(student)}</td><td class=n>–</td><td>not graded<div class=d>"
-                            f"{e(why)}</div></td><td class=n>–</td><td></td></tr>"
-                            for student, why in sorted(data.absent.items()))
+        f"<td>{'<br>'.join(e(flag) for flag in r.flags)}</td></tr>"
+        for student, r in sorted(data.results.items())
+    )
+    student_rows += "".join(
+        f"<tr class=low><td>{e(student)}</td><td class=n>–</td><td>not graded<div class=d>"
+        f"{e(why)}</div></td><td class=n>–</td><td></td></tr>"
+        for student, why in sorted(data.absent.items())
+    )
     issue_rows = "".join(f"<tr><td>{e(s)}</td><td>{e(w)}</td><td>{e(r)}</td></tr>" for s, w, r in issues)
     seconds = [r.seconds for r in graded]
-    time_text = (f"median {statistics.median(seconds):.1f} s, slowest {max(seconds):.1f} s "
-                 f"({max(graded, key=lambda r: r.seconds).student}), total {sum(seconds):.0f} s" if seconds else "")
+    time_text = (
+        f"median {statistics.median(seconds):.1f} s, slowest {max(seconds):.1f} s "
+        f"({max(graded, key=lambda r: r.seconds).student}), total {sum(seconds):.0f} s"
+        if seconds
+        else ""
+    )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Class report: {e(assignment)}</title>
 <style>
@@ -348,21 +409,28 @@ table.m {{ table-layout: fixed; }} table.s td:first-child {{ word-break: break-a
 <h2>Score distribution</h2>{img("scores.png")}
 <h2>Students</h2>
 <p>Every student with a submission, by id; highlighted rows were not graded to the end or are flagged (see below).</p>
-<table class=s><tr><th>student</th><th>score</th><th>status</th><th>seconds</th><th>flags</th></tr>{student_rows}</table>
+<table class=s><tr><th>student</th><th>score</th><th>status</th><th>seconds</th><th>flags</th></tr>{
+        student_rows
+    }</table>
 <h2>Graded cells</h2>
 <p>Share of graded students who passed each cell, and its discrimination: the point-biserial correlation with the
 score on the other cells, and the upper-lower index (passed among the top 27% minus among the bottom 27%).
 Highlighted rows discriminate little (point-biserial under {LOW_DISCRIMINATION}).</p>
 {img("cells.png")}
-<table><tr><th>cell</th><th>points</th><th>passed</th><th>point-biserial</th><th>upper-lower 27%</th></tr>{cell_rows}</table>
+<table><tr><th>cell</th><th>points</th><th>passed</th><th>point-biserial</th><th>upper-lower 27%</th></tr>{
+        cell_rows
+    }</table>
 <h2>Named mistakes</h2>
 <p>The catalogue's mistakes that the grader recognised, by function, most frequent first.</p>
 {mistake_html or "<p>No mistake was named.</p>"}
 <h2>Notebooks that did not run through, submissions flagged</h2>
 <p>Flagged: graded, but the exchange says the submission may not be the student's own (a timestamp in the future, or
 written by another Unix user).</p>
-{f"<table><tr><th>student</th><th>what</th><th>reason</th></tr>{issue_rows}</table>" if issues else
- "<p>None: every notebook was graded to its end, and none is flagged.</p>"}
+{
+        f"<table><tr><th>student</th><th>what</th><th>reason</th></tr>{issue_rows}</table>"
+        if issues
+        else "<p>None: every notebook was graded to its end, and none is flagged.</p>"
+    }
 <h2>Time to grade</h2><p>{e(time_text)}</p>{img("seconds.png")}
 <p class=d>From {len(data.results)} grade.json files under autograded/; CSV: students.csv, cells.csv, mistakes.csv.</p>
 </body></html>

@@ -26,8 +26,9 @@ REPEAT_SECONDS = 0.5
 
 def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
     """Have ``thread_id`` raise ``exception`` at its next instruction (None: cancel a pending one)."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id),
-                                               ctypes.py_object(exception) if exception else None)
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exception) if exception else None
+    )
 
 
 class Deadline:
@@ -49,7 +50,7 @@ class Deadline:
     def left(self) -> float:
         return self.end - time.monotonic()
 
-    def __enter__(self) -> "Deadline":
+    def __enter__(self) -> Deadline:
         self._thread_id = threading.get_ident()
         self.end = time.monotonic() + self.seconds
         self._watchdog = threading.Thread(target=self._watch, daemon=True, name="grader-deadline")

@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from helpers import calls, messages, wire
-from helpers.instructor import catalogue, notebooks as nbu
+from helpers.instructor import catalogue
+from helpers.instructor import notebooks as nbu
 from helpers.model_compare import canonical_rows, describe_model
 from helpers.solutions import solution_namespace
 
@@ -76,6 +77,7 @@ class _Entry:
 
 # ------------------------------------------------------------------ the catalogue, built in the grader
 
+
 def load_catalogue(root: Path, assignment: str) -> list[dict]:
     """The wrong variants (with ``explanation`` and ``hint``) of ``source/<assignment>/wrong_variants.json``."""
     return list(catalogue.load_variants(root, assignment, "wrong")["variants"])
@@ -98,19 +100,24 @@ class Diagnoser:
         self.assignment = assignment
         self.source_nb = source_nb
         self.answers = {nbu.grade_id(c): c.source for c in nbu.solution_cells(source_nb)}
-        self.entries = [_Entry(e["name"], e["cell"], e.get("explanation") or e.get("description", ""),
-                               e.get("hint", "")) for e in entries]
+        self.entries = [
+            _Entry(e["name"], e["cell"], e.get("explanation") or e.get("description", ""), e.get("hint", ""))
+            for e in entries
+        ]
         self._variants = {e["name"]: e for e in entries}
         self._namespaces: dict[str, dict] = {}
         self.parameters = parameters or (lambda name: None)
         self.output_names = output_names or {}
-        self.source_key = hashlib.sha256(json.dumps([self.answers, entries], sort_keys=True, default=str)
-                                         .encode()).hexdigest()
+        self.source_key = hashlib.sha256(
+            json.dumps([self.answers, entries], sort_keys=True, default=str).encode()
+        ).hexdigest()
 
     def function_of(self, entry: _Entry):
         """The entry's wrong function, exec'd here from the source solutions with its edit applied."""
         if entry.name not in self._namespaces:
-            self._namespaces[entry.name] = edited_namespace(self.assignment, self.source_nb, [self._variants[entry.name]])
+            self._namespaces[entry.name] = edited_namespace(
+                self.assignment, self.source_nb, [self._variants[entry.name]]
+            )
         return self._namespaces[entry.name][entry.function]
 
     # -------------------------------------------------------------- the one entry point
@@ -126,8 +133,9 @@ class Diagnoser:
         if not recorded:
             return Diagnosis()
         last = recorded[-1]
-        if last.outcome.error and (last.outcome.error.get("undefined_function")
-                                   or last.outcome.error.get("ename") == "NotImplementedError"):
+        if last.outcome.error and (
+            last.outcome.error.get("undefined_function") or last.outcome.error.get("ename") == "NotImplementedError"
+        ):
             return Diagnosis()
         matched = self.matching_entries(function, recorded)
         for args, kwargs in probes if matched and probe is not None else ():
@@ -145,8 +153,9 @@ class Diagnoser:
         probed = []
         if last.outcome.error is not None and probe is not None:  # a crash: which property of the input decides
             probed = [Call(function, args, kwargs, None, probe(args, kwargs)) for args, kwargs in probes]
-        shape = describe_error_shape(function, recorded, reference, self.parameters(function),
-                                     self.output_names.get(function), probed)
+        shape = describe_error_shape(
+            function, recorded, reference, self.parameters(function), self.output_names.get(function), probed
+        )
         return Diagnosis("", messages.pattern_line(shape)) if shape else Diagnosis()
 
     def matching_entries(self, function: str, recorded: list[Call], among=None) -> list[_Entry]:
@@ -209,14 +218,15 @@ def _run(function, call: Call) -> calls.Outcome:
 
 # ------------------------------------------------------------------ "the same outcome"
 
+
 def same_outcome(student: calls.Outcome, variant: calls.Outcome) -> bool:
     """Both raised the same error, or both returned the same values (and observed the same things)."""
     if student.error is not None or variant.error is not None:
         if student.error is None or variant.error is None:
             return False
-        return (student.error.get("ename") == variant.error.get("ename")
-                and _message_key(student.error.get("message"), student.error.get("ename"))
-                == _message_key(variant.error.get("message"), variant.error.get("ename")))
+        return student.error.get("ename") == variant.error.get("ename") and _message_key(
+            student.error.get("message"), student.error.get("ename")
+        ) == _message_key(variant.error.get("message"), variant.error.get("ename"))
     if not same_value(student.result, variant.result, student.args, student.kwargs):
         return False
     observed = {k: v for k, v in (student.observations or {}).items() if k != "error"}
@@ -319,8 +329,14 @@ class _KerasFingerprint:
             for layer in model.layers:
                 weights = layer.get_weights()
                 if weights:
-                    layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(w.dtype) if w.ndim == 1 else
-                                       rng.standard_normal(w.shape).astype(w.dtype) * 0.3 for w in weights])
+                    layer.set_weights(
+                        [
+                            rng.uniform(0.5, 1.5, w.shape).astype(w.dtype)
+                            if w.ndim == 1
+                            else rng.standard_normal(w.shape).astype(w.dtype) * 0.3
+                            for w in weights
+                        ]
+                    )
             X = np.random.default_rng(1).standard_normal((2, *shapes[0][1:])).astype("float32")
             return tuple(np.round(np.asarray(model(X, training=t)), 4).tobytes() for t in (False, True))
         except Exception:  # noqa: BLE001 - a graph that cannot run is described by its layers
@@ -349,14 +365,16 @@ def same_keras(a, b, args, kwargs) -> bool:
 
 # ------------------------------------------------------------------ generic detectors
 
+
 def _ordinal(k: int, count: int, names) -> str:
     if names and k < len(names):
         return names[k]
     return f"returned value {k + 1} of {count}"
 
 
-def describe_error_shape(function: str, recorded: list[Call], reference, parameters=None, output_names=None,
-                         probed: list[Call] = ()) -> str:
+def describe_error_shape(
+    function: str, recorded: list[Call], reference, parameters=None, output_names=None, probed: list[Call] = ()
+) -> str:
     """One sentence on the shape of the error of the last call, or '' where nothing clear stands out.
 
     ``probed`` are more calls of ``function`` (the diagnosis probes): where the last call raised, they
@@ -395,9 +413,12 @@ def _crash_on_one_input(function: str, recorded: list[Call], parameters, probed:
     passing = [_features(c, parameters) for c in calls_seen if c.outcome.error is None]
     # What every failing input has and no input that ran has: the trigger (one property, not a list of suspects,
     # wherever the probes can tell them apart).
-    trigger = [text for key, (value, text) in failing[0].items()
-               if all(f.get(key, (None,))[0] == value for f in failing)
-               and all(p.get(key, (None,))[0] != value for p in passing)]
+    trigger = [
+        text
+        for key, (value, text) in failing[0].items()
+        if all(f.get(key, (None,))[0] == value for f in failing)
+        and all(p.get(key, (None,))[0] != value for p in passing)
+    ]
     ename = recorded[-1].outcome.error.get("ename", "an error")
     return messages.crash_on_one_input(function, len(ran), ename, trigger)
 
@@ -419,8 +440,11 @@ def _features(call: Call, parameters) -> dict:
             found[key] = (value, f"{key}={value!r}")
         elif isinstance(value, np.ndarray) and value.ndim == 4:
             h, w = value.shape[1:3]
-            words = (messages._("{name} is not square (height {h}, width {w})") if h != w
-                     else messages._("{name} is square ({h}x{w})"))
+            words = (
+                messages._("{name} is not square (height {h}, width {w})")
+                if h != w
+                else messages._("{name} is square ({h}x{w})")
+            )
             found[f"{key}:square"] = (h == w, words.format(name=key, h=h, w=w))
         elif isinstance(value, (tuple, list)) and depth == 0:
             for k, item in enumerate(value):

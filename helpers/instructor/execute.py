@@ -213,20 +213,36 @@ class _GuardedClient(NotebookClient):
             size = len(json.dumps(data[wire.MIME]))
             self._record_chars[cell_index] = used + size
             if used + size > MAX_RECORD_CHARS:
-                LOGGER.info("cell %d: a result of %d characters dropped (over %d for the cell)", cell_index, size,
-                         MAX_RECORD_CHARS)
-                outs.append(new_output("stream", name="stderr",
-                                       text=f"\n[result dropped: more than {MAX_RECORD_CHARS:,} characters]\n"))
+                LOGGER.info(
+                    "cell %d: a result of %d characters dropped (over %d for the cell)",
+                    cell_index,
+                    size,
+                    MAX_RECORD_CHARS,
+                )
+                outs.append(
+                    new_output(
+                        "stream", name="stderr", text=f"\n[result dropped: more than {MAX_RECORD_CHARS:,} characters]\n"
+                    )
+                )
                 return None
             return super().output(outs, msg, display_id, cell_index)
-        size = len(str(content.get("text", ""))) + len(str(content.get("data", ""))) + len(str(content.get("traceback", "")))
+        size = (
+            len(str(content.get("text", "")))
+            + len(str(content.get("data", "")))
+            + len(str(content.get("traceback", "")))
+        )
         used = self._output_chars.get(cell_index, 0)
         self._output_chars[cell_index] = used + size
         if used + size > self.max_output_chars and msg.get("msg_type") != "error":
             if used <= self.max_output_chars:
                 LOGGER.info("cell %d: output cut at %d characters", cell_index, self.max_output_chars)
-                outs.append(new_output("stream", name="stderr",
-                                       text=f"\n[output cut: this cell printed more than {self.max_output_chars:,} characters]\n"))
+                outs.append(
+                    new_output(
+                        "stream",
+                        name="stderr",
+                        text=f"\n[output cut: this cell printed more than {self.max_output_chars:,} characters]\n",
+                    )
+                )
             return None
         return super().output(outs, msg, display_id, cell_index)
 
@@ -251,7 +267,7 @@ class CappedLog:
         self._thread = threading.Thread(target=self._drain, daemon=True, name="kernel-log")
         self._thread.start()
 
-    def __enter__(self) -> "CappedLog":
+    def __enter__(self) -> CappedLog:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -265,7 +281,7 @@ class CappedLog:
             chunk = chunk[room:]
         if chunk:
             self.tail += chunk
-            del self.tail[:-self.keep]
+            del self.tail[: -self.keep]
 
     def _drain(self) -> None:
         try:
@@ -327,19 +343,37 @@ class ExecutionReport:
 # likely mistake (probes included), and waiting for the judge to be made; the grader adds its own set-up
 # before the kernel starts and, after its last cell, the rest: the kernel's end, the job's clean-up, the
 # scores, the autograded notebook and the feedback.
-PHASES = ("grader set-up", "kernel start", "set-up cell", "student cells", "calls in the kernel",
-          "checks in the grader", "diagnosis", "waiting for the judge", "clean-up and writing")
+PHASES = (
+    "grader set-up",
+    "kernel start",
+    "set-up cell",
+    "student cells",
+    "calls in the kernel",
+    "checks in the grader",
+    "diagnosis",
+    "waiting for the judge",
+    "clean-up and writing",
+)
 
 
 def _cell_failed(cell) -> bool:
     return any(out.get("output_type") == "error" for out in cell.get("outputs", []))
 
 
-def execute_notebook(nb: nbformat.NotebookNode, env: dict[str, str], timeout: int,
-                     startup_timeout: int = 120, max_output_chars: int = 200_000,
-                     replayable=lambda cell: True, sandbox_spec: "sandbox.SandboxSpec | None" = None,
-                     workdir: str | None = None, log_path: str | None = None, make_judge=None,
-                     is_test=lambda cell: False, notebook_timeout: int = 0) -> ExecutionReport:
+def execute_notebook(
+    nb: nbformat.NotebookNode,
+    env: dict[str, str],
+    timeout: int,
+    startup_timeout: int = 120,
+    max_output_chars: int = 200_000,
+    replayable=lambda cell: True,
+    sandbox_spec: sandbox.SandboxSpec | None = None,
+    workdir: str | None = None,
+    log_path: str | None = None,
+    make_judge=None,
+    is_test=lambda cell: False,
+    notebook_timeout: int = 0,
+) -> ExecutionReport:
     """Execute ``nb`` in place (outputs are written into its cells) and report each cell's status.
 
     The kernel runs in ``sandbox_spec.workdir`` (or ``workdir``) and, with a spec, inside the sandbox;
@@ -348,15 +382,30 @@ def execute_notebook(nb: nbformat.NotebookNode, env: dict[str, str], timeout: in
     ``make_judge(socket_dir)`` gives the :class:`~helpers.instructor.judge.Judge` of the cells for
     which ``is_test(cell)`` holds; it is called in a thread while the kernel starts (:class:`MadeMeanwhile`).
     """
-    with tempfile.TemporaryDirectory(prefix=sandbox.scratch_prefix("kernel"), dir=sandbox.scratch_root()) as socket_dir, \
-            CappedLog(log_path) as log:
+    with (
+        tempfile.TemporaryDirectory(prefix=sandbox.scratch_prefix("kernel"), dir=sandbox.scratch_root()) as socket_dir,
+        CappedLog(log_path) as log,
+    ):
         if sandbox_spec is not None and sandbox_spec.uid is not None:
             os.chown(socket_dir, sandbox_spec.uid, sandbox_spec.uid)
         cwd = sandbox_spec.workdir if sandbox_spec is not None else (workdir or os.getcwd())
         judge = MadeMeanwhile(make_judge, socket_dir) if make_judge is not None else None
         try:
-            return _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
-                            sandbox_spec, log, judge, is_test, notebook_timeout)
+            return _execute(
+                nb,
+                cwd,
+                env,
+                timeout,
+                startup_timeout,
+                max_output_chars,
+                replayable,
+                socket_dir,
+                sandbox_spec,
+                log,
+                judge,
+                is_test,
+                notebook_timeout,
+            )
         finally:
             if judge is not None:
                 judge.close()
@@ -378,7 +427,7 @@ class MadeMeanwhile:
     def _make(self, make, *args) -> None:
         try:
             self._made = make(*args)
-        except BaseException as exc:  # whatever it is, get() raises it in the grading thread
+        except BaseException as exc:  # noqa: BLE001 - whatever it is, get() raises it in the grading thread
             self._error = exc
 
     def get(self):
@@ -393,8 +442,21 @@ class MadeMeanwhile:
             self._made.close()
 
 
-def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayable, socket_dir,
-             sandbox_spec, log, judge=None, is_test=lambda cell: False, notebook_timeout=0) -> ExecutionReport:
+def _execute(
+    nb,
+    cwd,
+    env,
+    timeout,
+    startup_timeout,
+    max_output_chars,
+    replayable,
+    socket_dir,
+    sandbox_spec,
+    log,
+    judge=None,
+    is_test=lambda cell: False,
+    notebook_timeout=0,
+) -> ExecutionReport:
     report = ExecutionReport()
     started = time.monotonic()
     budget_end = started + notebook_timeout if notebook_timeout else None
@@ -403,12 +465,21 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
         nb.cells[k].outputs = []
         nb.cells[k].execution_count = None
     client = _GuardedClient(
-        nb, timeout=timeout, startup_timeout=startup_timeout, kernel_name="python3",
-        allow_errors=True, interrupt_on_timeout=True, record_timing=False,
+        nb,
+        timeout=timeout,
+        startup_timeout=startup_timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        record_timing=False,
         error_on_timeout={"ename": "CellTimeoutError", "evalue": f"cell ran longer than {timeout} s", "traceback": []},
-        iopub_timeout=4, raise_on_iopub_timeout=False, shutdown_kernel="immediate",
-        resources={"metadata": {"path": cwd}}, max_output_chars=max_output_chars,
-        sandbox_spec=sandbox_spec, socket_dir=socket_dir,
+        iopub_timeout=4,
+        raise_on_iopub_timeout=False,
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": cwd}},
+        max_output_chars=max_output_chars,
+        sandbox_spec=sandbox_spec,
+        socket_dir=socket_dir,
         # Unix sockets instead of TCP ports: nothing listens on the network, and no port clashes
         # between parallel workers.
         # The socket path must be absolute: the kernel runs in another working folder.
@@ -421,8 +492,11 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
             starting = time.monotonic()
             with client.setup_kernel(env=env, stdout=log.writer, stderr=log.writer):
                 if report.restarts:
-                    _replay(client, nb, [k for k in code[:position] if report.statuses.get(k) == "ok"
-                                         and replayable(nb.cells[k])])
+                    _replay(
+                        client,
+                        nb,
+                        [k for k in code[:position] if report.statuses.get(k) == "ok" and replayable(nb.cells[k])],
+                    )
                 report.spent("kernel start", time.monotonic() - starting)
                 while position < len(code):
                     index = code[position]
@@ -435,16 +509,23 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                         if budget_end is not None:  # the wait is the grader's, not the notebook's
                             budget_end += time.monotonic() - waited
                     if budget_end is not None and time.monotonic() >= budget_end:
-                        LOGGER.info("the notebook used up its %d s: %d code cells not run", notebook_timeout,
-                                 len(code) - position)
+                        LOGGER.info(
+                            "the notebook used up its %d s: %d code cells not run",
+                            notebook_timeout,
+                            len(code) - position,
+                        )
                         for rest in code[position:]:
                             report.statuses[rest] = "not run"
-                            nb.cells[rest].outputs = [_error_output(
-                                "NotRun", f"not run: the notebook used up its {notebook_timeout} s")]
+                            nb.cells[rest].outputs = [
+                                _error_output("NotRun", f"not run: the notebook used up its {notebook_timeout} s")
+                            ]
                         position = len(code)
                         break
-                    cell_timeout = timeout if budget_end is None else \
-                        max(1, min(timeout, int(budget_end - time.monotonic() + 0.999)))
+                    cell_timeout = (
+                        timeout
+                        if budget_end is None
+                        else max(1, min(timeout, int(budget_end - time.monotonic() + 0.999)))
+                    )
                     client.timeout = cell_timeout
                     client.timed_out = False
                     cell_started = time.monotonic()
@@ -472,8 +553,13 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
                     if client.timed_out:
                         LOGGER.info("cell %d ran past its %d s and was interrupted", index, cell_timeout)
                         report.statuses[index] = "timeout"
-                        cell.outputs.append(_error_output("CellTimeoutError", report.reasons.get(index) or
-                                                          f"this cell ran longer than {cell_timeout} s and was interrupted"))
+                        cell.outputs.append(
+                            _error_output(
+                                "CellTimeoutError",
+                                report.reasons.get(index)
+                                or f"this cell ran longer than {cell_timeout} s and was interrupted",
+                            )
+                        )
                         position += 1
                         if not _responsive(client):
                             raise _KernelStuck()
@@ -508,8 +594,10 @@ def _execute(nb, cwd, env, timeout, startup_timeout, max_output_chars, replayabl
 def lost_because(exc: BaseException) -> str:
     """Why the kernel was restarted during a cell, in the student's terms."""
     if isinstance(exc, IopubLost) or isinstance(exc.__cause__, IopubLost):
-        return (f"this cell sent one output larger than the grader accepts ({MAX_KERNEL_MESSAGE_BYTES >> 20} MB): "
-                "it was dropped and the kernel restarted")
+        return (
+            f"this cell sent one output larger than the grader accepts ({MAX_KERNEL_MESSAGE_BYTES >> 20} MB): "
+            "it was dropped and the kernel restarted"
+        )
     return "the kernel died while running this cell (crash, os._exit or memory limit)"
 
 

@@ -19,7 +19,8 @@ import re
 
 import mistune
 
-from helpers import notebook_cells as nbu, pages
+from helpers import notebook_cells as nbu
+from helpers import pages
 from helpers.i18n import gettext as _
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -32,12 +33,14 @@ class _Renderer(mistune.HTMLRenderer):
         return pages.code_html(code) + "\n"
 
 
-_MARKDOWN = mistune.create_markdown(escape=True, renderer=_Renderer(escape=True),
-                                    plugins=["table", "strikethrough", "math"])
+_MARKDOWN = mistune.create_markdown(
+    escape=True, renderer=_Renderer(escape=True), plugins=["table", "strikethrough", "math"]
+)
 _MARKDOWN.renderer.register("inline_math", lambda _, tex: pages.math_html(tex))
 _MARKDOWN.renderer.register("block_math", lambda _, tex: pages.math_html(tex, display=True))
 
-STYLE = """
+STYLE = (
+    """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222;
   line-height: 1.45; }
 table { border-collapse: collapse; margin: 1rem 0; }
@@ -58,7 +61,9 @@ pre.code { background: #f6f8fa; border-left: 3px solid #8a9; padding: .5rem; mar
 .part pre { margin: 0; font-family: inherit; font-size: inherit; }
 td .part { margin: 0 0 .3rem; }
 img { max-width: 100%; }
-""" + pages.CODE_CSS
+"""
+    + pages.CODE_CSS
+)
 
 # The class of each labelled part of a message (pages.MESSAGE_LABELS), and the heading of the first part.
 PART_CLASSES = {"": "failure", "Likely mistake": "mistake", "Hint": "hint"}
@@ -81,8 +86,10 @@ def message_html(message: str) -> str:
     for label, text in pages.message_parts(after_grading(message)):
         name = _(label or FAILURE_LABEL)
         css = PART_CLASSES.get(label, "note")
-        blocks.append(f'<div class="part {css}"><span class="name">{html.escape(name)}</span>'
-                      f"<pre>{html.escape(_ANSI.sub('', text))}</pre></div>")
+        blocks.append(
+            f'<div class="part {css}"><span class="name">{html.escape(name)}</span>'
+            f"<pre>{html.escape(_ANSI.sub('', text))}</pre></div>"
+        )
     return "".join(blocks)
 
 
@@ -91,12 +98,12 @@ def _pre(text: str, css: str = "") -> str:
 
 
 # Bounds on the work one page costs, whatever a notebook holds: the rest is summarised.
-MAX_MARKDOWN_CHARS = 20_000      # one markdown cell rendered as prose (longer: shown as plain text, cut)
-MAX_PAGE_MARKDOWN = 400_000      # markdown rendered as prose in one page
-MAX_CELL_CHARS = 100_000         # one cell's code or one text output
-MAX_PAGE_CHARS = 4_000_000       # text of one page
-MAX_IMAGE_BYTES = 2 << 20        # one figure
-MAX_PAGE_IMAGES = 12 << 20       # figures of one page
+MAX_MARKDOWN_CHARS = 20_000  # one markdown cell rendered as prose (longer: shown as plain text, cut)
+MAX_PAGE_MARKDOWN = 400_000  # markdown rendered as prose in one page
+MAX_CELL_CHARS = 100_000  # one cell's code or one text output
+MAX_PAGE_CHARS = 4_000_000  # text of one page
+MAX_IMAGE_BYTES = 2 << 20  # one figure
+MAX_PAGE_IMAGES = 12 << 20  # figures of one page
 
 
 class _Budget:
@@ -144,9 +151,12 @@ def _verdict_label(grade_id: str, verdict) -> tuple[str, str]:
     passed = verdict.points >= verdict.max_points
     state = "passed" if passed else "failed"
     mark = _("\u2713 passed") if passed else _("\u2717 failed")
-    return (_("Test {grade_id} \u00b7 {points} / {max_points} points").format(
-        grade_id=grade_id, points=f"{verdict.points:g}", max_points=f"{verdict.max_points:g}")
-        + f' \u00b7 <span class="{state}">{mark}</span>'), state
+    return (
+        _("Test {grade_id} \u00b7 {points} / {max_points} points").format(
+            grade_id=grade_id, points=f"{verdict.points:g}", max_points=f"{verdict.max_points:g}"
+        )
+        + f' \u00b7 <span class="{state}">{mark}</span>'
+    ), state
 
 
 def _code_cell(cell, source: str, outputs: str, verdicts: dict, budget: _Budget) -> str:
@@ -158,8 +168,10 @@ def _code_cell(cell, source: str, outputs: str, verdicts: dict, budget: _Budget)
         why = ""
         if verdict is not None and state == "failed" and verdict.message:
             why = f'<div class="verdict">{message_html(budget.text(verdict.message))}</div>'
-        return (f'<div class="cell test {state}"><div class="label">{label}</div>{code}{why}'
-                f'<div class="out">{outputs}</div></div>')
+        return (
+            f'<div class="cell test {state}"><div class="label">{label}</div>{code}{why}'
+            f'<div class="out">{outputs}</div></div>'
+        )
     label = ""
     if nbu.is_solution(cell):
         label = '<div class="label">' + _("Your code: {grade_id}").format(grade_id=html.escape(gid)) + "</div>"
@@ -177,8 +189,11 @@ def render(nb, title: str, summary_html: str, verdicts: dict | None = None) -> s
     """
     budget = _Budget()
     verdicts = verdicts or {}
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             f"<style>{STYLE}</style></head><body>", summary_html]
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body>",
+        summary_html,
+    ]
     for cell in nb.cells:
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
@@ -200,8 +215,12 @@ def render(nb, title: str, summary_html: str, verdicts: dict | None = None) -> s
             outputs = "".join(_output_html(out, budget) for out in shown)
             parts.append(_code_cell(cell, source, outputs, verdicts, budget))
     if budget.dropped:
-        parts.append("<p><em>" + _("{dropped} characters of this notebook are not shown: the page shows at most "
-                                   "{limit}.").format(dropped=f"{budget.dropped:,}", limit=f"{MAX_PAGE_CHARS:,}")
-                     + "</em></p>")
+        parts.append(
+            "<p><em>"
+            + _("{dropped} characters of this notebook are not shown: the page shows at most {limit}.").format(
+                dropped=f"{budget.dropped:,}", limit=f"{MAX_PAGE_CHARS:,}"
+            )
+            + "</em></p>"
+        )
     parts.append("</body></html>")
     return "\n".join(parts)

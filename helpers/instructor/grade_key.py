@@ -55,8 +55,10 @@ GRADING_CODE = (
 # Code that decides the verdicts of one assignment only: its check module, and what only it uses.
 ASSIGNMENT_CODE = {
     "cnn_step_by_step": ("helpers/checks/cnn_step_by_step.py",),
-    "cnn_application": ("helpers/checks/cnn_application.py",
-                        "helpers/signs.py"),  # its check trains on the SIGNS data with the course's mini-batches
+    "cnn_application": (
+        "helpers/checks/cnn_application.py",
+        "helpers/signs.py",
+    ),  # its check trains on the SIGNS data with the course's mini-batches
     "residual_networks": ("helpers/checks/residual_networks.py",),
 }
 
@@ -78,8 +80,7 @@ NOT_JUDGING = {
 
 # Settings that say where things are or who runs them, never what a notebook earns; every other
 # setting is in the key, so that one added later counts until it is named here.
-SETTINGS_NOT_JUDGING = frozenset({"root", "course_id", "db_url", "folders", "directory_structure",
-                                  "sandbox_uid_base"})
+SETTINGS_NOT_JUDGING = frozenset({"root", "course_id", "db_url", "folders", "directory_structure", "sandbox_uid_base"})
 
 CATALOGUE = "wrong_variants.json"
 
@@ -118,13 +119,22 @@ def judged_by(settings: Settings, assignment: str, package_root: Path | None = N
     key = {
         "code": _files(package, GRADING_CODE),
         "checks": _files(package, ASSIGNMENT_CODE.get(assignment, (f"helpers/checks/{assignment}.py",))),
-        "reference": {p.relative_to(package).as_posix(): _digest(p)
-                      for p in sorted(reference.glob(f"{assignment}.*")) if p.is_file()},
-        "source": {_course_name(settings, course_source / f"{assignment}.ipynb"):
-                   _digest(course_source / f"{assignment}.ipynb")},
+        "reference": {
+            p.relative_to(package).as_posix(): _digest(p)
+            for p in sorted(reference.glob(f"{assignment}.*"))
+            if p.is_file()
+        },
+        "source": {
+            _course_name(settings, course_source / f"{assignment}.ipynb"): _digest(
+                course_source / f"{assignment}.ipynb"
+            )
+        },
         "catalogue": {_course_name(settings, course_source / CATALOGUE): _digest(course_source / CATALOGUE)},
-        "settings": {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)
-                     if f.name not in SETTINGS_NOT_JUDGING},
+        "settings": {
+            f.name: getattr(settings, f.name)
+            for f in dataclasses.fields(settings)
+            if f.name not in SETTINGS_NOT_JUDGING
+        },
     }
     return json.loads(json.dumps(key, default=str))  # as it reads back from grade.json, to compare like with like
 

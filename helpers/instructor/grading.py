@@ -26,12 +26,13 @@ from pathlib import Path
 import nbformat
 
 from helpers import i18n
-from helpers.instructor import diagnosis, grader_log, judge, notebooks as nbu, sandbox
+from helpers.instructor import diagnosis, grader_log, judge, sandbox
+from helpers.instructor import notebooks as nbu
 from helpers.instructor.execute import execute_notebook
 from helpers.instructor.grader_log import LOGGER
 from helpers.instructor.inert import inert_notebook
-from helpers.instructor.outputs import atomic_write
 from helpers.instructor.merge import copy_submitted_files, merge_submission
+from helpers.instructor.outputs import atomic_write
 from helpers.instructor.settings import Settings, SettingsError
 from helpers.instructor.verdict import CellScore, Result, score_cells
 
@@ -48,8 +49,21 @@ def sha256_file(path: Path) -> str:
 # ------------------------------------------------------------------ one submission
 
 # The kernel's environment is built from this allowlist (and the values set below), nothing else.
-KERNEL_ENV_ALLOWED = ("PATH", "LANG", "LANGUAGE", "TZ", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "LC_NUMERIC",
-                      "SIGNS_DATA_DIR", "VIRTUAL_ENV", "COURSE_FAST", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+KERNEL_ENV_ALLOWED = (
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "LC_NUMERIC",
+    "SIGNS_DATA_DIR",
+    "VIRTUAL_ENV",
+    "COURSE_FAST",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+)
 
 
 def kernel_env(threads: int, lang: str = i18n.DEFAULT) -> dict[str, str]:
@@ -64,8 +78,13 @@ def kernel_env(threads: int, lang: str = i18n.DEFAULT) -> dict[str, str]:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                 "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+    for name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "TF_NUM_INTRAOP_THREADS",
+        "TF_NUM_INTEROP_THREADS",
+    ):
         env[name] = str(max(1, threads))
     # The kernel must find the same Python (and `helpers`) as this process.
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "/usr/bin:/bin")
@@ -148,8 +167,15 @@ def probe_sandbox(settings: Settings, announce: bool = True) -> str:
     set up: a kernel never runs with the grader's rights unless the configuration says so. With
     ``announce``, an unsandboxed run says so on stderr (the command's own call; workers stay quiet).
     """
-    key = (settings.sandbox, settings.sandbox_uid_base, settings.cpu_seconds, settings.memory_mb,
-           settings.max_processes, settings.tmp_mb, str(settings.root))
+    key = (
+        settings.sandbox,
+        settings.sandbox_uid_base,
+        settings.cpu_seconds,
+        settings.memory_mb,
+        settings.max_processes,
+        settings.tmp_mb,
+        str(settings.root),
+    )
     if key not in _PROBED:
         problem = _sandbox_problem(settings) if settings.sandbox else None
         if problem:
@@ -160,15 +186,20 @@ def probe_sandbox(settings: Settings, announce: bool = True) -> str:
                 "code was run. Grade where it works (as root with util-linux's unshare, or "
                 "with unprivileged user namespaces), or grade without it by setting "
                 "c.CourseGrader.sandbox = False in nbgrader_config.py: students' code then runs "
-                f"{who}, with only the resource and time limits (the README's \"Isolation\" section).")
+                f'{who}, with only the resource and time limits (the README\'s "Isolation" section).'
+            )
         _PROBED[key] = ("root" if os.geteuid() == 0 else "userns") if settings.sandbox else "off"
         LOGGER.info("kernels are isolated by the sandbox: %s", _PROBED[key])
     if announce and _PROBED[key] == "off":
         who = "as ROOT" if os.geteuid() == 0 else f"as {_user_name()}, with all of your rights"
-        print(f"WARNING: the sandbox is off (c.CourseGrader.sandbox = False in nbgrader_config.py): students' "
-              f"code runs {who}, with no namespaces and no user of its own. It can read the hidden tests in "
-              "source/, change the gradebook and other students' files, reach the network and leave processes "
-              "running; only the resource and time limits apply.", file=sys.stderr, flush=True)
+        print(
+            f"WARNING: the sandbox is off (c.CourseGrader.sandbox = False in nbgrader_config.py): students' "
+            f"code runs {who}, with no namespaces and no user of its own. It can read the hidden tests in "
+            "source/, change the gradebook and other students' files, reach the network and leave processes "
+            "running; only the resource and time limits apply.",
+            file=sys.stderr,
+            flush=True,
+        )
     return _PROBED[key]
 
 
@@ -176,8 +207,11 @@ def _sandbox_problem(settings: Settings) -> str | None:
     """Why a kernel cannot start in the configured sandbox here, or None: the real start, tried once."""
     mode, why = sandbox.namespace_probe()
     if mode is None:
-        needs = "namespaces of its own (mount, network, PID, IPC)" if os.geteuid() == 0 else \
-            "unprivileged user namespaces (the grader is not root)"
+        needs = (
+            "namespaces of its own (mount, network, PID, IPC)"
+            if os.geteuid() == 0
+            else "unprivileged user namespaces (the grader is not root)"
+        )
         return f"it needs {needs}, and {why}"
     user = job_user(settings)
     try:
@@ -201,26 +235,40 @@ def _user_name() -> str:
         return f"uid {os.geteuid()}"
 
 
-def grade_notebook(settings: Settings, assignment: str, student: str, notebook_path: Path | None,
-                   out_dir: Path, threads: int = 1) -> Result:
+def grade_notebook(
+    settings: Settings, assignment: str, student: str, notebook_path: Path | None, out_dir: Path, threads: int = 1
+) -> Result:
     """Grade one notebook file; the executed notebook goes to ``out_dir``. Never raises for a bad notebook."""
     with grader_log.job(f"{student}/{assignment}"):
         result = _grade_notebook(settings, assignment, student, notebook_path, out_dir, threads)
-        LOGGER.info("%s: %g/%g points in %.1f s%s", result.status, result.score, result.max_score, result.seconds,
-                    "".join(f"; {note}" for note in result.notes))
+        LOGGER.info(
+            "%s: %g/%g points in %.1f s%s",
+            result.status,
+            result.score,
+            result.max_score,
+            result.seconds,
+            "".join(f"; {note}" for note in result.notes),
+        )
         return result
 
 
-def _grade_notebook(settings: Settings, assignment: str, student: str, notebook_path: Path | None,
-                    out_dir: Path, threads: int) -> Result:
+def _grade_notebook(
+    settings: Settings, assignment: str, student: str, notebook_path: Path | None, out_dir: Path, threads: int
+) -> Result:
     began = time.monotonic()
     _reset_peak_memory()  # Result.grader_peak_mb: this notebook's, not the worker's earlier ones'
     source = nbu.read_notebook(settings.notebook("source", assignment))
     release = nbu.read_notebook(settings.notebook("release", assignment))
     max_score = sum(nbu.points(c) for c in nbu.test_cells(source))
-    result = Result(student=student, assignment=assignment, score=0.0, max_score=max_score, status="graded",
-                    source_sha256=sha256_file(settings.notebook("source", assignment)),
-                    graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    result = Result(
+        student=student,
+        assignment=assignment,
+        score=0.0,
+        max_score=max_score,
+        status="graded",
+        source_sha256=sha256_file(settings.notebook("source", assignment)),
+        graded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
     student_nb = None
     if notebook_path is None or not os.path.lexists(notebook_path):
         result.status, result.reason = "missing", f"no notebook {assignment}.ipynb was submitted"
@@ -231,8 +279,10 @@ def _grade_notebook(settings: Settings, assignment: str, student: str, notebook_
         except nbu.NotebookError as exc:
             result.status, result.reason = "invalid", str(exc)
     if student_nb is None:
-        result.cells = [CellScore(nbu.grade_id(c), 0.0, nbu.points(c), result.status, result.reason,
-                                  nbu.docstring_line(c.source)) for c in nbu.test_cells(source)]
+        result.cells = [
+            CellScore(nbu.grade_id(c), 0.0, nbu.points(c), result.status, result.reason, nbu.docstring_line(c.source))
+            for c in nbu.test_cells(source)
+        ]
         return result
 
     result.lang = i18n.notebook_language(student_nb)
@@ -251,13 +301,17 @@ def _grade_notebook(settings: Settings, assignment: str, student: str, notebook_
         workdir = job_dir / "work"
         workdir.mkdir(mode=0o700)
         if notebook_path is not None:  # the submission's other files (data, images) sit beside the notebook
-            result.notes += copy_submitted_files(notebook_path.parent, workdir, settings.max_file_bytes,
-                                                 settings.submitted_files_mb << 20, settings.submitted_files)
+            result.notes += copy_submitted_files(
+                notebook_path.parent,
+                workdir,
+                settings.max_file_bytes,
+                settings.submitted_files_mb << 20,
+                settings.submitted_files,
+            )
         user = job_user(settings)  # this job's own: never shared with another job, even in this process
         uid = user.uid if user is not None else None
         spec = sandbox_spec(settings, workdir, uid)
-        cgroups = sandbox.KernelCgroups.create(f"{uid or 0}-{job_dir.name[-8:]}", spec.memory_bytes,
-                                               spec.max_processes)
+        cgroups = sandbox.KernelCgroups.create(f"{uid or 0}-{job_dir.name[-8:]}", spec.memory_bytes, spec.max_processes)
         spec.cgroups = cgroups.paths if cgroups else []
         if uid is not None:
             for path in [workdir, *workdir.iterdir()]:
@@ -267,19 +321,31 @@ def _grade_notebook(settings: Settings, assignment: str, student: str, notebook_
 
         def make_judge(socket_dir: str):
             with _stderr_to_devnull():  # TensorFlow's start-up chatter (absl, CUDA probes) is not for the terminal
-                return judge.Judge(assignment, source, socket_dir, uid, settings.timeout,
-                                   diagnosis.load_catalogue(settings.root, assignment))
+                return judge.Judge(
+                    assignment,
+                    source,
+                    socket_dir,
+                    uid,
+                    settings.timeout,
+                    diagnosis.load_catalogue(settings.root, assignment),
+                )
 
         set_up = time.monotonic() - began
         with i18n.reading(result.lang):  # the judge's messages in the notebook's language too
-            report = execute_notebook(merged, env=kernel_env(threads, result.lang), timeout=settings.timeout,
-                                      startup_timeout=settings.startup_timeout,
-                                      max_output_chars=settings.max_output_chars,
-                                      replayable=lambda cell: nbu.grade_id(cell) not in test_ids,
-                                      sandbox_spec=spec, workdir=str(workdir),
-                                      log_path=str(out_dir / "kernel.log"), make_judge=make_judge,
-                                      is_test=lambda cell: nbu.grade_id(cell) in test_ids,
-                                      notebook_timeout=settings.notebook_timeout)
+            report = execute_notebook(
+                merged,
+                env=kernel_env(threads, result.lang),
+                timeout=settings.timeout,
+                startup_timeout=settings.startup_timeout,
+                max_output_chars=settings.max_output_chars,
+                replayable=lambda cell: nbu.grade_id(cell) not in test_ids,
+                sandbox_spec=spec,
+                workdir=str(workdir),
+                log_path=str(out_dir / "kernel.log"),
+                make_judge=make_judge,
+                is_test=lambda cell: nbu.grade_id(cell) in test_ids,
+                notebook_timeout=settings.notebook_timeout,
+            )
     finally:
         if user is not None:
             user.release()  # whatever this job's kernel started, however it hid, ends with it; then the uid is free

@@ -63,8 +63,17 @@ COURSE_FILES = ("nbgrader_config.py", "source", "release")
 # The lines `setup` appends to the course folder's nbgrader_config.py for the class's edition (--lang).
 EDITION_MARK = "# The class server's edition (course hub setup --lang)"
 # In the checkout, what a student must not read (solutions, hidden tests, other students' work).
-CLOSED_IN_CHECKOUT = ("source", "tests", ".git", "submitted", "autograded", "feedback", "exchange",
-                      "gradebook.db", "grades.csv")
+CLOSED_IN_CHECKOUT = (
+    "source",
+    "tests",
+    ".git",
+    "submitted",
+    "autograded",
+    "feedback",
+    "exchange",
+    "gradebook.db",
+    "grades.csv",
+)
 WRITABLE_IN_COURSE = ("submitted", "autograded", "feedback", "release")
 
 
@@ -109,12 +118,14 @@ class HubSettings:
     def load(cls, hub_dir: Path) -> HubSettings:
         path = Path(hub_dir) / "settings.json"
         if not path.is_file():
-            raise HubError(f"{hub_dir} holds no class server: run `course hub setup --roster FILE` first "
-                           f"(or pass --hub-dir).")
+            raise HubError(
+                f"{hub_dir} holds no class server: run `course hub setup --roster FILE` first (or pass --hub-dir)."
+            )
         return cls(**json.loads(path.read_text()))
 
 
 # ---------------------------------------------------------------------------------------------- roster
+
 
 def read_roster(path: Path) -> list[Member]:
     """The roster's members; a line that is wrong stops everything, naming the line and what to fix."""
@@ -124,15 +135,19 @@ def read_roster(path: Path) -> list[Member]:
         raise HubError(f"cannot read the roster {path}: {exc.strerror}") from None
     rows = list(csv.DictReader(text.splitlines()))
     if not rows or set(("id", "name", "group")) - set(rows[0]):
-        raise HubError(f"{path}: the roster needs a header line `id,name,group` and one line per person "
-                       f"(group: student or instructor)")
+        raise HubError(
+            f"{path}: the roster needs a header line `id,name,group` and one line per person "
+            f"(group: student or instructor)"
+        )
     members, seen = [], set()
     for number, row in enumerate(rows, start=2):
         member = Member(*(str(row.get(k) or "").strip() for k in ("id", "name", "group")))
         where = f"{path}, line {number}"
         if not USER_NAME.fullmatch(member.id):
-            raise HubError(f"{where}: {member.id!r} is not a Unix user name: use lower-case letters, digits, "
-                           f"'_' and '-', starting with a letter, at most 31 characters")
+            raise HubError(
+                f"{where}: {member.id!r} is not a Unix user name: use lower-case letters, digits, "
+                f"'_' and '-', starting with a letter, at most 31 characters"
+            )
         if member.group not in GROUPS:
             raise HubError(f"{where}: group {member.group!r}: write student or instructor")
         if member.id in seen:
@@ -153,6 +168,7 @@ def write_roster(path: Path, members: list[Member]) -> None:
 
 
 # -------------------------------------------------------------------------------------------- accounts
+
 
 def formgrade_group() -> str:
     return f"formgrade-{COURSE_ID}"
@@ -175,8 +191,19 @@ def ensure_account(member: Member) -> str | None:
         pwd.getpwnam(member.id)
     except KeyError:
         comment = f"{member.name.replace(':', ' ').replace(',', ' ')},,,,{ACCOUNT_MARK}"
-        _run(["useradd", "--create-home", "--key", "HOME_MODE=0700", "--shell", "/bin/bash", "--comment", comment,
-              member.id])
+        _run(
+            [
+                "useradd",
+                "--create-home",
+                "--key",
+                "HOME_MODE=0700",
+                "--shell",
+                "/bin/bash",
+                "--comment",
+                comment,
+                member.id,
+            ]
+        )
         password = secrets.token_urlsafe(12)
         _run(["chpasswd"], input=f"{member.id}:{password}\n")
         return password
@@ -208,6 +235,7 @@ def remove_account(user: str) -> None:
 
 # ------------------------------------------------------------------------------------------- the files
 
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -224,6 +252,7 @@ def _hub_pin() -> str:
 def install_jupyterhub() -> None:
     try:
         import jupyterhub  # noqa: F401  (only asks whether it is installed)
+
         return
     except ImportError:
         pass
@@ -238,8 +267,19 @@ def install_proxy(hub_dir: Path) -> Path:
     npm = shutil.which("npm")
     if not npm:
         raise HubError("npm is missing: install Node.js first (as root: apt-get install nodejs npm)")
-    _run([npm, "install", "--global", "--prefix", str(hub_dir / "node"), "--no-audit", "--no-fund",
-          f"configurable-http-proxy@{CHP_VERSION}"], timeout=600)
+    _run(
+        [
+            npm,
+            "install",
+            "--global",
+            "--prefix",
+            str(hub_dir / "node"),
+            "--no-audit",
+            "--no-fund",
+            f"configurable-http-proxy@{CHP_VERSION}",
+        ],
+        timeout=600,
+    )
     return chp
 
 
@@ -275,16 +315,16 @@ def make_course_folder(settings: HubSettings) -> None:
     course.mkdir(parents=True, exist_ok=True)
     edition = i18n.edition_folder(settings.lang)
     if not (checkout / edition / "cnn_step_by_step").is_dir():
-        raise HubError(f"--lang {settings.lang}: the checkout has no {edition}/ folder: build it with "
-                       f"`course release` first")
+        raise HubError(
+            f"--lang {settings.lang}: the checkout has no {edition}/ folder: build it with `course release` first"
+        )
     for name in dict.fromkeys([*COURSE_FILES, edition]):
         if not (course / name).exists():
             (shutil.copytree if (checkout / name).is_dir() else shutil.copy2)(checkout / name, course / name)
     set_edition(course / "nbgrader_config.py", settings.lang)
     for name in WRITABLE_IN_COURSE:
         (course / name).mkdir(exist_ok=True)
-    _run([str(venv_bin() / "course"), "--root", str(course), "setup", "--lang", settings.lang], cwd=course,
-         timeout=600)
+    _run([str(venv_bin() / "course"), "--root", str(course), "setup", "--lang", settings.lang], cwd=course, timeout=600)
     gid = _group_id(formgrade_group())
     for path in [course, *course.rglob("*")]:
         if path.is_symlink():
@@ -300,8 +340,11 @@ def set_edition(config: Path, lang: str) -> None:
     release folder that goes with it, so nbgrader's release_assignment and the exchange give students that
     edition and ``course grade`` reads it."""
     text = config.read_text(encoding="utf-8").split(f"\n{EDITION_MARK}\n")[0].rstrip("\n")
-    config.write_text(f"{text}\n\n{EDITION_MARK}\nc.CourseGrader.language = {lang!r}\n"
-                      f"c.CourseDirectory.release_directory = {i18n.edition_folder(lang)!r}\n", encoding="utf-8")
+    config.write_text(
+        f"{text}\n\n{EDITION_MARK}\nc.CourseGrader.language = {lang!r}\n"
+        f"c.CourseDirectory.release_directory = {i18n.edition_folder(lang)!r}\n",
+        encoding="utf-8",
+    )
 
 
 def _group_id(name: str) -> int:
@@ -325,7 +368,7 @@ def make_exchange(settings: HubSettings) -> None:
         os.chmod(path, mode)
 
 
-CLASS_NBGRADER_CONFIG = Template('''\
+CLASS_NBGRADER_CONFIG = Template("""\
 # nbgrader configuration of the class server, read by every user's server (JUPYTER_CONFIG_PATH).
 # Written by `course hub`; nbgrader's hub integration as in its demo_multiple_classes.
 from nbgrader.auth import JupyterHubAuthPlugin
@@ -337,10 +380,10 @@ c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = JupyterHubAuthPlugin
 # A hand-in counts only for the Unix user who made it (helpers/instructor/hub_exchange.py).
 c.ExchangeFactory.collect = "helpers.instructor.hub_exchange.OwnerCheckedCollect"
-''')
+""")
 
 
-CONFIG_TEMPLATE = Template('''\
+CONFIG_TEMPLATE = Template("""\
 # JupyterHub configuration of the class server. Written by `course hub` from settings.json and
 # roster.csv in this folder: edit those (or run `course hub roster add/drop`), not this file.
 c = get_config()  # noqa: F821
@@ -389,7 +432,7 @@ c.JupyterHub.load_roles = [
      "scopes": ["admin:users", "admin:groups", "admin:servers", "tokens"]},
 ]
 c.JupyterHub.services = [{"name": "course-roster", "api_token": open("$hub_dir/roster-token").read().strip()}]
-''')
+""")
 
 
 def render_config(settings: HubSettings, members: list[Member]) -> Path:
@@ -404,36 +447,63 @@ def render_config(settings: HubSettings, members: list[Member]) -> Path:
         authenticator, auth_comment, auth_extra = "pam", "PAM: the users' Unix passwords.", ""
     environment = server_environment(settings)
     text = CONFIG_TEMPLATE.substitute(
-        ip=settings.ip, port=settings.port, hub_port=settings.ports["hub"],
-        proxy_api_port=settings.ports["proxy_api"], chp=hub / "node" / "bin" / "configurable-http-proxy",
-        hub_dir=hub, authenticator=authenticator, auth_comment=auth_comment, auth_extra=auth_extra,
-        users=repr(users), instructors=repr(instructors), venv_bin=venv_bin(), mem=settings.mem,
-        cpu=settings.cpu, course_dir=settings.course_dir, environment=repr(environment),
-        student_group=student_group(), formgrade_group=formgrade_group())
+        ip=settings.ip,
+        port=settings.port,
+        hub_port=settings.ports["hub"],
+        proxy_api_port=settings.ports["proxy_api"],
+        chp=hub / "node" / "bin" / "configurable-http-proxy",
+        hub_dir=hub,
+        authenticator=authenticator,
+        auth_comment=auth_comment,
+        auth_extra=auth_extra,
+        users=repr(users),
+        instructors=repr(instructors),
+        venv_bin=venv_bin(),
+        mem=settings.mem,
+        cpu=settings.cpu,
+        course_dir=settings.course_dir,
+        environment=repr(environment),
+        student_group=student_group(),
+        formgrade_group=formgrade_group(),
+    )
     (hub / "jupyterhub_config.py").write_text(text)
     jupyter = hub / "jupyter"
     jupyter.mkdir(exist_ok=True)
     (jupyter / "nbgrader_config.py").write_text(
-        CLASS_NBGRADER_CONFIG.substitute(course=COURSE_ID, exchange=settings.exchange_root))
+        CLASS_NBGRADER_CONFIG.substitute(course=COURSE_ID, exchange=settings.exchange_root)
+    )
     return hub / "jupyterhub_config.py"
 
 
 # ------------------------------------------------------------------------------------------- commands
+
 
 def _require_root() -> None:
     if os.geteuid() != 0:
         raise HubError("run this as root: it creates Unix accounts and starts servers as their users")
 
 
-def setup(roster: Path, hub_dir: Path = DEFAULT_HUB_DIR, *, course_dir: Path | None = None,
-          exchange_root: Path = DEFAULT_EXCHANGE, ip: str = "127.0.0.1", port: int = 8000, lang: str = "en",
-          mem: str = "2G", cpu: float = 1.0, auth: str = "pam") -> tuple[HubSettings, dict[str, str]]:
+def setup(
+    roster: Path,
+    hub_dir: Path = DEFAULT_HUB_DIR,
+    *,
+    course_dir: Path | None = None,
+    exchange_root: Path = DEFAULT_EXCHANGE,
+    ip: str = "127.0.0.1",
+    port: int = 8000,
+    lang: str = "en",
+    mem: str = "2G",
+    cpu: float = 1.0,
+    auth: str = "pam",
+) -> tuple[HubSettings, dict[str, str]]:
     """Make the class server (see the module's docstring); the first passwords of the accounts it made."""
     _require_root()
     members = read_roster(roster)
     if auth == "dummy" and ip != "127.0.0.1":
-        raise HubError("the dummy authenticator (one shared password) is for tests: it binds to 127.0.0.1 "
-                       "only; use --auth pam on a real server")
+        raise HubError(
+            "the dummy authenticator (one shared password) is for tests: it binds to 127.0.0.1 "
+            "only; use --auth pam on a real server"
+        )
     if not re.fullmatch(r"[0-9]+(\.[0-9]+)?[KMGT]?", mem):
         raise HubError(f"--mem {mem!r}: write bytes with a unit, e.g. 2G or 512M")
     hub_dir = Path(hub_dir).resolve()
@@ -441,12 +511,20 @@ def setup(roster: Path, hub_dir: Path = DEFAULT_HUB_DIR, *, course_dir: Path | N
     os.chmod(hub_dir, 0o755)
     checkout = course_root()
     settings = HubSettings(
-        hub_dir=str(hub_dir), course_dir=str(Path(course_dir or hub_dir / "course").resolve()),
-        exchange_root=str(Path(exchange_root).resolve()), checkout=str(checkout), ip=ip, port=port,
-        lang=lang, mem=mem, cpu=cpu, auth=auth,
+        hub_dir=str(hub_dir),
+        course_dir=str(Path(course_dir or hub_dir / "course").resolve()),
+        exchange_root=str(Path(exchange_root).resolve()),
+        checkout=str(checkout),
+        ip=ip,
+        port=port,
+        lang=lang,
+        mem=mem,
+        cpu=cpu,
+        auth=auth,
         test_password=secrets.token_urlsafe(12) if auth == "dummy" else "",
         owner=next(m.id for m in members if m.group == "instructor"),
-        ports={"hub": _free_port(), "proxy_api": _free_port()})  # `start` picks them again
+        ports={"hub": _free_port(), "proxy_api": _free_port()},
+    )  # `start` picks them again
     install_jupyterhub()
     install_proxy(hub_dir)
     for change in open_environment_to_all(checkout):
@@ -501,8 +579,14 @@ def start(hub_dir: Path = DEFAULT_HUB_DIR, wait: float = 120) -> str:
     config = render_config(settings, read_roster(settings.path / "roster.csv"))
     log = open(settings.path / "hub.log", "ab")
     env = dict(os.environ, PATH=f"{venv_bin()}:{os.environ.get('PATH', '/usr/bin:/bin')}")
-    subprocess.Popen([str(venv_bin() / "jupyterhub"), "-f", str(config)], cwd=settings.path, stdout=log,
-                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    subprocess.Popen(
+        [str(venv_bin() / "jupyterhub"), "-f", str(config)],
+        cwd=settings.path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     url = f"http://{settings.ip}:{settings.port}/hub/api/"
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
@@ -541,8 +625,13 @@ def api(settings: HubSettings, method: str, path: str, body: dict | None = None,
     """The hub's REST API (as the course-roster service unless a token is given); the JSON answer."""
     token = token or (settings.path / "roster-token").read_text().strip()
     try:
-        answer = requests.request(method, f"http://{settings.ip}:{settings.port}/hub/api/{path}", json=body,
-                                  headers={"Authorization": f"token {token}"}, timeout=60)
+        answer = requests.request(
+            method,
+            f"http://{settings.ip}:{settings.port}/hub/api/{path}",
+            json=body,
+            headers={"Authorization": f"token {token}"},
+            timeout=60,
+        )
     except requests.RequestException as exc:
         raise HubError(f"the hub does not answer at {settings.ip}:{settings.port}: {exc}") from None
     if answer.status_code >= 400:
@@ -565,8 +654,9 @@ def roster_add(hub_dir: Path, member: Member) -> str | None:
         _save_passwords(settings.path, {member.id: password})
     render_config(settings, members)
     if _running_pid(settings):
-        api(settings, "POST", f"users/{member.id}", {"admin": member.group == "instructor"}) \
-            if _hub_user(settings, member.id) is None else None
+        api(settings, "POST", f"users/{member.id}", {"admin": member.group == "instructor"}) if _hub_user(
+            settings, member.id
+        ) is None else None
         api(settings, "POST", f"groups/{student_group()}/users", {"users": [member.id]})
         if member.group == "instructor":
             api(settings, "POST", f"groups/{formgrade_group()}/users", {"users": [member.id]})
@@ -607,10 +697,16 @@ def server_environment(settings: HubSettings, user: str | None = None) -> dict[s
         "PATH": f"{venv_bin()}:/usr/local/bin:/usr/bin:/bin",
         "JUPYTER_CONFIG_PATH": str(settings.path / "jupyter"),
         "COURSE_EXCHANGE_ROOT": settings.exchange_root,
-        "LANG": language, "LC_ALL": language, "LANGUAGE": {"zh": "zh_CN:zh", "en": "en"}[settings.lang],
+        "LANG": language,
+        "LC_ALL": language,
+        "LANGUAGE": {"zh": "zh_CN:zh", "en": "en"}[settings.lang],
         "COURSE_LANG": settings.lang,
     }
     if user:
-        environment.update(HOME=pwd.getpwnam(user).pw_dir, USER=user, JUPYTERHUB_USER=user,
-                           JUPYTERHUB_API_URL=f"http://127.0.0.1:{settings.ports['hub']}/hub/api")
+        environment.update(
+            HOME=pwd.getpwnam(user).pw_dir,
+            USER=user,
+            JUPYTERHUB_USER=user,
+            JUPYTERHUB_API_URL=f"http://127.0.0.1:{settings.ports['hub']}/hub/api",
+        )
     return environment

@@ -35,8 +35,12 @@ class OwnerCheckedCollect(ExchangeCollect):
             record = self._path_to_record(path)
             owner = owner_of(path)
             if owner != record["username"]:
-                self.log.error("refused: %s is filed under %s but was handed in by %s", record["filename"],
-                               record["username"], owner)
+                self.log.error(
+                    "refused: %s is filed under %s but was handed in by %s",
+                    record["filename"],
+                    record["username"],
+                    owner,
+                )
                 continue
             by_student.setdefault(record["username"], []).append(record)
         self.src_records = []

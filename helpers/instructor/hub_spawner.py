@@ -39,9 +39,11 @@ def cgroup_folders(name: str) -> dict[str, str]:
     v2_controllers = os.path.join(CGROUP_FS, "cgroup.controllers")
     if "<v2>" in own and os.path.isfile(v2_controllers) and "memory" in open(v2_controllers).read().split():
         return {"v2": os.path.join(CGROUP_FS + own["<v2>"], name)}
-    return {controller: os.path.join(CGROUP_FS, controller + own[controller], name)
-            for controller in ("memory", "cpu") if controller in own
-            and os.path.isdir(os.path.join(CGROUP_FS, controller))}
+    return {
+        controller: os.path.join(CGROUP_FS, controller + own[controller], name)
+        for controller in ("memory", "cpu")
+        if controller in own and os.path.isdir(os.path.join(CGROUP_FS, controller))
+    }
 
 
 class CourseSpawner(LocalProcessSpawner):
@@ -74,8 +76,9 @@ class CourseSpawner(LocalProcessSpawner):
                 with open(path, "w") as handle:
                     handle.write(value)
         except OSError as exc:
-            self.log.warning("%s's server starts WITHOUT memory/CPU limits: cannot make its cgroup (%s)",
-                             self.user.name, exc)
+            self.log.warning(
+                "%s's server starts WITHOUT memory/CPU limits: cannot make its cgroup (%s)", self.user.name, exc
+            )
             return []
         return folders
 

@@ -42,19 +42,47 @@ IMAGE_SCHEMES = ("http", "https")
 # it is given short cells only, and a few seconds per notebook; past either, cells are shown as plain text.
 MAX_MARKDOWN_CHARS = 5_000  # the course's longest prose cell has about 3,100
 MARKDOWN_SECONDS = 2.0
-NOTED_MIMES = 5                    # types named in a removal note (the rest are counted)
+NOTED_MIMES = 5  # types named in a removal note (the rest are counted)
 
 # Token types of nbconvert's parser that its renderer writes with their text escaped.
-INERT_TOKENS = frozenset({
-    "paragraph", "text", "emphasis", "strong", "codespan", "linebreak", "softbreak", "blank_line",
-    "heading", "thematic_break", "block_code", "block_quote", "block_text", "list", "list_item",
-    "task_list_item", "link", "image", "strikethrough", "table", "table_head", "table_body",
-    "table_row", "table_cell", "def_list", "def_list_head", "def_list_item", "block_math",
-    "inline_math", "latex_environment",
-})
+INERT_TOKENS = frozenset(
+    {
+        "paragraph",
+        "text",
+        "emphasis",
+        "strong",
+        "codespan",
+        "linebreak",
+        "softbreak",
+        "blank_line",
+        "heading",
+        "thematic_break",
+        "block_code",
+        "block_quote",
+        "block_text",
+        "list",
+        "list_item",
+        "task_list_item",
+        "link",
+        "image",
+        "strikethrough",
+        "table",
+        "table_head",
+        "table_body",
+        "table_row",
+        "table_cell",
+        "def_list",
+        "def_list_head",
+        "def_list_item",
+        "block_math",
+        "inline_math",
+        "latex_environment",
+    }
+)
 
-PLAIN_TEXT_NOTE = ("*[This cell held HTML, a link or an image that could act in a browser: "
-                   "its text is shown as it was written.]*")
+PLAIN_TEXT_NOTE = (
+    "*[This cell held HTML, a link or an image that could act in a browser: its text is shown as it was written.]*"
+)
 
 _PARSER = MarkdownWithMath(renderer=None)  # the parser Formgrader's exporter renders markdown with
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
@@ -100,8 +128,12 @@ def inert_output(output: dict) -> NotebookNode | None:
         return new_output("stream", name=name, text=_text(output.get("text", "")))
     if kind == "error":
         traceback = output.get("traceback") if isinstance(output.get("traceback"), list) else []
-        return new_output("error", ename=_text(output.get("ename", "")), evalue=_text(output.get("evalue", "")),
-                          traceback=[_text(line) for line in traceback])
+        return new_output(
+            "error",
+            ename=_text(output.get("ename", "")),
+            evalue=_text(output.get("evalue", "")),
+            traceback=[_text(line) for line in traceback],
+        )
     if kind not in ("display_data", "execute_result"):
         return None
     data = output.get("data") if isinstance(output.get("data"), dict) else {}
@@ -110,15 +142,19 @@ def inert_output(output: dict) -> NotebookNode | None:
     removed = [str(mime) for mime in data if mime not in kept and mime != "text/plain"]
     text = _text(data["text/plain"]) if "text/plain" in data else None
     if removed:
-        names = ", ".join(removed[:NOTED_MIMES]) + (f" and {len(removed) - NOTED_MIMES} more"
-                                                    if len(removed) > NOTED_MIMES else "")
+        names = ", ".join(removed[:NOTED_MIMES]) + (
+            f" and {len(removed) - NOTED_MIMES} more" if len(removed) > NOTED_MIMES else ""
+        )
         note = f"[{names} output removed: autograded notebooks keep only text and images]"
         text = note if text is None else f"{text}\n{note}"
     if text is not None:
         kept["text/plain"] = text
     metadata = output.get("metadata") if isinstance(output.get("metadata"), dict) else {}
-    sizes = {mime: {k: v for k, v in metadata[mime].items() if k in ("width", "height") and _is_number(v)}
-             for mime in kept if mime in IMAGE_MIMES and isinstance(metadata.get(mime), dict)}
+    sizes = {
+        mime: {k: v for k, v in metadata[mime].items() if k in ("width", "height") and _is_number(v)}
+        for mime in kept
+        if mime in IMAGE_MIMES and isinstance(metadata.get(mime), dict)
+    }
     sizes = {mime: size for mime, size in sizes.items() if size}
     if kind == "execute_result":
         return new_output(kind, data=kept, metadata=sizes, execution_count=_count(output.get("execution_count")))
@@ -172,7 +208,7 @@ def _is_inert(source: str, attachments: Collection[str]) -> bool:
 def _safe_url(url: str, image: bool, attachments: Collection[str]) -> bool:
     """Whether a browser following or loading ``url`` stays with plain documents and images."""
     if image and url.startswith(_ATTACHMENT):
-        return url[len(_ATTACHMENT):] in attachments  # nbconvert fails on a missing one
+        return url[len(_ATTACHMENT) :] in attachments  # nbconvert fails on a missing one
     # What a browser reads as the scheme: leading spaces and controls dropped, tabs and newlines removed.
     address = re.sub(r"[\t\n\r]", "", url).lstrip("".join(map(chr, range(33))))
     match = _SCHEME.match(address)
@@ -187,7 +223,7 @@ def _safe_url(url: str, image: bool, attachments: Collection[str]) -> bool:
 def _image_attachments(attachments) -> dict:
     """The attachments that are PNG or JPEG images in base64, each with those types only."""
     kept = {}
-    for name, bundle in (attachments.items() if isinstance(attachments, dict) else ()):
+    for name, bundle in attachments.items() if isinstance(attachments, dict) else ():
         images = {mime: _text(bundle[mime]) for mime in IMAGE_MIMES if isinstance(bundle, dict) and mime in bundle}
         images = {mime: payload for mime, payload in images.items() if _BASE64.fullmatch(payload)}
         if images:

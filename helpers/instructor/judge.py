@@ -43,7 +43,8 @@ from nbformat.v4 import new_output
 from helpers import calls, compare, messages, wire
 from helpers.checks import Solutions, new_run_seed, using_run_seed, using_solutions
 from helpers.compare import CheckFailure
-from helpers.instructor import diagnosis, notebooks as nbu
+from helpers.instructor import diagnosis
+from helpers.instructor import notebooks as nbu
 from helpers.instructor.deadline import Deadline
 from helpers.instructor.execute import KernelLost, ScratchKernel
 from helpers.instructor.grader_log import LOGGER
@@ -82,8 +83,12 @@ def trusted_setup(assignment: str, source_nb) -> tuple[dict, Solutions]:
         namespace: dict = {"__name__": "__course_judge__"}
         with contextlib.redirect_stdout(io.StringIO()):
             for cell in source_nb.cells:
-                if cell.cell_type == "code" and nbu.nbgrader_meta(cell).get("locked") and not nbu.is_test(cell) \
-                        and not nbu.is_solution(cell):
+                if (
+                    cell.cell_type == "code"
+                    and nbu.nbgrader_meta(cell).get("locked")
+                    and not nbu.is_test(cell)
+                    and not nbu.is_solution(cell)
+                ):
                     exec(compile(_strip_magics(cell.source), f"<setup {nbu.grade_id(cell)}>", "exec"), namespace)
             found = Solutions(assignment, solution_namespace(assignment, notebook=source_nb))
             found.stored()  # the examples' expected values, before any student's code is judged
@@ -107,11 +112,15 @@ def test_cell_parts(source: str, filename: str) -> list[tuple]:
             body, first, hidden = [], number, not hidden
         body.append(line)
     parts.append((first, body, hidden))
-    return [(compile("\n" * first + "".join(lines), filename, "exec"), concealed)
-            for first, lines, concealed in parts if "".join(lines).strip()]
+    return [
+        (compile("\n" * first + "".join(lines), filename, "exec"), concealed)
+        for first, lines, concealed in parts
+        if "".join(lines).strip()
+    ]
 
 
 # ------------------------------------------------------------------ the stand-ins' server
+
 
 class ReferenceServer:
     """Answers the kernel's stand-ins: the source solution's output for one dependency call.
@@ -185,9 +194,13 @@ class ReferenceServer:
             data = json.loads(request)
             name = data["function"]
             if not isinstance(name, str) or name not in self.allowed:
-                return {"error": {"ename": "RuntimeError",
-                                  "message": f"{name!r} cannot be asked for now (only the functions that the "
-                                             "function under test calls, while it runs)"}}
+                return {
+                    "error": {
+                        "ename": "RuntimeError",
+                        "message": f"{name!r} cannot be asked for now (only the functions that the "
+                        "function under test calls, while it runs)",
+                    }
+                }
             args, kwargs = wire.decode(data["args"]), wire.decode(data["kwargs"])
             if not isinstance(args, list) or not isinstance(kwargs, dict):
                 raise wire.Malformed("arguments must be a list and a dict")
@@ -208,10 +221,11 @@ class ReferenceServer:
 
 # ------------------------------------------------------------------ proxies of the student's functions
 
+
 class KernelFunction:
     """Stands for the student's function ``name`` in the grader; each call runs it in the kernel."""
 
-    def __init__(self, name: str, judge: "CellJudge"):
+    def __init__(self, name: str, judge: CellJudge):
         self.__name__ = self.__qualname__ = name
         self._judge = judge
 
@@ -228,6 +242,7 @@ class KernelFunction:
 
 # ------------------------------------------------------------------ one notebook's judge
 
+
 class CellJudge:
     """Runs the test cells of one notebook here; how the student's functions are called is a subclass's
     :meth:`call_in_kernel` (:class:`Judge`: in the student's kernel; :class:`LocalJudge`: in this process).
@@ -241,8 +256,9 @@ class CellJudge:
     diagnosis_seconds = DIAGNOSIS_SECONDS
     _deadline: Deadline | None = None  # of the work now under way: a test cell's, or a diagnosis's
 
-    def __init__(self, assignment: str, source_nb, timeout: int, catalogue: list[dict] | None = None,
-                 run_seed: int | None = None):
+    def __init__(
+        self, assignment: str, source_nb, timeout: int, catalogue: list[dict] | None = None, run_seed: int | None = None
+    ):
         self.assignment = assignment
         # The hidden tests' inputs of this notebook (helpers.checks.hidden_rng): drawn afresh for each
         # notebook graded, so nothing recorded in one round of feedback answers the next.
@@ -256,8 +272,9 @@ class CellJudge:
         self._cell: tuple | None = None  # (cell, index, deadline) of the test cell being judged
         self.proxies = {name: KernelFunction(name, self) for name in self.graded}
         self.function_of_test = nbu.function_of_tests(source_nb)
-        self.diagnoser = diagnosis.Diagnoser(assignment, source_nb, catalogue or [], self.parameters,
-                                             getattr(self.checks, "OUTPUT_NAMES", {}))
+        self.diagnoser = diagnosis.Diagnoser(
+            assignment, source_nb, catalogue or [], self.parameters, getattr(self.checks, "OUTPUT_NAMES", {})
+        )
         self.probes = getattr(self.checks, "DIAGNOSIS_PROBES", {})
         self.recorded: list[diagnosis.Call] = []  # the calls of the test cell being judged
         self.last_call: dict[str, diagnosis.Call] = {}  # function -> its latest call in this notebook
@@ -279,8 +296,9 @@ class CellJudge:
 
     # -------------------------------------------------------------- one test cell
 
-    def run_test_cell(self, kernel: ScratchKernel | None, cell, index: int,
-                      seconds: float | None = None) -> tuple[str, str]:
+    def run_test_cell(
+        self, kernel: ScratchKernel | None, cell, index: int, seconds: float | None = None
+    ) -> tuple[str, str]:
         """Judge ``cell`` (outputs written into it) within ``seconds`` (default ``timeout``); returns
         ('ok' | 'error' | 'timeout', the reason).
 
@@ -302,8 +320,12 @@ class CellJudge:
         self.recorded = []
         self.mistakes.pop(index, None)
         try:
-            with limit, contextlib.redirect_stdout(printed), using_solutions(self.solutions), \
-                    using_run_seed(self.run_seed):
+            with (
+                limit,
+                contextlib.redirect_stdout(printed),
+                using_solutions(self.solutions),
+                using_run_seed(self.run_seed),
+            ):
                 for code, hidden in test_cell_parts(cell.source, f"<test {nbu.grade_id(cell)}>"):
                     with compare.concealed() if hidden else contextlib.nullcontext():
                         exec(code, namespace)
@@ -311,8 +333,10 @@ class CellJudge:
             status = "timeout"
             if limit.fired:  # the time ran out here, not in the kernel
                 LOGGER.info("test cell %s: the grader's work ran past the cell's %s s", nbu.grade_id(cell), seconds)
-                reason = (f"the grader's work on what your code returned took longer than this cell's "
-                          f"{seconds} s (a network or an array too costly to check?)")
+                reason = (
+                    f"the grader's work on what your code returned took longer than this cell's "
+                    f"{seconds} s (a network or an array too costly to check?)"
+                )
         except KernelLost:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of the test code is the verdict
@@ -324,23 +348,29 @@ class CellJudge:
                     self.mistakes[index] = found.mistake
             printed.flush()
             ename = exc.ename if isinstance(exc, calls.FunctionError) else type(exc).__name__
-            cell.outputs.append(new_output("error", ename=ename, evalue=reason,
-                                           traceback=[messages.headline(ename, reason)]))
+            cell.outputs.append(
+                new_output("error", ename=ename, evalue=reason, traceback=[messages.headline(ename, reason)])
+            )
         finally:
             sys.stdout = stdout  # even if the deadline struck while a context was being left
             printed.flush()
             self._cell = None
             self._deadline = None
             self.recorded = []
-        LOGGER.debug("test cell %s: %s in %.2f s%s", nbu.grade_id(cell), status, time.monotonic() - began,
-                     f" ({self.mistakes[index]})" if index in self.mistakes else "")
+        LOGGER.debug(
+            "test cell %s: %s in %.2f s%s",
+            nbu.grade_id(cell),
+            status,
+            time.monotonic() - began,
+            f" ({self.mistakes[index]})" if index in self.mistakes else "",
+        )
         return status, reason
 
-    def _record(self, call: "diagnosis.Call") -> None:
+    def _record(self, call: diagnosis.Call) -> None:
         self.recorded.append(call)
         self.last_call[call.name] = call
 
-    def _diagnose(self, cell) -> "diagnosis.Diagnosis":
+    def _diagnose(self, cell) -> diagnosis.Diagnosis:
         """The likely mistake behind the failure of ``cell``, from the calls it made (never fails grading).
 
         A check may judge an outcome it obtained in an earlier cell (``model``'s one short run): where
@@ -362,8 +392,9 @@ class CellJudge:
         began, self._diagnosing = time.monotonic(), True
         try:
             with limit, contextlib.redirect_stdout(io.StringIO()), using_run_seed(self.run_seed):  # the probes' inputs
-                return self.diagnoser.diagnose(function, recorded, self.solutions.call, probe,
-                                               probes() if probes else ())
+                return self.diagnoser.diagnose(
+                    function, recorded, self.solutions.call, probe, probes() if probes else ()
+                )
         except (CellTimedOut, DiagnosisOverBudget):
             LOGGER.info("diagnosis of %s ran out of time: the cell fails unnamed", function)
             return diagnosis.Diagnosis()  # out of time while naming it: no name, the verdict stands
@@ -376,16 +407,29 @@ class CellJudge:
             self._diagnosing = False
             self.seconds["diagnosis"] += time.monotonic() - began
 
+
 class Judge(CellJudge):
     """The grader's judge: the student's functions run in the student's kernel, one scratch cell per call
     (:class:`~helpers.instructor.execute.ScratchKernel`); their dependencies are answered by a
     :class:`ReferenceServer` on a socket in the kernel's ``socket_dir``."""
 
-    def __init__(self, assignment: str, source_nb, socket_dir: str, uid: int | None, timeout: int,
-                 catalogue: list[dict] | None = None, run_seed: int | None = None):
+    def __init__(
+        self,
+        assignment: str,
+        source_nb,
+        socket_dir: str,
+        uid: int | None,
+        timeout: int,
+        catalogue: list[dict] | None = None,
+        run_seed: int | None = None,
+    ):
         super().__init__(assignment, source_nb, timeout, catalogue, run_seed)
-        self.server = ReferenceServer(os.path.join(socket_dir, "reference.sock"), uid, self.solutions,
-                                      getattr(self.checks, "dependency_call_allowed", None))
+        self.server = ReferenceServer(
+            os.path.join(socket_dir, "reference.sock"),
+            uid,
+            self.solutions,
+            getattr(self.checks, "dependency_call_allowed", None),
+        )
 
     def close(self) -> None:
         self.server.close()
@@ -398,22 +442,32 @@ class Judge(CellJudge):
         if left <= 0:
             raise CellTimedOut()
         depends_on = tuple(self.dependencies.get(name, ()))
-        request = {"function": name, "args": wire.encode(list(args)), "kwargs": wire.encode(dict(kwargs)),
-                   "harness": harness, "depends_on": list(depends_on),
-                   "callback": self.server.path if depends_on else None}
+        request = {
+            "function": name,
+            "args": wire.encode(list(args)),
+            "kwargs": wire.encode(dict(kwargs)),
+            "harness": harness,
+            "depends_on": list(depends_on),
+            "callback": self.server.path if depends_on else None,
+        }
         text = json.dumps(request)
         if len(text) > wire.MAX_MESSAGE_BYTES:
-            LOGGER.info("a call of %s refused: its inputs (%d bytes) are over %d", name, len(text), wire.MAX_MESSAGE_BYTES)
+            LOGGER.info(
+                "a call of %s refused: its inputs (%d bytes) are over %d", name, len(text), wire.MAX_MESSAGE_BYTES
+            )
             raise CheckFailure(f"the inputs of this call of {name} are too large to send")
         code = f"__import__('helpers.calls', fromlist=['serve']).serve({text!r})"
-        with self.server.answering(depends_on), \
-                self._deadline.paused() if self._deadline else contextlib.nullcontext():
+        with self.server.answering(depends_on), self._deadline.paused() if self._deadline else contextlib.nullcontext():
             started = time.monotonic()
             ran = self.kernel.run(code, index, left, doing=name)
         if not self._diagnosing:
             self.seconds["calls in the kernel"] += time.monotonic() - started
-        LOGGER.debug("call of %s in the kernel: %.2f s%s", name, time.monotonic() - started,
-                     ", out of time" if ran.timed_out else "")
+        LOGGER.debug(
+            "call of %s in the kernel: %.2f s%s",
+            name,
+            time.monotonic() - started,
+            ", out of time" if ran.timed_out else "",
+        )
         if ran.timed_out:
             raise CellTimedOut()
         outcome = self._outcome(name, args, kwargs, ran.outputs, cell)
@@ -433,19 +487,26 @@ class Judge(CellJudge):
                 cell.outputs.append(out)  # what the student's function printed or showed
         outcome = calls.Outcome(name=name, args=args, kwargs=kwargs)
         if not isinstance(message, dict):
-            outcome.error = {"ename": "RuntimeError",
-                             "message": "the notebook did not answer the call" + (f" ({failure})" if failure else "")}
+            outcome.error = {
+                "ename": "RuntimeError",
+                "message": "the notebook did not answer the call" + (f" ({failure})" if failure else ""),
+            }
             return outcome
         error = message.get("error")
         try:
             if error is not None:
                 if not isinstance(error, dict):
                     raise wire.Malformed("malformed error")
-                outcome.error = {"ename": str(error.get("ename", "Exception"))[:100],
-                                 "message": str(error.get("message", ""))[:2000],
-                                 "where": [[str(w[0])[:100], str(w[1])[:300]] for w in (error.get("where") or [])[:3]
-                                           if isinstance(w, list) and len(w) == 2],
-                                 "undefined_function": bool(error.get("undefined_function"))}
+                outcome.error = {
+                    "ename": str(error.get("ename", "Exception"))[:100],
+                    "message": str(error.get("message", ""))[:2000],
+                    "where": [
+                        [str(w[0])[:100], str(w[1])[:300]]
+                        for w in (error.get("where") or [])[:3]
+                        if isinstance(w, list) and len(w) == 2
+                    ],
+                    "undefined_function": bool(error.get("undefined_function")),
+                }
             else:
                 outcome.result = wire.decode(message.get("result"), inputs=wire.keras_inputs(args, kwargs))
             observations = wire.decode(message.get("observations") or {"__dict__": []})
@@ -495,22 +556,37 @@ class LocalJudge(CellJudge):
     never for grading a student's notebook, whose code must run in its sandboxed kernel.
     """
 
-    def __init__(self, assignment: str, source_nb, namespace: dict, catalogue: list[dict] | None = None,
-                 timeout: int = 600, run_seed: int | None = None):
+    def __init__(
+        self,
+        assignment: str,
+        source_nb,
+        namespace: dict,
+        catalogue: list[dict] | None = None,
+        timeout: int = 600,
+        run_seed: int | None = None,
+    ):
         super().__init__(assignment, source_nb, timeout, catalogue, run_seed)
         self.student = namespace
 
     def call_in_kernel(self, name: str, args: tuple, kwargs: dict, harness: str | None) -> calls.Outcome:
         function = self.student.get(name)
         if not callable(function):
-            outcome = calls.Outcome(name=name, args=args, kwargs=kwargs,
-                                    error={"ename": "NameError", "message": f"name {name!r} is not defined",
-                                           "undefined_function": True})
+            outcome = calls.Outcome(
+                name=name,
+                args=args,
+                kwargs=kwargs,
+                error={"ename": "NameError", "message": f"name {name!r} is not defined", "undefined_function": True},
+            )
         else:
             with contextlib.redirect_stdout(io.StringIO()):
-                outcome = calls.run(function, diagnosis._copy(args), diagnosis._copy(kwargs), harness=harness,
-                                    ask=lambda n, a, k: self.solutions.call(n, *a, **k),
-                                    depends_on=tuple(self.dependencies.get(name, ())))
+                outcome = calls.run(
+                    function,
+                    diagnosis._copy(args),
+                    diagnosis._copy(kwargs),
+                    harness=harness,
+                    ask=lambda n, a, k: self.solutions.call(n, *a, **k),
+                    depends_on=tuple(self.dependencies.get(name, ())),
+                )
             outcome.args, outcome.kwargs = args, kwargs
         self._record(diagnosis.Call(name, diagnosis._copy(args), diagnosis._copy(kwargs), harness, outcome))
         return outcome

@@ -21,8 +21,9 @@ import nbformat
 from helpers.instructor import notebooks as nbu
 
 
-def merge_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNode,
-                     student: nbformat.NotebookNode | None) -> tuple[nbformat.NotebookNode, list[str]]:
+def merge_submission(
+    source: nbformat.NotebookNode, release: nbformat.NotebookNode, student: nbformat.NotebookNode | None
+) -> tuple[nbformat.NotebookNode, list[str]]:
     """The notebook to execute, and notes on what had to be restored."""
     notes: list[str] = []
     release_cells = {nbu.grade_id(c): c for c in release.cells if nbu.grade_id(c)}
@@ -31,7 +32,7 @@ def merge_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNo
     extra_after: dict[str | None, list] = {}
     anchor = None
     seen_ids = []
-    for cell in (student.cells if student is not None else []):
+    for cell in student.cells if student is not None else []:
         gid = nbu.grade_id(cell)
         if gid in source_ids:
             if gid in seen_ids:
@@ -44,8 +45,11 @@ def merge_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNo
             continue
         if cell.get("cell_type") not in ("code", "markdown", "raw"):
             continue
-        extra = nbformat.v4.new_code_cell(cell.get("source", "")) if cell.get("cell_type") == "code" \
+        extra = (
+            nbformat.v4.new_code_cell(cell.get("source", ""))
+            if cell.get("cell_type") == "code"
             else copy.deepcopy(cell)
+        )
         extra.metadata = {}  # a student's cell can never claim to be graded
         extra_after.setdefault(anchor, []).append(extra)
 
@@ -91,8 +95,9 @@ def _size(count: int) -> str:
     return f"{count / (1 << 20):.0f} MB" if count >= 1 << 20 else f"{count:,} bytes"
 
 
-def copy_submitted_files(folder: Path, workdir: Path, limit: int, max_total: int = 100 << 20,
-                         max_count: int = 100) -> list[str]:
+def copy_submitted_files(
+    folder: Path, workdir: Path, limit: int, max_total: int = 100 << 20, max_count: int = 100
+) -> list[str]:
     """Copy the plain files beside a notebook into the kernel's folder; notes on what was refused and why.
 
     At most ``limit`` bytes a file, ``max_total`` bytes and ``max_count`` files in all (in name order):
@@ -116,8 +121,10 @@ def copy_submitted_files(folder: Path, workdir: Path, limit: int, max_total: int
             continue
         with contextlib.suppress(OSError):
             if stat.S_ISREG(item.lstat().st_mode) and total + item.lstat().st_size > max_total:
-                notes.append(f"{name} not copied: the files beside a notebook may hold {_size(max_total)} in all, "
-                             f"and {_size(total)} were taken by the files before it")
+                notes.append(
+                    f"{name} not copied: the files beside a notebook may hold {_size(max_total)} in all, "
+                    f"and {_size(total)} were taken by the files before it"
+                )
                 continue
         try:
             data = nbu.read_plain_file(item, min(limit, max_total - total))
@@ -128,6 +135,8 @@ def copy_submitted_files(folder: Path, workdir: Path, limit: int, max_total: int
             handle.write(data)
         copied, total = copied + 1, total + len(data)
     if folders:
-        shown = ", ".join(f"{name}/" for name in folders[:5]) + (f" and {len(folders) - 5} more" if len(folders) > 5 else "")
+        shown = ", ".join(f"{name}/" for name in folders[:5]) + (
+            f" and {len(folders) - 5} more" if len(folders) > 5 else ""
+        )
         notes.append(f"{shown} not copied: folders beside the notebook are not used")
     return notes

@@ -74,8 +74,9 @@ class CourseAutogradeExporter(NotebookExporter):
         student, assignment, notebook = _job(resources)
         settings = _settings(self)
         if notebook != assignment:
-            raise NotGradedByTheCourse(f"{notebook}.ipynb is not graded: the course grades {assignment}.ipynb "
-                                       f"of {assignment}.")
+            raise NotGradedByTheCourse(
+                f"{notebook}.ipynb is not graded: the course grades {assignment}.ipynb of {assignment}."
+            )
         if Path(filename).resolve().parent == settings.path("submitted", assignment, student).resolve():
             self._grade(settings, assignment, student)
         graded = settings.notebook("autograded", assignment, student)
@@ -88,17 +89,24 @@ class CourseAutogradeExporter(NotebookExporter):
         return self.from_notebook_node(nbformat.v4.new_notebook(cells=[says]), resources, **kw)
 
     def _grade(self, settings: Settings, assignment: str, student: str) -> None:
-        self.log.info("Grading %s/%s with the course's grader (as `%s`)", student, assignment,
-                      _grade_command(assignment, student))
-        proc = subprocess.run([sys.executable, "-m", __name__, str(settings.root), assignment, student],
-                              capture_output=True, text=True, errors="replace")
+        self.log.info(
+            "Grading %s/%s with the course's grader (as `%s`)", student, assignment, _grade_command(assignment, student)
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", __name__, str(settings.root), assignment, student],
+            capture_output=True,
+            text=True,
+            errors="replace",
+        )
         for line in (proc.stdout + proc.stderr).splitlines():
             if line.strip():
                 (self.log.info if proc.returncode == 0 else self.log.error)("course: %s", line)
         if proc.returncode != 0:
-            raise NotGradedByTheCourse(f"the course's grader could not grade {student}/{assignment} (see the lines "
-                                       f"above); fix what they say, then run `{_grade_command(assignment, student)}` "
-                                       "or Autograde again.")
+            raise NotGradedByTheCourse(
+                f"the course's grader could not grade {student}/{assignment} (see the lines "
+                f"above); fix what they say, then run `{_grade_command(assignment, student)}` "
+                "or Autograde again."
+            )
 
 
 class CourseFeedbackExporter(Exporter):
@@ -117,9 +125,11 @@ class CourseFeedbackExporter(Exporter):
         try:
             result = Result.from_json(stored.read_text())
         except (OSError, ValueError, TypeError, KeyError) as exc:
-            message = (f"no feedback for {student}/{assignment}: the course's grader has not graded it "
-                       f"({stored} cannot be read: {exc}). Run `{_grade_command(assignment, student)}` "
-                       "(or Formgrader's Autograde), then generate the feedback again.")
+            message = (
+                f"no feedback for {student}/{assignment}: the course's grader has not graded it "
+                f"({stored} cannot be read: {exc}). Run `{_grade_command(assignment, student)}` "
+                "(or Formgrader's Autograde), then generate the feedback again."
+            )
             self.log.error(message)
             raise NotGradedByTheCourse(message) from None
         shown = nb if result.status == "graded" else None  # as `course grade`: no notebook ran, the table alone
@@ -143,9 +153,11 @@ class ReleaseEdition(NbGraderPreprocessor):
         assignment = resources["nbgrader"]["assignment"]
         path = translations.catalogue_path(Path(coursedir.root), assignment, lang)
         if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing: {assignment} has no {lang} edition to release into "
-                                    f"{coursedir.release_directory}/. Run `course translations --lang {lang}` and "
-                                    f"translate it, or set c.CourseGrader.language = 'en' in nbgrader_config.py.")
+            raise FileNotFoundError(
+                f"{path} is missing: {assignment} has no {lang} edition to release into "
+                f"{coursedir.release_directory}/. Run `course translations --lang {lang}` and "
+                f"translate it, or set c.CourseGrader.language = 'en' in nbgrader_config.py."
+            )
         catalog = translations.read_catalogue(path, lang)
         return translations.translate_notebook(nb, translations.translations_of(catalog), lang), resources
 
@@ -161,14 +173,16 @@ def grade_one(root: Path, assignment: str, student: str) -> Result:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m helpers.instructor.nbgrader_hooks ROOT ASSIGNMENT STUDENT``: :func:`grade_one`, then one line."""
-    root, assignment, student = (argv if argv is not None else sys.argv[1:])
+    root, assignment, student = argv if argv is not None else sys.argv[1:]
     try:
         result = grade_one(Path(root), assignment, student)
     except (batch.GradingIncomplete, SettingsError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"{student}/{assignment}: {result.score:g} / {result.max_score:g} ({result.status}"
-          + (f": {result.reason})" if result.reason else ")"))
+    print(
+        f"{student}/{assignment}: {result.score:g} / {result.max_score:g} ({result.status}"
+        + (f": {result.reason})" if result.reason else ")")
+    )
     for note in result.notes:
         print(f"  {note}")
     return 0

@@ -32,16 +32,25 @@ from helpers.instructor.settings import course_paths
 # What nbstripout removes by default (nbstripout's own list, see `nbstripout --help`) and what this
 # course adds; the git filter gets the additions through `filter.nbstripout.extrakeys`.
 NBSTRIPOUT_DEFAULT_KEYS = (
-    "metadata.signature", "metadata.widgets", "cell.metadata.collapsed", "cell.metadata.ExecuteTime",
-    "cell.metadata.execution", "cell.metadata.heading_collapsed", "cell.metadata.hidden",
+    "metadata.signature",
+    "metadata.widgets",
+    "cell.metadata.collapsed",
+    "cell.metadata.ExecuteTime",
+    "cell.metadata.execution",
+    "cell.metadata.heading_collapsed",
+    "cell.metadata.hidden",
     "cell.metadata.scrolled",
 )
 EXTRA_KEYS = ("cell.metadata.trusted",)
 
 # What ipykernel's Python kernel reports (``IPythonKernel.language_info``), and Lab then writes.
 PYTHON_LANGUAGE_INFO = {
-    "codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py", "mimetype": "text/x-python",
-    "name": "python", "nbconvert_exporter": "python", "pygments_lexer": "ipython3",
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
     "version": platform.python_version(),
 }
 
@@ -79,8 +88,9 @@ def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     if nb.nbformat != 4:
         nb = nbformat.convert(nb, 4)
     nb.nbformat_minor = max(5, int(nb.get("nbformat_minor", 0)))
-    nb = strip_output(nb, keep_output=False, keep_count=False, keep_id=True,
-                      extra_keys=list(NBSTRIPOUT_DEFAULT_KEYS + EXTRA_KEYS))
+    nb = strip_output(
+        nb, keep_output=False, keep_count=False, keep_id=True, extra_keys=list(NBSTRIPOUT_DEFAULT_KEYS + EXTRA_KEYS)
+    )
     _stable_ids(nb.cells)
     info = nb.metadata.get("language_info") or {}
     if info.get("name", "python") == "python":
@@ -111,5 +121,7 @@ def normalize_file(path: Path) -> bool:
 def source_notebooks(root: Path, assignments=None) -> list[Path]:
     """``source/<id>/*.ipynb`` of the given assignments (default: all)."""
     paths = course_paths(root)
-    folders = [paths.path("source", a) for a in assignments] if assignments else sorted(paths.folder("source").iterdir())
+    folders = (
+        [paths.path("source", a) for a in assignments] if assignments else sorted(paths.folder("source").iterdir())
+    )
     return sorted(p for folder in folders if folder.is_dir() for p in folder.glob("*.ipynb"))

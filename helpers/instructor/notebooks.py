@@ -29,7 +29,25 @@ from helpers.notebook_cells import (
     test_cells,
 )
 
-__all__ = ["BEGIN_HIDDEN", "BEGIN_SOLUTION", "END_HIDDEN", "END_SOLUTION", "MAX_NOTEBOOK_BYTES", "NotebookError",
-           "docstring_line", "function_of_tests", "grade_id", "is_solution", "is_test", "nbgrader_meta", "points",
-           "read_cells", "read_notebook", "read_plain_file", "solution_cells", "solution_code",
-           "strip_hidden_tests", "test_cells"]
+__all__ = [
+    "BEGIN_HIDDEN",
+    "BEGIN_SOLUTION",
+    "END_HIDDEN",
+    "END_SOLUTION",
+    "MAX_NOTEBOOK_BYTES",
+    "NotebookError",
+    "docstring_line",
+    "function_of_tests",
+    "grade_id",
+    "is_solution",
+    "is_test",
+    "nbgrader_meta",
+    "points",
+    "read_cells",
+    "read_notebook",
+    "read_plain_file",
+    "solution_cells",
+    "solution_code",
+    "strip_hidden_tests",
+    "test_cells",
+]

@@ -17,7 +17,8 @@ from wcwidth import wcswidth
 
 from helpers import i18n, pages
 from helpers.i18n import gettext as _
-from helpers.instructor import feedback, notebooks as nbu
+from helpers.instructor import feedback
+from helpers.instructor import notebooks as nbu
 from helpers.instructor.settings import Settings
 from helpers.instructor.verdict import Result
 from helpers.paths import ASSIGNMENTS
@@ -53,16 +54,20 @@ def feedback_page(student: str, assignment: str, result: Result, nb=None) -> str
 
 
 def _feedback_page(student: str, assignment: str, result: Result, nb=None) -> str:
-    rows = "".join(f"<tr><td>{_html_escape(c.grade_id)}</td><td>{c.points:g} / {c.max_points:g}</td>"
-                   f"<td>{feedback.message_html(c.message) if c.points < c.max_points else ''}</td></tr>"
-                   for c in result.cells)
+    rows = "".join(
+        f"<tr><td>{_html_escape(c.grade_id)}</td><td>{c.points:g} / {c.max_points:g}</td>"
+        f"<td>{feedback.message_html(c.message) if c.points < c.max_points else ''}</td></tr>"
+        for c in result.cells
+    )
     note, flagged = _("Note:"), _("Flagged:")
     headings = "".join(f"<th>{text}</th>" for text in (_("test"), _("points"), _("why not full marks")))
-    summary = (f"<h1>{assignment}: {result.score:g} / {result.max_score:g}</h1>"
-               + (f"<p>{_html_escape(result.reason)}</p>" if result.reason else "")
-               + "".join(f"<p>{note} {_html_escape(n)}</p>" for n in result.notes)
-               + "".join(f"<p><strong>{flagged}</strong> {_html_escape(n)}</p>" for n in result.flags)
-               + f"<table><tr>{headings}</tr>{rows}</table>")
+    summary = (
+        f"<h1>{assignment}: {result.score:g} / {result.max_score:g}</h1>"
+        + (f"<p>{_html_escape(result.reason)}</p>" if result.reason else "")
+        + "".join(f"<p>{note} {_html_escape(n)}</p>" for n in result.notes)
+        + "".join(f"<p><strong>{flagged}</strong> {_html_escape(n)}</p>" for n in result.flags)
+        + f"<table><tr>{headings}</tr>{rows}</table>"
+    )
     if nb is None:
         return f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{summary}</body></html>"
     nb = copy.deepcopy(nb)
@@ -206,8 +211,11 @@ def update_csv(settings: Settings, results: list[Result]) -> Path:
     kept = []
     if path.is_file():  # the earlier rows, by column name: a column the file lacks stays empty
         with path.open(newline="") as handle:
-            kept = [[row.get(column) or "" for column in GRADES_HEADER] for row in csv.DictReader(handle)
-                    if (row.get("student"), row.get("assignment")) not in fresh]
+            kept = [
+                [row.get(column) or "" for column in GRADES_HEADER]
+                for row in csv.DictReader(handle)
+                if (row.get("student"), row.get("assignment")) not in fresh
+            ]
     atomic_write(path, csv_text([GRADES_HEADER] + kept + [_grades_row(r) for r in results]))
     return path
 
@@ -273,8 +281,9 @@ def sync_gradebook(settings: Settings, results: list[Result]) -> None:
             if r.assignment not in known:
                 continue  # not released yet from this folder: `course release` registers it
             gb.update_or_create_student(r.student)
-            gb.update_or_create_submission(r.assignment, r.student,
-                                           timestamp=submission_timestamp(settings, r.assignment, r.student))
+            gb.update_or_create_submission(
+                r.assignment, r.student, timestamp=submission_timestamp(settings, r.assignment, r.student)
+            )
             for c in r.cells:
                 try:
                     grade = gb.find_grade(c.grade_id, r.assignment, r.assignment, r.student)

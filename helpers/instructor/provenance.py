@@ -46,7 +46,7 @@ def flags(settings: Settings, student: str, assignment: str, now: dt.datetime | 
 
     ``now`` is the time of grading (UTC; default: now). Never raises for what is on disk.
     """
-    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
     submitted = settings.path("submitted", assignment, student)
     found: list[str] = []
     stamps: list[str] = []
@@ -64,15 +64,19 @@ def flags(settings: Settings, student: str, assignment: str, now: dt.datetime | 
         if when is None:
             found.append(f"its timestamp {stamp[:60]!r} is not a time (nbgrader writes one when the student submits)")
         elif when > now + CLOCK_SKEW:
-            found.append(f"its timestamp {stamp[:60]} lies in the future (graded at {now:%Y-%m-%d %H:%M:%S} UTC): "
-                         "nbgrader collect --update keeps it over every later hand-in of the student")
+            found.append(
+                f"its timestamp {stamp[:60]} lies in the future (graded at {now:%Y-%m-%d %H:%M:%S} UTC): "
+                "nbgrader collect --update keeps it over every later hand-in of the student"
+            )
     if check_owner and folders:
         owners = [_owners(folder) for folder in folders]
         if all(names - {student} for names in owners):  # no copy of these bytes came from the student's own user
             others = sorted(set().union(*owners) - {student})
-            found.append(f"handed in under the name {student} by the Unix user {', '.join(others)}: the exchange's "
-                         f"inbound folder {folders[0].name} is theirs. Anyone on this machine can write the "
-                         "exchange; ask the student before counting it")
+            found.append(
+                f"handed in under the name {student} by the Unix user {', '.join(others)}: the exchange's "
+                f"inbound folder {folders[0].name} is theirs. Anyone on this machine can write the "
+                "exchange; ask the student before counting it"
+            )
     return found
 
 

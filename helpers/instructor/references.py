@@ -19,8 +19,15 @@ import numpy as np
 from helpers.paths import ASSIGNMENTS
 from helpers.solutions import check_module, solution_namespace
 
-__all__ = ["REFERENCE_DIR", "assignments_with_references", "check_module", "compute", "serialize",
-           "solution_namespace", "write"]
+__all__ = [
+    "REFERENCE_DIR",
+    "assignments_with_references",
+    "check_module",
+    "compute",
+    "serialize",
+    "solution_namespace",
+    "write",
+]
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 

@@ -24,8 +24,7 @@ def nbgrader(root: Path, *args: str, quiet: bool = True) -> subprocess.Completed
     """Run an nbgrader command in the course folder with this Python's tools on PATH."""
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -56,11 +55,18 @@ def release(root: Path, assignments: list[str] | None = None, normalize: bool = 
     english = i18n.edition_folder(i18n.DEFAULT)
     written = []
     for assignment in assignments:
-        nbgrader(root, "generate_assignment", assignment, "--force", "--log-level=ERROR",
-                 f"--CourseDirectory.release_directory={english}")
+        nbgrader(
+            root,
+            "generate_assignment",
+            assignment,
+            "--force",
+            "--log-level=ERROR",
+            f"--CourseDirectory.release_directory={english}",
+        )
         written.append(translations.edition_path(root, assignment, i18n.DEFAULT))
-        written.extend(translations.write_edition(root, assignment, lang)
-                       for lang in translations.languages(root, assignment))
+        written.extend(
+            translations.write_edition(root, assignment, lang) for lang in translations.languages(root, assignment)
+        )
     return written
 
 
@@ -78,8 +84,9 @@ def ensure_registered(root: Path, assignments: list[str]) -> None:
 
     url = Settings.load(root).gradebook_url
     missing = list(assignments)
-    if not url.startswith("sqlite:///") or Path(url[len("sqlite:///"):]).is_file():
+    if not url.startswith("sqlite:///") or Path(url[len("sqlite:///") :]).is_file():
         from nbgrader.api import Gradebook
+
         with Gradebook(url) as gb:
             registered = {a.name: a.max_score for a in gb.assignments if a.notebooks}
         missing = [a for a in assignments if registered.get(a) != _source_points(root, a)]
@@ -127,8 +134,12 @@ def install_output_filter(root: Path) -> str:
         return "git is not installed: no output filter"
     if top.returncode != 0 or Path(top.stdout.strip()).resolve() != root.resolve():
         return "not a git checkout of the course: no output filter"
-    subprocess.run([sys.executable, "-m", "nbstripout", "--install", "--attributes", str(root / ".gitattributes")],
-                   cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "nbstripout", "--install", "--attributes", str(root / ".gitattributes")],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
     git("config", "filter.nbstripout.clean", f'"{sys.executable}" -m nbstripout --keep-id')
     git("config", "filter.nbstripout.extrakeys", " ".join(EXTRA_KEYS))
     return "git filter nbstripout installed: outputs never reach a commit"
@@ -252,14 +263,22 @@ def lab_terminal_commands(prefix: Path | None = None) -> str:
         return f"JupyterLab's terminals: {path} left as it is: cannot read it as JSON ({exc}); {fallback}"
     server = current.get("ServerApp") if isinstance(current, dict) else None
     terminado = server.get("terminado_settings") if isinstance(server, dict) else None
-    if not isinstance(current, dict) or (server is not None and not isinstance(server, dict)) or (
-            terminado is not None and not isinstance(terminado, dict)):
+    if (
+        not isinstance(current, dict)
+        or (server is not None and not isinstance(server, dict))
+        or (terminado is not None and not isinstance(terminado, dict))
+    ):
         return f"JupyterLab's terminals: {path} left as it is: not the JSON objects Jupyter reads; {fallback}"
     theirs = (terminado or {}).get("shell_command")
     if theirs and str(rc) not in theirs:
         return f"JupyterLab's terminals: {path} sets its own shell command {theirs}, kept; {fallback}"
-    merged = {**current, "ServerApp": {**(server or {}), "terminado_settings": {
-        **(terminado or {}), "shell_command": [bash, "--rcfile", str(rc), "-i"]}}}
+    merged = {
+        **current,
+        "ServerApp": {
+            **(server or {}),
+            "terminado_settings": {**(terminado or {}), "shell_command": [bash, "--rcfile", str(rc), "-i"]},
+        },
+    }
     try:
         atomic_write(rc, terminal_rc(bin_dir))
         atomic_write(path, json.dumps(merged, indent=2) + "\n")

@@ -110,7 +110,7 @@ def namespace_probe() -> tuple[str | None, str]:
     return _NAMESPACES
 
 
-def sandbox_problem(spec: "SandboxSpec") -> str | None:
+def sandbox_problem(spec: SandboxSpec) -> str | None:
     """None if a kernel can start inside this sandbox (namespaces, user, limits), else what went wrong.
 
     It starts what a kernel's start needs (Python importing ``helpers`` and ``ipykernel``) exactly as a
@@ -124,8 +124,9 @@ def sandbox_problem(spec: "SandboxSpec") -> str | None:
     if proc.returncode == 0:
         return None
     said = [line for line in proc.stderr.decode(errors="replace").strip().splitlines() if line.strip()]
-    return "Python could not start in it" + (f": {said[-1].strip()[:300]}" if said else
-                                             f" (exit status {proc.returncode})")
+    return "Python could not start in it" + (
+        f": {said[-1].strip()[:300]}" if said else f" (exit status {proc.returncode})"
+    )
 
 
 _PDEATHSIG: list[str] | None | bool = False
@@ -139,8 +140,12 @@ def _pdeathsig_prefix() -> list[str]:
         setpriv = shutil.which("setpriv")
         if setpriv:
             try:
-                ok = subprocess.run([setpriv, "--pdeathsig", "KILL", "--", "true"], capture_output=True,
-                                    timeout=10).returncode == 0
+                ok = (
+                    subprocess.run(
+                        [setpriv, "--pdeathsig", "KILL", "--", "true"], capture_output=True, timeout=10
+                    ).returncode
+                    == 0
+                )
             except (OSError, subprocess.TimeoutExpired):
                 ok = False
             _PDEATHSIG = [setpriv, "--pdeathsig", "KILL", "--"] if ok else None
@@ -214,8 +219,10 @@ def claim_user(base: int, count: int = 1000) -> UserClaim:
     os.makedirs(_LOCK_DIR, mode=0o700, exist_ok=True)
     info = os.lstat(_LOCK_DIR)
     if info.st_uid != os.geteuid() or info.st_mode & 0o077 or not os.path.isdir(_LOCK_DIR):
-        raise RuntimeError(f"{_LOCK_DIR} must be a folder of this user with mode 0700 (it holds the locks of the "
-                           "sandbox users); remove it and grade again")
+        raise RuntimeError(
+            f"{_LOCK_DIR} must be a folder of this user with mode 0700 (it holds the locks of the "
+            "sandbox users); remove it and grade again"
+        )
     for uid in range(base, base + count):
         # flock belongs to the open file, not the process: a second open() of the same lock file in
         # this process (another thread's job) does not get it while this one holds it.
@@ -266,8 +273,17 @@ def kill_user(uid: int) -> None:
         raise ValueError(f"kill_user needs root and a sandbox uid, not {uid}")
     # kill(-1) as that user reaches all its processes, in any PID namespace, and nothing else. The
     # shell is one every user may run (the grader's own Python may sit in a closed home folder).
-    subprocess.run(["/bin/sh", "-c", "kill -s KILL -- -1 2>/dev/null; exit 0"], user=uid, group=uid,
-                   extra_groups=[], cwd="/", env={}, capture_output=True, timeout=30, check=True)
+    subprocess.run(
+        ["/bin/sh", "-c", "kill -s KILL -- -1 2>/dev/null; exit 0"],
+        user=uid,
+        group=uid,
+        extra_groups=[],
+        cwd="/",
+        env={},
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
 
 
 class KernelCgroups:
@@ -294,8 +310,11 @@ class KernelCgroups:
             for controller in controllers.split(",") if controllers else ["<v2>"]:
                 own[controller] = path
         v2 = "/sys/fs/cgroup"
-        if "<v2>" in own and os.path.isfile(os.path.join(v2, "cgroup.controllers")) and \
-                "memory" in open(os.path.join(v2, "cgroup.controllers")).read().split():
+        if (
+            "<v2>" in own
+            and os.path.isfile(os.path.join(v2, "cgroup.controllers"))
+            and "memory" in open(os.path.join(v2, "cgroup.controllers")).read().split()
+        ):
             return [("v2", v2 + own["<v2>"])]
         for controller in ("memory", "pids"):
             folder = os.path.join("/sys/fs/cgroup", controller)
@@ -304,7 +323,7 @@ class KernelCgroups:
         return found
 
     @classmethod
-    def create(cls, name: str, memory_bytes: int, max_processes: int) -> "KernelCgroups | None":
+    def create(cls, name: str, memory_bytes: int, max_processes: int) -> KernelCgroups | None:
         """None where this machine or user cannot make cgroups (the per-process limits still apply)."""
         if os.geteuid() != 0:
             return None
@@ -477,7 +496,7 @@ def main(argv: list[str]) -> None:
     if len(argv) < 4 or argv[0] != "--inside" or "--" not in argv:
         raise SystemExit("usage: python -m helpers.instructor.sandbox --inside SPEC_JSON -- KERNEL_COMMAND...")
     spec = SandboxSpec(**json.loads(argv[1]))
-    _inside(spec, argv[argv.index("--") + 1:])
+    _inside(spec, argv[argv.index("--") + 1 :])
 
 
 if __name__ == "__main__":

@@ -36,34 +36,61 @@ class SettingsError(ValueError):
 class CourseGrader(Configurable):
     """How ``course grade`` and ``course check`` run a submission (nbgrader itself ignores this section)."""
 
-    sandbox = Bool(True, help="Run each kernel in the sandbox (namespaces, its own user, cgroups, private "
-                              "temporary folders). Where it cannot be set up, `course grade` and `course check` stop "
-                              "and say why. False grades without it: students' code runs with the grader's rights "
-                              "(as root if the grader is root), only the resource and time limits apply, and the "
-                              "command says so.").tag(config=True)
-    sandbox_uid_base = Int(61000, help="First uid of the sandbox's users; each notebook being graded holds one of "
-                                       "its own, by a lock in /tmp/course-sandbox-users/ (root only).").tag(config=True)
+    sandbox = Bool(
+        True,
+        help="Run each kernel in the sandbox (namespaces, its own user, cgroups, private "
+        "temporary folders). Where it cannot be set up, `course grade` and `course check` stop "
+        "and say why. False grades without it: students' code runs with the grader's rights "
+        "(as root if the grader is root), only the resource and time limits apply, and the "
+        "command says so.",
+    ).tag(config=True)
+    sandbox_uid_base = Int(
+        61000,
+        help="First uid of the sandbox's users; each notebook being graded holds one of "
+        "its own, by a lock in /tmp/course-sandbox-users/ (root only).",
+    ).tag(config=True)
     cpu_seconds = Int(900, help="CPU seconds of each kernel process (RLIMIT_CPU).").tag(config=True)
-    memory_mb = Int(8192, help="Memory of all of a kernel's processes together (a memory cgroup, tmpfs included), "
-                               "and address space of each of them.").tag(config=True)
-    max_processes = Int(1024, help="Processes and threads of one kernel (a pids cgroup; RLIMIT_NPROC as "
-                                   "well).").tag(config=True)
+    memory_mb = Int(
+        8192,
+        help="Memory of all of a kernel's processes together (a memory cgroup, tmpfs included), "
+        "and address space of each of them.",
+    ).tag(config=True)
+    max_processes = Int(1024, help="Processes and threads of one kernel (a pids cgroup; RLIMIT_NPROC as well).").tag(
+        config=True
+    )
     tmp_mb = Int(512, help="Size of each of the kernel's private /tmp, /var/tmp and /dev/shm.").tag(config=True)
-    submitted_files = Int(100, help="Files beside a submitted notebook copied into the kernel's folder, at most "
-                                     "(in name order; the rest are left out with a note).").tag(config=True)
-    submitted_files_mb = Int(100, help="Megabytes of all the files beside a submitted notebook together, at most "
-                                       "(each file is also held to CourseDirectory.max_file_size).").tag(config=True)
-    notebook_timeout = Int(1800, help="Wall-clock seconds of one whole notebook, beside Execute.timeout per "
-                                      "cell; the cells after it are not run.").tag(config=True)
-    language = Enum(list(i18n.LOCALES), i18n.DEFAULT,
-                    help="The edition students get: 'en' (release/) or 'zh' (the Chinese edition, release_zh/, "
-                         "built by `course release`). CourseDirectory.release_directory must be that edition's "
-                         "folder (the course's nbgrader_config.py sets it from this value), so nbgrader's "
-                         "release_assignment, Formgrader and the exchange hand it out.").tag(config=True)
+    submitted_files = Int(
+        100,
+        help="Files beside a submitted notebook copied into the kernel's folder, at most "
+        "(in name order; the rest are left out with a note).",
+    ).tag(config=True)
+    submitted_files_mb = Int(
+        100,
+        help="Megabytes of all the files beside a submitted notebook together, at most "
+        "(each file is also held to CourseDirectory.max_file_size).",
+    ).tag(config=True)
+    notebook_timeout = Int(
+        1800,
+        help="Wall-clock seconds of one whole notebook, beside Execute.timeout per "
+        "cell; the cells after it are not run.",
+    ).tag(config=True)
+    language = Enum(
+        list(i18n.LOCALES),
+        i18n.DEFAULT,
+        help="The edition students get: 'en' (release/) or 'zh' (the Chinese edition, release_zh/, "
+        "built by `course release`). CourseDirectory.release_directory must be that edition's "
+        "folder (the course's nbgrader_config.py sets it from this value), so nbgrader's "
+        "release_assignment, Formgrader and the exchange hand it out.",
+    ).tag(config=True)
 
 
-_STEPS = {"source": "source_directory", "release": "release_directory", "submitted": "submitted_directory",
-          "autograded": "autograded_directory", "feedback": "feedback_directory"}
+_STEPS = {
+    "source": "source_directory",
+    "release": "release_directory",
+    "submitted": "submitted_directory",
+    "autograded": "autograded_directory",
+    "feedback": "feedback_directory",
+}
 
 
 @dataclass
@@ -122,11 +149,14 @@ class Settings:
     # -------------------------------------------------------------- reading nbgrader_config.py
 
     @classmethod
-    def load(cls, root: Path, timeout: int | None = None) -> "Settings":
+    def load(cls, root: Path, timeout: int | None = None) -> Settings:
         """Read ``nbgrader_config.py`` in ``root``: nbgrader's sections and ``CourseGrader``."""
         root = Path(root).resolve()
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config() \
-            if (root / "nbgrader_config.py").is_file() else Config()
+        config = (
+            PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+            if (root / "nbgrader_config.py").is_file()
+            else Config()
+        )
         _refuse_unknown(config, "CourseGrader", CourseGrader)
         grader = CourseGrader(config=config)
         course = CourseDirectory(config=config)
@@ -148,7 +178,8 @@ class Settings:
                 f"nbgrader_config.py: c.CourseGrader.language is {settings.language!r}, but "
                 f"c.CourseDirectory.release_directory is {settings.folders['release']!r}, so nbgrader would hand out "
                 f"another edition. Set c.CourseDirectory.release_directory = {edition!r} (the course's "
-                f"nbgrader_config.py derives it from the language on the line after it).")
+                f"nbgrader_config.py derives it from the language on the line after it)."
+            )
         return settings
 
 
@@ -156,8 +187,11 @@ class Settings:
 def _course_directory(root: str, directory_structure: str, folders: tuple) -> CourseDirectory:
     """nbgrader's ``CourseDirectory`` for these settings (made once: :class:`Settings` itself stays plain data)."""
     steps = dict(folders)
-    return CourseDirectory(root=root, directory_structure=directory_structure,
-                           **{trait: steps[step] for step, trait in _STEPS.items() if step in steps})
+    return CourseDirectory(
+        root=root,
+        directory_structure=directory_structure,
+        **{trait: steps[step] for step, trait in _STEPS.items() if step in steps},
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -177,8 +211,11 @@ def _refuse_unknown(config, section: str, configurable) -> None:
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f" Did you mean c.{section}.{close[0]}?" if close else ""
-            raise SettingsError(f"nbgrader_config.py: c.{section}.{key} is not a setting.{hint} The settings are: "
-                                + ", ".join(sorted(known)) + " (course grade --help-all explains each).")
+            raise SettingsError(
+                f"nbgrader_config.py: c.{section}.{key} is not a setting.{hint} The settings are: "
+                + ", ".join(sorted(known))
+                + " (course grade --help-all explains each)."
+            )
 
 
 def help_all() -> str:

@@ -114,11 +114,11 @@ def _markdown_segments(cell_index: int, source: str) -> list[Segment]:
             start, end = token.map
             first_content = inline.content.split("\n")[0]
             first = lines[start]
-            prefix = first[:first.find(first_content)] if first_content and first_content in first else ""
+            prefix = first[: first.find(first_content)] if first_content and first_content in first else ""
             if end - start > 1:
                 second_content = inline.content.split("\n")[1] if "\n" in inline.content else ""
                 second = lines[start + 1]
-                indent = second[:second.find(second_content)] if second_content and second_content in second else ""
+                indent = second[: second.find(second_content)] if second_content and second_content in second else ""
             else:
                 indent = prefix if prefix.lstrip().startswith(">") else " " * len(prefix)
             if token.type == "heading_open":
@@ -143,8 +143,11 @@ def _docstring_ranges(source: str) -> list[tuple[int, int]]:
         return ranges
     previous = None
     for token in tokens:
-        if (token.type == tokenize.STRING and token.string[:3] in ('"""', "'''")
-                and (previous is None or previous.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.NL))):
+        if (
+            token.type == tokenize.STRING
+            and token.string[:3] in ('"""', "'''")
+            and (previous is None or previous.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.NL))
+        ):
             ranges.append((token.start[0] - 1, token.end[0]))
         if token.type not in (tokenize.COMMENT,):
             previous = token
@@ -158,11 +161,14 @@ def _code_segments(cell_index: int, source: str) -> list[Segment]:
     for start, end in _docstring_ranges(source):
         inside.update(range(start, end))
         # The text lines between the quotes (a one-line docstring keeps its quotes on the line: skipped).
-        body = [i for i in range(start, end) if lines[i].strip() not in ('"""', "'''", "")
-                and '"""' not in lines[i] and "'''" not in lines[i]]
+        body = [
+            i
+            for i in range(start, end)
+            if lines[i].strip() not in ('"""', "'''", "") and '"""' not in lines[i] and "'''" not in lines[i]
+        ]
         paragraph: list[int] = []
 
-        def flush():
+        def flush(paragraph=paragraph):  # this docstring's paragraph, emptied once written
             if paragraph:
                 text = "\n".join(lines[i].strip() for i in paragraph)
                 if is_prose(text):
@@ -179,8 +185,9 @@ def _code_segments(cell_index: int, source: str) -> list[Segment]:
                 flush()
                 indent, name, text = param.groups()
                 if is_prose(text):
-                    found.append(Segment(text, cell_index, "lines", i, i + 1, indent, indent,
-                                         template=f"{name} -- {{}}"))
+                    found.append(
+                        Segment(text, cell_index, "lines", i, i + 1, indent, indent, template=f"{name} -- {{}}")
+                    )
             elif lines[i].rstrip().endswith(":") and len(lines[i].split()) <= 3:
                 flush()
                 text = lines[i].strip()
@@ -264,9 +271,10 @@ def translate_notebook(nb, translations: dict[str, str], lang: str):
                 lines[segment.start] = _table_row(lines[segment.start], segment.column, text.replace("\n", " "))
                 continue
             parts = segment.template.format(text).split("\n")
-            new = [segment.prefix + parts[0]] + [(segment.indent + part) if part else segment.indent.rstrip()
-                                                 for part in parts[1:]]
-            lines[segment.start:segment.end] = new
+            new = [segment.prefix + parts[0]] + [
+                (segment.indent + part) if part else segment.indent.rstrip() for part in parts[1:]
+            ]
+            lines[segment.start : segment.end] = new
         result.cells[index].source = "\n".join(lines)
     i18n.set_notebook_language(result, lang)
     return result
@@ -304,8 +312,9 @@ def write_catalogue(catalog: Catalog, path: Path) -> None:
     # No `#| msgid` lines: Babel 2.19 writes a multi-line previous msgid on one line when width=0, and reads
     # that line back as a comment, so a second update of a fuzzy entry garbled the catalogue. A fuzzy entry
     # still shows its new English beside the old translation.
-    write_po(buffer, catalog, width=0, omit_header=False, ignore_obsolete=True, include_previous=False,
-             sort_output=False)
+    write_po(
+        buffer, catalog, width=0, omit_header=False, ignore_obsolete=True, include_previous=False, sort_output=False
+    )
     path.write_bytes(buffer.getvalue())
 
 
@@ -342,9 +351,13 @@ def update(root: Path, lang: str, assignments: list[str] | None = None) -> list[
         if path.is_file():
             catalog = update_catalogue(read_catalogue(path, lang), pot)
         else:
-            catalog = Catalog(locale=i18n.LOCALES[lang], project=f"cnn-course {assignment}", fuzzy=False,
-                              header_comment=f"# The {lang} edition of {assignment}: the strings of release/{assignment}/"
-                                             f"{assignment}.ipynb.\n# Updated by `course translations`; see README.")
+            catalog = Catalog(
+                locale=i18n.LOCALES[lang],
+                project=f"cnn-course {assignment}",
+                fuzzy=False,
+                header_comment=f"# The {lang} edition of {assignment}: the strings of release/{assignment}/"
+                f"{assignment}.ipynb.\n# Updated by `course translations`; see README.",
+            )
             catalog.update(pot, no_fuzzy_matching=True)
         write_catalogue(catalog, path)
         report.append((path, len(unfinished(catalog))))
@@ -368,7 +381,10 @@ def write_edition(root: Path, assignment: str, lang: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     for item in sorted(edition_path(root, assignment, i18n.DEFAULT).parent.iterdir()):
         if item.is_file() and item.name != target.name:
-            if not (target.parent / item.name).is_file() or (target.parent / item.name).read_bytes() != item.read_bytes():
+            if (
+                not (target.parent / item.name).is_file()
+                or (target.parent / item.name).read_bytes() != item.read_bytes()
+            ):
                 shutil.copy2(item, target.parent / item.name)
     text = nbformat.writes(build_edition(root, assignment, lang)) + "\n"
     if not target.is_file() or target.read_text(encoding="utf-8") != text:

@@ -49,7 +49,7 @@ class Result:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "Result":
+    def from_json(cls, text: str) -> Result:
         data = json.loads(text)
         data["cells"] = [CellScore(**c) for c in data.get("cells", [])]
         return cls(**data)
@@ -57,15 +57,21 @@ class Result:
 
 def _error_message(cell, last: bool = False) -> str:
     outputs = cell.get("outputs", [])
-    for out in (reversed(outputs) if last else outputs):
+    for out in reversed(outputs) if last else outputs:
         if out.get("output_type") == "error":
             value = str(out.get("evalue", "")).strip()
             return f"{out.get('ename', 'Error')}: {value}" if value else str(out.get("ename", "Error"))
     return ""
 
 
-def score_cells(source, executed, statuses: dict[int, str], reasons: dict[int, str] | None = None,
-                mistakes: dict[int, str] | None = None, seconds: dict[int, float] | None = None) -> list[CellScore]:
+def score_cells(
+    source,
+    executed,
+    statuses: dict[int, str],
+    reasons: dict[int, str] | None = None,
+    mistakes: dict[int, str] | None = None,
+    seconds: dict[int, float] | None = None,
+) -> list[CellScore]:
     """Points per test cell: full points when the grader's run of it passed, else 0 with the reason."""
     by_id = {}
     for index, cell in enumerate(executed.cells):
@@ -83,9 +89,16 @@ def score_cells(source, executed, statuses: dict[int, str], reasons: dict[int, s
         elif status != "ok":
             message = _error_message(cell, last=True) or status
         passed = status == "ok"
-        scores.append(CellScore(grade_id=gid, points=nbu.points(test) if passed else 0.0,
-                                max_points=nbu.points(test), status="passed" if passed else status,
-                                message=message, description=nbu.docstring_line(test.source),
-                                mistake="" if passed else (mistakes or {}).get(index, ""),
-                                seconds=round((seconds or {}).get(index, 0.0), 2)))
+        scores.append(
+            CellScore(
+                grade_id=gid,
+                points=nbu.points(test) if passed else 0.0,
+                max_points=nbu.points(test),
+                status="passed" if passed else status,
+                message=message,
+                description=nbu.docstring_line(test.source),
+                mistake="" if passed else (mistakes or {}).get(index, ""),
+                seconds=round((seconds or {}).get(index, 0.0), 2),
+            )
+        )
     return scores

@@ -6,12 +6,22 @@ import datetime as dt
 from pathlib import Path
 
 from helpers import notebook_cells as nbu
-from helpers.report import check as checking, labels as lbl, notebook as rnb, profile as prof, run
+from helpers.report import check as checking
+from helpers.report import labels as lbl
+from helpers.report import notebook as rnb
+from helpers.report import profile as prof
+from helpers.report import run
 from helpers.report.model import CoverField, Report, Step
 
 FORMATS = ("pdf", "docx", "html")
-COVER = (("course", "teacher"), ("title",), ("name", "student_number"), ("class", "date"), ("email", "score"),
-         ("grade", "signature"))
+COVER = (
+    ("course", "teacher"),
+    ("title",),
+    ("name", "student_number"),
+    ("class", "date"),
+    ("email", "score"),
+    ("grade", "signature"),
+)
 TEACHER_FIELDS = ("grade", "signature")  # left blank for the teacher, on paper; never flagged
 
 
@@ -43,9 +53,18 @@ def prose_notebook(root: Path, assignment: str, nb, lang: str):
     return nbu.read_notebook(edition)
 
 
-def make_report(root: Path, notebook_path: Path, assignment: str, *, lang: str | None = None,
-                date: dt.date | None = None, profile_path: Path | None = None, rerun: bool = False,
-                check=checking.full_check, execute=None) -> Report:
+def make_report(
+    root: Path,
+    notebook_path: Path,
+    assignment: str,
+    *,
+    lang: str | None = None,
+    date: dt.date | None = None,
+    profile_path: Path | None = None,
+    rerun: bool = False,
+    check=checking.full_check,
+    execute=None,
+) -> Report:
     """The report of the notebook at ``notebook_path``; its file is only read.
 
     ``lang`` and ``date`` default to the profile's, then to Chinese and today. The notebook is run
@@ -91,15 +110,24 @@ def make_report(root: Path, notebook_path: Path, assignment: str, *, lang: str |
     stand_in = lbl.ASSIGNMENT_TEXT.get(lang, {}).get(assignment, {}) if prose is None else {}
     title = stand_in.get("title") or rnb.title(prose if prose is not None else nb) or assignment
     purpose = stand_in.get("purpose") or rnb.purpose(prose if prose is not None else nb)
-    values = {**profile.values, "title": title, "date": date.isoformat(),
-              "score": text["score_value"].format(score=score, max_score=max_score)}
+    values = {
+        **profile.values,
+        "title": title,
+        "date": date.isoformat(),
+        "score": text["score_value"].format(score=score, max_score=max_score),
+    }
     missing = set(profile.missing())
-    cover = [CoverField(key, text[key], values.get(key, ""), key in missing and key not in TEACHER_FIELDS)
-             for row in COVER for key in row]
+    cover = [
+        CoverField(key, text[key], values.get(key, ""), key in missing and key not in TEACHER_FIELDS)
+        for row in COVER
+        for key in row
+    ]
 
     if not profile.found:
-        flags.append(f"no profile at {profile.path}: run `course profile` to make one; "
-                     "the cover's fields are left blank and flagged")
+        flags.append(
+            f"no profile at {profile.path}: run `course profile` to make one; "
+            "the cover's fields are left blank and flagged"
+        )
     elif missing:
         flags.append(f"{profile.path}: blank on the cover: {', '.join(sorted(missing, key=prof.KEYS.index))}")
     sections = rnb.student_sections(nb)
@@ -113,14 +141,30 @@ def make_report(root: Path, notebook_path: Path, assignment: str, *, lang: str |
     if unwritten:
         flags.append("not written yet (0 points): " + ", ".join(unwritten))
 
-    return Report(lang=lang, assignment=assignment, title=values["title"], date=date, cover=cover,
-                  purpose=purpose, principles=rnb.principles(prose if prose is not None else nb),
-                  environment=_environment(), steps=steps, score=score,
-                  max_score=max_score, conclusions=sections["conclusions"], questions=sections["questions"],
-                  author=profile.get("name"), profile_found=profile.found,
-                  profile_path=_shown_path(profile.path, root), ran_fast=ran_fast, run_reason=run_reason,
-                  never_ran=len(holes), never_ran_from=_heading_above(nb, holes[0], lang) if holes else "",
-                  notes=grading_notes, flags=flags)
+    return Report(
+        lang=lang,
+        assignment=assignment,
+        title=values["title"],
+        date=date,
+        cover=cover,
+        purpose=purpose,
+        principles=rnb.principles(prose if prose is not None else nb),
+        environment=_environment(),
+        steps=steps,
+        score=score,
+        max_score=max_score,
+        conclusions=sections["conclusions"],
+        questions=sections["questions"],
+        author=profile.get("name"),
+        profile_found=profile.found,
+        profile_path=_shown_path(profile.path, root),
+        ran_fast=ran_fast,
+        run_reason=run_reason,
+        never_ran=len(holes),
+        never_ran_from=_heading_above(nb, holes[0], lang) if holes else "",
+        notes=grading_notes,
+        flags=flags,
+    )
 
 
 def _heading_above(nb, index: int, lang: str) -> str:

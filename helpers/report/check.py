@@ -58,6 +58,12 @@ def points_by_function(result, source) -> tuple[dict[str, FunctionPoints], list[
     for cell in result.cells:
         name = owner.get(cell.grade_id, cell.grade_id)
         functions.setdefault(name, FunctionPoints(name)).tests.append(
-            TestPoints(cell.grade_id, cell.description, float(cell.points), float(cell.max_points),
-                       cell.message or ("" if cell.points == cell.max_points else cell.status)))
+            TestPoints(
+                cell.grade_id,
+                cell.description,
+                float(cell.points),
+                float(cell.max_points),
+                cell.message or ("" if cell.points == cell.max_points else cell.status),
+            )
+        )
     return functions, list(result.notes)

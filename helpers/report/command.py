@@ -42,18 +42,30 @@ def report(args, root: Path) -> int:
     before = path.read_bytes()
     print(f"{path.name}: running the full check (hidden tests included)...", file=sys.stderr)
     try:
-        made = build.make_report(root, path, assignment, lang=args.lang, date=date,
-                                 profile_path=Path(args.profile) if args.profile else None, rerun=args.rerun)
+        made = build.make_report(
+            root,
+            path,
+            assignment,
+            lang=args.lang,
+            date=date,
+            profile_path=Path(args.profile) if args.profile else None,
+            rerun=args.rerun,
+        )
     except (prof.ProfileError, NotebookError, CheckFailed) as exc:
         return _error(str(exc))
     assert path.read_bytes() == before, "the notebook must never be modified"
-    why = {"never_run": "had never been run",
-           "holes": f"has {made.never_ran} code cells that never ran (from \u201c{made.never_ran_from}\u201d on; "
-                    "Run All probably stopped at a cell that raised an error)",
-           "rerun": "was run again as --rerun asked"}.get(made.run_reason)
+    why = {
+        "never_run": "had never been run",
+        "holes": f"has {made.never_ran} code cells that never ran (from \u201c{made.never_ran_from}\u201d on; "
+        "Run All probably stopped at a cell that raised an error)",
+        "rerun": "was run again as --rerun asked",
+    }.get(made.run_reason)
     if why:
-        print(f"note: {path.name} {why}: the report's outputs and figures come from a copy run now from the top "
-              "in fast mode (COURSE_FAST=1), training shortened; the report says so", file=sys.stderr)
+        print(
+            f"note: {path.name} {why}: the report's outputs and figures come from a copy run now from the top "
+            "in fast mode (COURSE_FAST=1), training shortened; the report says so",
+            file=sys.stderr,
+        )
     for note in made.notes:
         print(f"note from the grader: {note}", file=sys.stderr)
     for flag in made.flags:
@@ -69,6 +81,8 @@ def report(args, root: Path) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         print(f"wrote {target}")
-    print(f"{assignment}: {made.score:g} / {made.max_score:g} points; {count(len(made.steps), 'step')}, "
-          f"{count(len(made.figures), 'figure')}; {'no flags' if not made.flags else f'{len(made.flags)} flagged (above)'}")
+    print(
+        f"{assignment}: {made.score:g} / {made.max_score:g} points; {count(len(made.steps), 'step')}, "
+        f"{count(len(made.figures), 'figure')}; {'no flags' if not made.flags else f'{len(made.flags)} flagged (above)'}"
+    )
     return status

@@ -72,9 +72,9 @@ def memory_gb(meminfo: Path = Path("/proc/meminfo")) -> float | None:
     if meminfo.is_file():
         for line in meminfo.read_text().splitlines():
             if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024 ** 2, 1)
+                return round(int(line.split()[1]) / 1024**2, 1)
     try:
-        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024 ** 3, 1)
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1)
     except (ValueError, OSError, AttributeError):
         return None
 
@@ -83,12 +83,18 @@ def gpus() -> tuple[str, ...]:
     """NVIDIA GPUs by name and memory (through nvidia-smi, or the driver's /proc files); () if none."""
     if shutil.which("nvidia-smi"):
         try:
-            proc = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
-                                  capture_output=True, text=True, timeout=20)
+            proc = subprocess.run(
+                ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
         except (OSError, subprocess.TimeoutExpired):
             proc = None
         if proc is not None and proc.returncode == 0:
-            found = tuple(" ".join(line.replace(",", ", ").split()) for line in proc.stdout.splitlines() if line.strip())
+            found = tuple(
+                " ".join(line.replace(",", ", ").split()) for line in proc.stdout.splitlines() if line.strip()
+            )
             if found:
                 return found
     names = []

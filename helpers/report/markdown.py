@@ -17,9 +17,25 @@ from docx.shared import Pt
 from helpers import pages
 
 _PARSE = mistune.create_markdown(renderer=None, plugins=["table", "strikethrough", "math"])
-_SYMBOLS = {r"\times": "×", r"\cdot": "·", r"\sum": "∑", r"\partial": "∂", r"\leq": "≤", r"\geq": "≥",
-            r"\neq": "≠", r"\approx": "≈", r"\alpha": "α", r"\beta": "β", r"\lambda": "λ", r"\sigma": "σ",
-            r"\infty": "∞", r"\rightarrow": "→", r"\to": "→", r"\ldots": "…", r"\dots": "…"}
+_SYMBOLS = {
+    r"\times": "×",
+    r"\cdot": "·",
+    r"\sum": "∑",
+    r"\partial": "∂",
+    r"\leq": "≤",
+    r"\geq": "≥",
+    r"\neq": "≠",
+    r"\approx": "≈",
+    r"\alpha": "α",
+    r"\beta": "β",
+    r"\lambda": "λ",
+    r"\sigma": "σ",
+    r"\infty": "∞",
+    r"\rightarrow": "→",
+    r"\to": "→",
+    r"\ldots": "…",
+    r"\dots": "…",
+}
 
 
 def parse(text: str) -> list[dict]:
@@ -43,7 +59,7 @@ def math_pieces(tex: str) -> list[tuple[str, str]]:
                     depth += {"{": 1, "}": -1}.get(tex[end], 0)
                     if depth == 0:
                         break
-                pieces.append((tex[k + 2:end].replace("{", "").replace("}", ""), kind))
+                pieces.append((tex[k + 2 : end].replace("{", "").replace("}", ""), kind))
                 k = end + 1
             else:
                 pieces.append((tex[k + 1], kind))
@@ -60,6 +76,7 @@ def math_pieces(tex: str) -> list[tuple[str, str]]:
 
 # ------------------------------------------------------------------ HTML
 
+
 def _inline_html(nodes: list[dict], svg: bool = False) -> str:
     out = []
     for node in nodes:
@@ -75,8 +92,10 @@ def _inline_html(nodes: list[dict], svg: bool = False) -> str:
         elif kind == "strikethrough":
             out.append(f"<del>{_inline_html(node['children'], svg)}</del>")
         elif kind == "link":
-            out.append(f'<a href="{html.escape(node["attrs"].get("url", ""), quote=True)}">'
-                       f"{_inline_html(node['children'], svg)}</a>")
+            out.append(
+                f'<a href="{html.escape(node["attrs"].get("url", ""), quote=True)}">'
+                f"{_inline_html(node['children'], svg)}</a>"
+            )
         elif kind == "image":
             out.append(html.escape(_plain(node.get("children", [])) or "[image]"))
         elif kind == "softbreak":
@@ -108,8 +127,13 @@ def _block_html(node: dict, heading_shift: int, svg: bool = False) -> str:
         return f"<h{level}>{_inline_html(children, svg)}</h{level}>"
     if kind == "list":
         tag = "ol" if node["attrs"].get("ordered") else "ul"
-        return f"<{tag}>" + "".join(f"<li>{''.join(_block_html(c, heading_shift, svg) for c in item['children'])}</li>"
-                                    for item in children) + f"</{tag}>"
+        return (
+            f"<{tag}>"
+            + "".join(
+                f"<li>{''.join(_block_html(c, heading_shift, svg) for c in item['children'])}</li>" for item in children
+            )
+            + f"</{tag}>"
+        )
     if kind == "block_quote":
         return "<blockquote>" + "".join(_block_html(c, heading_shift, svg) for c in children) + "</blockquote>"
     if kind == "block_code":
@@ -122,10 +146,16 @@ def _block_html(node: dict, heading_shift: int, svg: bool = False) -> str:
             if part["type"] == "table_head":
                 if _table_is_empty_header(part):
                     continue  # the course's "| | |" header row of a two-column table
-                rows.append("<tr>" + "".join(f"<th>{_inline_html(c['children'], svg)}</th>" for c in part["children"]) + "</tr>")
+                rows.append(
+                    "<tr>" + "".join(f"<th>{_inline_html(c['children'], svg)}</th>" for c in part["children"]) + "</tr>"
+                )
             else:
                 for row in part["children"]:
-                    rows.append("<tr>" + "".join(f"<td>{_inline_html(c['children'], svg)}</td>" for c in row["children"]) + "</tr>")
+                    rows.append(
+                        "<tr>"
+                        + "".join(f"<td>{_inline_html(c['children'], svg)}</td>" for c in row["children"])
+                        + "</tr>"
+                    )
         return '<table class="md">' + "".join(rows) + "</table>"
     if kind == "thematic_break":
         return "<hr>"
@@ -143,6 +173,7 @@ def to_html(text: str, heading_shift: int = 2, svg: bool = False) -> str:
 
 
 # ------------------------------------------------------------------ Word
+
 
 def _table_is_empty_header(head: dict) -> bool:
     return all(not _plain(c["children"]).strip() for c in head["children"])
@@ -187,8 +218,9 @@ def _add_inline(paragraph, nodes: list[dict], style: dict | None = None, code_fo
                 run.font.size = Pt(9)
 
 
-def add_to_docx(document, text: str, heading_shift: int = 2, table_style: str | None = "Table Grid",
-                code_style: str | None = None) -> None:
+def add_to_docx(
+    document, text: str, heading_shift: int = 2, table_style: str | None = "Table Grid", code_style: str | None = None
+) -> None:
     """Append markdown ``text`` to a python-docx ``document`` (paragraphs, headings, lists, tables)."""
     for node in parse(text):
         _add_block(document, node, heading_shift, table_style, code_style)

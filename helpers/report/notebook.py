@@ -28,7 +28,10 @@ START_CODE = "### START CODE HERE ###"
 END_CODE = "### END CODE HERE ###"
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()", "raise NotImplementedError")
 PLACEHOLDER = "*（在此作答 · Write your answer here）*"
-SECTION_TITLES = {"conclusions": ("结论分析与体会", "conclusions"), "questions": ("问题与解答", "questions and answers")}
+SECTION_TITLES = {
+    "conclusions": ("结论分析与体会", "conclusions"),
+    "questions": ("问题与解答", "questions and answers"),
+}
 MAX_OUTPUT_LINES = 40  # a longer output keeps its first and last lines, with a note of what was left out
 HEAD_LINES, TAIL_LINES = 24, 12
 
@@ -68,8 +71,14 @@ def title(nb) -> str:
 
 def purpose(nb) -> str:
     """The introduction's opening paragraphs, up to its first note in bold (how it is graded, notation)."""
-    intro = next((c.source for c in nb.cells if c.cell_type == "markdown" and headings(c.source)[:1]
-                  and headings(c.source)[0][0] == 1), "")
+    intro = next(
+        (
+            c.source
+            for c in nb.cells
+            if c.cell_type == "markdown" and headings(c.source)[:1] and headings(c.source)[0][0] == 1
+        ),
+        "",
+    )
     kept = []
     for block in re.split(r"\n\s*\n", intro):
         stripped = block.strip()
@@ -131,8 +140,9 @@ def principles(nb) -> list[Principle]:
 
 # ------------------------------------------------------------------ the student's sections
 
+
 def section_kind(cell) -> str | None:
-    """"conclusions" or "questions" for the student's own cells, found by their heading."""
+    """ "conclusions" or "questions" for the student's own cells, found by their heading."""
     if cell.cell_type != "markdown" or nbu.grade_id(cell):
         return None
     for _, text in headings(cell.source)[:1]:
@@ -176,6 +186,7 @@ def student_sections(nb) -> dict[str, StudentSection]:
 
 # ------------------------------------------------------------------ code
 
+
 def code_regions(source: str) -> list[str]:
     """The text of every START/END CODE HERE region, nbgrader's ``# YOUR CODE HERE`` removed."""
     regions, current = [], None
@@ -193,8 +204,11 @@ def code_regions(source: str) -> list[str]:
 def is_unwritten(source: str) -> bool:
     """True when every code region is still the release's stub (or empty)."""
     regions = code_regions(source)
-    return all(all(not line.strip() or line.strip() in STUB_LINES for line in region.splitlines())
-               for region in regions) if regions else "raise NotImplementedError" in source
+    return (
+        all(all(not line.strip() or line.strip() in STUB_LINES for line in region.splitlines()) for region in regions)
+        if regions
+        else "raise NotImplementedError" in source
+    )
 
 
 def student_code(source: str) -> str:
@@ -208,13 +222,14 @@ def student_code(source: str) -> str:
                 break
     parts = ["\n".join(signature)] if signature else []
     for region in code_regions(source):
-        indent = min((len(l) - len(l.lstrip()) for l in region.splitlines() if l.strip()), default=4)
+        indent = min((len(line) - len(line.lstrip()) for line in region.splitlines() if line.strip()), default=4)
         parts.append(" " * indent + "# ...")
         parts.append(region.rstrip())
     return "\n".join(p for p in parts if p)
 
 
 # ------------------------------------------------------------------ outputs
+
 
 def clean_text(text: str) -> str:
     """Terminal text as it finally stood: colours removed, carriage-return redraws and backspaces applied."""
@@ -226,7 +241,7 @@ def clean_text(text: str) -> str:
             line = pieces[-1] if pieces else ""
         while "\b" in line:
             k = line.index("\b")
-            line = line[:max(0, k - 1)] + line[k + 1:]
+            line = line[: max(0, k - 1)] + line[k + 1 :]
         lines.append(line.rstrip())
     return "\n".join(lines).strip("\n")
 
@@ -287,9 +302,14 @@ def cell_outputs(cell) -> tuple[list[TextOutput], list[Figure]]:
 
 # ------------------------------------------------------------------ steps
 
+
 def _starts_step(cell) -> bool:
-    return cell.cell_type == "markdown" and not nbu.grade_id(cell) and bool(headings(cell.source)) \
+    return (
+        cell.cell_type == "markdown"
+        and not nbu.grade_id(cell)
+        and bool(headings(cell.source))
         and section_kind(cell) is None
+    )
 
 
 def _expected(markdown: str) -> str | None:
@@ -300,7 +320,7 @@ def _expected(markdown: str) -> str | None:
     match = re.match(r"^\*\*(?:Expected output|预期输出)\*\*[:：]?", markdown.strip(), re.I)
     if not match:
         return None
-    lines = markdown.strip()[match.end():].splitlines()
+    lines = markdown.strip()[match.end() :].splitlines()
     first = next((k for k, line in enumerate(lines) if line.lstrip().startswith("|")), None)
     if first is None:
         return re.split(r"\n\s*\n", "\n".join(lines).strip())[0].strip()

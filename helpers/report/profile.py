@@ -44,12 +44,21 @@ FIELDS = (
     Field("email", "电子邮件", "E-mail", "where the teacher can reach you"),
     Field("course", "课程名称", "Course", "the course this lab belongs to"),
     Field("teacher", "指导教师", "Teacher", "who teaches or grades the lab"),
-    Field("language", "报告语言", "Report language",
-          '"zh" for Chinese headings and labels, "en" for English ones (course report --lang overrides it)',
-          required=False),
-    Field("date", "日期", "Date",
-          "the date printed on the report, YYYY-MM-DD; empty: the day the report is made "
-          "(course report --date overrides it)", required=False),
+    Field(
+        "language",
+        "报告语言",
+        "Report language",
+        '"zh" for Chinese headings and labels, "en" for English ones (course report --lang overrides it)',
+        required=False,
+    ),
+    Field(
+        "date",
+        "日期",
+        "Date",
+        "the date printed on the report, YYYY-MM-DD; empty: the day the report is made "
+        "(course report --date overrides it)",
+        required=False,
+    ),
 )
 KEYS = tuple(f.key for f in FIELDS)
 
@@ -110,7 +119,9 @@ def load(path: Path) -> Profile:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ProfileError(f"{path}: not valid TOML ({exc}). Fix it, or move it away and run `course profile`.") from exc
+        raise ProfileError(
+            f"{path}: not valid TOML ({exc}). Fix it, or move it away and run `course profile`."
+        ) from exc
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
         raise ProfileError(f"{path}: unknown key(s) {', '.join(unknown)}; the keys are {', '.join(KEYS)}.")

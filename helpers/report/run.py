@@ -24,8 +24,10 @@ MAX_COPIED_BYTES = 50 << 20  # files beside the notebook larger than this are no
 
 def was_run(nb) -> bool:
     """True when at least one code cell carries an execution count or an output."""
-    return any(cell.get("cell_type") == "code" and (cell.get("execution_count") is not None or cell.get("outputs"))
-               for cell in nb.cells)
+    return any(
+        cell.get("cell_type") == "code" and (cell.get("execution_count") is not None or cell.get("outputs"))
+        for cell in nb.cells
+    )
 
 
 def _has_code(source: str) -> bool:
@@ -38,9 +40,14 @@ def never_ran(nb) -> list[int]:
 
     After Run All stopped at a cell that raised, every code cell below it is one of these.
     """
-    return [k for k, cell in enumerate(nb.cells)
-            if cell.get("cell_type") == "code" and cell.get("execution_count") is None and not cell.get("outputs")
-            and _has_code(cell.get("source", ""))]
+    return [
+        k
+        for k, cell in enumerate(nb.cells)
+        if cell.get("cell_type") == "code"
+        and cell.get("execution_count") is None
+        and not cell.get("outputs")
+        and _has_code(cell.get("source", ""))
+    ]
 
 
 def kernel_env() -> dict[str, str]:
@@ -62,11 +69,16 @@ def execute(nb, notebook_path: Path, timeout: int = CELL_TIMEOUT):
     run.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
     with tempfile.TemporaryDirectory(prefix="course-report-run-") as tmp:
         for item in Path(notebook_path).parent.iterdir():
-            if (item.is_file() and item.suffix != ".ipynb" and not item.name.startswith(".")
-                    and item.stat().st_size <= MAX_COPIED_BYTES):
+            if (
+                item.is_file()
+                and item.suffix != ".ipynb"
+                and not item.name.startswith(".")
+                and item.stat().st_size <= MAX_COPIED_BYTES
+            ):
                 shutil.copy2(item, Path(tmp) / item.name)
-        client = NotebookClient(run, timeout=timeout, allow_errors=True, kernel_name="python3",
-                                resources={"metadata": {"path": tmp}})
+        client = NotebookClient(
+            run, timeout=timeout, allow_errors=True, kernel_name="python3", resources={"metadata": {"path": tmp}}
+        )
         # The kernel's own stderr (TensorFlow's start-up chatter) is not for the terminal.
         client.execute(env=kernel_env(), stderr=subprocess.DEVNULL)
     if run.get("nbformat_minor", 0) < 5:  # the client gives cells ids, which format 4.4 does not allow

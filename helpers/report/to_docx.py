@@ -19,7 +19,8 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from helpers import pages
-from helpers.report import labels as lbl, markdown
+from helpers.report import labels as lbl
+from helpers.report import markdown
 from helpers.report.build import COVER, TEACHER_FIELDS
 from helpers.report.model import Report, Step, StudentSection, TextOutput
 from helpers.report.notebook import exercise_heading, shorten
@@ -76,7 +77,13 @@ def _document(report: Report):
     _fonts(styles["Normal"], "Times New Roman", "SimSun", 10.5)
     for name in ("Title", "Heading 1", "Heading 2", "Heading 3", "Heading 4", "Heading 5", "Caption"):
         _fonts(styles[name], "Arial", "SimHei")
-    for name, size in (("Heading 1", 15), ("Heading 2", 12.5), ("Heading 3", 11), ("Heading 4", 10.5), ("Heading 5", 10.5)):
+    for name, size in (
+        ("Heading 1", 15),
+        ("Heading 2", 12.5),
+        ("Heading 3", 11),
+        ("Heading 4", 10.5),
+        ("Heading 5", 10.5),
+    ):
         styles[name].font.size = Pt(size)
         styles[name].font.color.rgb = RGBColor(0x11, 0x11, 0x11)
         styles[name].font.bold = True
@@ -213,8 +220,13 @@ def _environment(document, report: Report, t: dict) -> None:
     _key_value_table(document, [(name, version or t["not_installed"]) for name, version in env.software()])
     _label(document, t["hardware"])
     memory = t["memory_value"].format(gb=env.memory_gb) if env.memory_gb else ""
-    rows = [(t["cpu"], env.cpu), (t["cores"], str(env.cores)), (t["memory"], memory),
-            (t["gpu"], "; ".join(env.gpus) or t["no_gpu"]), (t["os"], env.operating_system)]
+    rows = [
+        (t["cpu"], env.cpu),
+        (t["cores"], str(env.cores)),
+        (t["memory"], memory),
+        (t["gpu"], "; ".join(env.gpus) or t["no_gpu"]),
+        (t["os"], env.operating_system),
+    ]
     _key_value_table(document, [(k, v) for k, v in rows if v])
 
 
@@ -238,8 +250,11 @@ def _summary(document, report: Report, t: dict) -> None:
 
 
 def _step(document, step: Step, report: Report, t: dict) -> None:
-    points_line = t["points_line"].format(points=step.points.points, max_points=step.points.max_points) \
-        if step.points is not None else ""
+    points_line = (
+        t["points_line"].format(points=step.points.points, max_points=step.points.max_points)
+        if step.points is not None
+        else ""
+    )
     has_exercise = False
     for level, text in step.headings:
         shown = lbl.heading_text(text, report.lang)

@@ -10,7 +10,8 @@ import base64
 import html
 
 from helpers import pages
-from helpers.report import labels as lbl, markdown
+from helpers.report import labels as lbl
+from helpers.report import markdown
 from helpers.report.build import COVER, TEACHER_FIELDS
 from helpers.report.model import Report, Step, StudentSection, TextOutput
 from helpers.report.notebook import exercise_heading, shorten
@@ -23,7 +24,8 @@ SERIF = '"Noto Serif CJK SC", "Source Han Serif SC", "Songti SC", "SimSun", seri
 SANS = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 MONO = '"DejaVu Sans Mono", "Noto Sans Mono CJK SC", "Consolas", monospace'
 
-STYLE = f"""
+STYLE = (
+    f"""
 @page {{ size: A4; margin: 2.2cm 2.2cm 2.4cm 2.2cm;
   @bottom-center {{ content: counter(page) " / " counter(pages); font: 9pt {SANS}; color: #555; }} }}
 html {{ font-family: {SERIF}; font-size: 10.5pt; line-height: 1.55; color: #111; }}
@@ -71,7 +73,9 @@ figcaption {{ font-size: 9pt; color: #333; }}
 .check .part .name {{ font-family: {SANS}; font-weight: bold; margin-right: .5em; }}
 .principle h4 code {{ font-size: 95%; }}
 blockquote {{ border-left: 3px solid #ccc; margin: .4em 0; padding: 0 .8em; color: #444; }}
-""" + pages.CODE_CSS
+"""
+    + pages.CODE_CSS
+)
 
 
 def _e(text: str) -> str:
@@ -98,23 +102,32 @@ def _cover(report: Report, t: dict) -> str:
             css = ' class="teacher"' if key in TEACHER_FIELDS else ""
             cells.append(f"<th>{_e(field.label)}</th><td{span}{css}>{value}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    flag = "" if report.profile_found else \
-        f'<p class="flag">{_e(t["no_profile"].format(path=report.profile_path))}</p>'
-    return (f'<h1>{_e(t["report"])}</h1><p class="lab-title">{_e(report.title)}</p>'
-            f'<table class="cover">{"".join(rows)}</table>{flag}')
+    flag = "" if report.profile_found else f'<p class="flag">{_e(t["no_profile"].format(path=report.profile_path))}</p>'
+    return (
+        f'<h1>{_e(t["report"])}</h1><p class="lab-title">{_e(report.title)}</p>'
+        f'<table class="cover">{"".join(rows)}</table>{flag}'
+    )
 
 
 def _environment(report: Report, t: dict) -> str:
     env = report.environment
-    software = "".join(f"<tr><th>{_e(name)}</th><td>{_e(version or t['not_installed'])}</td></tr>"
-                       for name, version in env.software())
+    software = "".join(
+        f"<tr><th>{_e(name)}</th><td>{_e(version or t['not_installed'])}</td></tr>" for name, version in env.software()
+    )
     memory = t["memory_value"].format(gb=env.memory_gb) if env.memory_gb else ""
-    hardware = [(t["cpu"], env.cpu), (t["cores"], str(env.cores)), (t["memory"], memory),
-                (t["gpu"], "; ".join(env.gpus) or t["no_gpu"]), (t["os"], env.operating_system)]
+    hardware = [
+        (t["cpu"], env.cpu),
+        (t["cores"], str(env.cores)),
+        (t["memory"], memory),
+        (t["gpu"], "; ".join(env.gpus) or t["no_gpu"]),
+        (t["os"], env.operating_system),
+    ]
     hardware_rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in hardware if v)
-    return (f'<h2>{_e(t["environment"])}</h2><p class="label">{_e(t["software"])}</p>'
-            f'<table class="env">{software}</table><p class="label">{_e(t["hardware"])}</p>'
-            f'<table class="env">{hardware_rows}</table>')
+    return (
+        f'<h2>{_e(t["environment"])}</h2><p class="label">{_e(t["software"])}</p>'
+        f'<table class="env">{software}</table><p class="label">{_e(t["hardware"])}</p>'
+        f'<table class="env">{hardware_rows}</table>'
+    )
 
 
 def _summary(report: Report, t: dict) -> str:
@@ -123,21 +136,28 @@ def _summary(report: Report, t: dict) -> str:
         p = step.points
         css = "ok" if p.points == p.max_points else "lost"
         result = lbl.function_result(step, t)
-        rows.append(f'<tr><td><code>{_e(step.function)}</code></td><td class="{css}">{p.points:g} / {p.max_points:g}</td>'
-                    f'<td class="{css}">{_e(result)}</td></tr>')
-    rows.append(f'<tr><th></th><th>{report.score:g} / {report.max_score:g}</th><th></th></tr>')
-    return (f'<p class="label">{_e(t["summary"])}</p><table class="summary"><tr><th>{_e(t["function"])}</th>'
-            f'<th>{_e(t["points"])}</th><th>{_e(t["result"])}</th></tr>{"".join(rows)}</table>')
+        rows.append(
+            f'<tr><td><code>{_e(step.function)}</code></td><td class="{css}">{p.points:g} / {p.max_points:g}</td>'
+            f'<td class="{css}">{_e(result)}</td></tr>'
+        )
+    rows.append(f"<tr><th></th><th>{report.score:g} / {report.max_score:g}</th><th></th></tr>")
+    return (
+        f'<p class="label">{_e(t["summary"])}</p><table class="summary"><tr><th>{_e(t["function"])}</th>'
+        f"<th>{_e(t['points'])}</th><th>{_e(t['result'])}</th></tr>{''.join(rows)}</table>"
+    )
 
 
 def _check(box: lbl.CheckBox, t: dict) -> str:
     """One check of a function: which check, passed or not with its points, what it printed, why it failed."""
     state = f'<span class="state {"ok" if box.passed else "lost"}">{_e(box.state)}</span>'
     body = _outputs(box.printed, t["left_out"])
-    body += "".join(f'<div class="part lost"><span class="name">{_e(name)}</span>{_e(text)}</div>'
-                    for name, text in box.reasons)
-    return (f'<div class="check {"passed" if box.passed else "failed"}"><div class="head">{_e(box.title)}{state}</div>'
-            f"{body}</div>")
+    body += "".join(
+        f'<div class="part lost"><span class="name">{_e(name)}</span>{_e(text)}</div>' for name, text in box.reasons
+    )
+    return (
+        f'<div class="check {"passed" if box.passed else "failed"}"><div class="head">{_e(box.title)}{state}</div>'
+        f"{body}</div>"
+    )
 
 
 def _principles(report: Report, t: dict, svg: bool) -> str:
@@ -145,8 +165,10 @@ def _principles(report: Report, t: dict, svg: bool) -> str:
         return ""
     parts = [f'<h2>{_e(t["principles"])}</h2><p class="note">{_e(t["principles_from"])}</p>']
     for item in report.principles:
-        parts.append(f'<section class="principle"><h4>{_e(item.heading)} (<code>{_e(item.function)}</code>)</h4>'
-                     f"{markdown.to_html(item.text, svg=svg)}</section>")
+        parts.append(
+            f'<section class="principle"><h4>{_e(item.heading)} (<code>{_e(item.function)}</code>)</h4>'
+            f"{markdown.to_html(item.text, svg=svg)}</section>"
+        )
     return "".join(parts)
 
 
@@ -165,7 +187,11 @@ def _step(step: Step, report: Report, t: dict, svg: bool = False) -> str:
             parts.append(f"<{tag}>{shown}</{tag}>")
     if step.function and not any(exercise_heading(h.replace("`", "")) for _, h in step.headings) and not step.missing:
         p = step.points
-        badge = f' <span class="points">{_e(t["points_line"].format(points=p.points, max_points=p.max_points))}</span>' if p else ""
+        badge = (
+            f' <span class="points">{_e(t["points_line"].format(points=p.points, max_points=p.max_points))}</span>'
+            if p
+            else ""
+        )
         parts.append(f"<h5><code>{_e(step.function)}</code>{badge}</h5>")
     if step.missing:
         parts.append(f'<p class="flag">{_e(t["missing_cell"])}</p>')
@@ -176,19 +202,23 @@ def _step(step: Step, report: Report, t: dict, svg: bool = False) -> str:
     if step.outputs:
         parts.append(f'<p class="label">{_e(t["output"])}</p>{_outputs(step.outputs, t["left_out"])}')
     for expected in step.expected:
-        parts.append(f'<p class="label">{_e(t["expected"])}</p><div class="expected">{markdown.to_html(expected, svg=svg)}</div>')
+        parts.append(
+            f'<p class="label">{_e(t["expected"])}</p><div class="expected">{markdown.to_html(expected, svg=svg)}</div>'
+        )
     for figure in step.figures:
         width = min(100, round(100 * FIGURE_SCALE * figure.width_px / TEXT_WIDTH_PX))
         data = base64.b64encode(figure.png).decode("ascii")
-        parts.append(f'<figure><img style="width: {width}%" alt="{_e(figure.caption)}" src="data:image/png;base64,{data}">'
-                     f"<figcaption>{_e(figure.caption)}</figcaption></figure>")
+        parts.append(
+            f'<figure><img style="width: {width}%" alt="{_e(figure.caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{_e(figure.caption)}</figcaption></figure>"
+        )
     parts += [_check(box, t) for box in lbl.check_boxes(step, t)]
     parts.append("</section>")
     return "".join(parts)
 
 
 def _section(section: StudentSection, report: Report, t: dict, svg: bool = False) -> str:
-    heading = f'<h2>{_e(t[section.kind])}</h2>'
+    heading = f"<h2>{_e(t[section.kind])}</h2>"
     cell = lbl.SECTION_CELLS[section.kind]
     if not section.found:
         return heading + f'<p class="flag">{_e(t["no_section_cell"].format(cell=cell))}</p>'
@@ -202,14 +232,22 @@ def render(report: Report, svg_math: bool = False) -> str:
     t = lbl.labels(report.lang)
     lang = "zh-CN" if report.lang == "zh" else "en"
     date = report.date.isoformat()
-    head = (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-            f'<title>{_e(t["report"])}: {_e(report.title)}</title>'
-            f'<meta name="author" content="{_e(report.author)}">'
-            f'<meta name="generator" content="course report">'
-            f'<meta name="dcterms.created" content="{date}"><meta name="dcterms.modified" content="{date}">'
-            f"<style>{STYLE}</style></head><body>")
-    body = [_cover(report, t), f'<h2>{_e(t["purpose"])}</h2>', markdown.to_html(report.purpose, svg=svg_math),
-            _principles(report, t, svg_math), _environment(report, t), f'<h2>{_e(t["steps"])}</h2>']
+    head = (
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{_e(t['report'])}: {_e(report.title)}</title>"
+        f'<meta name="author" content="{_e(report.author)}">'
+        f'<meta name="generator" content="course report">'
+        f'<meta name="dcterms.created" content="{date}"><meta name="dcterms.modified" content="{date}">'
+        f"<style>{STYLE}</style></head><body>"
+    )
+    body = [
+        _cover(report, t),
+        f"<h2>{_e(t['purpose'])}</h2>",
+        markdown.to_html(report.purpose, svg=svg_math),
+        _principles(report, t, svg_math),
+        _environment(report, t),
+        f"<h2>{_e(t['steps'])}</h2>",
+    ]
     notes = ([lbl.run_note(report)] if report.ran_fast else []) + report.notes
     body += [f'<p class="note">{_e(note)}</p>' for note in notes]
     body.append(_summary(report, t))

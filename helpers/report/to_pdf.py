@@ -23,8 +23,10 @@ import subprocess
 from helpers.report import to_html
 from helpers.report.model import Report
 
-INSTALL_HINT = ("install Pango and a Chinese font, e.g. `apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
-                "fonts-noto-cjk` (Debian/Ubuntu)")
+INSTALL_HINT = (
+    "install Pango and a Chinese font, e.g. `apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
+    "fonts-noto-cjk` (Debian/Ubuntu)"
+)
 
 
 class PDFUnavailable(RuntimeError):
