@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers import messages, wire
+from helpers.i18n import message
 
 __tracebackhide__ = True  # IPython leaves this module's frames out of a student's traceback
 
@@ -90,17 +91,19 @@ def _describe_argument(label: str | None, value, depth: int = 0) -> str:
     shape = getattr(value, "shape", None)
     if shape is not None and not isinstance(value, (int, float)):
         try:
-            text = f"of shape {tuple(None if d is None else int(d) for d in shape)}"
+            dims = tuple(None if d is None else int(d) for d in shape)
         except TypeError:
-            text = f"of shape {shape}"
-        return f"{label} {text}" if label else f"an array {text}"
+            dims = shape
+        if label:
+            return message("{label} of shape {shape}", label=label, shape=dims)
+        return message("an array of shape {shape}", shape=dims)
     if isinstance(value, (tuple, list)) and depth == 0 and 0 < len(value) <= 5:
         inner = ", ".join(_describe_argument(None, item, 1) for item in value)
         text = f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
         return f"{label}={text}" if label else text
     text = repr(value)
     if len(text) > 60:
-        text = f"a {type(value).__name__}"
+        text = message("a {kind}", kind=type(value).__name__)
     return f"{label}={text}" if label else text
 
 

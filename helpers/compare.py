@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from helpers import messages
+from helpers.i18n import message
 
 
 class CheckFailure(AssertionError):
@@ -40,7 +41,7 @@ def concealed():
 
 def _describe(value) -> str:
     if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape}, dtype {value.dtype}"
+        return message("array of shape {shape}, dtype {dtype}", shape=value.shape, dtype=value.dtype)
     return f"{type(value).__name__} {value!r}"
 
 
@@ -56,11 +57,15 @@ def assert_scalar_close(
     what = messages.subject(name, call)
     if isinstance(got, np.ndarray):
         raise CheckFailure(
-            f"{what}: expected a single number, got an {_describe(got)}. "
-            "Turn a one-element array into a number, e.g. with .item() or np.squeeze()."
+            message(
+                "{what}: expected a single number, got an {value}. "
+                "Turn a one-element array into a number, e.g. with .item() or np.squeeze().",
+                what=what,
+                value=_describe(got),
+            )
         )
     if isinstance(got, bool) or not isinstance(got, (numbers.Real, np.floating, np.integer)):
-        raise CheckFailure(f"{what}: expected a number, got {_describe(got)}.")
+        raise CheckFailure(message("{what}: expected a number, got {value}.", what=what, value=_describe(got)))
     got = float(got)
     if not np.isfinite(got) or abs(got - expected) > atol + rtol * abs(expected):
         raise CheckFailure(messages.scalar_mismatch(name, got, expected, call=call, concealed=_CONCEALED.get()))
@@ -81,16 +86,27 @@ def assert_array_close(
     expected = np.asarray(expected)
     what = messages.subject(name, call)
     if not isinstance(got, np.ndarray):
-        raise CheckFailure(f"{what}: expected a numpy array of shape {expected.shape}, got {_describe(got)}.")
+        raise CheckFailure(
+            message(
+                "{what}: expected a numpy array of shape {shape}, got {value}.",
+                what=what,
+                shape=expected.shape,
+                value=_describe(got),
+            )
+        )
     if got.shape != expected.shape:
         raise CheckFailure(messages.wrong_shape(name, got, expected, call=call))
     if expected.dtype == bool:
         if got.dtype != bool:
-            raise CheckFailure(f"{what}: expected a boolean array, got dtype {got.dtype}.")
+            raise CheckFailure(
+                message("{what}: expected a boolean array, got dtype {dtype}.", what=what, dtype=got.dtype)
+            )
         wrong = got != expected
     else:
         if got.dtype.kind not in "fiu":
-            raise CheckFailure(f"{what}: expected a numeric array, got dtype {got.dtype}.")
+            raise CheckFailure(
+                message("{what}: expected a numeric array, got dtype {dtype}.", what=what, dtype=got.dtype)
+            )
         scale = float(np.max(np.abs(expected))) if expected.size else 0.0
         tol = (1e-7 * max(scale, 1.0)) if atol is None else atol
         got_f = got.astype(np.float64)
@@ -103,11 +119,15 @@ def assert_equal(name: str, got, expected) -> None:
     """Plain equality for small non-array values (shapes, dict keys, tuples of scalars)."""
     if got != expected:
         if _CONCEALED.get():
-            raise CheckFailure(f"{name}: got {got!r}, which is not the expected value.")
-        raise CheckFailure(f"{name}: expected {expected!r}, got {got!r}.")
+            raise CheckFailure(message("{name}: got {got!r}, which is not the expected value.", name=name, got=got))
+        raise CheckFailure(
+            message("{name}: expected {expected!r}, got {got!r}.", name=name, expected=expected, got=got)
+        )
 
 
 def assert_is(name: str, got, expected) -> None:
     """``got`` must be the very object ``expected`` (e.g. a cache keeping its inputs, not copies)."""
     if got is not expected:
-        raise CheckFailure(f"{name}: expected the input object itself, got {_describe(got)}.")
+        raise CheckFailure(
+            message("{name}: expected the input object itself, got {value}.", name=name, value=_describe(got))
+        )

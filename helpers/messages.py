@@ -46,6 +46,25 @@ def subject(what: str, call: str = "") -> str:
     return _("{what} of {call}").format(what=what, call=call) if call else what
 
 
+# ------------------------------------------------------------------ a check's verdict
+
+
+def all_passed() -> str:
+    """What a visible check prints when every comparison held."""
+    return _("All tests passed.")
+
+
+def not_a_tuple(what: str, result, size: int) -> str:
+    """'conv_forward must return a tuple of 2 values, got list.' (or '..., got tuple of length 3.')."""
+    if isinstance(result, tuple):
+        return _("{what} must return a tuple of {size} values, got tuple of length {length}.").format(
+            what=what, size=size, length=len(result)
+        )
+    return _("{what} must return a tuple of {size} values, got {kind}.").format(
+        what=what, size=size, kind=type(result).__name__
+    )
+
+
 # ------------------------------------------------------------------ a value that differs
 
 

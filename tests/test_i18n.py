@@ -238,9 +238,59 @@ def test_a_failing_check_speaks_the_notebooks_language(monkeypatch):
         assert fragment in wrong_en and fragment in wrong_zh
 
 
+def test_the_checks_own_sentences_follow_the_language(monkeypatch, capsys):
+    """A check's own sentence (a wrong return type, a modified input), the call description inside it and
+    "All tests passed." are Chinese for a Chinese reader and exactly the English ones for an English one."""
+    import numpy as np
+
+    from helpers.checks import cnn_step_by_step as checks
+
+    def returns_a_number(X, pad):
+        return 1.5
+
+    def zeroes_its_input(X, pad):
+        padded = np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+        X[:] = 0
+        return padded
+
+    def correct(X, pad):
+        return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+
+    def conv_forward_list(A_prev, W, b, hparameters):
+        return [A_prev, W]
+
+    said = {}
+    for lang in ("en", "zh"):
+        monkeypatch.setenv("COURSE_LANG", lang)
+        said[lang] = []
+        for check, function in (
+            (checks.zero_pad, returns_a_number),
+            (checks.zero_pad, zeroes_its_input),
+            (checks.conv_forward, conv_forward_list),
+        ):
+            with pytest.raises(Exception) as failure:
+                check(function)
+            said[lang].append(str(failure.value))
+        capsys.readouterr()
+        checks.zero_pad(correct)
+        said[lang].append(capsys.readouterr().out)
+    (number_en, modified_en, *rest_en), (number_zh, modified_zh, *rest_zh) = said["en"], said["zh"]
+    assert number_en == (
+        "x_pad of zero_pad(X of shape (4, 3, 3, 2), pad=2): expected a numpy array of shape (4, 7, 7, 2), "
+        "got float 1.5."
+    )
+    assert modified_en.startswith("x (the input must not be modified): 72 of 72 values differ")
+    assert rest_en == ["conv_forward must return a tuple of 2 values, got list.", "All tests passed.\n"]
+    assert number_zh == (
+        "zero_pad(X（形状 (4, 3, 3, 2)）, pad=2) 的 x_pad：期望形状为 (4, 7, 7, 2) 的 numpy 数组，得到 float 1.5。"
+    )
+    assert modified_zh.startswith("x（输入不能被修改）：72 个值中有 72 个不同")
+    assert rest_zh == ["conv_forward 必须返回包含 2 个值的元组，得到的是 list。", "所有测试均已通过。\n"]
+
+
 def test_package_catalogue_is_complete():
-    """Every message of the package (gettext's _(), ngettext() and messages.count()) has a finished Chinese
-    translation, and so does every label a message or the feedback page carries."""
+    """Every message of the package (gettext's _(), ngettext(), i18n.message() and messages.count()) has a
+    finished Chinese translation, and so does every label a message or the feedback page carries."""
     from helpers import pages
     from helpers.instructor import feedback
 
@@ -254,7 +304,7 @@ def test_package_catalogue_is_complete():
     for _file, _line, message, _c, _ctx in extract_from_dir(
         str(ROOT / "helpers"),
         method_map=[("**.py", "python")],
-        keywords={"_": None, "gettext": None, "ngettext": (1, 2), "count": (2, 3)},
+        keywords={"_": None, "gettext": None, "message": None, "ngettext": (1, 2), "count": (2,)},
     ):
         wrapped.add(message if isinstance(message, str) else message[0])
     wrapped.discard(None)

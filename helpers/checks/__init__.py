@@ -37,6 +37,7 @@ import numpy as np
 from helpers import messages
 from helpers.calls import FunctionError
 from helpers.compare import CheckFailure
+from helpers.i18n import message
 from helpers.paths import course_root
 from helpers.solutions import check_module, solution_namespace, source_path
 
@@ -154,8 +155,11 @@ def expected_call(assignment: str, name: str, *args, **kwargs):
     found = reference_solutions(assignment)
     if found is None:
         raise CheckFailure(
-            f"the expected output of {name} for these inputs is known only when the notebook is graded "
-            "(course check, or your instructor's grader)."
+            message(
+                "the expected output of {name} for these inputs is known only when the notebook is graded "
+                "(course check, or your instructor's grader).",
+                name=name,
+            )
         )
     return found.call(name, *args, **kwargs)
 

@@ -40,9 +40,10 @@ from functools import cache
 
 import numpy as np
 
-from helpers import calls
+from helpers import calls, messages
 from helpers.checks import REFERENCE_DIR, expected_call, hidden_rng, hidden_seed, reference_solutions, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal, concealing
+from helpers.i18n import message
 from helpers.messages import count
 
 __tracebackhide__ = True
@@ -358,7 +359,7 @@ def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
 
 
 def _passed():
-    print("All tests passed.")
+    print(messages.all_passed())
 
 
 def _numpy(name: str, value) -> np.ndarray:
@@ -367,7 +368,9 @@ def _numpy(name: str, value) -> np.ndarray:
         return value.numpy()
     if isinstance(value, np.ndarray):
         return value
-    raise CheckFailure(f"{name}: expected a TensorFlow tensor, got {type(value).__name__}.")
+    raise CheckFailure(
+        message("{name}: expected a TensorFlow tensor, got {kind}.", name=name, kind=type(value).__name__)
+    )
 
 
 def _f32_tolerance(expected) -> float:
@@ -381,10 +384,18 @@ def _as_number(name: str, value) -> float:
         value = value.numpy()
     if isinstance(value, np.ndarray):
         if value.size != 1:
-            raise CheckFailure(f"{name}: expected a single number, got an array of shape {value.shape}.")
+            raise CheckFailure(
+                message(
+                    "{name}: expected a single number, got an array of shape {shape}.", name=name, shape=value.shape
+                )
+            )
         value = value.reshape(())[()]
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise CheckFailure(f"{name}: expected a number, got {type(value).__name__} {value!r}.")
+        raise CheckFailure(
+            message(
+                "{name}: expected a number, got {kind} {value!r}.", name=name, kind=type(value).__name__, value=value
+            )
+        )
     return float(value)
 
 
@@ -396,15 +407,29 @@ def create_placeholders_matches(create_placeholders, n_H0, n_W0, n_C0, n_y):
     result = create_placeholders(n_H0, n_W0, n_C0, n_y)
     if not isinstance(result, tuple) or len(result) != 2:
         raise CheckFailure(
-            f"create_placeholders must return a tuple (X, Y) of two tf.TensorSpec, got {type(result).__name__}."
+            message(
+                "create_placeholders must return a tuple (X, Y) of two tf.TensorSpec, got {kind}.",
+                kind=type(result).__name__,
+            )
         )
     for name, spec, shape in zip("XY", result, ([None, n_H0, n_W0, n_C0], [None, n_y])):
         call = f"create_placeholders({n_H0}, {n_W0}, {n_C0}, {n_y})"
         if not isinstance(spec, tf.TensorSpec):
-            raise CheckFailure(f"{call}: {name} should be a tf.TensorSpec, got {type(spec).__name__}.")
+            raise CheckFailure(
+                message(
+                    "{call}: {name} should be a tf.TensorSpec, got {kind}.",
+                    call=call,
+                    name=name,
+                    kind=type(spec).__name__,
+                )
+            )
         got_shape = None if spec.shape.rank is None else spec.shape.as_list()
-        assert_equal(f"{call}: the shape of {name} (None keeps the batch size free)", got_shape, shape)
-        assert_equal(f"{call}: the dtype of {name}", spec.dtype, tf.float32)
+        assert_equal(
+            message("{call}: the shape of {name} (None keeps the batch size free)", call=call, name=name),
+            got_shape,
+            shape,
+        )
+        assert_equal(message("{call}: the dtype of {name}", call=call, name=name), spec.dtype, tf.float32)
     return result
 
 
@@ -425,17 +450,37 @@ def _check_variables(parameters, shapes: dict, where: str = "", keys_hint: str =
     """``parameters`` is a dict of float32 tf.Variables with exactly these names and shapes."""
     tf = _tf()
     if not isinstance(parameters, dict):
-        raise CheckFailure(f"the parameters{where} should be a dict of tf.Variables, got {type(parameters).__name__}.")
-    assert_equal(f"the keys of the parameters{where}{keys_hint}", sorted(parameters), sorted(shapes))
+        raise CheckFailure(
+            message(
+                "the parameters{where} should be a dict of tf.Variables, got {kind}.",
+                where=where,
+                kind=type(parameters).__name__,
+            )
+        )
+    assert_equal(
+        message("the keys of the parameters{where}{hint}", where=where, hint=keys_hint),
+        sorted(parameters),
+        sorted(shapes),
+    )
     for name, shape in shapes.items():
         value = parameters[name]
         if not isinstance(value, tf.Variable):
             raise CheckFailure(
-                f"parameters[{name!r}]{where} should be a tf.Variable (so that training can change "
-                f"it), got {type(value).__name__}."
+                message(
+                    "parameters[{name!r}]{where} should be a tf.Variable (so that training can change it), got {kind}.",
+                    name=name,
+                    where=where,
+                    kind=type(value).__name__,
+                )
             )
-        assert_equal(f"the shape of parameters[{name!r}]{where}", tuple(value.shape.as_list()), shape)
-        assert_equal(f"the dtype of parameters[{name!r}]{where}", value.dtype, tf.float32)
+        assert_equal(
+            message("the shape of parameters[{name!r}]{where}", name=name, where=where),
+            tuple(value.shape.as_list()),
+            shape,
+        )
+        assert_equal(
+            message("the dtype of parameters[{name!r}]{where}", name=name, where=where), value.dtype, tf.float32
+        )
 
 
 def initialize_parameters_structure(initialize_parameters):
@@ -460,13 +505,16 @@ def initialize_parameters_properties(initialize_parameters):
     Glorot-uniform range, zero bias."""
     initialize_parameters_structure(initialize_parameters)
     second = calls.call(initialize_parameters, harness="cnn_application:second_call_after_zeroing").value(
-        "initialize_parameters(), called a second time"
+        message("initialize_parameters(), called a second time")
     )
-    _check_variables(second, PARAMETER_SHAPES, " of a second call")
+    _check_variables(second, PARAMETER_SHAPES, message(" of a second call"))
     for name, shape in PARAMETER_SHAPES.items():
         assert_array_close(
-            f"parameters[{name!r}] of a second call, after the first call's variables were set to "
-            "zero (seed the initializer, and create new tf.Variables on every call)",
+            message(
+                "parameters[{name!r}] of a second call, after the first call's variables were set to "
+                "zero (seed the initializer, and create new tf.Variables on every call)",
+                name=name,
+            ),
             second[name].numpy(),
             reference(f"initialize_parameters/{name}"),
             atol=1e-6,
@@ -478,8 +526,14 @@ def initialize_parameters_properties(initialize_parameters):
             values = second[name].numpy()
             if np.abs(values).max() > limit * (1 + 1e-6):
                 raise CheckFailure(
-                    f"parameters[{name!r}]: Glorot-uniform values lie in [-{limit:.4f}, {limit:.4f}], "
-                    f"got {values.min():.4f}..{values.max():.4f}."
+                    message(
+                        "parameters[{name!r}]: Glorot-uniform values lie in [-{limit:.4f}, {limit:.4f}], "
+                        "got {low:.4f}..{high:.4f}.",
+                        name=name,
+                        limit=limit,
+                        low=values.min(),
+                        high=values.max(),
+                    )
                 )
     assert_array_close("parameters['b3']", second["b3"].numpy(), np.zeros(6, np.float32), atol=0)
 
@@ -491,19 +545,25 @@ def initialize_parameters_reseeded(initialize_parameters):
     found = reference_solutions(ASSIGNMENT)
     if found is None:
         raise CheckFailure(
-            "initialize_parameters with the initializer's seed moved is checked only when the "
-            "notebook is graded (course check, or your instructor's grader)."
+            message(
+                "initialize_parameters with the initializer's seed moved is checked only when the "
+                "notebook is graded (course check, or your instructor's grader)."
+            )
         )
     shift = 1 + hidden_seed(INITIALIZER_SEED_STREAM) % (2**32 - 1)
     harness = f"{ASSIGNMENT}:reseeded_initializer"
-    what = "initialize_parameters(), with the seed of every Keras initializer moved"
+    what = message("initialize_parameters(), with the seed of every Keras initializer moved")
     moved = calls.call(initialize_parameters, shift, harness=harness).value(what)
-    _check_variables(moved, PARAMETER_SHAPES, f" of {what}")
+    _check_variables(moved, PARAMETER_SHAPES, message(" of {what}", what=what))
     expected = calls.run(found.function("initialize_parameters"), (shift,), {}, harness=harness).value()
     for name in PARAMETER_SHAPES:
         assert_array_close(
-            f"parameters[{name!r}] of {what} (create W1, W2 and W3 in the function with the "
-            "initializer GlorotUniform(seed=1), called with each shape)",
+            message(
+                "parameters[{name!r}] of {what} (create W1, W2 and W3 in the function with the "
+                "initializer GlorotUniform(seed=1), called with each shape)",
+                name=name,
+                what=what,
+            ),
             moved[name].numpy(),
             expected[name].numpy(),
             atol=1e-6,
@@ -518,7 +578,11 @@ def forward_propagation_matches(forward_propagation, X, parameters, expected, wh
     tf = _tf()
     Z3 = calls.call(forward_propagation, X, parameters).value(f"forward_propagation(X, parameters) {what}")
     if not isinstance(Z3, tf.Tensor):
-        raise CheckFailure(f"forward_propagation should return a tf.Tensor (the logits Z3), got {type(Z3).__name__}.")
+        raise CheckFailure(
+            message(
+                "forward_propagation should return a tf.Tensor (the logits Z3), got {kind}.", kind=type(Z3).__name__
+            )
+        )
     assert_array_close(f"Z3 {what}", Z3.numpy(), expected, atol=_f32_tolerance(expected), rtol=FLOAT32_RTOL)
     return Z3
 
@@ -530,7 +594,7 @@ def forward_propagation(forward_propagation):
         case_forward_propagation_X(),
         parameters,
         reference("forward_propagation/Z3"),
-        "for the example batch of 2 images",
+        message("for the example batch of 2 images"),
     )
     print("Z3 =", Z3.numpy())
     _passed()
@@ -543,7 +607,7 @@ def forward_propagation_oracle(forward_propagation, m, seed, scale=1.0):
     parameters = {name: tf.Variable(value, name=name) for name, value in values.items()}
     expected = np.asarray(expected_call(ASSIGNMENT, "forward_propagation", X, parameters))
     forward_propagation_matches(
-        forward_propagation, X, parameters, expected, f"for {m} random images and random parameters"
+        forward_propagation, X, parameters, expected, message("for {m} random images and random parameters", m=m)
     )
 
 
@@ -553,14 +617,17 @@ def forward_propagation_in_graph(forward_propagation):
     parameters = _reference_parameters()
     X = case_forward_propagation_X()
     Z3 = calls.call(forward_propagation, X, parameters, harness="cnn_application:in_tf_function").value(
-        "forward_propagation inside a tf.function (input signature [None, 64, 64, 3])"
+        message("forward_propagation inside a tf.function (input signature [None, 64, 64, 3])")
     )
     if not isinstance(Z3, tf.Tensor):
         raise CheckFailure(
-            f"forward_propagation inside a tf.function should return a tf.Tensor, got {type(Z3).__name__}."
+            message(
+                "forward_propagation inside a tf.function should return a tf.Tensor, got {kind}.",
+                kind=type(Z3).__name__,
+            )
         )
     assert_array_close(
-        "Z3 computed inside a tf.function",
+        message("Z3 computed inside a tf.function"),
         Z3.numpy(),
         reference("forward_propagation/Z3"),
         atol=_f32_tolerance(reference("forward_propagation/Z3")),
@@ -575,24 +642,33 @@ def compute_cost_matches(compute_cost, Z3, Y, expected: float, what: str):
     tf = _tf()
     cost = calls.call(compute_cost, tf.constant(Z3), tf.constant(Y)).value(f"compute_cost(Z3, Y) {what}")
     if not isinstance(cost, tf.Tensor):
-        raise CheckFailure(f"compute_cost should return a tf.Tensor, got {type(cost).__name__}.")
+        raise CheckFailure(message("compute_cost should return a tf.Tensor, got {kind}.", kind=type(cost).__name__))
     if cost.shape.rank != 0:
         raise CheckFailure(
-            f"compute_cost {what}: expected a scalar tensor (shape ()), got shape "
-            f"{tuple(cost.shape.as_list())}: average over the examples."
+            message(
+                "compute_cost {what}: expected a scalar tensor (shape ()), got shape {shape}: average over the examples.",
+                what=what,
+                shape=tuple(cost.shape.as_list()),
+            )
         )
     got = float(cost.numpy())
     if not abs(got - expected) <= 1e-5 * max(1.0, abs(expected)):
         if concealing():
-            raise CheckFailure(f"compute_cost {what}: got {got:.7f}, which is not the expected cost.")
-        raise CheckFailure(f"compute_cost {what}: expected {expected:.7f}, got {got:.7f}.")
+            raise CheckFailure(
+                message("compute_cost {what}: got {got:.7f}, which is not the expected cost.", what=what, got=got)
+            )
+        raise CheckFailure(
+            message(
+                "compute_cost {what}: expected {expected:.7f}, got {got:.7f}.", what=what, expected=expected, got=got
+            )
+        )
     return got
 
 
 def compute_cost(compute_cost):
     c = case_compute_cost()
     got = compute_cost_matches(
-        compute_cost, c["Z3"], c["Y"], float(reference("compute_cost/cost")), "for the example logits"
+        compute_cost, c["Z3"], c["Y"], float(reference("compute_cost/cost")), message("for the example logits")
     )
     print("cost =", f"{got:.7f}")
     _passed()
@@ -602,7 +678,7 @@ def compute_cost_oracle(compute_cost, m, seed):
     tf = _tf()
     Z3, Y = case_compute_cost_random(m, seed)
     expected = float(expected_call(ASSIGNMENT, "compute_cost", tf.constant(Z3), tf.constant(Y)))
-    compute_cost_matches(compute_cost, Z3, Y, expected, f"for {m} random examples")
+    compute_cost_matches(compute_cost, Z3, Y, expected, message("for {m} random examples", m=m))
 
 
 # ------------------------------------------------------------ model
@@ -668,13 +744,26 @@ def _run_model(model, run: str) -> dict:
 def _model_result(model, run: str):
     run_data = _run_model(model, run)
     outcome = run_data["outcome"]
-    result = outcome.value(f"model (a short run of {count(run_data['epochs'], 'epoch')} on a slice of SIGNS)")
+    result = outcome.value(_short_run(run_data["epochs"]))
     if not isinstance(result, tuple) or len(result) != 3:
-        raise CheckFailure(
-            "model must return a tuple (train_accuracy, test_accuracy, parameters), got "
-            f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, tuple) else "") + "."
-        )
+        raise CheckFailure(_not_the_triple(result))
     return run_data, result
+
+
+def _short_run(epochs: int) -> str:
+    """How the checks name the short training run of ``model`` whose result they read."""
+    return message("model (a short run of {epochs} on a slice of SIGNS)", epochs=count(epochs, "epoch"))
+
+
+def _not_the_triple(result) -> str:
+    if isinstance(result, tuple):
+        return message(
+            "model must return a tuple (train_accuracy, test_accuracy, parameters), got tuple of length {length}.",
+            length=len(result),
+        )
+    return message(
+        "model must return a tuple (train_accuracy, test_accuracy, parameters), got {kind}.", kind=type(result).__name__
+    )
 
 
 def _cost_of(parameters, X, Y) -> float:
@@ -688,47 +777,73 @@ def model_training_run(model, run: str):
     outcome = run_data["outcome"]
     X_train, Y_train, _, _ = run_data["data"]
     epochs, size = run_data["epochs"], run_data["minibatch_size"]
-    what = f"after {count(epochs, 'epoch')} on {X_train.shape[0]} examples, minibatch_size={size}"
+    what = message(
+        "after {epochs} on {m} examples, minibatch_size={size}",
+        epochs=count(epochs, "epoch"),
+        m=X_train.shape[0],
+        size=size,
+    )
     trained = outcome.observations.get("parameters")
     minibatch_calls = outcome.observations.get("minibatch_calls") or []
     if outcome.raised and len(minibatch_calls) < epochs:  # it stopped before the training was done
-        outcome.value(f"model (a short run of {count(epochs, 'epoch')} on a slice of SIGNS)")
+        outcome.value(_short_run(epochs))
     if not isinstance(trained, dict) or sorted(trained) != sorted(STAND_IN_SHAPES):
-        raise CheckFailure("model did not call initialize_parameters: create the parameters with it.")
+        raise CheckFailure(message("model did not call initialize_parameters: create the parameters with it."))
     parameters = {name: tf.Variable(np.asarray(trained[name], np.float32), name=name) for name in STAND_IN_SHAPES}
     initial = _stand_in_initialize_parameters()
     for name in STAND_IN_SHAPES:
         change = float(np.max(np.abs(parameters[name].numpy() - initial[name].numpy())))
         if not np.isfinite(change):
-            raise CheckFailure(f"parameters[{name!r}] {what} holds NaN or inf.")
+            raise CheckFailure(message("parameters[{name!r}] {what} holds NaN or inf.", name=name, what=what))
         if change < 1e-6:
             raise CheckFailure(
-                f"parameters[{name!r}] {what} still equals its initial value: the optimizer must "
-                "update every variable (apply the gradients of all of them)."
+                message(
+                    "parameters[{name!r}] {what} still equals its initial value: the optimizer must "
+                    "update every variable (apply the gradients of all of them).",
+                    name=name,
+                    what=what,
+                )
             )
     before, after = _cost_of(initial, X_train, Y_train), _cost_of(parameters, X_train, Y_train)
     if not after < before - 0.03:
         raise CheckFailure(
-            f"the training cost did not fall {what}: {before:.4f} with the initial parameters, "
-            f"{after:.4f} with the returned ones."
+            message(
+                "the training cost did not fall {what}: {before:.4f} with the initial parameters, "
+                "{after:.4f} with the returned ones.",
+                what=what,
+                before=before,
+                after=after,
+            )
         )
     if len(minibatch_calls) != epochs:
         raise CheckFailure(
-            f"model called random_mini_batches {count(len(minibatch_calls), 'time')} for {count(epochs, 'epoch')}: "
-            "reshuffle the training set once at the start of every epoch."
+            message(
+                "model called random_mini_batches {times} for {epochs}: "
+                "reshuffle the training set once at the start of every epoch.",
+                times=count(len(minibatch_calls), "time"),
+                epochs=count(epochs, "epoch"),
+            )
         )
     for call in minibatch_calls:
         if call["m"] != X_train.shape[0] or call["mini_batch_size"] != size:
             raise CheckFailure(
-                f"random_mini_batches was called on {call['m']} examples with mini_batch_size="
-                f"{call['mini_batch_size']}; expected the whole training set "
-                f"({X_train.shape[0]} examples) and minibatch_size={size}."
+                message(
+                    "random_mini_batches was called on {got_m} examples with mini_batch_size={got_size}; "
+                    "expected the whole training set ({m} examples) and minibatch_size={size}.",
+                    got_m=call["m"],
+                    got_size=call["mini_batch_size"],
+                    m=X_train.shape[0],
+                    size=size,
+                )
             )
     seeds = [call["seed"] for call in minibatch_calls]
     if len(set(map(repr, seeds))) != len(seeds):
         raise CheckFailure(
-            f"random_mini_batches was called with seeds {seeds}: the same seed gives the same "
-            "minibatches every epoch. Increment the seed once per epoch."
+            message(
+                "random_mini_batches was called with seeds {seeds}: the same seed gives the same "
+                "minibatches every epoch. Increment the seed once per epoch.",
+                seeds=seeds,
+            )
         )
     _compare_with_recipe(run_data, outcome.observations, trained)
     return before, after
@@ -784,8 +899,12 @@ def _compare_with_recipe(run_data: dict, observations: dict, trained: dict) -> N
     for seed in seeds:
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
             raise CheckFailure(
-                f"random_mini_batches was called with seed={seed!r}: give it an integer seed "
-                f"(0 to {SEED_LIMIT - 1}), the recipe's seed increased by one every epoch."
+                message(
+                    "random_mini_batches was called with seed={seed!r}: give it an integer seed "
+                    "(0 to {top}), the recipe's seed increased by one every epoch.",
+                    seed=seed,
+                    top=SEED_LIMIT - 1,
+                )
             )
     recipe = _recipe_run(run_data, [int(seed) for seed in seeds])
     if recipe is None:
@@ -794,20 +913,29 @@ def _compare_with_recipe(run_data: dict, observations: dict, trained: dict) -> N
     want_epochs = list(recipe["epoch_start_parameters"])[1 : len(seeds)] + [recipe["parameters"]]
     steps = -(-len(run_data["data"][0]) // run_data["minibatch_size"])  # minibatches per epoch
     for epoch, (got, want) in enumerate(zip(got_epochs, want_epochs), start=1):
-        where = (
-            f"after epoch {epoch} of {len(seeds)} ({epoch * steps} training steps on the minibatches "
-            "random_mini_batches gave)"
+        where = message(
+            "after epoch {epoch} of {epochs} ({steps} training steps on the minibatches random_mini_batches gave)",
+            epoch=epoch,
+            epochs=len(seeds),
+            steps=epoch * steps,
         )
         if not isinstance(got, dict) or sorted(got) != sorted(want):
             raise CheckFailure(
-                f"the parameters {where} are not the tf.Variables initialize_parameters created: "
-                "train those variables, in place."
+                message(
+                    "the parameters {where} are not the tf.Variables initialize_parameters created: "
+                    "train those variables, in place.",
+                    where=where,
+                )
             )
         for name in sorted(want):
             assert_array_close(
-                f"parameters[{name!r}] {where}, compared with the recipe's training from the same start "
-                "(each step: forward_propagation and compute_cost under a tf.GradientTape, then "
-                "optimizer.apply_gradients of the gradients of every variable)",
+                message(
+                    "parameters[{name!r}] {where}, compared with the recipe's training from the same start "
+                    "(each step: forward_propagation and compute_cost under a tf.GradientTape, then "
+                    "optimizer.apply_gradients of the gradients of every variable)",
+                    name=name,
+                    where=where,
+                ),
                 np.asarray(got[name]),
                 want[name],
                 atol=RECIPE_ATOL,
@@ -817,7 +945,11 @@ def _compare_with_recipe(run_data: dict, observations: dict, trained: dict) -> N
 
 def model_training(model):
     before, after = model_training_run(model, "visible")
-    print(f"cost on the training slice: {before:.4f} before training, {after:.4f} after")
+    print(
+        message(
+            "cost on the training slice: {before:.4f} before training, {after:.4f} after", before=before, after=after
+        )
+    )
     _passed()
 
 
@@ -828,21 +960,29 @@ def model_accuracy_run(model, run: str):
         model_training_run(model, run)
     except CheckFailure as failure:
         raise CheckFailure(
-            f"the accuracies count only for parameters obtained by the recipe's training, and "
-            f"the training check fails: {failure}"
+            message(
+                "the accuracies count only for parameters obtained by the recipe's training, and "
+                "the training check fails: {failure}",
+                failure=failure,
+            )
         ) from None
     run_data, (train_accuracy, test_accuracy, parameters) = _model_result(model, run)
     X_train, Y_train, X_test, Y_test = run_data["data"]
     if not isinstance(parameters, dict) or sorted(parameters) != sorted(STAND_IN_SHAPES):
         raise CheckFailure(
-            "model must return, as third value, the dict of trained parameters that initialize_parameters gave it."
+            message(
+                "model must return, as third value, the dict of trained parameters that initialize_parameters gave it."
+            )
         )
     trained = run_data["outcome"].observations.get("parameters")
     for name in sorted(STAND_IN_SHAPES):
-        returned = _numpy(f"parameters[{name!r}] returned by model", parameters[name])
+        returned = _numpy(message("parameters[{name!r}] returned by model", name=name), parameters[name])
         assert_array_close(
-            f"parameters[{name!r}] returned by model, compared with the variable the training "
-            "loop trained (return the parameters dict that initialize_parameters gave it)",
+            message(
+                "parameters[{name!r}] returned by model, compared with the variable the training "
+                "loop trained (return the parameters dict that initialize_parameters gave it)",
+                name=name,
+            ),
             np.asarray(returned, dtype=np.float32),
             np.asarray(trained[name]),
             atol=0,
@@ -858,8 +998,14 @@ def model_accuracy_run(model, run: str):
         expected = float(np.mean(predictions == np.argmax(Y, axis=1)))
         if abs(value - expected) > 1e-6:
             raise CheckFailure(
-                f"{name}: the returned parameters classify {expected:.6f} of the "
-                f"{X.shape[0]} examples correctly, model returned {value:.6f}."
+                message(
+                    "{name}: the returned parameters classify {expected:.6f} of the "
+                    "{m} examples correctly, model returned {value:.6f}.",
+                    name=name,
+                    expected=expected,
+                    m=X.shape[0],
+                    value=value,
+                )
             )
         results.append(value)
     return tuple(results)
@@ -867,7 +1013,13 @@ def model_accuracy_run(model, run: str):
 
 def model_accuracy(model):
     train_accuracy, test_accuracy = model_accuracy_run(model, "visible")
-    print(f"train_accuracy = {train_accuracy:.6f}, test_accuracy = {test_accuracy:.6f} (short run on a slice)")
+    print(
+        message(
+            "train_accuracy = {train:.6f}, test_accuracy = {test:.6f} (short run on a slice)",
+            train=train_accuracy,
+            test=test_accuracy,
+        )
+    )
     _passed()
 
 
@@ -883,11 +1035,16 @@ def convolutional_model_matches(convolutional_model, input_key: str):
     keras.utils.set_random_seed(1)
     built = convolutional_model(shape)
     if not isinstance(built, keras.Model):
-        raise CheckFailure(f"convolutional_model should return a keras Model, got {type(built).__name__}.")
+        raise CheckFailure(
+            message("convolutional_model should return a keras Model, got {kind}.", kind=type(built).__name__)
+        )
     if type(built).__name__ != "Functional":
         raise CheckFailure(
-            f"convolutional_model should build the model with the Functional API "
-            f"(keras.Model(inputs=..., outputs=...)), got a {type(built).__name__}."
+            message(
+                "convolutional_model should build the model with the Functional API "
+                "(keras.Model(inputs=..., outputs=...)), got a {kind}.",
+                kind=type(built).__name__,
+            )
         )
     compare_model(built, _expected_rows(input_key))
     return built
@@ -922,9 +1079,11 @@ def convolutional_model_probabilities(convolutional_model):
     built = convolutional_model((64, 64, 3))
     X = hidden_rng(5).random((3, 64, 64, 3), dtype=np.float32)
     probabilities = np.asarray(built(X, training=False))
-    assert_equal("the shape of the model's output for 3 images", probabilities.shape, (3, 6))
+    assert_equal(message("the shape of the model's output for 3 images"), probabilities.shape, (3, 6))
     if probabilities.min() < 0 or np.abs(probabilities.sum(axis=1) - 1).max() > 1e-5:
         raise CheckFailure(
-            "the model's outputs should be probabilities (a softmax over 6 classes); rows sum to "
-            f"{probabilities.sum(axis=1)}."
+            message(
+                "the model's outputs should be probabilities (a softmax over 6 classes); rows sum to {sums}.",
+                sums=probabilities.sum(axis=1),
+            )
         )

@@ -20,10 +20,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from helpers import calls
+from helpers import calls, messages
 from helpers.calls import describe_call
 from helpers.checks import REFERENCE_DIR, expected_call, hidden_rng, reference_solutions, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal, assert_scalar_close
+from helpers.i18n import message
 
 __tracebackhide__ = True
 
@@ -314,16 +315,12 @@ def _inputs(name: str, *args, **kwargs) -> str:
 
 
 def _passed():
-    print("All tests passed.")
+    print(messages.all_passed())
 
 
 def _unpack(name: str, result, count: int):
     if not isinstance(result, tuple) or len(result) != count:
-        raise CheckFailure(
-            f"{name} must return a tuple of {count} values, got {type(result).__name__}"
-            + (f" of length {len(result)}" if isinstance(result, tuple) else "")
-            + "."
-        )
+        raise CheckFailure(messages.not_a_tuple(name, result, count))
     return result
 
 
@@ -332,7 +329,7 @@ def zero_pad(zero_pad):
     X_before = c["X"].copy()
     x_pad = _call(zero_pad, c["X"], c["pad"])
     assert_array_close("x_pad", x_pad, reference("zero_pad/x_pad"), atol=0, call=_inputs("zero_pad", c["X"], c["pad"]))
-    assert_array_close("x (the input must not be modified)", c["X"], X_before, atol=0)
+    assert_array_close(message("x (the input must not be modified)"), c["X"], X_before, atol=0)
     _passed()
 
 
@@ -348,7 +345,7 @@ def conv_forward(conv_forward):
     result = _unpack("conv_forward", _call(conv_forward, **c), 2)
     Z, cache_conv = result
     assert_array_close("Z", Z, reference("conv_forward/Z"), call=_inputs("conv_forward", **c))
-    cache_conv = _unpack("the cache of conv_forward", cache_conv, 4)
+    cache_conv = _unpack(message("the cache of {function}", function="conv_forward"), cache_conv, 4)
     for k, (name, got, expected) in enumerate(
         zip(("A_prev", "W", "b", "hparameters"), cache_conv, (c["A_prev"], c["W"], c["b"], c["hparameters"]))
     ):
@@ -366,7 +363,7 @@ def pool_forward(pool_forward, mode="max"):
         reference(f"pool_forward/{mode}/A"),
         call=_inputs("pool_forward", c["A_prev"], c["hparameters"], mode=mode),
     )
-    cache_pool = _unpack("the cache of pool_forward", cache_pool, 2)
+    cache_pool = _unpack(message("the cache of {function}", function="pool_forward"), cache_pool, 2)
     _same_input("cache[0] (A_prev)", cache_pool[0], c["A_prev"])
     _same_input("cache[1] (hparameters)", cache_pool[1], c["hparameters"])
     _passed()

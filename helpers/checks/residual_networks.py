@@ -35,9 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import calls
+from helpers import calls, messages
 from helpers.checks import hidden_seed, reference_solutions, stored_reference
 from helpers.compare import CheckFailure, assert_array_close, assert_equal
+from helpers.i18n import message
 from helpers.model_compare import compare_model, describe_model
 
 __tracebackhide__ = True
@@ -150,7 +151,11 @@ def _tensor_check(name: str, result) -> None:
 
     if not isinstance(result, keras.KerasTensor):
         raise CheckFailure(
-            f"{name} must return the block's output tensor X (a KerasTensor), got {type(result).__name__}."
+            message(
+                "{name} must return the block's output tensor X (a KerasTensor), got {kind}.",
+                name=name,
+                kind=type(result).__name__,
+            )
         )
 
 
@@ -192,10 +197,15 @@ def _block_outputs(function: Callable, case: dict) -> dict[str, np.ndarray]:
     }
 
 
+def _input_of_shape(shape) -> str:
+    """'X of shape (3, 4, 4, 3)', as the checks' call descriptions name an input (in the reader's language)."""
+    return message("{label} of shape {shape}", label="X", shape=tuple(shape))
+
+
 def _case_label(function_name: str, case: dict) -> str:
     s = f", s={case['s']}" if "s" in case else ""
     return (
-        f"{function_name}(X of shape {tuple(case['shape'])}, f={case['f']}, filters={case['filters']}, "
+        f"{function_name}({_input_of_shape(case['shape'])}, f={case['f']}, filters={case['filters']}, "
         f"stage={case['stage']}, block={case['block']!r}{s})"
     )
 
@@ -216,18 +226,36 @@ def _check_block_values(function: Callable, kind: str, case_key: str, training: 
     expected_names = expected_all["names"]
     missing = [n for n in expected_names if n not in got["names"]]
     if missing:
+        has = got["names"] or message("none of them")
         raise CheckFailure(
-            f"{label}: no layer named {missing[0]!r}. Expected the course's layer names "
-            f"{expected_names}; the block has {got['names'] or 'none of them'}."
+            message(
+                "{label}: no layer named {missing!r}. Expected the course's layer names {expected}; "
+                "the block has {has}.",
+                label=label,
+                missing=missing[0],
+                expected=expected_names,
+                has=has,
+            )
         )
     extra = [n for n in got["names"] if n not in expected_names]
     if extra:
-        raise CheckFailure(f"{label}: unexpected layer {extra[0]!r}; expected exactly {expected_names}.")
+        raise CheckFailure(
+            message(
+                "{label}: unexpected layer {extra!r}; expected exactly {expected}.",
+                label=label,
+                extra=extra[0],
+                expected=expected_names,
+            )
+        )
     key = "training" if training else "inference"
     expected = expected_all[key]
     scale = max(float(np.max(np.abs(expected))), 1.0)
     assert_array_close(
-        f"{label}, output with training={training}", got[key], expected, atol=ATOL_SCALE * scale, rtol=RTOL
+        message("{label}, output with training={training}", label=label, training=training),
+        got[key],
+        expected,
+        atol=ATOL_SCALE * scale,
+        rtol=RTOL,
     )
 
 
@@ -239,8 +267,8 @@ def _check_shapes(function: Callable, kind: str, which: str) -> None:
         s = case[3] if len(case) > 3 else None
         model = block_model(function, shape, f, filters, stage=9, block="z", s=s)
         got = [None if d is None else int(d) for d in model.output.shape]
-        label = f"{kind}(X of shape {(None, *shape)}, f={f}, filters={filters}" + (f", s={s})" if s else ")")
-        assert_equal(f"output shape of {label}", got, expected)
+        label = f"{kind}({_input_of_shape((None, *shape))}, f={f}, filters={filters}" + (f", s={s})" if s else ")")
+        assert_equal(message("output shape of {label}", label=label), got, expected)
 
 
 # ------------------------------------------------------------- stand-in blocks for ResNet50
@@ -286,7 +314,7 @@ def build_resnet_with_stand_ins(ResNet50: Callable, input_shape, classes):
         ResNet50, input_shape=tuple(input_shape), classes=classes, harness="residual_networks:stand_in_blocks"
     ).value(f"ResNet50(input_shape={tuple(input_shape)}, classes={classes})")
     if not isinstance(model, keras.Model):
-        raise CheckFailure(f"ResNet50 must return a keras Model, got {type(model).__name__}.")
+        raise CheckFailure(message("ResNet50 must return a keras Model, got {kind}.", kind=type(model).__name__))
     for layer in model.layers:  # axis=-1 and axis=3 are the same channels axis
         if layer.__class__.__name__ == "BatchNormalization" and isinstance(layer.axis, int) and layer.axis < 0:
             layer.axis += len(layer.output.shape)
@@ -377,9 +405,12 @@ def whole_model_parameters(
                     if not reference:
                         raise
                     raise CheckFailure(
-                        f"ResNet50 calls {_block_call(layer.name)} on a tensor of {channels} channels, "
-                        f"which that block cannot take (an identity block keeps its input's channels: "
-                        f"filters[2] must equal them)."
+                        message(
+                            "ResNet50 calls {call} on a tensor of {channels} channels, which that block cannot "
+                            "take (an identity block keeps its input's channels: filters[2] must equal them).",
+                            call=_block_call(layer.name),
+                            channels=channels,
+                        )
                     ) from exc
                 cache[key] = parameter_counts(block)
             counts = cache[key]
@@ -434,7 +465,7 @@ def compute_references(solutions: dict[str, Callable]) -> dict[str, np.ndarray]:
 
 
 def _passed():
-    print("All tests passed.")
+    print(messages.all_passed())
 
 
 def identity_block(identity_block, training: bool = False, case: str = "visible"):
@@ -477,12 +508,30 @@ def ResNet50_layers(ResNet50, case: str = "visible"):
     got = describe_model(model)
     for index, (g, e) in enumerate(zip(got, expected)):
         if STAND_IN.match(e["name"]) and g["name"] != e["name"]:
-            found = f"calls {_block_call(g['name'])}" if STAND_IN.match(g["name"]) else f"has a {g['class']} layer"
-            raise CheckFailure(f"layer {index}: ResNet50 should call {_block_call(e['name'])} here; it {found}.")
+            if STAND_IN.match(g["name"]):
+                found = message("it calls {call}", call=_block_call(g["name"]))
+            else:
+                found = message("it has a {kind} layer", kind=g["class"])
+            raise CheckFailure(
+                message(
+                    "layer {index}: ResNet50 should call {call} here; {found}.",
+                    index=index,
+                    call=_block_call(e["name"]),
+                    found=found,
+                )
+            )
     compare_model(model, expected)
     for index, (g, e) in enumerate(zip(got, expected)):
         if COURSE_NAME.match(e["name"]) and g["name"] != e["name"]:
-            raise CheckFailure(f"layer {index} ({g['class']}): should be named {e['name']!r}, got {g['name']!r}.")
+            raise CheckFailure(
+                message(
+                    "layer {index} ({kind}): should be named {expected!r}, got {got!r}.",
+                    index=index,
+                    kind=g["class"],
+                    expected=e["name"],
+                    got=g["name"],
+                )
+            )
     _passed()
 
 
@@ -505,8 +554,14 @@ def ResNet50_parameters(ResNet50, case: str = "visible"):
     expected = _expected_resnet(case)["params"]
     for key in ("total", "non_trainable"):
         if got[key] != expected[key]:
+            fields = {
+                "call": f"ResNet50(input_shape={spec['input_shape']}, classes={spec['classes']})",
+                "expected": expected[key],
+                "got": got[key],
+            }
+            if key == "total":
+                raise CheckFailure(message("{call}: total parameters should be {expected:,}, got {got:,}.", **fields))
             raise CheckFailure(
-                f"ResNet50(input_shape={spec['input_shape']}, classes={spec['classes']}): "
-                f"{key.replace('_', '-')} parameters should be {expected[key]:,}, got {got[key]:,}."
+                message("{call}: non-trainable parameters should be {expected:,}, got {got:,}.", **fields)
             )
     _passed()
