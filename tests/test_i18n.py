@@ -20,6 +20,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 
 from helpers import i18n
+from helpers.instructor import catalogue as catalogue_of_mistakes
 from helpers.instructor import release as release_mod
 from helpers.instructor import translations as tr
 from helpers.instructor.settings import Settings, SettingsError
@@ -316,6 +317,35 @@ def test_package_catalogue_is_complete():
     )
     assert sorted(wrapped - finished) == []
     assert sorted((set(pages.MESSAGE_LABELS) | {feedback.FAILURE_LABEL}) - finished) == []
+    # The catalogue of likely mistakes: its explanations and hints are msgids of the same catalogue.
+    explained = {
+        variant[key]
+        for assignment in ASSIGNMENTS
+        for variant in catalogue_of_mistakes.load_variants(ROOT, assignment, "wrong")["variants"]
+        for key in ("explanation", "hint")
+        if variant.get(key)
+    }
+    assert len(explained) > 150 and sorted(explained - finished) == []
+
+
+def test_a_likely_mistake_is_explained_in_the_readers_language():
+    """The grader names the same mistake for either reader, and explains it, with its hint, in the reader's
+    language (the judge runs inside i18n.reading, as the grader does for a Chinese notebook)."""
+    from conftest import judge_in_process
+
+    failed = {}
+    for lang in ("en", "zh"):
+        with i18n.reading(lang):
+            rows = judge_in_process.__wrapped__("cnn_step_by_step", ("zero_pad_wrong_axis",))
+        failed[lang] = {gid: (mistake, text) for gid, status, _points, mistake, text in rows if status != "passed"}
+    assert set(failed["en"]) == set(failed["zh"]) == {"zero_pad_values"}
+    (mistake_en, text_en), (mistake_zh, text_zh) = failed["en"]["zero_pad_values"], failed["zh"]["zero_pad_values"]
+    assert mistake_en == mistake_zh == "zero_pad_wrong_axis"
+    assert "Likely mistake: You padded the batch axis and the height, not the height and the width." in text_en
+    assert "Hint: X has shape (m, n_H, n_W, n_C)" in text_en
+    assert "你填充的是批量轴和高度，而不是高度和宽度。" in text_zh
+    assert "X 的形状是 (m, n_H, n_W, n_C)：四个 (before, after) 对中，哪两个属于 n_H 和 n_W？" in text_zh
+    assert "padded the batch axis" not in text_zh
 
 
 def test_setup_lang_zh(tmp_path):

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import calls, messages, wire
+from helpers.i18n import gettext
 from helpers.instructor import catalogue
 from helpers.instructor import notebooks as nbu
 from helpers.model_compare import canonical_rows, describe_model
@@ -146,9 +147,10 @@ class Diagnoser:
         names = {e.name for e in matched}
         if len(names) == 1:
             entry = matched[0]
-            text = f"Likely mistake: {entry.explanation}"
+            # The catalogue's English is the msgid: course.po holds its translations (the reader's language).
+            text = f"Likely mistake: {gettext(entry.explanation)}"
             if entry.hint:
-                text += f"\nHint: {entry.hint}"
+                text += f"\nHint: {gettext(entry.hint)}"
             return Diagnosis(entry.name, text)
         probed = []
         if last.outcome.error is not None and probe is not None:  # a crash: which property of the input decides
