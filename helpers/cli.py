@@ -38,10 +38,10 @@ class _HelpAll(argparse.Action):
 # Subcommands whose module declares its own arguments (``add_cli``): the module loads numpy or TensorFlow,
 # so it is imported only when its subcommand runs; its one-line help is here for `course --help`.
 OWN_PARSER = {
-    "data": ("helpers.signs", "show, generate or import the SIGNS data"),
+    "data": ("helpers.signs", _("show, generate or import the SIGNS data")),
     "pretrain": (
         "helpers.pretrain",
-        "train the residual_networks ResNet-50 on the SIGNS data in use and save its weights",
+        _("train the residual_networks ResNet-50 on the SIGNS data in use and save its weights"),
     ),
 }
 
@@ -50,7 +50,7 @@ def notebook_argument(args, root: Path) -> int | None:
     """``course check``: the notebook is a file and its assignment is told (``args`` gets both), else 2."""
     path = Path(args.notebook).resolve()
     if not path.is_file():
-        print(f"error: {args.notebook}: no such file.", file=sys.stderr)
+        print(_("error: {path}: no such file.").format(path=args.notebook), file=sys.stderr)
         return 2
     try:
         assignment = assignment_of(path, root, args.assignment)
@@ -58,7 +58,10 @@ def notebook_argument(args, root: Path) -> int | None:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if assignment != path.stem and not args.assignment:
-        print(f"{path.name}: {assignment} (told by its graded cells)", file=sys.stderr)
+        print(
+            _("{name}: {assignment} (told by its graded cells)").format(name=path.name, assignment=assignment),
+            file=sys.stderr,
+        )
     args.notebook, args.assignment = path, assignment
     return None
 
@@ -67,14 +70,22 @@ def assignment_arguments(args, root: Path) -> int | None:
     """``course grade``: every assignment named is one of the course's, else 2."""
     for name in args.assignments:
         if name not in ASSIGNMENTS:
-            print(f"error: unknown assignment {name!r}; choose from {', '.join(ASSIGNMENTS)}", file=sys.stderr)
+            print(
+                _("error: unknown assignment {name!r}; choose from {choices}").format(
+                    name=name, choices=", ".join(ASSIGNMENTS)
+                ),
+                file=sys.stderr,
+            )
             return 2
     return None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="course", description=__doc__)
-    parser.add_argument("--root", help="course folder (default: the nearest folder with nbgrader_config.py)")
+    parser = argparse.ArgumentParser(
+        prog="course",
+        description=_("``course``: the one command for instructors and learners, thin over nbgrader and the helpers."),
+    )
+    parser.add_argument("--root", help=_("course folder (default: the nearest folder with nbgrader_config.py)"))
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -89,10 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "setup",
-        help="fill notebooks/ from release/ without overwriting anything; create "
-        "nbgrader's exchange, register the assignments, install the git filter, "
-        "turn off JupyterLab's news-feed prompt and put course and nbgrader on "
-        "the PATH of Lab's terminals in this environment",
+        help=_(
+            "fill notebooks/ from release/ without overwriting anything; create "
+            "nbgrader's exchange, register the assignments, install the git filter, "
+            "turn off JupyterLab's news-feed prompt and put course and nbgrader on "
+            "the PATH of Lab's terminals in this environment"
+        ),
     )
     p.add_argument(
         "--lang",
@@ -119,8 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "normalize",
-        help="strip outputs and Lab's metadata from notebooks, nbformat 4.5 with "
-        "stable cell ids (default: source/*/*.ipynb; `course release` does it)",
+        help=_(
+            "strip outputs and Lab's metadata from notebooks, nbformat 4.5 with "
+            "stable cell ids (default: source/*/*.ipynb; `course release` does it)"
+        ),
     )
     p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK")
     p.set_defaults(run="helpers.commands.normalize:run")
@@ -130,86 +145,92 @@ def build_parser() -> argparse.ArgumentParser:
             "--workers",
             type=int,
             default=_default_workers(),
-            help="notebooks graded at once (default: the number of cores)",
+            help=_("notebooks graded at once (default: the number of cores)"),
         )
         p.add_argument(
             "--timeout",
             type=int,
             default=None,
-            help="seconds one cell may run (default: Execute.timeout in nbgrader_config.py)",
+            help=_("seconds one cell may run (default: Execute.timeout in nbgrader_config.py)"),
         )
         p.add_argument(
             "--log-level",
             choices=("DEBUG", "INFO", "WARNING"),
             default="WARNING",
-            help="the grader's log on stderr: INFO says what ran, how long it took and each limit "
-            "that acted; DEBUG adds every cell and call (default: WARNING, problems only)",
+            help=_(
+                "the grader's log on stderr: INFO says what ran, how long it took and each limit "
+                "that acted; DEBUG adds every cell and call (default: WARNING, problems only)"
+            ),
         )
 
-    p = sub.add_parser("demo", help="write a demo class to submitted/, grade it and print the table")
+    p = sub.add_parser("demo", help=_("write a demo class to submitted/, grade it and print the table"))
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     grading_options(p)
     p.set_defaults(run="helpers.commands.demo:run")
 
-    p = sub.add_parser("grade", help="autograde every submission, write feedback and grades.csv")
+    p = sub.add_parser("grade", help=_("autograde every submission, write feedback and grades.csv"))
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
-    p.add_argument("--student", action="append", help="only this student (repeatable)")
-    p.add_argument("--force", action="store_true", help="grade again even what is already graded")
-    p.add_argument("--help-all", action=_HelpAll, help="list every CourseGrader setting of nbgrader_config.py")
+    p.add_argument("--student", action="append", help=_("only this student (repeatable)"))
+    p.add_argument("--force", action="store_true", help=_("grade again even what is already graded"))
+    p.add_argument("--help-all", action=_HelpAll, help=_("list every CourseGrader setting of nbgrader_config.py"))
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="grade on a Dask cluster (e.g. tcp://host:8786) instead of local processes; "
-        "its workers must see this course folder at the same path",
+        help=_(
+            "grade on a Dask cluster (e.g. tcp://host:8786) instead of local processes; "
+            "its workers must see this course folder at the same path"
+        ),
     )
     grading_options(p)
     p.set_defaults(run="helpers.commands.grade:run", check_arguments=assignment_arguments)
 
     p = sub.add_parser(
         "class-report",
-        help="after `course grade`: an HTML page, PNG figures and CSV per assignment "
-        "(scores, cells, named mistakes, failed notebooks, grading time)",
+        help=_(
+            "after `course grade`: an HTML page, PNG figures and CSV per assignment "
+            "(scores, cells, named mistakes, failed notebooks, grading time)"
+        ),
     )
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
-    p.add_argument("--out", help="folder to write to (default: class_report/ in the course folder)")
+    p.add_argument("--out", help=_("folder to write to (default: class_report/ in the course folder)"))
     p.set_defaults(run="helpers.commands.class_report:run")
 
-    p = sub.add_parser("check", help="grade one of your notebooks with the full tests; it is never modified")
+    p = sub.add_parser("check", help=_("grade one of your notebooks with the full tests; it is never modified"))
     p.add_argument("notebook")
     p.add_argument("--assignment", choices=ASSIGNMENTS)
     p.add_argument("--timeout", type=int, default=None)
     p.set_defaults(run="helpers.commands.check:run", check_arguments=notebook_argument)
 
-    p = sub.add_parser("refs", help="regenerate the checks' reference outputs from the source solutions")
+    p = sub.add_parser("refs", help=_("regenerate the checks' reference outputs from the source solutions"))
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.set_defaults(run="helpers.commands.refs:run")
 
-    p = sub.add_parser("report", help="make the lab report (实验报告) of one of your notebooks: PDF, Word, HTML")
+    p = sub.add_parser("report", help=_("make the lab report (实验报告) of one of your notebooks: PDF, Word, HTML"))
     p.add_argument("notebook")
     p.add_argument("--assignment", choices=ASSIGNMENTS)
-    p.add_argument("--lang", choices=("zh", "en"), help="headings and labels (default: the profile's, else zh)")
+    p.add_argument("--lang", choices=("zh", "en"), help=_("headings and labels (default: the profile's, else zh)"))
     p.add_argument(
         "--to",
         nargs="+",
         choices=("pdf", "docx", "html"),
         metavar="FORMAT",
-        help="pdf, docx and/or html (default: all three)",
+        help=_("pdf, docx and/or html (default: all three)"),
     )
     p.add_argument(
         "--out",
-        help="the file to write (one format), or a folder (default: NOTEBOOK_report_LANG.EXT beside the notebook)",
+        help=_("the file to write (one format), or a folder (default: NOTEBOOK_report_LANG.EXT beside the notebook)"),
     )
     p.add_argument(
-        "--profile", help="the profile file (default: profile.toml beside the notebook, else notebooks/profile.toml)"
+        "--profile", help=_("the profile file (default: profile.toml beside the notebook, else notebooks/profile.toml)")
     )
-    p.add_argument("--date", help="the date on the report, YYYY-MM-DD (default: the profile's, else today)")
+    p.add_argument("--date", help=_("the date on the report, YYYY-MM-DD (default: the profile's, else today)"))
     p.add_argument(
-        "--rerun", action="store_true", help="run the notebook again (on a copy, fast mode) even if it has outputs"
+        "--rerun", action="store_true", help=_("run the notebook again (on a copy, fast mode) even if it has outputs")
     )
     p.set_defaults(run="helpers.report.command:report")
 
-    p = sub.add_parser("profile", help="create or update your profile for `course report` (notebooks/profile.toml)")
-    p.add_argument("--file", help="the profile file (default: notebooks/profile.toml)")
+    p = sub.add_parser("profile", help=_("create or update your profile for `course report` (notebooks/profile.toml)"))
+    p.add_argument("--file", help=_("the profile file (default: notebooks/profile.toml)"))
     for field in FIELDS:
         p.add_argument(
             "--" + field.key.replace("_", "-"),
@@ -220,45 +241,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run="helpers.commands.profile:run")
 
     p = sub.add_parser(
-        "hub", help="a class on one server (as root): JupyterHub, accounts from a roster, nbgrader's hub integration"
+        "hub", help=_("a class on one server (as root): JupyterHub, accounts from a roster, nbgrader's hub integration")
     )
-    p.add_argument("--hub-dir", default="/srv/cnn-course-hub", help="the hub's folder (default: %(default)s)")
+    p.add_argument("--hub-dir", default="/srv/cnn-course-hub", help=_("the hub's folder (default: %(default)s)"))
     hub_sub = p.add_subparsers(dest="hub_command", required=True)
     q = hub_sub.add_parser(
         "setup",
-        help="install JupyterHub and its proxy, make the accounts, the course "
-        "folder, the exchange and the configuration",
+        help=_(
+            "install JupyterHub and its proxy, make the accounts, the course folder, the exchange and the configuration"
+        ),
     )
     q.add_argument(
-        "--roster", required=True, help="CSV file with the header id,name,group (group: student or instructor)"
+        "--roster", required=True, help=_("CSV file with the header id,name,group (group: student or instructor)")
     )
     q.add_argument(
         "--lang",
         choices=("en", "zh"),
         default="en",
-        help="the edition students get (release/ or release_zh/) and their servers' language",
+        help=_("the edition students get (release/ or release_zh/) and their servers' language"),
     )
-    q.add_argument("--mem", default="2G", help="memory of each user's server, e.g. 2G (default: %(default)s)")
-    q.add_argument("--cpu", type=float, default=1.0, help="CPUs of each user's server (default: %(default)s)")
-    q.add_argument("--ip", default="127.0.0.1", help="address the hub listens on (default: %(default)s)")
-    q.add_argument("--port", type=int, default=8000, help="its port (default: %(default)s)")
-    q.add_argument("--course-dir", help="the instructors' course folder (default: HUB_DIR/course)")
-    q.add_argument("--exchange", default="/srv/nbgrader/exchange", help="nbgrader's exchange (default: %(default)s)")
+    q.add_argument("--mem", default="2G", help=_("memory of each user's server, e.g. 2G (default: %(default)s)"))
+    q.add_argument("--cpu", type=float, default=1.0, help=_("CPUs of each user's server (default: %(default)s)"))
+    q.add_argument("--ip", default="127.0.0.1", help=_("address the hub listens on (default: %(default)s)"))
+    q.add_argument("--port", type=int, default=8000, help=_("its port (default: %(default)s)"))
+    q.add_argument("--course-dir", help=_("the instructors' course folder (default: HUB_DIR/course)"))
+    q.add_argument("--exchange", default="/srv/nbgrader/exchange", help=_("nbgrader's exchange (default: %(default)s)"))
     q.add_argument(
         "--auth",
         choices=("pam", "dummy"),
         default="pam",
-        help="pam: Unix passwords; dummy: one shared password, for tests on 127.0.0.1 only",
+        help=_("pam: Unix passwords; dummy: one shared password, for tests on 127.0.0.1 only"),
     )
-    hub_sub.add_parser("start", help="start the hub in the background")
-    hub_sub.add_parser("stop", help="stop the hub and every user's server")
-    q = hub_sub.add_parser("roster", help="add a late student or drop one while the class runs")
+    hub_sub.add_parser("start", help=_("start the hub in the background"))
+    hub_sub.add_parser("stop", help=_("stop the hub and every user's server"))
+    q = hub_sub.add_parser("roster", help=_("add a late student or drop one while the class runs"))
     roster_sub = q.add_subparsers(dest="roster_command", required=True)
-    r = roster_sub.add_parser("add", help="make the account and let them in")
+    r = roster_sub.add_parser("add", help=_("make the account and let them in"))
     r.add_argument("id")
-    r.add_argument("--name", help="full name (default: the id)")
+    r.add_argument("--name", help=_("full name (default: the id)"))
     r.add_argument("--group", choices=("student", "instructor"), default="student")
-    r = roster_sub.add_parser("drop", help="take them off the hub and lock the account; their files stay")
+    r = roster_sub.add_parser("drop", help=_("take them off the hub and lock the account; their files stay"))
     r.add_argument("id")
     p.set_defaults(run="helpers.commands.hub:run")
 
@@ -307,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(run(args, Path(args.root).resolve() if getattr(args, "root", None) else course_root()) or 0)
     except KeyboardInterrupt:
-        print("\ninterrupted: finished grades are kept; run the same command again to resume.", file=sys.stderr)
+        print("\n" + _("interrupted: finished grades are kept; run the same command again to resume."), file=sys.stderr)
         return 130
     except Exception as exc:
         if not isinstance(exc, _reported_errors()):

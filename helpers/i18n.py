@@ -136,6 +136,17 @@ def language(lang: str | None = None) -> str:
     return DEFAULT
 
 
+def command_language(*fallbacks: str | None) -> str:
+    """The language of a ``course`` command's output: ``COURSE_LANG`` when set to a course language, else the
+    first of ``fallbacks`` that is one (``course check``: the notebook's language; ``course grade``: the
+    course's setting, ``c.CourseGrader.language``), else :func:`language`."""
+    for value in (os.environ.get("COURSE_LANG"), *fallbacks):
+        found = normalize_language(value)
+        if found:
+            return found
+    return language()
+
+
 def catalogue_file(lang: str) -> Path:
     """The PO file of the package's messages in ``lang``."""
     return LOCALE_DIR / LOCALES[lang] / "LC_MESSAGES" / f"{DOMAIN}.po"

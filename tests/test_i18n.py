@@ -293,7 +293,7 @@ def test_package_catalogue_is_complete():
     """Every message of the package (gettext's _(), ngettext(), i18n.message() and messages.count()) has a
     finished Chinese translation, and so does every label a message or the feedback page carries."""
     from helpers import pages
-    from helpers.instructor import feedback
+    from helpers.instructor import feedback, outputs
 
     catalog = tr.read_catalogue(i18n.catalogue_file("zh"), "zh")
     finished = {
@@ -316,7 +316,8 @@ def test_package_catalogue_is_complete():
         in wrapped
     )
     assert sorted(wrapped - finished) == []
-    assert sorted((set(pages.MESSAGE_LABELS) | {feedback.FAILURE_LABEL}) - finished) == []
+    marks = {outputs.PASSED_MARK, outputs.FAILED_MARK}
+    assert sorted((set(pages.MESSAGE_LABELS) | {feedback.FAILURE_LABEL} | marks) - finished) == []
     # The catalogue of likely mistakes: its explanations and hints are msgids of the same catalogue.
     explained = {
         variant[key]
@@ -409,6 +410,45 @@ def test_feedback_page_and_kernel_follow_the_notebooks_language():
         {"conv_forward_values": "conv_forward"},
     )
     assert "可能的错误: a sign." in table and "Likely mistake" not in table  # course check's table too
+
+
+def test_course_check_grade_and_help_follow_the_language(monkeypatch):
+    """course check's table follows COURSE_LANG, else the notebook's language; course grade's table follows
+    COURSE_LANG, else the course's setting; every subcommand's --help follows the language. English stays
+    as it was."""
+    from helpers import cli
+    from helpers.instructor import outputs
+    from helpers.instructor.verdict import CellScore, Result
+
+    monkeypatch.delenv("COURSE_LANG", raising=False)
+    assert i18n.command_language("zh") == "zh" and i18n.command_language(None, "zh") == "zh"
+    monkeypatch.setenv("COURSE_LANG", "en")
+    assert i18n.command_language("zh") == "en"
+
+    cell = CellScore("zero_pad_values", 0.0, 2.0, "failed", "x_pad: expected 1, got 2.")
+    passed = CellScore("conv_forward_values", 3.0, 3.0, "passed", "")
+    result = Result("you", "cnn_step_by_step", 3.0, 5.0, "graded", cells=[cell, passed], lang="zh", notes=["n"])
+    owner = {"zero_pad_values": "zero_pad", "conv_forward_values": "conv_forward"}
+    english = outputs.check_table("cnn_step_by_step", result, owner, "en").splitlines()
+    assert english[0] == "cnn_step_by_step: 3 / 5 points" and english[-1] == "  note: n"
+    assert english[2].endswith("\u2717 FAIL") and english[4].endswith("\u2713 ok")
+    chinese = outputs.check_table("cnn_step_by_step", result, owner).splitlines()  # the notebook's language
+    assert chinese[0] == "cnn_step_by_step：3 / 5 分" and chinese[-1] == "  注：n"
+    assert chinese[2].endswith("\u2717 未通过") and chinese[4].endswith("\u2713 通过")
+    assert outputs.table([result], "en").splitlines()[0].split() == ["student", "cnn_step_by_step", "total"]
+    assert outputs.table([result], "zh").splitlines()[0].split() == ["学生", "cnn_step_by_step", "总分"]
+
+    for lang, expected in (("en", "autograde every submission"), ("zh", "自动评分所有提交")):
+        monkeypatch.setenv("COURSE_LANG", lang)
+        text = cli.build_parser().format_help()
+        assert expected in text and ("教师和学习者" in text) == (lang == "zh")
+    monkeypatch.setenv("COURSE_LANG", "zh")
+    for words, fragment in ((("grade",), "只评这名学生"), (("hub", "setup"), "每个用户服务器的内存")):
+        parser = cli.build_parser()
+        sub = parser._subparsers._group_actions[0].choices[words[0]]
+        if len(words) > 1:
+            sub = sub._subparsers._group_actions[0].choices[words[1]]
+        assert fragment in sub.format_help(), words
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from helpers import i18n
 from helpers.instructor import batch, grader_log, outputs, release
 from helpers.instructor.settings import Settings
 from helpers.paths import course_command
@@ -13,18 +14,32 @@ from helpers.paths import course_command
 def run(args, root: Path) -> int:
     grader_log.configure(args.log_level)
     settings = Settings.load(root)
+    lang = i18n.command_language(settings.language)  # COURSE_LANG, else the course's setting
     submitted = settings.folder("submitted")
     if not submitted.is_dir():
         print(
-            f"error: {submitted} does not exist: put submissions in "
-            f"{settings.folders['submitted']}/<student>/<assignment>/<assignment>.ipynb "
-            f"(or run `{course_command()} demo`).",
+            i18n.message(
+                "error: {submitted} does not exist: put submissions in "
+                "{folder}/<student>/<assignment>/<assignment>.ipynb (or run `{course} demo`).",
+                lang,
+                submitted=submitted,
+                folder=settings.folders["submitted"],
+                course=course_command(),
+            ),
             file=sys.stderr,
         )
         return 2
     results = grade_class(root, args.assignments, args.workers, args.force, args.timeout, args.student, args.scheduler)
-    print_results(results, root)
-    print(f"\ngrades: {settings.grades_csv}   feedback: {root / settings.folders['feedback']}/<student>/<assignment>/")
+    print_results(results, root, lang)
+    print(
+        "\n"
+        + i18n.message(
+            "grades: {grades}   feedback: {feedback}/<student>/<assignment>/",
+            lang,
+            grades=settings.grades_csv,
+            feedback=root / settings.folders["feedback"],
+        )
+    )
     return 0
 
 
@@ -50,12 +65,14 @@ def grade_class(
     return results
 
 
-def print_results(results, root: Path) -> None:
-    print(outputs.table(results))
+def print_results(results, root: Path, lang: str | None = None) -> None:
+    """The class's table, then each notebook's problems, notes and flags (the words in ``lang``)."""
+    print(outputs.table(results, lang))
     for r in results:
+        where = f"{r.student}/{r.assignment}"
         if r.status != "graded":
-            print(f"  {r.student}/{r.assignment}: {r.status}: {r.reason}")
+            print("  " + i18n.message("{name}: {status}: {reason}", lang, name=where, status=r.status, reason=r.reason))
         for note in r.notes:
-            print(f"  {r.student}/{r.assignment}: {note}")
+            print(f"  {where}: {note}")
         for flag in r.flags:
-            print(f"  {r.student}/{r.assignment}: FLAGGED: {flag}")
+            print("  " + i18n.message("{name}: FLAGGED: {flag}", lang, name=where, flag=flag))

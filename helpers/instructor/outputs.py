@@ -130,14 +130,21 @@ def write_csv(settings: Settings, results: list[Result]) -> Path:
     return path
 
 
-def table(results: list[Result]) -> str:
-    """Points per student (rows) and assignment (columns)."""
+def table(results: list[Result], lang: str | None = None) -> str:
+    """Points per student (rows) and assignment (columns); the headings in ``lang`` (:func:`i18n.language`)."""
     students = sorted({r.student for r in results})
     assignments = [a for a in ASSIGNMENTS if any(r.assignment == a for r in results)]
     cell = {(r.student, r.assignment): r for r in results}
-    width = max([len("student")] + [len(s) for s in students])
+    student, total_heading = i18n.gettext("student", lang), i18n.gettext("total", lang)
+    width = max([display_width(student)] + [display_width(s) for s in students])
     cols = [max(len(a), 9) for a in assignments]
-    lines = ["student".ljust(width) + "  " + "  ".join(a.rjust(w) for a, w in zip(assignments, cols)) + "      total"]
+    lines = [
+        pad(student, width)
+        + "  "
+        + "  ".join(a.rjust(w) for a, w in zip(assignments, cols))
+        + "  "
+        + pad(total_heading, 9, right=True)
+    ]
     for s in students:
         parts, total, total_max = [], 0.0, 0.0
         for a, w in zip(assignments, cols):
@@ -148,7 +155,7 @@ def table(results: list[Result]) -> str:
             total += r.score
             total_max += r.max_score
             parts.append(f"{r.score:g}/{r.max_score:g}".rjust(w))
-        lines.append(s.ljust(width) + "  " + "  ".join(parts) + f"  {f'{total:g}/{total_max:g}':>9}")
+        lines.append(pad(s, width) + "  " + "  ".join(parts) + f"  {f'{total:g}/{total_max:g}':>9}")
     return "\n".join(lines)
 
 
@@ -167,23 +174,33 @@ def pad(text: str, width: int, right: bool = False) -> str:
 PASSED_MARK, FAILED_MARK = "\u2713 ok", "\u2717 FAIL"
 
 
-def check_table(assignment: str, result: Result, owner: dict[str, str]) -> str:
+def check_table(assignment: str, result: Result, owner: dict[str, str], lang: str | None = None) -> str:
     """What ``course check`` prints for a graded notebook: points per graded function, then each failure.
 
     One row per function (``owner`` maps a test's grade id to its function): name, points, and
     ``✓ ok`` or ``✗ FAIL``; under a failing row, each failed test with its message, the labelled
     parts of the message ("Likely mistake", "Hint", ...) indented under it. Columns are aligned in
-    terminal columns, so a Chinese value keeps them straight.
+    terminal columns, so a Chinese value keeps them straight. The table's own words are in ``lang``, the
+    message labels' language by default (``result.lang``, the notebook's).
     """
+    lang = lang or result.lang
     per_function: dict[str, list] = {}
     for c in result.cells:
         per_function.setdefault(owner.get(c.grade_id, c.grade_id), []).append(c)
     rows = []
     for function, cells in per_function.items():
         got, total = sum(c.points for c in cells), sum(c.max_points for c in cells)
-        rows.append((function, f"{got:g}", f"{total:g}", PASSED_MARK if got >= total else FAILED_MARK, cells))
+        mark = i18n.gettext(PASSED_MARK if got >= total else FAILED_MARK, lang)
+        rows.append((function, f"{got:g}", f"{total:g}", mark, cells))
     name_width, got_width, total_width = (max([display_width(r[k]) for r in rows] + [0]) for k in range(3))
-    lines = [f"{assignment}: {result.score:g} / {result.max_score:g} points", ""]
+    heading = i18n.message(
+        "{assignment}: {score:g} / {max_score:g} points",
+        lang,
+        assignment=assignment,
+        score=result.score,
+        max_score=result.max_score,
+    )
+    lines = [heading, ""]
     for function, got, total, mark, cells in rows:
         points = f"{pad(got, got_width, right=True)} / {pad(total, total_width)}"
         lines.append(f"  {pad(function, name_width)}  {points}  {mark}")
@@ -193,11 +210,11 @@ def check_table(assignment: str, result: Result, owner: dict[str, str]) -> str:
             for k, (label, text) in enumerate(pages.message_parts(c.message or c.status)):
                 head = f"{c.grade_id}: " if k == 0 else ""
                 indent = " " * (6 if k == 0 else 10)
-                named = i18n.gettext(label, result.lang)  # the label in the language of the notebook's messages
+                named = i18n.gettext(label, lang)
                 first, *rest = (f"{named}: {text}" if label else text).splitlines() or [""]
                 lines.append(f"{indent}{head}{first}")
                 lines += [f"{indent}{' ' * display_width(head)}{line.strip()}" for line in rest]
-    lines += [f"  note: {note}" for note in result.notes]
+    lines += ["  " + i18n.message("note: {note}", lang, note=note) for note in result.notes]
     return "\n".join(lines)
 
 
