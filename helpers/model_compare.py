@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from helpers.compare import CheckFailure
+from helpers.i18n import message
 
 _SETTINGS = (
     "filters",
@@ -128,18 +129,33 @@ def compare_model(model, expected: list[dict], check_names: bool = False) -> Non
                 if key == "padding" and _padding_changes_nothing(g, e):
                     continue
                 raise CheckFailure(
-                    f"layer {index} ({g['name']}, {g['class']}): {key} should be {e[key]!r}, got {g.get(key)!r}. "
-                    f"Expected layer: {_short(e)}."
+                    message(
+                        "layer {index} ({name}, {kind}): {key} should be {expected!r}, got {got!r}. "
+                        "Expected layer: {layer}.",
+                        index=index,
+                        name=g["name"],
+                        kind=g["class"],
+                        key=key,
+                        expected=e[key],
+                        got=g.get(key),
+                        layer=_short(e),
+                    )
                 )
     if len(got) != len(expected):
         extra = got[len(expected)] if len(got) > len(expected) else expected[len(got)]
+        fields = {"got": len(got), "expected": len(expected), "layer": _short(extra)}
+        if len(got) > len(expected):
+            raise CheckFailure(
+                message("the model has {got} layers, expected {expected}; the first extra layer is {layer}.", **fields)
+            )
         raise CheckFailure(
-            f"the model has {len(got)} layers, expected {len(expected)}; the first "
-            f"{'extra' if len(got) > len(expected) else 'missing'} layer is {_short(extra)}."
+            message("the model has {got} layers, expected {expected}; the first missing layer is {layer}.", **fields)
         )
     total_got, total_expected = sum(r["params"] for r in got), sum(r["params"] for r in expected)
     if total_got != total_expected:
-        raise CheckFailure(f"total parameters: expected {total_expected:,}, got {total_got:,}.")
+        raise CheckFailure(
+            message("total parameters: expected {expected:,}, got {got:,}.", expected=total_expected, got=total_got)
+        )
 
 
 def _padding_changes_nothing(got: dict, expected: dict) -> bool:
