@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers import messages, wire
-from helpers.i18n import message
+from helpers.i18n import N_, gettext, message
 
 __tracebackhide__ = True  # IPython leaves this module's frames out of a student's traceback
 
@@ -138,10 +138,12 @@ _KNOWN_CAUSES = (
     (
         "TypeError",
         re.compile(r"only (0-dimensional|length-1|size-1) arrays can be converted to Python scalars"),
-        "float() or int() was given a numpy array that still has dimensions, such as a bias of shape (1, 1, 1), "
-        "a slice like b[:, :, :, c], or Z + b (adding an array gives an array). Under numpy 2 they convert "
-        "only an array of shape (), even when the array holds a single value. Take the value out first: "
-        "b.item(), b[0, 0, 0] or np.squeeze(b).",
+        N_(
+            "float() or int() was given a numpy array that still has dimensions, such as a bias of shape "
+            "(1, 1, 1), a slice like b[:, :, :, c], or Z + b (adding an array gives an array). Under numpy 2 "
+            "they convert only an array of shape (), even when the array holds a single value. Take the value "
+            "out first: b.item(), b[0, 0, 0] or np.squeeze(b)."
+        ),
     ),
 )
 
@@ -150,7 +152,7 @@ def known_cause(ename: str, message: str) -> str:
     """What usually causes this error, in a student's terms; '' when it is not one of the known ones."""
     for name, pattern, cause in _KNOWN_CAUSES:
         if ename == name and pattern.search(message):
-            return cause
+            return gettext(cause)
     return ""
 
 

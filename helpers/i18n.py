@@ -187,6 +187,12 @@ def gettext(text: str, lang: str | None = None) -> str:
 _ = gettext
 
 
+def N_(text: str) -> str:
+    """Marks ``text`` as a message of the catalogue without translating it yet (gettext's idiom for a text
+    kept in a table and translated where it is shown, in the reader's language then)."""
+    return text
+
+
 def ngettext(singular: str, plural: str, n: int, lang: str | None = None) -> str:
     return translations(language(lang)).ngettext(singular, plural, n)
 

@@ -287,11 +287,18 @@ def test_the_checks_own_sentences_follow_the_language(monkeypatch, capsys):
     )
     assert modified_zh.startswith("x（输入不能被修改）：72 个值中有 72 个不同")
     assert rest_zh == ["conv_forward 必须返回包含 2 个值的元组，得到的是 list。", "所有测试均已通过。\n"]
+    # The known cause of a crash, kept in a table (i18n.N_), is translated where it is shown.
+    from helpers import calls
+
+    numpy_2 = "only 0-dimensional arrays can be converted to Python scalars"
+    assert calls.known_cause("TypeError", numpy_2).startswith("float() 或 int() 收到的是")
+    monkeypatch.setenv("COURSE_LANG", "en")
+    assert calls.known_cause("TypeError", numpy_2).startswith("float() or int() was given a numpy array")
 
 
 def test_package_catalogue_is_complete():
-    """Every message of the package (gettext's _(), ngettext(), i18n.message() and messages.count()) has a
-    finished Chinese translation, and so does every label a message or the feedback page carries."""
+    """Every message of the package (gettext's _(), N_(), ngettext(), i18n.message() and messages.count()) has
+    a finished Chinese translation, and so does every label a message or the feedback page carries."""
     from helpers import pages
     from helpers.instructor import feedback, outputs
 
@@ -305,7 +312,7 @@ def test_package_catalogue_is_complete():
     for _file, _line, message, _c, _ctx in extract_from_dir(
         str(ROOT / "helpers"),
         method_map=[("**.py", "python")],
-        keywords={"_": None, "gettext": None, "message": None, "ngettext": (1, 2), "count": (2,)},
+        keywords={"_": None, "N_": None, "gettext": None, "message": None, "ngettext": (1, 2), "count": (2,)},
     ):
         wrapped.add(message if isinstance(message, str) else message[0])
     wrapped.discard(None)
