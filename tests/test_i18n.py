@@ -456,6 +456,7 @@ def test_course_check_grade_and_help_follow_the_language(monkeypatch):
         if len(words) > 1:
             sub = sub._subparsers._group_actions[0].choices[words[1]]
         assert fragment in sub.format_help(), words
+        assert sub.format_help().startswith("用法：course ") and "显示此帮助信息并退出" in sub.format_help()
 
 
 @pytest.mark.slow
