@@ -35,7 +35,10 @@ GRADING_CODE = (
     "helpers/calls.py",  # the calls a test cell makes and the stand-ins of dependencies
     "helpers/checks/__init__.py",  # shared checking code: reference data, solutions
     "helpers/compare.py",  # the comparator and its messages
+    "helpers/i18n.py",  # the language a message is written in
+    "helpers/locale/zh_CN/LC_MESSAGES/course.po",  # the Chinese messages
     "helpers/keras_graph.py",  # a student's Keras graph, rebuilt under limits
+    "helpers/messages.py",  # the one builder of failure messages and their patterns
     "helpers/model_compare.py",  # layer-by-layer model comparison
     "helpers/notebook_cells.py",  # test cells, points, markers, solution code
     "helpers/solutions.py",  # the source solutions the expected values come from
@@ -69,6 +72,7 @@ NOT_JUDGING = {
     "helpers/paths.py": "where the course folder is",
     "helpers/instructor/batch.py": "schedules the jobs; the key is checked here",
     "helpers/instructor/feedback.py": "renders the feedback page of a result",
+    "helpers/pages.py": "renders math, code and messages on the pages people read; no points",
     "helpers/instructor/grader_log.py": "the grader's log; it decides no points",
     "helpers/instructor/inert.py": "makes the autograded notebook safe to display; it decides no points",
     "helpers/instructor/outputs.py": "writes grades.csv, the gradebook and feedback",
