@@ -420,7 +420,9 @@ def test_check_prints_points_per_function_and_leaves_the_file_alone(tmp_path, ro
     proc = _course("--root", str(root), "check", str(notebook), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "cnn_step_by_step: 90 / 100 points" in proc.stdout
-    assert "conv_single_step_value: conv_single_step(a_slice_prev, W, b): expected -6.999" in proc.stdout
+    # the failing test under its function, with the call it made and what it expected
+    assert "conv_single_step_value: Z of conv_single_step(a_slice_prev of shape (4, 4, 3)" in proc.stdout
+    assert "expected -6.999" in proc.stdout
     assert (notebook.read_bytes(), notebook.stat().st_mtime_ns) == before
     assert not list(tmp_path.glob("*.json")) and not (tmp_path / "autograded").exists()
 

@@ -28,6 +28,7 @@ class StandInJudge:
         self.mistakes: dict[int, str] = {}
         self.judged: list[int] = []
         self.closed = False
+        self.seconds = {"calls in the kernel": 0.0, "diagnosis": 0.0}  # as the judge keeps them
 
     def run_test_cell(self, kernel, cell, index, seconds):
         self.judged.append(index)

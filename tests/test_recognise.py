@@ -104,7 +104,9 @@ def test_course_check_grades_a_renamed_notebook_as_its_assignment(tmp_path, caps
     def stand_in(settings, assignment, notebook_path):  # the grader itself is tested elsewhere
         graded.append((assignment, notebook_path.name))
         cell = SimpleNamespace(grade_id="ResNet50_layers", points=10.0, max_points=10.0, message="", status="passed")
-        return SimpleNamespace(status="graded", reason="", score=10.0, max_score=10.0, cells=[cell], notes=[])
+        return SimpleNamespace(
+            status="graded", reason="", score=10.0, max_score=10.0, cells=[cell], notes=[], lang="en"
+        )
 
     monkeypatch.setattr(grading, "check_private_copy", stand_in)
     path = tmp_path / "张三_实验一.ipynb"
