@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from helpers.instructor import grade_key, grader_log, outputs, provenance, sandbox
 from helpers.instructor.grader_log import LOGGER
-from helpers.instructor.grading import grade_notebook, prepare_data, probe_sandbox, sha256_file
+from helpers.instructor.grading import THREAD_VARIABLES, grade_notebook, prepare_data, probe_sandbox, sha256_file
 from helpers.instructor.outputs import atomic_write
 from helpers.instructor.settings import Settings
 from helpers.instructor.verdict import RESULT_VERSION, Result
@@ -38,13 +38,7 @@ def _init_worker(threads: int = 0) -> None:
     grader_log.configure()  # the level the grading command chose (through the environment)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle (it ends the workers)
     if threads:  # set before TensorFlow loads
-        for name in (
-            "OMP_NUM_THREADS",
-            "OPENBLAS_NUM_THREADS",
-            "MKL_NUM_THREADS",
-            "TF_NUM_INTRAOP_THREADS",
-            "TF_NUM_INTEROP_THREADS",
-        ):
+        for name in THREAD_VARIABLES:
             os.environ[name] = str(threads)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

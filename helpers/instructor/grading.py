@@ -65,6 +65,15 @@ KERNEL_ENV_ALLOWED = (
     "OPENBLAS_L2_SIZE",
 )
 
+# The thread count of numpy's and TensorFlow's pools: set for a kernel, and for a pool worker before it loads them.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
+
 
 def kernel_env(threads: int, lang: str = i18n.DEFAULT) -> dict[str, str]:
     """The kernel's whole environment: only what it needs, none of the grader's secrets.
@@ -78,13 +87,7 @@ def kernel_env(threads: int, lang: str = i18n.DEFAULT) -> dict[str, str]:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    for name in (
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "TF_NUM_INTRAOP_THREADS",
-        "TF_NUM_INTEROP_THREADS",
-    ):
+    for name in THREAD_VARIABLES:
         env[name] = str(max(1, threads))
     # The kernel must find the same Python (and `helpers`) as this process.
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "/usr/bin:/bin")
