@@ -155,29 +155,48 @@ def lab_settings_file(prefix: Path | None = None) -> Path:
     return Path(sys.prefix if prefix is None else prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
 
 
-def quiet_lab_notices(prefix: Path | None = None) -> str:
-    """Add :data:`LAB_SETTINGS` to the environment's Lab defaults, keeping what the file already sets; says
-    what it did. Each user can still change them in Lab's Settings."""
+def _edit_lab_defaults(prefix: Path | None, edit) -> tuple[str, Path, str]:
+    """Apply ``edit`` (current settings -> new settings) to the environment's Lab defaults, keeping whatever
+    the file already sets. Returns (what happened: "unchanged", "written" or "unreadable", "not an object",
+    "unwritable"; the file; the reason)."""
     from helpers.instructor.outputs import atomic_write
 
     path = lab_settings_file(prefix)
     try:
         current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     except (OSError, ValueError) as exc:
-        return f"JupyterLab settings {path} left as they are: cannot read them as JSON ({exc})"
+        return "unreadable", path, str(exc)
     if not isinstance(current, dict):
-        return f"JupyterLab settings {path} left as they are: not a JSON object"
-    merged = dict(current)
-    for plugin, settings in LAB_SETTINGS.items():
-        mine = merged.get(plugin) if isinstance(merged.get(plugin), dict) else {}
-        merged[plugin] = {**settings, **mine}
+        return "not an object", path, ""
+    merged = edit(current)
     if merged == current:
-        return "JupyterLab: no news-feed prompt (already set)"
+        return "unchanged", path, ""
     try:
         atomic_write(path, json.dumps(merged, indent=2) + "\n")
     except OSError as exc:
-        return f"JupyterLab will ask each user about Jupyter's news feed: cannot write {path} ({exc})"
-    return f"JupyterLab: no news-feed prompt ({path})"
+        return "unwritable", path, str(exc)
+    return "written", path, ""
+
+
+def quiet_lab_notices(prefix: Path | None = None) -> str:
+    """Add :data:`LAB_SETTINGS` to the environment's Lab defaults, keeping what the file already sets; says
+    what it did. Each user can still change them in Lab's Settings."""
+
+    def edit(current: dict) -> dict:
+        merged = dict(current)
+        for plugin, settings in LAB_SETTINGS.items():
+            mine = merged.get(plugin) if isinstance(merged.get(plugin), dict) else {}
+            merged[plugin] = {**settings, **mine}
+        return merged
+
+    done, path, reason = _edit_lab_defaults(prefix, edit)
+    return {
+        "unreadable": f"JupyterLab settings {path} left as they are: cannot read them as JSON ({reason})",
+        "not an object": f"JupyterLab settings {path} left as they are: not a JSON object",
+        "unchanged": "JupyterLab: no news-feed prompt (already set)",
+        "unwritable": f"JupyterLab will ask each user about Jupyter's news feed: cannot write {path} ({reason})",
+        "written": f"JupyterLab: no news-feed prompt ({path})",
+    }[done]
 
 
 # JupyterLab's own language pack (jupyterlab-language-pack-<locale>, installed with the course) for each edition.
@@ -192,25 +211,21 @@ def lab_language(lang: str, prefix: Path | None = None) -> str:
     keeping everything else there. A user who picked a language in Lab's Settings menu keeps it (their
     own settings win over these defaults).
     """
-    from helpers.instructor.outputs import atomic_write
-
     locale = LAB_LOCALES[lang]
-    path = lab_settings_file(prefix)
-    try:
-        current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError) as exc:
-        return f"JupyterLab's language left as it is: cannot read {path} as JSON ({exc})"
-    if not isinstance(current, dict):
-        return f"JupyterLab's language left as it is: {path} is not a JSON object"
-    plugin = current.get(LAB_TRANSLATION_PLUGIN) if isinstance(current.get(LAB_TRANSLATION_PLUGIN), dict) else {}
-    if plugin.get("locale") == locale:
-        return f"JupyterLab's language: {locale} (already set)"
-    merged = {**current, LAB_TRANSLATION_PLUGIN: {**plugin, "locale": locale}}
-    try:
-        atomic_write(path, json.dumps(merged, indent=2) + "\n")
-    except OSError as exc:
-        return f"JupyterLab's language left as it is: cannot write {path} ({exc})"
-    return f"JupyterLab's language: {locale} ({path})"
+
+    def edit(current: dict) -> dict:
+        plugin = current.get(LAB_TRANSLATION_PLUGIN)
+        plugin = plugin if isinstance(plugin, dict) else {}
+        return {**current, LAB_TRANSLATION_PLUGIN: {**plugin, "locale": locale}}
+
+    done, path, reason = _edit_lab_defaults(prefix, edit)
+    return {
+        "unreadable": f"JupyterLab's language left as it is: cannot read {path} as JSON ({reason})",
+        "not an object": f"JupyterLab's language left as it is: {path} is not a JSON object",
+        "unchanged": f"JupyterLab's language: {locale} (already set)",
+        "unwritable": f"JupyterLab's language left as it is: cannot write {path} ({reason})",
+        "written": f"JupyterLab's language: {locale} ({path})",
+    }[done]
 
 
 # JupyterLab's terminals in this environment run bash with this start-up file (beside the server config).
