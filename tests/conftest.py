@@ -156,20 +156,28 @@ def pack_submissions(assignment: str, packs: range | None = None) -> dict:
 
 
 REPRESENTATIVE_PACK = 0  # pack_01, the largest: first fit fills it first, one variant for most solution cells
+# The assignments whose representative pack the fast tier grades in a kernel (graded_references): numpy
+# only, seconds; every pack of every assignment is graded in kernels by the exhaustive tier.
+KERNEL_PACK_ASSIGNMENTS = ("cnn_step_by_step",)
 
 
 @pytest.fixture(scope="session")
 def graded_references(tmp_path_factory) -> GradedCourse:
-    """Each assignment's source answers ("reference"), its untouched release ("blank") and its
-    representative variant pack (``pack_01``), graded in real kernels in one run, once per session:
-    every test that needs a graded reference or blank reads these."""
+    """Each assignment's source answers ("reference") and its untouched release ("blank"), graded in
+    real kernels in one run, once per session, with cnn_step_by_step's representative variant pack
+    (``pack_01``; the TensorFlow assignments' packs are graded in kernels by the exhaustive tier's
+    ``graded_packs``): every test that needs a graded reference or blank reads these."""
     from helpers.instructor import demo
 
     submissions = {
         assignment: {
             "reference": demo.filled_notebook(ROOT, assignment),
             "blank": UNTOUCHED_RELEASE,
-            **pack_submissions(assignment, range(REPRESENTATIVE_PACK, REPRESENTATIVE_PACK + 1)),
+            **(
+                pack_submissions(assignment, range(REPRESENTATIVE_PACK, REPRESENTATIVE_PACK + 1))
+                if assignment in KERNEL_PACK_ASSIGNMENTS
+                else {}
+            ),
         }
         for assignment in ASSIGNMENTS
     }

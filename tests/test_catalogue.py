@@ -3,8 +3,8 @@
 Variants are judged in packs (``conftest.variant_packs``). Fast tier: every pack judged in this process
 (``conftest.judge_in_process``: the grader's test cells, checks, comparator and diagnosis, the student's
 functions called here) loses exactly what its variants declare, each failed cell naming its variant;
-and one pack per assignment graded in a real kernel agrees with the in-process judge cell by cell
-(status, points, mistake). Exhaustive tier: every pack graded in a real kernel loses exactly its
+and cnn_step_by_step's representative pack graded in a real kernel agrees with the in-process judge
+cell by cell (status, points, mistake). Exhaustive tier: every pack graded in a real kernel loses exactly its
 variants' points, and agrees with the in-process judge cell by cell.
 """
 
@@ -14,6 +14,7 @@ import pytest
 
 from conftest import (
     ASSIGNMENTS,
+    KERNEL_PACK_ASSIGNMENTS,
     REPRESENTATIVE_PACK,
     assert_pack_loses_exactly,
     assert_variant_loses_exactly,
@@ -41,7 +42,7 @@ def test_each_pack_judged_in_process_loses_exactly_what_its_variants_declare(ass
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", KERNEL_PACK_ASSIGNMENTS)
 def test_a_pack_graded_in_a_kernel_agrees_with_the_in_process_judge(graded_references, assignment):
     pack = variant_packs(assignment)[REPRESENTATIVE_PACK]
     result = graded_references[assignment][pack_student(REPRESENTATIVE_PACK)]

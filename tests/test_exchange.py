@@ -262,6 +262,7 @@ def test_update_csv_replaces_only_the_rows_graded(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive  # nbgrader's own commands on a broken hand-in; the whole loop is in the fast tier
 def test_nbgrader_autograde_and_feedback_of_a_notebook_that_cannot_be_read(tmp_path):
     """nbgrader's Autograde and Generate Feedback on a broken submission: the course's grade, no crash."""
     root = make_course_copy(tmp_path / "course", [ASSIGNMENT])

@@ -120,6 +120,7 @@ PRINT_INPUT = (
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive  # two grading runs; the seeding is tested in the fast tier
 def test_two_grading_runs_draw_different_hidden_inputs_and_give_the_same_points(tmp_path):
     """An honest notebook whose zero_pad prints a checksum of each input it gets, graded twice."""
     root = make_course_copy(tmp_path / "course", [ASSIGNMENT])

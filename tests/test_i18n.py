@@ -554,6 +554,7 @@ def _nbgrader(*args, cwd: Path, env) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive  # the exchange loop again; the edition's grading is in the fast tier
 def test_the_exchange_hands_out_the_chinese_edition(tmp_path):
     """With the language set to zh: nbgrader's Generate (Formgrader's button) writes the Chinese edition into
     release_zh/ as `course release` builds it, English release/ untouched; release_assignment and a student's

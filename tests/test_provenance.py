@@ -112,6 +112,7 @@ def test_flags(course, case, expected):
 
 @needs_root
 @pytest.mark.slow
+@pytest.mark.exhaustive  # a grading run; every flag is tested in the fast tier (test_flags)
 def test_forged_submission_earns_its_points_and_is_flagged(course, capsys):
     """Collected by nbgrader itself, graded by `course grade`, reported by `course class-report`."""
     solved = nbformat.writes(demo.filled_notebook(ROOT, ASSIGNMENT)).encode()

@@ -249,6 +249,7 @@ def test_the_key_is_computed_once_per_assignment_not_per_student(tmp_path, monke
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive  # two grading runs; the key and the plan are tested in the fast tier
 def test_a_changed_check_regrades_exactly_its_assignments_notebooks(tmp_path, monkeypatch, capsys):
     from helpers.checks import cnn_step_by_step as step_checks
     from helpers.commands.grade import grade_class

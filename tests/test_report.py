@@ -608,6 +608,7 @@ def test_course_report_on_an_unrun_partly_wrong_notebook(class_copy, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive  # two report runs; one report end to end is in the fast tier
 def test_course_report_on_a_run_reference_notebook_is_reproducible(class_copy, tmp_path):
     from helpers.report import run
 

@@ -280,6 +280,7 @@ def test_graded_notebook_says_the_training_was_skipped(graded_references):
 # ------------------------------------------------------------------ pretrain
 
 
+@pytest.mark.exhaustive  # 1-2 minutes of ResNet-50 training; the batching is tested in the fast tier
 def test_pretrain_plumbing_on_a_tiny_budget(tmp_path, capsys):
     """`course pretrain --epochs 1 --limit 24` writes weights and a manifest that the notebook's loader accepts."""
     from helpers import cli, pretrain, signs
