@@ -8,7 +8,8 @@ The language of a text is, first found:
    page and messages of a Chinese submission);
 2. the environment variable ``COURSE_LANG`` (``en`` or ``zh``);
 3. in a kernel Jupyter started for a notebook (``JPY_SESSION_NAME`` names it), that notebook's
-   language: ``metadata.course.lang`` (the Chinese edition carries ``"zh"``; no key means English);
+   language: ``metadata.course.lang`` (the Chinese edition carries ``"zh"``; no key means English),
+   read once for each version of the file (its path and modification time);
 4. the locale, as gettext reads it: ``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``
    (``zh_CN.UTF-8`` gives Chinese);
 5. English.
@@ -90,6 +91,17 @@ def _session_notebook_language() -> str | None:
     path = Path(name)
     if not path.is_absolute():
         path = Path(os.environ.get("JPY_SESSION_ROOT", os.getcwd())) / path
+    try:
+        modified = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _notebook_file_language(str(path), modified)
+
+
+@functools.lru_cache(maxsize=16)
+def _notebook_file_language(path: str, modified: int) -> str | None:
+    """The language of the notebook file ``path`` as it was at ``modified`` (its mtime): every message asks,
+    so the file is read once per version, not once per message."""
     try:
         with open(path, encoding="utf-8") as handle:
             return notebook_language(json.load(handle))

@@ -8,6 +8,11 @@ Result`) and the submitted folders; nothing is typed in. Per assignment it write
 * ``students.csv`` (score, status, reason, seconds), ``cells.csv`` (share passed, discrimination)
   and ``mistakes.csv`` (catalogue name, function, count, students).
 
+The page, its figures and the reasons it gives are in the course's language (``COURSE_LANG``, else
+``c.CourseGrader.language`` of nbgrader_config.py, as ``course grade``'s table), through the package's
+catalogue. The CSV files' column names and status values stay English identifiers: they are read by
+programs (spreadsheets' formulas, scripts), whichever edition the class has.
+
 Discrimination is item analysis's two usual measures: the point-biserial correlation of passing the
 cell with the score on the other cells, and the upper-lower index (share passed among the top 27% of
 students minus the share among the bottom 27%, ranked by total score).
@@ -16,6 +21,7 @@ students minus the share among the bottom 27%, ranked by total score).
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import statistics
@@ -24,6 +30,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers import i18n
+from helpers.i18n import N_
 from helpers.instructor.batch import GRADE_FILE
 from helpers.instructor.outputs import atomic_write, csv_text
 from helpers.instructor.settings import Settings
@@ -58,8 +66,9 @@ class ClassData:
         return [r for r in self.results.values() if r.status == "graded"]
 
 
-def load_class(settings: Settings, assignment: str) -> ClassData:
-    """Every student's ``grade.json`` for ``assignment``; submitted folders without one are listed as absent."""
+def load_class(settings: Settings, assignment: str, lang: str | None = None) -> ClassData:
+    """Every student's ``grade.json`` for ``assignment``; submitted folders without one are listed as absent,
+    with the reason in ``lang``."""
     data = ClassData(assignment, {})
     graded_root = settings.folder("autograded")
     students = set(settings.students())
@@ -71,9 +80,11 @@ def load_class(settings: Settings, assignment: str) -> ClassData:
             try:
                 data.results[student] = Result.from_json(path.read_text())
             except (ValueError, TypeError) as exc:
-                data.absent[student] = f"its grade.json cannot be read ({exc})"
+                data.absent[student] = i18n.message("its grade.json cannot be read ({error})", lang, error=exc)
         elif settings.path("submitted", assignment, student).is_dir():
-            data.absent[student] = f"submitted but not graded yet (run {course_command()} grade)"
+            data.absent[student] = i18n.message(
+                "submitted but not graded yet (run {course} grade)", lang, course=course_command()
+            )
     return data
 
 
@@ -138,9 +149,24 @@ def mistakes(data: ClassData, function_of: dict[str, str]) -> list[tuple[str, st
     return sorted(((f, m, sorted(s)) for (f, m), s in found.items()), key=lambda t: (-len(t[2]), t[0], t[1]))
 
 
+# What happened to a notebook (problems()' "what"), English identifiers; the page shows them translated.
+WHAT = {
+    "not graded": N_("not graded"),
+    "missing": N_("missing"),
+    "refused": N_("refused"),
+    "timed out": N_("timed out"),
+    "crashed": N_("crashed"),
+    "not run": N_("not run"),
+    "flagged": N_("flagged"),
+}
+# A grade.json's status, as the page shows it.
+STATUS = {"graded": N_("graded"), "missing": N_("missing"), "invalid": N_("invalid"), **WHAT}
+
+
 def problems(data: ClassData) -> list[tuple[str, str, str]]:
     """(student, what, reason): notebooks missing, refused, timed out, crashed, or not graded; submissions
-    flagged as perhaps not the student's own (:mod:`helpers.instructor.provenance`)."""
+    flagged as perhaps not the student's own (:mod:`helpers.instructor.provenance`). ``what`` is a key of
+    :data:`WHAT`."""
     rows = [(s, "not graded", why) for s, why in data.absent.items()]
     for student, result in sorted(data.results.items()):
         if result.status != "graded":
@@ -172,6 +198,19 @@ CJK_FONTS = (
 )
 
 
+def _cjk_fonts_known(font_manager) -> set[str]:
+    """The installed fonts of CJK_FONTS that matplotlib knows. Its font list is cached on first use: a CJK
+    font installed after that is not in it, so the system's font files named for CJK are added once then."""
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    if not installed & set(CJK_FONTS):
+        for path in font_manager.findSystemFonts():
+            if any(word in Path(path).name.lower() for word in ("cjk", "wqy", "sourcehansans", "simhei", "msyh")):
+                with contextlib.suppress(Exception):  # a file matplotlib cannot read: that font is not used
+                    font_manager.fontManager.addfont(path)
+        installed = {font.name for font in font_manager.fontManager.ttflist}
+    return installed & set(CJK_FONTS)
+
+
 def _figure_png(draw, height: float = 3.4) -> bytes:
     import matplotlib
 
@@ -179,7 +218,7 @@ def _figure_png(draw, height: float = 3.4) -> bytes:
     import matplotlib.pyplot as plt
     from matplotlib import font_manager
 
-    installed = {font.name for font in font_manager.fontManager.ttflist}
+    installed = _cjk_fonts_known(font_manager)
     family = ["DejaVu Sans", *(name for name in CJK_FONTS if name in installed)]
     with plt.rc_context({"font.family": family}), warnings.catch_warnings():
         # Without a CJK font a Chinese id is drawn as boxes; the page's table beside the chart has it as text.
@@ -193,16 +232,17 @@ def _figure_png(draw, height: float = 3.4) -> bytes:
     return buffer.getvalue()
 
 
-def draw_score_histogram(ax, scores: list[float], max_score: float) -> None:
+def draw_score_histogram(ax, scores: list[float], max_score: float, lang: str | None = None) -> None:
     """Students per tenth of the maximum score: whole students on the count axis."""
     from matplotlib.ticker import MaxNLocator
 
     bins = [max_score * k / 10 for k in range(11)] if max_score > 0 else 10
     ax.hist(scores, bins=bins, color="#4C72B0", edgecolor="white")
     if scores:
-        ax.axvline(statistics.mean(scores), color="#C44E52", label=f"mean {statistics.mean(scores):.1f}")
+        mean, median = statistics.mean(scores), statistics.median(scores)
+        ax.axvline(mean, color="#C44E52", label=i18n.message("mean {value:.1f}", lang, value=mean))
         ax.axvline(
-            statistics.median(scores), color="#55A868", linestyle="--", label=f"median {statistics.median(scores):.1f}"
+            median, color="#55A868", linestyle="--", label=i18n.message("median {value:.1f}", lang, value=median)
         )
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if max_score > 0:
@@ -210,23 +250,23 @@ def draw_score_histogram(ax, scores: list[float], max_score: float) -> None:
         ax.set_xticks(bins)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(bottom=0)
-    ax.set_xlabel(f"score (out of {max_score:g})")
-    ax.set_ylabel("students")
-    ax.set_title("Score distribution")
+    ax.set_xlabel(i18n.message("score (out of {max_score:g})", lang, max_score=max_score))
+    ax.set_ylabel(i18n.message("students", lang))
+    ax.set_title(i18n.message("Score distribution", lang))
 
 
-def score_histogram(scores: list[float], max_score: float) -> bytes:
-    return _figure_png(lambda ax: draw_score_histogram(ax, scores, max_score))
+def score_histogram(scores: list[float], max_score: float, lang: str | None = None) -> bytes:
+    return _figure_png(lambda ax: draw_score_histogram(ax, scores, max_score, lang))
 
 
-def cells_figure(stats: list[CellStats]) -> bytes:
+def cells_figure(stats: list[CellStats], lang: str | None = None) -> bytes:
     def draw(ax):
         names = [s.grade_id for s in stats]
         ax.barh(names, [100 * s.share_passed for s in stats], color="#4C72B0")
         ax.invert_yaxis()
         ax.set_xlim(0, 100)
-        ax.set_xlabel("% of graded students who passed")
-        ax.set_title("Graded cells")
+        ax.set_xlabel(i18n.message("% of graded students who passed", lang))
+        ax.set_title(i18n.message("Graded cells", lang))
         ax.tick_params(axis="y", labelsize=8)
 
     return _figure_png(draw)
@@ -246,7 +286,7 @@ def grading_times(results: dict[str, Result]) -> list[tuple[str, float]]:
     return rows[:MAX_TIME_BARS]
 
 
-def draw_grading_times(ax, results: dict[str, Result]) -> None:
+def draw_grading_times(ax, results: dict[str, Result], lang: str | None = None) -> None:
     """One named horizontal bar per graded notebook, slowest at the top."""
     rows = grading_times(results)
     graded = sum(r.status == "graded" for r in results.values())
@@ -254,40 +294,88 @@ def draw_grading_times(ax, results: dict[str, Result]) -> None:
     ax.set_yticks(range(len(rows)), [short_name(s) for s, _ in rows], fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -0.5)  # slowest first, no tick beyond the bars
     ax.set_xlim(left=0)
-    ax.set_xlabel("seconds to grade")
+    ax.set_xlabel(i18n.message("seconds to grade", lang))
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(
-        "Time each notebook took to grade" + (f" (the {len(rows)} slowest of {graded})" if graded > len(rows) else "")
+        i18n.message(
+            "Time each notebook took to grade (the {shown} slowest of {graded})", lang, shown=len(rows), graded=graded
+        )
+        if graded > len(rows)
+        else i18n.message("Time each notebook took to grade", lang)
     )
 
 
-def seconds_figure(results: dict[str, Result]) -> bytes:
+def seconds_figure(results: dict[str, Result], lang: str | None = None) -> bytes:
     bars = len(grading_times(results))
-    return _figure_png(lambda ax: draw_grading_times(ax, results), height=max(2.2, 1.0 + 0.24 * bars))
+    return _figure_png(lambda ax: draw_grading_times(ax, results, lang), height=max(2.2, 1.0 + 0.24 * bars))
 
 
 # ------------------------------------------------------------------ the page and the CSV files
+
+
+# The page's headings, column names and fixed sentences (msgids of the catalogue), by key; the page shows
+# them in its language.
+PAGE_TEXT = {
+    "scores": N_("Score distribution"),
+    "students": N_("Students"),
+    "students_intro": N_(
+        "Every student with a submission, by id; highlighted rows were not graded to the end or are flagged "
+        "(see below)."
+    ),
+    "student": N_("student"),
+    "score": N_("score"),
+    "status": N_("status"),
+    "seconds": N_("seconds"),
+    "flags": N_("flags"),
+    "cells": N_("Graded cells"),
+    "cell": N_("cell"),
+    "points": N_("points"),
+    "passed": N_("passed"),
+    "point_biserial": N_("point-biserial"),
+    "upper_lower": N_("upper-lower 27%"),
+    "mistakes": N_("Named mistakes"),
+    "mistakes_intro": N_("The catalogue's mistakes that the grader recognised, by function, most frequent first."),
+    "mistake": N_("mistake"),
+    "students_column": N_("students"),
+    "who": N_("who"),
+    "no_mistake": N_("No mistake was named."),
+    "problems": N_("Notebooks that did not run through, submissions flagged"),
+    "problems_intro": N_(
+        "Flagged: graded, but the exchange says the submission may not be the student's own (a timestamp in the "
+        "future, or written by another Unix user)."
+    ),
+    "what": N_("what"),
+    "reason": N_("reason"),
+    "no_problem": N_("None: every notebook was graded to its end, and none is flagged."),
+    "time": N_("Time to grade"),
+}
 
 
 def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def write_assignment(settings: Settings, assignment: str, out_dir: Path) -> Path:
-    """Write ``out_dir/<assignment>/`` (page, figures, CSV); returns the page's path."""
+def write_assignment(settings: Settings, assignment: str, out_dir: Path, lang: str | None = None) -> Path:
+    """Write ``out_dir/<assignment>/`` (page, figures, CSV) in ``lang`` (default: the course's language, see
+    :func:`course_language`); returns the page's path."""
     from helpers.instructor import diagnosis
     from helpers.instructor import notebooks as nbu
 
-    data = load_class(settings, assignment)
+    lang = lang or course_language(settings)
+    data = load_class(settings, assignment, lang)
     folder = out_dir / assignment
     folder.mkdir(parents=True, exist_ok=True)
-    source = settings.notebook("source", assignment)
     catalogue = {e["name"]: e for e in diagnosis.load_catalogue(settings.root, assignment)}
     function_of = {name: e["cell"] for name, e in catalogue.items()}
     descriptions = {}
-    if source.is_file():
-        nb = nbu.read_notebook(source)
-        descriptions = {nbu.grade_id(c): nbu.docstring_line(c.source) for c in nbu.test_cells(nb)}
+    # Each test cell's one-line docstring: the source's, then the lang edition's where it is built.
+    for source in (
+        settings.notebook("source", assignment),
+        settings.root / i18n.edition_folder(lang) / assignment / f"{assignment}.ipynb",
+    ):
+        if source.is_file():
+            nb = nbu.read_notebook(source)
+            descriptions.update({nbu.grade_id(c): nbu.docstring_line(c.source) for c in nbu.test_cells(nb)})
     graded = data.graded
     scores = [r.score for r in graded]
     max_score = max((r.max_score for r in graded), default=0.0)
@@ -295,15 +383,16 @@ def write_assignment(settings: Settings, assignment: str, out_dir: Path) -> Path
     named = mistakes(data, function_of)
     issues = problems(data)
 
-    figures = {"scores.png": score_histogram(scores, max_score)}
+    figures = {"scores.png": score_histogram(scores, max_score, lang)}
     if stats:
-        figures["cells.png"] = cells_figure(stats)
+        figures["cells.png"] = cells_figure(stats, lang)
     if graded:
-        figures["seconds.png"] = seconds_figure(data.results)
+        figures["seconds.png"] = seconds_figure(data.results, lang)
     for name, png in figures.items():
         (folder / name).write_bytes(png)
 
     # Every cell through outputs.csv_text: a student id such as "=2+5" is text there, never a formula.
+    # The column names and statuses are English identifiers in every language (programs read them).
     students_rows = [["student", "score", "max_score", "status", "seconds", "reason", "mistakes", "flags"]]
     students_rows += [
         [
@@ -338,7 +427,10 @@ def write_assignment(settings: Settings, assignment: str, out_dir: Path) -> Path
     mistakes_rows += [[function, mistake, len(students), " ".join(students)] for function, mistake, students in named]
     atomic_write(folder / "mistakes.csv", csv_text(mistakes_rows))
 
-    e = html.escape
+    def e(text) -> str:
+        return html.escape(str(text))
+
+    label = {key: e(i18n.gettext(text, lang)) for key, text in PAGE_TEXT.items()}
 
     def img(name):
         return (
@@ -347,10 +439,19 @@ def write_assignment(settings: Settings, assignment: str, out_dir: Path) -> Path
             else ""
         )
 
-    summary = f"{len(graded)} graded of {len(data.results) + len(data.absent)} students; " + (
-        f"mean {statistics.mean(scores):.1f}, median {statistics.median(scores):.1f} of {max_score:g}"
+    students = len(data.results) + len(data.absent)
+    summary = (
+        i18n.message(
+            "{graded} graded of {students} students; mean {mean:.1f}, median {median:.1f} of {max_score:g}",
+            lang,
+            graded=len(graded),
+            students=students,
+            mean=statistics.mean(scores),
+            median=statistics.median(scores),
+            max_score=max_score,
+        )
         if scores
-        else "no scores yet"
+        else i18n.message("{graded} graded of {students} students; no scores yet", lang, graded=0, students=students)
     )
     cell_rows = "".join(
         f"<tr{' class=low' if s.point_biserial is not None and s.point_biserial < LOW_DISCRIMINATION else ''}>"
@@ -360,41 +461,72 @@ def write_assignment(settings: Settings, assignment: str, out_dir: Path) -> Path
         for s in stats
     )
     by_function: dict[str, list] = defaultdict(list)
-    for function, mistake, students in named:
-        by_function[function].append((mistake, students))
+    for function, mistake, names in named:
+        by_function[function].append((mistake, names))
+
+    def explanation(mistake: str) -> str:
+        text = catalogue.get(mistake, {}).get("explanation", "")
+        return i18n.gettext(text, lang) if text else ""
+
     mistake_html = "".join(
         f"<h3><code>{e(function)}</code></h3><table class=m><colgroup><col style='width:55%'><col style='width:10%'>"
-        f"<col style='width:35%'></colgroup><tr><th>mistake</th><th>students</th><th>who</th></tr>"
+        f"<col style='width:35%'></colgroup><tr><th>{label['mistake']}</th><th>{label['students_column']}</th>"
+        f"<th>{label['who']}</th></tr>"
         + "".join(
-            f"<tr><td><code>{e(m)}</code><div class=d>{e(catalogue.get(m, {}).get('explanation', ''))}</div></td>"
-            f"<td class=n>{len(s)}</td><td class=who>{e(', '.join(s))}</td></tr>"
-            for m, s in rows
+            f"<tr><td><code>{e(m)}</code><div class=d>{e(explanation(m))}</div></td>"
+            f"<td class=n>{len(who)}</td><td class=who>{e(', '.join(who))}</td></tr>"
+            for m, who in rows
         )
         + "</table>"
         for function, rows in sorted(by_function.items(), key=lambda kv: -sum(len(s) for _, s in kv[1]))
     )
+
+    def status(value: str) -> str:
+        return e(i18n.gettext(STATUS[value], lang)) if value in STATUS else e(value)
+
     student_rows = "".join(
         f"<tr{' class=low' if r.status != 'graded' or r.flags else ''}><td>{e(student)}</td>"
         f"<td class=n>{f'{r.score:g} / {r.max_score:g}' if r.status == 'graded' else '–'}</td>"
-        f"<td>{e(r.status)}<div class=d>{e(r.reason)}</div></td><td class=n>{r.seconds:.1f}</td>"
+        f"<td>{status(r.status)}<div class=d>{e(r.reason)}</div></td><td class=n>{r.seconds:.1f}</td>"
         f"<td>{'<br>'.join(e(flag) for flag in r.flags)}</td></tr>"
         for student, r in sorted(data.results.items())
     )
     student_rows += "".join(
-        f"<tr class=low><td>{e(student)}</td><td class=n>–</td><td>not graded<div class=d>"
+        f"<tr class=low><td>{e(student)}</td><td class=n>–</td><td>{status('not graded')}<div class=d>"
         f"{e(why)}</div></td><td class=n>–</td><td></td></tr>"
         for student, why in sorted(data.absent.items())
     )
-    issue_rows = "".join(f"<tr><td>{e(s)}</td><td>{e(w)}</td><td>{e(r)}</td></tr>" for s, w, r in issues)
+    issue_rows = "".join(
+        f"<tr><td>{e(s)}</td><td>{e(i18n.gettext(WHAT[w], lang))}</td><td>{e(r)}</td></tr>" for s, w, r in issues
+    )
     seconds = [r.seconds for r in graded]
     time_text = (
-        f"median {statistics.median(seconds):.1f} s, slowest {max(seconds):.1f} s "
-        f"({max(graded, key=lambda r: r.seconds).student}), total {sum(seconds):.0f} s"
+        i18n.message(
+            "median {median:.1f} s, slowest {slowest:.1f} s ({student}), total {total:.0f} s",
+            lang,
+            median=statistics.median(seconds),
+            slowest=max(seconds),
+            student=max(graded, key=lambda r: r.seconds).student,
+            total=sum(seconds),
+        )
         if seconds
         else ""
     )
+    title = i18n.message("Class report: {assignment}", lang, assignment=assignment)
+    cells_intro = i18n.message(
+        "Share of graded students who passed each cell, and its discrimination: the point-biserial correlation "
+        "with the score on the other cells, and the upper-lower index (passed among the top 27% minus among "
+        "the bottom 27%). Highlighted rows discriminate little (point-biserial under {limit}).",
+        lang,
+        limit=LOW_DISCRIMINATION,
+    )
+    sources = i18n.message(
+        "From {count} grade.json files under autograded/; CSV: students.csv, cells.csv, mistakes.csv.",
+        lang,
+        count=len(data.results),
+    )
     page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Class report: {e(assignment)}</title>
+<html lang="{e(lang)}"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>
 body {{ font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 1.5em auto; padding: 0 1em; color: #222; }}
 h1 {{ font-size: 1.6em; margin-bottom: .2em; }} h2 {{ margin-top: 1.6em; border-bottom: 1px solid #ccc; }}
@@ -404,42 +536,49 @@ th {{ background: #f3f3f3; }} td.n {{ text-align: right; white-space: nowrap; }}
 tr.low td {{ background: #fff4e0; }} .d {{ color: #666; font-size: .85em; }} .who {{ font-size: .9em; }}
 table.m {{ table-layout: fixed; }} table.s td:first-child {{ word-break: break-all; max-width: 16em; }} img {{ max-width: 100%; display: block; margin: .5em 0; }} .summary {{ font-size: 1.1em; }}
 </style></head><body>
-<h1>Class report: {e(assignment)}</h1>
+<h1>{e(title)}</h1>
 <p class=summary>{e(summary)}</p>
-<h2>Score distribution</h2>{img("scores.png")}
-<h2>Students</h2>
-<p>Every student with a submission, by id; highlighted rows were not graded to the end or are flagged (see below).</p>
-<table class=s><tr><th>student</th><th>score</th><th>status</th><th>seconds</th><th>flags</th></tr>{
-        student_rows
-    }</table>
-<h2>Graded cells</h2>
-<p>Share of graded students who passed each cell, and its discrimination: the point-biserial correlation with the
-score on the other cells, and the upper-lower index (passed among the top 27% minus among the bottom 27%).
-Highlighted rows discriminate little (point-biserial under {LOW_DISCRIMINATION}).</p>
+<h2>{label["scores"]}</h2>{img("scores.png")}
+<h2>{label["students"]}</h2>
+<p>{label["students_intro"]}</p>
+<table class=s><tr><th>{label["student"]}</th><th>{label["score"]}</th><th>{label["status"]}</th><th>{
+        label["seconds"]
+    }</th><th>{label["flags"]}</th></tr>{student_rows}</table>
+<h2>{label["cells"]}</h2>
+<p>{e(cells_intro)}</p>
 {img("cells.png")}
-<table><tr><th>cell</th><th>points</th><th>passed</th><th>point-biserial</th><th>upper-lower 27%</th></tr>{
-        cell_rows
-    }</table>
-<h2>Named mistakes</h2>
-<p>The catalogue's mistakes that the grader recognised, by function, most frequent first.</p>
-{mistake_html or "<p>No mistake was named.</p>"}
-<h2>Notebooks that did not run through, submissions flagged</h2>
-<p>Flagged: graded, but the exchange says the submission may not be the student's own (a timestamp in the future, or
-written by another Unix user).</p>
+<table><tr><th>{label["cell"]}</th><th>{label["points"]}</th><th>{label["passed"]}</th><th>{
+        label["point_biserial"]
+    }</th><th>{label["upper_lower"]}</th></tr>{cell_rows}</table>
+<h2>{label["mistakes"]}</h2>
+<p>{label["mistakes_intro"]}</p>
+{mistake_html or f"<p>{label['no_mistake']}</p>"}
+<h2>{label["problems"]}</h2>
+<p>{label["problems_intro"]}</p>
 {
-        f"<table><tr><th>student</th><th>what</th><th>reason</th></tr>{issue_rows}</table>"
+        f"<table><tr><th>{label['student']}</th><th>{label['what']}</th><th>{label['reason']}</th></tr>"
+        f"{issue_rows}</table>"
         if issues
-        else "<p>None: every notebook was graded to its end, and none is flagged.</p>"
+        else f"<p>{label['no_problem']}</p>"
     }
-<h2>Time to grade</h2><p>{e(time_text)}</p>{img("seconds.png")}
-<p class=d>From {len(data.results)} grade.json files under autograded/; CSV: students.csv, cells.csv, mistakes.csv.</p>
+<h2>{label["time"]}</h2><p>{e(time_text)}</p>{img("seconds.png")}
+<p class=d>{e(sources)}</p>
 </body></html>
 """
     path = folder / "index.html"
-    path.write_text(page)
+    path.write_text(page, encoding="utf-8")
     return path
 
 
-def write_report(settings: Settings, assignments: list[str], out_dir: Path | None = None) -> list[Path]:
+def course_language(settings: Settings) -> str:
+    """The class report's language: ``COURSE_LANG``, else the course's ``c.CourseGrader.language`` (as
+    ``course grade``'s output)."""
+    return i18n.command_language(settings.language)
+
+
+def write_report(
+    settings: Settings, assignments: list[str], out_dir: Path | None = None, lang: str | None = None
+) -> list[Path]:
     out_dir = out_dir or settings.root / "class_report"
-    return [write_assignment(settings, a, out_dir) for a in assignments]
+    lang = lang or course_language(settings)
+    return [write_assignment(settings, a, out_dir, lang) for a in assignments]

@@ -1,0 +1,116 @@
+"""The last English a Chinese reader met: the class report, `course report`'s output, the judge's refusal of a
+dependency call, and argparse's own words. Fast: no kernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import i18n
+from helpers.instructor import class_report
+from helpers.instructor.batch import GRADE_FILE
+from helpers.instructor.settings import Settings
+from helpers.instructor.verdict import CellScore, Result
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "cnn_step_by_step"
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def course_in(target: Path, lang: str) -> Path:
+    """A course copy whose nbgrader_config.py sets c.CourseGrader.language = ``lang``, with three graded
+    students, one flagged, one missing, and one submitted but not graded."""
+    from conftest import make_course_copy
+
+    root = make_course_copy(target, [ASSIGNMENT])
+    config = root / "nbgrader_config.py"
+    config.write_text(
+        config.read_text().replace('c.CourseGrader.language = "en"\n', f'c.CourseGrader.language = "{lang}"\n')
+    )
+    settings = Settings.load(root)
+    cells = lambda points: [CellScore("zero_pad_values", points, 2.0, "passed" if points else "failed")]  # noqa: E731
+    results = [
+        Result("alice", ASSIGNMENT, 2.0, 2.0, "graded", cells=cells(2.0), seconds=3.0),
+        Result("bob", ASSIGNMENT, 0.0, 2.0, "graded", cells=cells(0.0), seconds=5.0, flags=["timestamp in the future"]),
+        Result("carol", ASSIGNMENT, 0.0, 2.0, "missing", reason="no notebook", cells=[], seconds=0.0),
+    ]
+    for result in results:
+        folder = settings.path("autograded", ASSIGNMENT, result.student)
+        folder.mkdir(parents=True)
+        (folder / GRADE_FILE).write_text(result.to_json())
+    settings.path("submitted", ASSIGNMENT, "late").mkdir(parents=True)
+    return root
+
+
+def headings(page: str) -> list[str]:
+    return re.findall(r"<h[12]>(.*?)</h[12]>", page)
+
+
+def test_the_class_report_follows_the_courses_language(tmp_path, monkeypatch):
+    """c.CourseGrader.language = "zh": the page says lang="zh", its title, headings, table headers and
+    statuses are Chinese, the figures are drawn; the CSV files keep their English column names. An English
+    course gets the English page; COURSE_LANG overrides the setting, as for course grade."""
+    monkeypatch.delenv("COURSE_LANG", raising=False)
+    chinese = course_in(tmp_path / "zh", "zh")
+    page_path = class_report.write_report(Settings.load(chinese), [ASSIGNMENT], tmp_path / "out_zh")[0]
+    page = page_path.read_text(encoding="utf-8")
+    assert '<html lang="zh">' in page and "<title>班级报告：cnn_step_by_step</title>" in page
+    found = headings(page)
+    assert found[:3] == ["班级报告：cnn_step_by_step", "成绩分布", "学生"] and len(found) == 7
+    assert all(HAN.search(h) for h in found), found
+    assert "<th>学生</th><th>得分</th><th>状态</th><th>秒</th><th>标记</th>" in page
+    assert "已评分" in page and "未评分" in page and "缺失" in page and "已提交但尚未评分" in page
+    assert "4 名学生中已评分 2 名" in page
+    for english in ("Score distribution", "Students</h2>", "graded of", "Time to grade", "not graded"):
+        assert english not in page, english
+    csv_header = (page_path.parent / "students.csv").read_text().splitlines()[0]
+    assert csv_header == "student,score,max_score,status,seconds,reason,mistakes,flags"
+
+    english = course_in(tmp_path / "en", "en")
+    page = class_report.write_report(Settings.load(english), [ASSIGNMENT], tmp_path / "out_en")[0].read_text()
+    assert '<html lang="en">' in page and headings(page)[:3] == [
+        "Class report: cnn_step_by_step",
+        "Score distribution",
+        "Students",
+    ]
+    assert not HAN.search(page)
+    monkeypatch.setenv("COURSE_LANG", "zh")
+    page = class_report.write_report(Settings.load(english), [ASSIGNMENT], tmp_path / "out_env")[0].read_text()
+    assert '<html lang="zh">' in page
+
+
+def test_course_class_report_prints_in_the_courses_language(tmp_path, monkeypatch):
+    """`course class-report` says where it wrote, in the course's language."""
+    monkeypatch.delenv("COURSE_LANG", raising=False)
+    root = course_in(tmp_path / "zh", "zh")
+    out = tmp_path / "out"
+    process = subprocess.run(
+        [sys.executable, "-m", "helpers.cli", "--root", str(root), "class-report", ASSIGNMENT, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.strip() == f"班级报告：{out / ASSIGNMENT / 'index.html'}"
+
+
+def test_the_sessions_notebook_is_read_once_per_version(tmp_path, monkeypatch):
+    """In a kernel (JPY_SESSION_NAME), every message asks the notebook's language: the file is read once for
+    each version of it (path and mtime), and read again when it changes."""
+    for variable in ("COURSE_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(variable, raising=False)
+    notebook = tmp_path / "mine.ipynb"
+    notebook.write_text(json.dumps({"metadata": {"course": {"lang": "zh"}}, "cells": []}))
+    monkeypatch.setenv("JPY_SESSION_NAME", str(notebook))
+    reads = []
+    real_load = i18n.json.load
+    monkeypatch.setattr(i18n.json, "load", lambda handle: reads.append(handle.name) or real_load(handle))
+    assert [i18n.language() for _ in range(50)] == ["zh"] * 50 and reads == [str(notebook)]
+    notebook.write_text(json.dumps({"metadata": {}, "cells": []}))
+    stat = notebook.stat()
+    os.utime(notebook, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert i18n.language() == "en" and len(reads) == 2
