@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from helpers import i18n
 from helpers.instructor import class_report
@@ -114,3 +116,58 @@ def test_the_sessions_notebook_is_read_once_per_version(tmp_path, monkeypatch):
     stat = notebook.stat()
     os.utime(notebook, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert i18n.language() == "en" and len(reads) == 2
+
+
+def test_course_report_prints_in_the_notebooks_language(tmp_path, monkeypatch, capsys):
+    """`course report` on a Chinese notebook: its status lines, the grader's notes, the flags, what it wrote and
+    its closing line are Chinese; --lang en makes them English (the report itself is a stand-in here: no kernel)."""
+    from helpers.report import build
+    from helpers.report import command as report_command
+
+    monkeypatch.delenv("COURSE_LANG", raising=False)
+    notebook = tmp_path / f"{ASSIGNMENT}.ipynb"
+    shutil.copy(ROOT / "release_zh" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", notebook)
+
+    def make_report(root, path, assignment, lang=None, **options):
+        return SimpleNamespace(
+            lang=lang or "zh",
+            score=3.0,
+            max_score=5.0,
+            steps=[1, 2],
+            figures=[1],
+            notes=["the kernel was restarted"],
+            flags=["cell missing"],
+            run_reason="never_run",
+            never_ran=0,
+            never_ran_from="",
+        )
+
+    monkeypatch.setattr(build, "make_report", make_report)
+    monkeypatch.setattr(build, "render", lambda made, fmt: b"<html></html>")
+
+    def run(lang):
+        args = SimpleNamespace(
+            notebook=str(notebook),
+            assignment=None,
+            lang=lang,
+            to=["html"],
+            out=str(tmp_path / "out"),
+            profile=None,
+            date=None,
+            rerun=False,
+        )
+        assert report_command.report(args, ROOT) == 0
+        return capsys.readouterr()
+
+    said = run(None)
+    err = said.err.splitlines()
+    assert err[0] == f"{ASSIGNMENT}.ipynb：正在运行完整检查（包括隐藏测试）……"
+    assert err[1].startswith(f"注意：{ASSIGNMENT}.ipynb 从未运行过：报告中的输出和图来自")
+    assert err[2:] == ["评分程序的说明：the kernel was restarted", "已标记：cell missing"]
+    out = said.out.splitlines()
+    assert out == [f"已写入 {tmp_path / 'out'}", f"{ASSIGNMENT}：3 / 5 分；2 个步骤，1 幅图；1 项已标记（见上文）"]
+
+    said = run("en")
+    assert said.err.splitlines()[0] == f"{ASSIGNMENT}.ipynb: running the full check (hidden tests included)..."
+    assert said.out.splitlines()[-1] == f"{ASSIGNMENT}: 3 / 5 points; 2 steps, 1 figure; 1 flagged (above)"
+    assert not HAN.search(said.out + said.err)

@@ -4,17 +4,43 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 
+from helpers import i18n
+from helpers.i18n import N_
 from helpers.messages import count
 from helpers.recognise import UnknownAssignment, assignment_of
 from helpers.report import profile as prof
 
+# Why the report's outputs come from a copy run now (build.Report.run_reason), in the reader's language.
+RUN_REASONS = {
+    "never_run": N_("{name} had never been run"),
+    "holes": N_(
+        "{name} has {count} code cells that never ran (from \u201c{heading}\u201d on; Run All probably stopped at "
+        "a cell that raised an error)"
+    ),
+    "rerun": N_("{name} was run again as --rerun asked"),
+}
 
-def _error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+
+def _error(message: str, lang: str) -> int:
+    print(i18n.message("error: {message}", lang, message=message), file=sys.stderr)
     return 2
+
+
+def output_language(args, path: Path) -> str:
+    """The language of what ``course report`` prints: ``--lang``, else ``COURSE_LANG``, else the notebook's
+    language (the Chinese edition's ``metadata.course.lang``), else the usual order."""
+    if args.lang:
+        return i18n.language(args.lang)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            notebook = i18n.notebook_language(json.load(handle))
+    except (OSError, ValueError, RecursionError):  # not a notebook: the error about it comes later
+        notebook = None
+    return i18n.command_language(notebook)
 
 
 def report(args, root: Path) -> int:
@@ -26,21 +52,30 @@ def report(args, root: Path) -> int:
     from helpers.report.to_pdf import PDFUnavailable
 
     path = Path(args.notebook).resolve()
+    lang = output_language(args, path)
     if not path.is_file():
-        return _error(f"{args.notebook}: no such file.")
+        print(i18n.message("error: {path}: no such file.", lang, path=args.notebook), file=sys.stderr)
+        return 2
     try:
         assignment = assignment_of(path, root, args.assignment)
     except UnknownAssignment as exc:
-        return _error(str(exc))
+        return _error(str(exc), lang)
     if assignment != path.stem and not args.assignment:
-        print(f"{path.name}: {assignment} (told by its graded cells)", file=sys.stderr)
+        print(
+            i18n.message(
+                "{name}: {assignment} (told by its graded cells)", lang, name=path.name, assignment=assignment
+            ),
+            file=sys.stderr,
+        )
     try:
         date = dt.date.fromisoformat(args.date) if args.date else None
     except ValueError:
-        return _error(f"--date {args.date!r}: write it as YYYY-MM-DD.")
+        return _error(i18n.message("--date {date!r}: write it as YYYY-MM-DD.", lang, date=args.date), lang)
     formats = list(dict.fromkeys(args.to or build.FORMATS))
     before = path.read_bytes()
-    print(f"{path.name}: running the full check (hidden tests included)...", file=sys.stderr)
+    print(
+        i18n.message("{name}: running the full check (hidden tests included)...", lang, name=path.name), file=sys.stderr
+    )
     try:
         made = build.make_report(
             root,
@@ -52,37 +87,57 @@ def report(args, root: Path) -> int:
             rerun=args.rerun,
         )
     except (prof.ProfileError, NotebookError, CheckFailed) as exc:
-        return _error(str(exc))
+        return _error(str(exc), lang)
     assert path.read_bytes() == before, "the notebook must never be modified"
-    why = {
-        "never_run": "had never been run",
-        "holes": f"has {made.never_ran} code cells that never ran (from \u201c{made.never_ran_from}\u201d on; "
-        "Run All probably stopped at a cell that raised an error)",
-        "rerun": "was run again as --rerun asked",
-    }.get(made.run_reason)
-    if why:
+    if made.run_reason in RUN_REASONS:
+        why = i18n.message(
+            RUN_REASONS[made.run_reason],
+            lang,
+            name=path.name,
+            count=made.never_ran,
+            heading=made.never_ran_from,
+        )
         print(
-            f"note: {path.name} {why}: the report's outputs and figures come from a copy run now from the top "
-            "in fast mode (COURSE_FAST=1), training shortened; the report says so",
+            i18n.message(
+                "note: {why}: the report's outputs and figures come from a copy run now from the top in fast mode "
+                "(COURSE_FAST=1), training shortened; the report says so",
+                lang,
+                why=why,
+            ),
             file=sys.stderr,
         )
     for note in made.notes:
-        print(f"note from the grader: {note}", file=sys.stderr)
+        print(i18n.message("note from the grader: {note}", lang, note=i18n.gettext(note, lang)), file=sys.stderr)
     for flag in made.flags:
-        print(f"flagged: {flag}", file=sys.stderr)
+        print(i18n.message("flagged: {flag}", lang, flag=flag), file=sys.stderr)
     status = 0
     for fmt, target in build.output_paths(path, made.lang, formats, Path(args.out) if args.out else None).items():
         try:
             data = build.render(made, fmt)
         except PDFUnavailable as exc:
-            print(f"error: no PDF: {exc}", file=sys.stderr)
+            print(i18n.message("error: no PDF: {error}", lang, error=exc), file=sys.stderr)
             status = 1
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-        print(f"wrote {target}")
+        print(i18n.message("wrote {path}", lang, path=target))
+    with i18n.reading(lang):  # count() writes its noun in the reader's language
+        steps, figures = count(len(made.steps), "step"), count(len(made.figures), "figure")
+    flagged = (
+        i18n.message("{count} flagged (above)", lang, count=len(made.flags))
+        if made.flags
+        else i18n.message("no flags", lang)
+    )
     print(
-        f"{assignment}: {made.score:g} / {made.max_score:g} points; {count(len(made.steps), 'step')}, "
-        f"{count(len(made.figures), 'figure')}; {'no flags' if not made.flags else f'{len(made.flags)} flagged (above)'}"
+        i18n.message(
+            "{assignment}: {score:g} / {max_score:g} points; {steps}, {figures}; {flagged}",
+            lang,
+            assignment=assignment,
+            score=made.score,
+            max_score=made.max_score,
+            steps=steps,
+            figures=figures,
+            flagged=flagged,
+        )
     )
     return status
