@@ -7,10 +7,15 @@ import json
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+
+import numpy as np
+import pytest
 
 from helpers import i18n
 from helpers.instructor import class_report
@@ -171,3 +176,38 @@ def test_course_report_prints_in_the_notebooks_language(tmp_path, monkeypatch, c
     assert said.err.splitlines()[0] == f"{ASSIGNMENT}.ipynb: running the full check (hidden tests included)..."
     assert said.out.splitlines()[-1] == f"{ASSIGNMENT}: 3 / 5 points; 2 steps, 1 figure; 1 flagged (above)"
     assert not HAN.search(said.out + said.err)
+
+
+def _ask(server, function: str, args: list) -> dict:
+    """One request to the judge's reference server over its socket, as a stand-in in the kernel sends it."""
+    from helpers import calls, wire
+
+    request = json.dumps({"function": function, "args": wire.encode(args), "kwargs": wire.encode({})}).encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(server.path)
+        conn.sendall(struct.pack("!I", len(request)) + request)
+        return json.loads(calls._receive(conn))
+
+
+@pytest.mark.parametrize(
+    ("lang", "bad_pad", "not_now"),
+    [
+        ("zh", "zero_pad: pad=-1 不是一个较小的非负整数", "现在不能请求 'zero_pad'"),
+        ("en", "zero_pad: pad=-1 is not a small non-negative integer", "'zero_pad' cannot be asked for now"),
+    ],
+)
+def test_the_judges_refusal_is_in_the_students_language(tmp_path, lang, bad_pad, not_now):
+    """The judge grading a notebook of ``lang`` (its i18n.reading()) gives that language to the reference
+    server, whose own threads write the refusal of a dependency call in it: a bad argument, and a call asked
+    for outside a call of the function under test."""
+    from helpers.checks import cnn_step_by_step
+    from helpers.instructor.judge import ReferenceServer
+
+    server = ReferenceServer(str(tmp_path / "reference.sock"), None, None, cnn_step_by_step.dependency_call_allowed)
+    try:
+        with i18n.reading(lang), server.answering(["zero_pad"], i18n.language()):
+            refused = _ask(server, "zero_pad", [np.zeros((1, 2, 2, 1)), -1])["error"]
+        assert refused == {"ename": "ValueError", "message": bad_pad}
+        assert _ask(server, "zero_pad", [np.zeros((1, 2, 2, 1)), 1])["error"]["message"].startswith(not_now)
+    finally:
+        server.close()

@@ -167,57 +167,68 @@ SERVED = {
 }
 
 
-def _real_array(value, name: str, ndim: int | None = None) -> str:
+def _real_array(value, name: str, ndim: int | None = None, lang: str | None = None) -> str:
     if type(value) is not np.ndarray or value.dtype.kind not in "biuf":
-        return f"{name} must be a numpy array of numbers, not {type(value).__name__}"
+        return message(
+            "{name} must be a numpy array of numbers, not {type}", lang, name=name, type=type(value).__name__
+        )
     if ndim is not None and value.ndim != ndim:
-        return f"{name} must have {ndim} dimensions, not {value.ndim}"
+        return message("{name} must have {ndim} dimensions, not {got}", lang, name=name, ndim=ndim, got=value.ndim)
     if value.size > _MAX_VALUES:
-        return f"{name} has {value.size:,} values, too many"
+        return message("{name} has {count:,} values, too many", lang, name=name, count=value.size)
     return ""
 
 
-def _describe(value) -> str:
-    return f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else f"a {type(value).__name__}"
+def _describe(value, lang: str | None = None) -> str:
+    if isinstance(value, np.ndarray):
+        return message("an array of shape {shape}", lang, shape=value.shape)
+    return message("a {type}", lang, type=type(value).__name__)
 
 
 def _small_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def dependency_call_allowed(name: str, args: tuple, kwargs: dict) -> str:
-    """'' when the grader may compute ``name`` on these arguments for a stand-in, else why not."""
+def dependency_call_allowed(name: str, args: tuple, kwargs: dict, lang: str | None = None) -> str:
+    """'' when the grader may compute ``name`` on these arguments for a stand-in, else why not, in ``lang``
+    (the student's language: the judge's socket thread passes it, see judge.ReferenceServer)."""
     params = SERVED.get(name)
     if params is None:
-        return "the grader does not compute this function"
+        return message("the grader does not compute this function", lang)
     if len(args) > len(params) or set(kwargs) - set(params[len(args) :]):
-        return f"takes ({', '.join(params)}) only"
+        return message("takes ({parameters}) only", lang, parameters=", ".join(params))
     given = dict(zip(params, args), **kwargs)
     if set(given) != set(params):
-        return f"needs all of ({', '.join(params)})"
+        return message("needs all of ({parameters})", lang, parameters=", ".join(params))
     if name == "zero_pad":
         X, pad = given["X"], given["pad"]
         if not _small_int(pad) or not 0 <= int(pad) <= 1024:
-            return f"pad={pad!r} is not a small non-negative integer"
-        why = _real_array(X, "X", 4)
+            return message("pad={pad!r} is not a small non-negative integer", lang, pad=pad)
+        why = _real_array(X, "X", 4, lang)
         if why:
             return why
         m, h, w, c = X.shape
-        return "the padded array would be too large" if m * (h + 2 * pad) * (w + 2 * pad) * c > _MAX_VALUES else ""
+        too_large = m * (h + 2 * pad) * (w + 2 * pad) * c > _MAX_VALUES
+        return message("the padded array would be too large", lang) if too_large else ""
     if name == "conv_single_step":
         b = given["b"]
-        why = _real_array(given["a_slice_prev"], "a_slice_prev") or _real_array(given["W"], "W")
+        why = _real_array(given["a_slice_prev"], "a_slice_prev", lang=lang) or _real_array(given["W"], "W", lang=lang)
         if why:
             return why
         if not isinstance(b, (np.ndarray, np.number)) or np.size(b) != 1:  # what the docstring says b is
-            return f"b must be a numpy array of shape (1, 1, 1), as the docstring says, not {_describe(b)}"
+            return message(
+                "b must be a numpy array of shape (1, 1, 1), as the docstring says, not {got}",
+                lang,
+                got=_describe(b, lang),
+            )
         try:
             shape = np.broadcast_shapes(given["a_slice_prev"].shape, given["W"].shape, np.shape(b))
         except ValueError:
             return ""  # the solution raises numpy's own error, as the student's function would
-        return "a_slice_prev * W would be too large" if int(np.prod(shape, dtype=np.float64)) > _MAX_VALUES else ""
+        too_large = int(np.prod(shape, dtype=np.float64)) > _MAX_VALUES
+        return message("a_slice_prev * W would be too large", lang) if too_large else ""
     if name == "create_mask_from_window":
-        return _real_array(given["x"], "x", 2)
+        return _real_array(given["x"], "x", 2, lang)
     dz, shape = given["dz"], given["shape"]
     if not (
         isinstance(dz, (int, float, np.number))
@@ -226,10 +237,12 @@ def dependency_call_allowed(name: str, args: tuple, kwargs: dict) -> str:
         and dz.size == 1
         and dz.dtype.kind in "biuf"
     ):
-        return f"dz must be a number, not {type(dz).__name__}"
+        return message("dz must be a number, not {type}", lang, type=type(dz).__name__)
     if not isinstance(shape, (tuple, list)) or len(shape) != 2 or not all(_small_int(n) and n >= 0 for n in shape):
-        return f"shape must be a pair of non-negative integers, not {shape!r}"
-    return f"a window of shape {tuple(shape)} is too large" if shape[0] * shape[1] > _MAX_VALUES else ""
+        return message("shape must be a pair of non-negative integers, not {shape!r}", lang, shape=shape)
+    if shape[0] * shape[1] > _MAX_VALUES:
+        return message("a window of shape {shape} is too large", lang, shape=tuple(shape))
+    return ""
 
 
 def reference(key: str) -> np.ndarray:

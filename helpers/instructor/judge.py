@@ -40,7 +40,7 @@ import time
 import nbformat
 from nbformat.v4 import new_output
 
-from helpers import calls, compare, messages, wire
+from helpers import calls, compare, i18n, messages, wire
 from helpers.checks import Solutions, new_run_seed, using_run_seed, using_solutions
 from helpers.compare import CheckFailure
 from helpers.instructor import diagnosis
@@ -132,7 +132,11 @@ class ReferenceServer:
     def __init__(self, path: str, uid: int | None, solutions: Solutions, allowed_call=None):
         self.path = path
         self.solutions = solutions
-        self.allowed_call = allowed_call  # (name, args, kwargs) -> '' or why the grader will not compute it
+        # (name, args, kwargs, lang=...) -> '' or why the grader will not compute it, in ``lang``
+        self.allowed_call = allowed_call
+        # The student's language, the refusals' (see answering): they are written on the server's own threads,
+        # which do not share the grading thread's i18n.reading().
+        self.lang = i18n.DEFAULT
         self.allowed: frozenset[str] = frozenset()
         self.answered = 0
         self._open = 0
@@ -148,7 +152,9 @@ class ReferenceServer:
         threading.Thread(target=self._accept, daemon=True, name="reference-server").start()
 
     @contextlib.contextmanager
-    def answering(self, names):
+    def answering(self, names, lang: str):
+        """Inside, the calls of ``names`` are answered; refusals are written in ``lang`` (and stay in it after)."""
+        self.lang = lang
         self.allowed = frozenset(names)
         try:
             yield
@@ -197,16 +203,25 @@ class ReferenceServer:
                 return {
                     "error": {
                         "ename": "RuntimeError",
-                        "message": f"{name!r} cannot be asked for now (only the functions that the "
-                        "function under test calls, while it runs)",
+                        "message": i18n.message(
+                            "{name!r} cannot be asked for now (only the functions that the function under test "
+                            "calls, while it runs)",
+                            self.lang,
+                            name=name,
+                        ),
                     }
                 }
             args, kwargs = wire.decode(data["args"]), wire.decode(data["kwargs"])
             if not isinstance(args, list) or not isinstance(kwargs, dict):
-                raise wire.Malformed("arguments must be a list and a dict")
+                raise wire.Malformed(i18n.message("arguments must be a list and a dict", self.lang))
         except (ValueError, KeyError, TypeError) as exc:
-            return {"error": {"ename": "RuntimeError", "message": f"malformed request ({exc})"}}
-        refused = self.allowed_call(name, tuple(args), kwargs) if self.allowed_call else ""
+            return {
+                "error": {
+                    "ename": "RuntimeError",
+                    "message": i18n.message("malformed request ({error})", self.lang, error=exc),
+                }
+            }
+        refused = self.allowed_call(name, tuple(args), kwargs, lang=self.lang) if self.allowed_call else ""
         if refused:
             LOGGER.info("a dependency call of %s refused: %s", name, refused)
             return {"error": {"ename": "ValueError", "message": f"{name}: {refused}"}}
@@ -457,7 +472,11 @@ class Judge(CellJudge):
             )
             raise CheckFailure(f"the inputs of this call of {name} are too large to send")
         code = f"__import__('helpers.calls', fromlist=['serve']).serve({text!r})"
-        with self.server.answering(depends_on), self._deadline.paused() if self._deadline else contextlib.nullcontext():
+        # i18n.language(): the notebook's, from the grading thread's i18n.reading(), given to the server's threads.
+        with (
+            self.server.answering(depends_on, i18n.language()),
+            self._deadline.paused() if self._deadline else contextlib.nullcontext(),
+        ):
             started = time.monotonic()
             ran = self.kernel.run(code, index, left, doing=name)
         if not self._diagnosing:
