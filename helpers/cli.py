@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from helpers import i18n
+from helpers.i18n import N_
 from helpers.i18n import gettext as _
 from helpers.paths import ASSIGNMENTS, course_root
 from helpers.recognise import UnknownAssignment, assignment_of
@@ -55,7 +57,7 @@ def notebook_argument(args, root: Path) -> int | None:
     try:
         assignment = assignment_of(path, root, args.assignment)
     except UnknownAssignment as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=exc), file=sys.stderr)
         return 2
     if assignment != path.stem and not args.assignment:
         print(
@@ -80,27 +82,47 @@ def assignment_arguments(args, root: Path) -> int | None:
     return None
 
 
-class _Formatter(argparse.HelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):
-        super().add_usage(usage, actions, groups, _("usage: ") if prefix is None else prefix)
+# argparse's own words (Lib/argparse.py of Python 3.11) that a reader of `course` can meet: the usage line,
+# the headings, -h's help, and its argument errors. argparse looks each up when it writes it, through
+# ``argparse._`` and ``argparse.ngettext`` (gettext's functions, bound when argparse is imported), so the
+# Chinese of these msgids comes from the course's catalogue once speak_the_language() has pointed those two
+# at it. Marked here so that the catalogue test holds the catalogue to them.
+ARGPARSE_WORDS = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("%(prog)s: error: %(message)s\n"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("the following arguments are required: %s"),
+    N_("one of the arguments %s is required"),
+    N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("expected one argument"),
+    N_("expected at most one argument"),
+    N_("expected at least one argument"),
+    N_("expected %s argument"),  # a plural entry: "expected %s arguments"
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("unexpected option string: %s"),
+    N_("not allowed with argument %s"),
+    N_("ignored explicit argument %r"),
+    N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
+    N_("can't open '%(filename)s': %(error)s"),
+)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse's parser with argparse's own words (the usage line, the headings, -h's help) in the reader's
-    language too; its subcommands' parsers are of this class."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-        self._positionals.title = _("positional arguments")
-        self._optionals.title = _("options")
-        for action in self._actions:
-            if isinstance(action, argparse._HelpAction):
-                action.help = _("show this help message and exit")
+def speak_the_language() -> None:
+    """argparse's own words in the reader's language: its lookups go through the course's catalogue, in the
+    language of the moment (:func:`helpers.i18n.language`); English is argparse's text itself."""
+    if argparse._ is not _:
+        argparse._ = _
+        argparse.ngettext = lambda singular, plural, n: i18n.ngettext(singular, plural, n)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    speak_the_language()
+    parser = argparse.ArgumentParser(
         prog="course",
         description=_("``course``: the one command for instructors and learners, thin over nbgrader and the helpers."),
     )
@@ -331,7 +353,7 @@ def _subcommand(parser: argparse.ArgumentParser, argv: list[str] | None):
         args = own.parse_args([args.command, *rest])
         return args, lambda args, root: args.func(args)
     if rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        parser.error(_("unrecognized arguments: %s") % " ".join(rest))
     root = Path(args.root).resolve() if args.root else course_root()
     check_arguments = getattr(args, "check_arguments", None)
     problem = check_arguments(args, root) if check_arguments is not None else None
@@ -353,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if not isinstance(exc, _reported_errors()):
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=exc), file=sys.stderr)
         return 1
 
 

@@ -211,3 +211,34 @@ def test_the_judges_refusal_is_in_the_students_language(tmp_path, lang, bad_pad,
         assert _ask(server, "zero_pad", [np.zeros((1, 2, 2, 1)), 1])["error"]["message"].startswith(not_now)
     finally:
         server.close()
+
+
+def _course(*words: str, lang: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COURSE_LANG": lang}
+    return subprocess.run(
+        [sys.executable, "-m", "helpers.cli", *words], capture_output=True, text=True, timeout=60, env=env
+    )
+
+
+def test_argparses_own_words_follow_the_language():
+    """COURSE_LANG=zh: argparse's usage line, its error line and its messages (a missing argument, an invalid
+    choice, a value of the wrong type, an unknown argument) are Chinese; English is argparse's own text."""
+    cases = [
+        (("check",), "缺少以下必需的参数：notebook", "the following arguments are required: notebook"),
+        (
+            ("check", "x.ipynb", "--assignment", "nope"),
+            "参数 --assignment：无效的选择：'nope'（请从 ",
+            "invalid choice",
+        ),
+        (("check", "x.ipynb", "--timeout", "soon"), "参数 --timeout：无效的 int 值：'soon'", "invalid int value"),
+        (("refs", "--bogus"), "无法识别的参数：--bogus", "unrecognized arguments: --bogus"),
+    ]
+    for words, chinese, english in cases:
+        said = _course(*words, lang="zh")
+        assert said.returncode == 2 and said.stderr.startswith("用法：course "), said.stderr
+        assert f"：错误：{chinese}" in said.stderr.splitlines()[-1], said.stderr
+        said = _course(*words, lang="en")
+        assert said.returncode == 2 and said.stderr.startswith("usage: course ")
+        assert ": error: " in said.stderr and english in said.stderr and not HAN.search(said.stderr)
+    said = _course("check", "--help", lang="zh")
+    assert "位置参数" in said.stdout and "显示此帮助信息并退出" in said.stdout
