@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import signs
+from helpers import i18n, signs
 from helpers.messages import count
 from helpers.paths import course_root
 from helpers.solutions import solution_namespace
@@ -543,52 +543,68 @@ def add_cli(subparsers):
     """Register the ``pretrain`` subcommand."""
     p = subparsers.add_parser(
         "pretrain",
-        help="train the residual_networks ResNet-50 on the SIGNS data in use and save its weights",
-        description="Train ResNet-50 (built from source/residual_networks) on the SIGNS data in use, with "
-        "augmentation, a learning-rate schedule fitted to the time budget and early stopping; "
-        "save weights/resnet50_signs.weights.h5 and a manifest; print the test accuracy.",
+        help=i18n.gettext("train the residual_networks ResNet-50 on the SIGNS data in use and save its weights"),
+        description=i18n.gettext(
+            "Train ResNet-50 (built from source/residual_networks) on the SIGNS data in use, with "
+            "augmentation, a learning-rate schedule fitted to the time budget and early stopping; "
+            "save weights/resnet50_signs.weights.h5 and a manifest; print the test accuracy."
+        ),
     )
-    p.add_argument("--epochs", type=int, default=60, help="at most this many epochs (default %(default)s)")
+    p.add_argument(
+        "--epochs", type=int, default=60, help=i18n.gettext("at most this many epochs (default %(default)s)")
+    )
     p.add_argument(
         "--minutes",
         type=float,
         default=DEFAULT_MINUTES,
-        help="time budget for drawing the extra hands and the training epochs, in minutes (default "
-        "%(default)s; with start-up and the final test about 5 min in all on two cores)",
+        help=i18n.gettext(
+            "time budget for drawing the extra hands and the training epochs, in minutes (default "
+            "%(default)s; with start-up and the final test about 5 min in all on two cores)"
+        ),
     )
     p.add_argument(
         "--batch-size",
         type=int,
         default=32,
-        help="mini-batch size (default %(default)s; 64 is 1.4x faster per epoch on two cores, "
-        "benchmarks/resnet_speed.py, but learned less per second: 0.825 against 0.917 "
-        "in one 4-minute run each, without the extra hands)",
+        help=i18n.gettext(
+            "mini-batch size (default %(default)s; 64 is 1.4x faster per epoch on two cores, "
+            "benchmarks/resnet_speed.py, but learned less per second: 0.825 against 0.917 "
+            "in one 4-minute run each, without the extra hands)"
+        ),
     )
     p.add_argument(
         "--extra",
         type=_count,
         default=None,
         metavar="N",
-        help=f"more generated training hands per class, drawn for this run only (default {EXTRA_PER_CLASS} "
-        "on the bundle's generated data, 0 on the original photos)",
+        help=i18n.gettext(
+            "more generated training hands per class, drawn for this run only (default {extra} "
+            "on the bundle's generated data, 0 on the original photos)"
+        ).format(extra=EXTRA_PER_CLASS),
     )
-    p.add_argument("--val-fraction", type=float, default=0.1, help="validation split (default %(default)s)")
-    p.add_argument("--patience", type=int, default=12, help="early-stopping patience in epochs (default %(default)s)")
-    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default %(default)s)")
+    p.add_argument(
+        "--val-fraction", type=float, default=0.1, help=i18n.gettext("validation split (default %(default)s)")
+    )
+    p.add_argument(
+        "--patience", type=int, default=12, help=i18n.gettext("early-stopping patience in epochs (default %(default)s)")
+    )
+    p.add_argument("--lr", type=float, default=1e-3, help=i18n.gettext("peak learning rate (default %(default)s)"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--limit",
         type=int,
         default=None,
-        help="train on only this many images (a quick test of the plumbing, not real weights)",
+        help=i18n.gettext("train on only this many images (a quick test of the plumbing, not real weights)"),
     )
     p.add_argument(
         "--precision",
         choices=("auto", "float32", "mixed_bfloat16"),
         default="auto",
-        help="auto: mixed bfloat16 where the CPU has bf16 instructions, else float32",
+        help=i18n.gettext("auto: mixed bfloat16 where the CPU has bf16 instructions, else float32"),
     )
-    p.add_argument("--out", metavar="DIR", default=None, help="weights folder (default <course>/weights)")
-    p.add_argument("--data-dir", metavar="DIR", default=None, help="SIGNS data folder (default as the notebooks)")
+    p.add_argument("--out", metavar="DIR", default=None, help=i18n.gettext("weights folder (default <course>/weights)"))
+    p.add_argument(
+        "--data-dir", metavar="DIR", default=None, help=i18n.gettext("SIGNS data folder (default as the notebooks)")
+    )
     p.set_defaults(func=_command)
     return p

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers import i18n
 from helpers.paths import datasets_dir
 
 GENERATOR_VERSION = 2
@@ -1021,26 +1022,35 @@ def add_cli(subparsers):
     """Register the ``data`` subcommand on an argparse subparsers object."""
     p = subparsers.add_parser(
         "data",
-        help="show, generate or import the SIGNS data",
-        description="Show which SIGNS data is in use (generating the default first if none), "
-        "regenerate it, import the original files, or draw a sample grid.",
+        help=i18n.gettext("show, generate or import the SIGNS data"),
+        description=i18n.gettext(
+            "Show which SIGNS data is in use (generating the default first if none), "
+            "regenerate it, import the original files, or draw a sample grid."
+        ),
     )
-    p.add_argument("--generate", action="store_true", help="(re)generate the SIGNS-like default data")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for --generate (default %(default)s)")
+    p.add_argument("--generate", action="store_true", help=i18n.gettext("(re)generate the SIGNS-like default data"))
+    p.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=i18n.gettext("seed for --generate (default %(default)s)")
+    )
     p.add_argument(
         "--import",
         dest="import_dir",
         metavar="DIR",
-        help="validate and install original train_signs.h5/test_signs.h5 from DIR",
+        help=i18n.gettext("validate and install original train_signs.h5/test_signs.h5 from DIR"),
     )
-    p.add_argument("--grid", metavar="PNG", help="write a PNG grid of samples per class")
+    p.add_argument("--grid", metavar="PNG", help=i18n.gettext("write a PNG grid of samples per class"))
     p.add_argument(
         "--samples",
         action="store_true",
-        help="draw the notebooks' own pictures again (source/*/my_sign.png, my_image.png); then run `course release`",
+        help=i18n.gettext(
+            "draw the notebooks' own pictures again (source/*/my_sign.png, my_image.png); then run `course release`"
+        ),
     )
     p.add_argument(
-        "--data-dir", metavar="DIR", default=None, help="data folder (default $SIGNS_DATA_DIR, else <repo>/datasets)"
+        "--data-dir",
+        metavar="DIR",
+        default=None,
+        help=i18n.gettext("data folder (default $SIGNS_DATA_DIR, else <repo>/datasets)"),
     )
     p.set_defaults(func=_data_command)
     return p

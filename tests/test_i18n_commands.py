@@ -242,3 +242,5 @@ def test_argparses_own_words_follow_the_language():
         assert ": error: " in said.stderr and english in said.stderr and not HAN.search(said.stderr)
     said = _course("check", "--help", lang="zh")
     assert "位置参数" in said.stdout and "显示此帮助信息并退出" in said.stdout
+    said = _course("data", "--help", lang="zh")  # a subcommand whose module declares its own arguments
+    assert said.stdout.startswith("用法：course data ") and "（重新）生成与 SIGNS 相似的默认数据" in said.stdout
