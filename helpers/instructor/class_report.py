@@ -367,15 +367,11 @@ def write_assignment(settings: Settings, assignment: str, out_dir: Path, lang: s
     folder.mkdir(parents=True, exist_ok=True)
     catalogue = {e["name"]: e for e in diagnosis.load_catalogue(settings.root, assignment)}
     function_of = {name: e["cell"] for name, e in catalogue.items()}
-    descriptions = {}
-    # Each test cell's one-line docstring: the source's, then the lang edition's where it is built.
-    for source in (
-        settings.notebook("source", assignment),
-        settings.root / i18n.edition_folder(lang) / assignment / f"{assignment}.ipynb",
-    ):
-        if source.is_file():
-            nb = nbu.read_notebook(source)
-            descriptions.update({nbu.grade_id(c): nbu.docstring_line(c.source) for c in nbu.test_cells(nb)})
+    source = settings.notebook("source", assignment)
+    descriptions = {}  # each test cell's one-line docstring (test cells are the same, English, in every edition)
+    if source.is_file():
+        nb = nbu.read_notebook(source)
+        descriptions = {nbu.grade_id(c): nbu.docstring_line(c.source) for c in nbu.test_cells(nb)}
     graded = data.graded
     scores = [r.score for r in graded]
     max_score = max((r.max_score for r in graded), default=0.0)
@@ -532,7 +528,7 @@ body {{ font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 1.5em 
 h1 {{ font-size: 1.6em; margin-bottom: .2em; }} h2 {{ margin-top: 1.6em; border-bottom: 1px solid #ccc; }}
 table {{ border-collapse: collapse; width: 100%; margin: .5em 0 1em; }}
 th, td {{ border-bottom: 1px solid #e3e3e3; padding: .35em .5em; text-align: left; vertical-align: top; }}
-th {{ background: #f3f3f3; }} td.n {{ text-align: right; white-space: nowrap; }}
+th {{ background: #f3f3f3; white-space: nowrap; }} td.n {{ text-align: right; white-space: nowrap; }}
 tr.low td {{ background: #fff4e0; }} .d {{ color: #666; font-size: .85em; }} .who {{ font-size: .9em; }}
 table.m {{ table-layout: fixed; }} table.s td:first-child {{ word-break: break-all; max-width: 16em; }} img {{ max-width: 100%; display: block; margin: .5em 0; }} .summary {{ font-size: 1.1em; }}
 </style></head><body>
