@@ -244,3 +244,28 @@ def test_argparses_own_words_follow_the_language():
     assert "位置参数" in said.stdout and "显示此帮助信息并退出" in said.stdout
     said = _course("data", "--help", lang="zh")  # a subcommand whose module declares its own arguments
     assert said.stdout.startswith("用法：course data ") and "（重新）生成与 SIGNS 相似的默认数据" in said.stdout
+
+
+def test_the_graders_notes_on_a_chinese_notebook_are_chinese():
+    """The notes of merging a submission (a test cell deleted, a solution cell deleted) are in the submitted
+    notebook's language; the English edition's are English, as before."""
+    import nbformat
+
+    from helpers.instructor import merge
+
+    source = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    notes = {}
+    for lang, folder in (("zh", "release_zh"), ("en", "release")):
+        release = nbformat.read(ROOT / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+        student = nbformat.from_dict(release)
+        student.cells = [
+            c
+            for c in student.cells
+            if c.metadata.get("nbgrader", {}).get("grade_id") not in ("zero_pad", "zero_pad_values")
+        ]
+        notes[lang] = merge.merge_submission(source, release, student)[1]
+    assert notes["zh"] == ["以下测试单元格已按源文件恢复：zero_pad_values", "缺少解答单元格 'zero_pad'：按未作答评分"]
+    assert notes["en"] == [
+        "test cells restored from the source: zero_pad_values",
+        "solution cell 'zero_pad' is missing: graded as unanswered",
+    ]

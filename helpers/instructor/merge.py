@@ -18,14 +18,16 @@ from pathlib import Path
 
 import nbformat
 
+from helpers import i18n
 from helpers.instructor import notebooks as nbu
 
 
 def merge_submission(
     source: nbformat.NotebookNode, release: nbformat.NotebookNode, student: nbformat.NotebookNode | None
 ) -> tuple[nbformat.NotebookNode, list[str]]:
-    """The notebook to execute, and notes on what had to be restored."""
+    """The notebook to execute, and notes on what had to be restored, in the student's notebook's language."""
     notes: list[str] = []
+    lang = i18n.notebook_language(student) if student is not None else i18n.DEFAULT
     release_cells = {nbu.grade_id(c): c for c in release.cells if nbu.grade_id(c)}
     source_ids = {nbu.grade_id(c) for c in source.cells if nbu.grade_id(c)}
     student_solutions: dict[str, object] = {}
@@ -36,7 +38,7 @@ def merge_submission(
         gid = nbu.grade_id(cell)
         if gid in source_ids:
             if gid in seen_ids:
-                notes.append(f"duplicate cell {gid!r} ignored")
+                notes.append(i18n.message("duplicate cell {grade_id!r} ignored", lang, grade_id=gid))
                 continue
             seen_ids.append(gid)
             anchor = gid
@@ -58,9 +60,11 @@ def merge_submission(
     if student is not None:
         missing_tests = [nbu.grade_id(c) for c in nbu.test_cells(source) if nbu.grade_id(c) not in seen_ids]
         if missing_tests:
-            notes.append("test cells restored from the source: " + ", ".join(missing_tests))
+            notes.append(
+                i18n.message("test cells restored from the source: {cells}", lang, cells=", ".join(missing_tests))
+            )
         if student_order != [g for g in order if g in student_order]:
-            notes.append("cells were reordered; the source order was restored")
+            notes.append(i18n.message("cells were reordered; the source order was restored", lang))
 
     merged = copy.deepcopy(source)
     cells = list(extra_after.get(None, []))
@@ -75,7 +79,9 @@ def merge_submission(
             else:
                 chosen = copy.deepcopy(release_cells.get(gid, cell))
                 if student is not None:
-                    notes.append(f"solution cell {gid!r} is missing: graded as unanswered")
+                    notes.append(
+                        i18n.message("solution cell {grade_id!r} is missing: graded as unanswered", lang, grade_id=gid)
+                    )
         else:
             chosen = copy.deepcopy(cell)
         chosen.outputs = [] if chosen.cell_type == "code" else None
