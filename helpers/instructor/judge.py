@@ -470,7 +470,7 @@ class Judge(CellJudge):
             LOGGER.info(
                 "a call of %s refused: its inputs (%d bytes) are over %d", name, len(text), wire.MAX_MESSAGE_BYTES
             )
-            raise CheckFailure(f"the inputs of this call of {name} are too large to send")
+            raise CheckFailure(i18n.message("the inputs of this call of {name} are too large to send", name=name))
         code = f"__import__('helpers.calls', fromlist=['serve']).serve({text!r})"
         # i18n.language(): the notebook's, from the grading thread's i18n.reading(), given to the server's threads.
         with (
@@ -508,7 +508,9 @@ class Judge(CellJudge):
         if not isinstance(message, dict):
             outcome.error = {
                 "ename": "RuntimeError",
-                "message": "the notebook did not answer the call" + (f" ({failure})" if failure else ""),
+                "message": i18n.message("the notebook did not answer the call ({failure})", failure=failure)
+                if failure
+                else i18n.message("the notebook did not answer the call"),
             }
             return outcome
         error = message.get("error")
