@@ -326,7 +326,7 @@ def test_release_notebooks_end_with_both_sections_and_empty_ones_are_flagged(stu
     nbformat.write(run_notebook(demo.filled_notebook(ROOT, ASSIGNMENT)), path)
     report = make(course, path)
     assert report.conclusions.empty and report.questions.empty
-    assert sum("is empty" in flag for flag in report.flags) == 2
+    assert sum("是空的：请在 notebook 末尾写好它" in flag for flag in report.flags) == 2  # the report's language
     page = to_html.render(report)
     assert page.count('class="flag"') == 2 and "结论分析与体会 · Conclusions" in page
 
@@ -344,7 +344,7 @@ def test_missing_profile_gives_a_report_with_blank_flagged_cover(student):
         "course",
         "teacher",
     }
-    assert any("no profile" in flag and "course profile" in flag for flag in report.flags)
+    assert any("没有个人资料" in flag and "course profile" in flag for flag in report.flags)  # the report's language
     page = to_html.render(report)
     assert page.count(labels.LABELS["zh"]["missing_field"]) == 6
     assert "notebooks/profile.toml" in page and "course profile" in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from helpers import i18n
 from helpers import notebook_cells as nbu
 from helpers.report import check as checking
 from helpers.report import labels as lbl
@@ -37,8 +38,6 @@ def prose_notebook(root: Path, assignment: str, nb, lang: str):
     every string; else None (the report then takes the title and purpose from
     ``labels.ASSIGNMENT_TEXT``, and the explanations from the student's notebook).
     """
-    from helpers import i18n
-
     if i18n.notebook_language(nb) == lang:
         return nb
     # The catalogue tools load Babel: only where a report in another language is made.
@@ -123,23 +122,36 @@ def make_report(
         for key in row
     ]
 
+    # The flags, said on the command line, in the report's language.
     if not profile.found:
         flags.append(
-            f"no profile at {profile.path}: run `course profile` to make one; "
-            "the cover's fields are left blank and flagged"
+            i18n.message(
+                "no profile at {path}: run `course profile` to make one; the cover's fields are left blank and flagged",
+                lang,
+                path=profile.path,
+            )
         )
     elif missing:
-        flags.append(f"{profile.path}: blank on the cover: {', '.join(sorted(missing, key=prof.KEYS.index))}")
+        blank = ", ".join(sorted(missing, key=prof.KEYS.index))
+        flags.append(i18n.message("{path}: blank on the cover: {fields}", lang, path=profile.path, fields=blank))
     sections = rnb.student_sections(nb)
     for kind, section in sections.items():
         cell = lbl.SECTION_CELLS[kind]
         if not section.found:
-            flags.append(f"the notebook has no \u201c{cell}\u201d cell (copy it from release/); its section is empty")
+            flags.append(
+                i18n.message(
+                    "the notebook has no \u201c{cell}\u201d cell (copy it from release/); its section is empty",
+                    lang,
+                    cell=cell,
+                )
+            )
         elif section.empty:
-            flags.append(f"\u201c{cell}\u201d is empty: write it at the end of the notebook")
+            flags.append(
+                i18n.message("\u201c{cell}\u201d is empty: write it at the end of the notebook", lang, cell=cell)
+            )
     unwritten = [s.function for s in steps if s.unwritten or s.missing]
     if unwritten:
-        flags.append("not written yet (0 points): " + ", ".join(unwritten))
+        flags.append(i18n.message("not written yet (0 points): {functions}", lang, functions=", ".join(unwritten)))
 
     return Report(
         lang=lang,
