@@ -269,3 +269,15 @@ def test_the_graders_notes_on_a_chinese_notebook_are_chinese():
         "test cells restored from the source: zero_pad_values",
         "solution cell 'zero_pad' is missing: graded as unanswered",
     ]
+
+
+def test_provenance_flags_follow_the_courses_language(tmp_path):
+    """A submission whose timestamp lies in the future is flagged in the course's language."""
+    from helpers.instructor import provenance
+
+    for lang, words in (("zh", "在未来（评分时间为 "), ("en", "lies in the future (graded at ")):
+        root = course_in(tmp_path / lang, lang)
+        settings = Settings.load(root)
+        (settings.path("submitted", ASSIGNMENT, "late") / "timestamp.txt").write_text("2999-01-01 00:00:00.000000 UTC")
+        found = provenance.flags(settings, "late", ASSIGNMENT)
+        assert len(found) == 1 and "2999-01-01 00:00:00.000000 UTC" in found[0] and words in found[0], found

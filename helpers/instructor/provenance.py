@@ -32,6 +32,7 @@ from pathlib import Path
 from nbgrader.utils import parse_utc
 from traitlets.config.loader import PyFileConfigLoader
 
+from helpers import i18n
 from helpers.instructor import notebooks as nbu
 from helpers.instructor.settings import Settings
 
@@ -44,8 +45,11 @@ MAX_ENTRIES = 1000  # files and folders of one inbound folder whose owner is rea
 def flags(settings: Settings, student: str, assignment: str, now: dt.datetime | None = None) -> list[str]:
     """Why the submission of ``student`` for ``assignment`` may not be theirs; empty when nothing says so.
 
-    ``now`` is the time of grading (UTC; default: now). Never raises for what is on disk.
+    ``now`` is the time of grading (UTC; default: now). Never raises for what is on disk. The reasons are
+    written in the course's language (``c.CourseGrader.language``): the instructor reads them on the class
+    report, the student on the feedback page.
     """
+    lang = settings.language
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
     submitted = settings.path("submitted", assignment, student)
     found: list[str] = []
@@ -55,27 +59,46 @@ def flags(settings: Settings, student: str, assignment: str, now: dt.datetime | 
         stamps.append(text.strip())
     except nbu.NotebookError as exc:
         if os.path.lexists(submitted / "timestamp.txt"):
-            found.append(f"its timestamp.txt cannot be read as nbgrader writes it: {exc}")
+            found.append(
+                i18n.message("its timestamp.txt cannot be read as nbgrader writes it: {error}", lang, error=exc)
+            )
     inbound, check_owner = _exchange(settings)
     folders = _collected_folders(inbound, student, assignment, settings.notebook("submitted", assignment, student))
     stamps += [name.rsplit("+", 3)[2] for name in (f.name for f in folders) if len(name.rsplit("+", 3)) >= 3]
     for stamp in dict.fromkeys(stamps):
         when = _utc(stamp)
         if when is None:
-            found.append(f"its timestamp {stamp[:60]!r} is not a time (nbgrader writes one when the student submits)")
+            found.append(
+                i18n.message(
+                    "its timestamp {stamp!r} is not a time (nbgrader writes one when the student submits)",
+                    lang,
+                    stamp=stamp[:60],
+                )
+            )
         elif when > now + CLOCK_SKEW:
             found.append(
-                f"its timestamp {stamp[:60]} lies in the future (graded at {now:%Y-%m-%d %H:%M:%S} UTC): "
-                "nbgrader collect --update keeps it over every later hand-in of the student"
+                i18n.message(
+                    "its timestamp {stamp} lies in the future (graded at {now:%Y-%m-%d %H:%M:%S} UTC): "
+                    "nbgrader collect --update keeps it over every later hand-in of the student",
+                    lang,
+                    stamp=stamp[:60],
+                    now=now,
+                )
             )
     if check_owner and folders:
         owners = [_owners(folder) for folder in folders]
         if all(names - {student} for names in owners):  # no copy of these bytes came from the student's own user
             others = sorted(set().union(*owners) - {student})
             found.append(
-                f"handed in under the name {student} by the Unix user {', '.join(others)}: the exchange's "
-                f"inbound folder {folders[0].name} is theirs. Anyone on this machine can write the "
-                "exchange; ask the student before counting it"
+                i18n.message(
+                    "handed in under the name {student} by the Unix user {users}: the exchange's inbound folder "
+                    "{folder} is theirs. Anyone on this machine can write the exchange; ask the student before "
+                    "counting it",
+                    lang,
+                    student=student,
+                    users=", ".join(others),
+                    folder=folders[0].name,
+                )
             )
     return found
 
