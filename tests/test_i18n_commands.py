@@ -195,6 +195,7 @@ def _ask(server, function: str, args: list) -> dict:
         ("zh", "zero_pad: pad=-1 不是一个较小的非负整数", "现在不能请求 'zero_pad'"),
         ("en", "zero_pad: pad=-1 is not a small non-negative integer", "'zero_pad' cannot be asked for now"),
     ],
+    ids=["zh", "en"],
 )
 def test_the_judges_refusal_is_in_the_students_language(tmp_path, lang, bad_pad, not_now):
     """The judge grading a notebook of ``lang`` (its i18n.reading()) gives that language to the reference
