@@ -282,3 +282,14 @@ def test_provenance_flags_follow_the_courses_language(tmp_path):
         (settings.path("submitted", ASSIGNMENT, "late") / "timestamp.txt").write_text("2999-01-01 00:00:00.000000 UTC")
         found = provenance.flags(settings, "late", ASSIGNMENT)
         assert len(found) == 1 and "2999-01-01 00:00:00.000000 UTC" in found[0] and words in found[0], found
+
+
+def test_the_class_reports_figures_find_an_installed_cjk_font():
+    """A Chinese label is drawn with a CJK font when the system has one, even when matplotlib's cached font
+    list was built before that font was installed."""
+    from matplotlib import font_manager
+
+    system = [path for path in font_manager.findSystemFonts() if "cjk" in Path(path).name.lower()]
+    if not system:
+        pytest.skip("no CJK font installed (fonts-noto-cjk)")
+    assert class_report._cjk_fonts_known(font_manager)
