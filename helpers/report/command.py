@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 
@@ -30,17 +29,17 @@ def _error(message: str, lang: str) -> int:
     return 2
 
 
-def output_language(args, path: Path) -> str:
-    """The language of what ``course report`` prints: ``--lang``, else ``COURSE_LANG``, else the notebook's
-    language (the Chinese edition's ``metadata.course.lang``), else the usual order."""
+def output_language(args, path: Path, root: Path) -> str:
+    """The language of what ``course report`` prints: the report's own (``--lang``, else the profile's
+    ``language``, else Chinese, as :func:`helpers.report.build.make_report` decides), so that its status
+    lines and the flags it repeats from the report read in one language."""
     if args.lang:
         return i18n.language(args.lang)
     try:
-        with open(path, encoding="utf-8") as handle:
-            notebook = i18n.notebook_language(json.load(handle))
-    except (OSError, ValueError, RecursionError):  # not a notebook: the error about it comes later
-        notebook = None
-    return i18n.command_language(notebook)
+        language = prof.load(prof.find(root, path, Path(args.profile) if args.profile else None)).language
+    except (OSError, ValueError):  # a broken profile: the error about it comes later, in Chinese
+        language = None
+    return i18n.language(language or "zh")
 
 
 def report(args, root: Path) -> int:
@@ -52,7 +51,7 @@ def report(args, root: Path) -> int:
     from helpers.report.to_pdf import PDFUnavailable
 
     path = Path(args.notebook).resolve()
-    lang = output_language(args, path)
+    lang = output_language(args, path, root)
     if not path.is_file():
         print(i18n.message("error: {path}: no such file.", lang, path=args.notebook), file=sys.stderr)
         return 2
