@@ -24,8 +24,13 @@ EXHAUSTIVE = "exhaustive"
 _LEFT_OUT = pytest.StashKey[int]()  # how many exhaustive tests this run left out
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     """Leave out the exhaustive tier unless the ``-m`` expression names it (then ``-m`` alone decides)."""
+    for item in items:
+        group = _xdist_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
     if EXHAUSTIVE in (config.option.markexpr or ""):
         return
     left_out = [item for item in items if item.get_closest_marker(EXHAUSTIVE)]
@@ -33,6 +38,40 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=left_out)
         items[:] = [item for item in items if not item.get_closest_marker(EXHAUSTIVE)]
     config.stash[_LEFT_OUT] = len(left_out)
+
+
+# Session fixtures that grade a class: every test that reads one runs in the same pytest-xdist worker,
+# so that each is made once a run (see pytest_collection_modifyitems).
+SHARED_GRADED = ("graded_references", "graded_packs")
+
+
+def _xdist_group(item) -> str | None:
+    """The pytest-xdist group an item must share (``--dist loadgroup``): the graded class it reads, else
+    its module when it uses a fixture its module makes once (module or session scope); None: any worker."""
+    fixtures = getattr(item, "_fixtureinfo", None)
+    if fixtures is None:
+        return None
+    shared = [name for name in SHARED_GRADED if name in item.fixturenames]
+    if shared:
+        return shared[0]
+    for name in item.fixturenames:
+        definitions = fixtures.name2fixturedefs.get(name)
+        if definitions and definitions[-1].scope != "function" and definitions[-1].baseid.endswith(".py"):
+            return item.module.__name__
+    return None
+
+
+def pytest_sessionfinish(session):
+    """A pytest-xdist worker tells the controller how many exhaustive tests it left out."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["left_out"] = session.config.stash.get(_LEFT_OUT, 0)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: the controller hears each worker's count
+def pytest_testnodedown(node, error):
+    left_out = getattr(node, "workeroutput", {}).get("left_out", 0)
+    node.config.stash[_LEFT_OUT] = max(node.config.stash.get(_LEFT_OUT, 0), left_out)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

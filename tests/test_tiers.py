@@ -43,11 +43,17 @@ def _pytest(folder: Path, *args: str) -> tuple[int, str]:
 
 
 def _ran(out: str) -> set[str]:
-    return {name for name in ("test_fast", "test_exhaustive") if f"::{name} PASSED" in out}
+    # one process prints "test_two.py::test_fast PASSED", an xdist worker "PASSED test_two.py::test_fast"
+    return {
+        name
+        for name in ("test_fast", "test_exhaustive")
+        if f"::{name} PASSED" in out or f"PASSED test_two.py::{name}" in out
+    }
 
 
-def test_the_readme_command_leaves_out_the_exhaustive_tier_and_says_so(folder):
-    code, out = _pytest(folder)
+@pytest.mark.parametrize("processes", [[], ["-n", "2"]], ids=["one process", "two xdist workers"])
+def test_the_readme_command_leaves_out_the_exhaustive_tier_and_says_so(folder, processes):
+    code, out = _pytest(folder, *processes)
     assert code == 0 and _ran(out) == {"test_fast"}, out
     assert "fast tier: 1 exhaustive test(s) left out; `python -m pytest -m exhaustive` runs them" in out
 
@@ -72,4 +78,5 @@ def test_an_exhaustive_file_alone_selects_nothing_and_says_how_to_run_it(folder)
 
 def test_ci_runs_the_readme_command_then_the_exhaustive_tier():
     lines = (ROOT / ".ci" / "run").read_text().splitlines()
-    assert lines.index(".venv/bin/python -m pytest") < lines.index(".venv/bin/python -m pytest -m exhaustive")
+    exhaustive = next(k for k, line in enumerate(lines) if line.startswith(".venv/bin/python -m pytest -m exhaustive"))
+    assert lines.index(".venv/bin/python -m pytest") < exhaustive
