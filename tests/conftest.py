@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import os
 import shutil
+import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -24,13 +27,10 @@ EXHAUSTIVE = "exhaustive"
 _LEFT_OUT = pytest.StashKey[int]()  # how many exhaustive tests this run left out
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     """Leave out the exhaustive tier unless the ``-m`` expression names it (then ``-m`` alone decides)."""
-    for item in items:
-        group = _xdist_group(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+    if hasattr(config, "workerinput"):
+        _write_groups(config, items)
     if EXHAUSTIVE in (config.option.markexpr or ""):
         return
     left_out = [item for item in items if item.get_closest_marker(EXHAUSTIVE)]
@@ -40,14 +40,18 @@ def pytest_collection_modifyitems(config, items):
     config.stash[_LEFT_OUT] = len(left_out)
 
 
-# Session fixtures that grade a class: every test that reads one runs in the same pytest-xdist worker,
-# so that each is made once a run (see pytest_collection_modifyitems).
-SHARED_GRADED = ("graded_references", "graded_packs")
+# pytest-xdist (pyproject.toml's addopts: -n 2 --dist loadgroup). Tests that share a fixture made once
+# per process (a graded class; a module's or a session's fixture defined in a test module) must run in
+# the same worker, or each worker makes it again (minutes). xdist's own xdist_group marks do not take
+# effect under pytest 9 (xdist 3.8 renames a test through item._nodeid, which pytest 9 no longer reads),
+# so the workers, which know each test's fixtures, write each test's group to a file of this run, and
+# the controller's scheduler (pytest_xdist_make_scheduler) sends each group to one worker.
+SHARED_GRADED = ("graded_references", "graded_packs")  # session fixtures that grade a class
 
 
-def _xdist_group(item) -> str | None:
-    """The pytest-xdist group an item must share (``--dist loadgroup``): the graded class it reads, else
-    its module when it uses a fixture its module makes once (module or session scope); None: any worker."""
+def _fixture_group(item) -> str | None:
+    """The group an item must share a worker with: the graded class it reads, else its module when it
+    uses a fixture its module makes once (module or session scope); None: any worker."""
     fixtures = getattr(item, "_fixtureinfo", None)
     if fixtures is None:
         return None
@@ -59,6 +63,46 @@ def _xdist_group(item) -> str | None:
         if definitions and definitions[-1].scope != "function" and definitions[-1].baseid.endswith(".py"):
             return item.module.__name__
     return None
+
+
+def _groups_file(run: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"course-test-groups-{run}.json"
+
+
+def _write_groups(config, items) -> None:
+    """In a worker: {test id: group} of every collected test (all workers collect the same tests)."""
+    groups = {item.nodeid: group for item in items if (group := _fixture_group(item))}
+    target = _groups_file(config.workerinput["testrunuid"])
+    partial = target.with_name(f"{target.name}.{os.getpid()}")
+    partial.write_text(json.dumps(groups))
+    os.replace(partial, target)
+
+
+def pytest_configure(config):
+    """The controller names the run before its workers start, so that both sides name the same file."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        config.option.testrunuid = config.option.testrunuid or uuid.uuid4().hex
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FixtureGroupScheduling(LoadScopeScheduling):
+        """A work unit per fixture group (as the workers wrote them); every other test a unit of its own."""
+
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # asked once every worker has collected, so the file is written
+                path = _groups_file(config.option.testrunuid)
+                self.groups = json.loads(path.read_text()) if path.is_file() else {}
+                path.unlink(missing_ok=True)
+            return self.groups.get(nodeid, nodeid)
+
+    return FixtureGroupScheduling(config, log)
 
 
 def pytest_sessionfinish(session):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -74,6 +75,44 @@ def test_the_marker_expression_decides_once_it_names_the_tier(folder, expression
 def test_an_exhaustive_file_alone_selects_nothing_and_says_how_to_run_it(folder):
     code, out = _pytest(folder, "test_two.py::test_exhaustive")
     assert code == pytest.ExitCode.NO_TESTS_COLLECTED and "-m exhaustive` runs them" in out, out
+
+
+SHARED = """import os
+import pytest
+
+@pytest.fixture(scope="module")
+def made_once():
+    with open(os.environ["MADE_LOG"], "a") as log:
+        log.write("made\\n")
+
+@pytest.mark.parametrize("k", range(8))
+def test_shares(made_once, k):
+    pass
+
+@pytest.mark.parametrize("k", range(8))
+def test_free(k):
+    pass
+"""
+
+
+def test_two_workers_make_a_modules_fixture_once(folder, tmp_path):
+    """Under `-n 2 --dist loadgroup` (pyproject.toml's addopts) the tests that share a module's fixture
+    run in one worker, which makes it once; the others spread over both workers."""
+    (folder / "test_shared.py").write_text(SHARED)
+    log = tmp_path / "made.log"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "-n", "2", "--dist", "loadgroup"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MADE_LOG": str(log)},
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "FixtureGroupScheduling" in out, out
+    assert log.read_text() == "made\n", out
+    workers = {line.split()[0] for line in out.splitlines() if "PASSED" in line and "test_free" in line}
+    assert workers == {"[gw0]", "[gw1]"}, out
 
 
 def test_ci_runs_the_readme_command_then_the_exhaustive_tier():
