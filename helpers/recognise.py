@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from helpers import i18n
 from helpers import notebook_cells as nbu
 from helpers.paths import ASSIGNMENTS
 
@@ -49,12 +50,19 @@ def assignment_ids(root: Path) -> dict[str, set[str]]:
     return {assignment: {gid for gid in own if shared[gid] == 1} for assignment, own in ids.items()}
 
 
-def assignment_of(path: Path, root: Path, given: str | None = None) -> str:
+def assignment_of(path: Path, root: Path, given: str | None = None, lang: str | None = None) -> str:
     """The assignment of the notebook at ``path``: ``given`` when set, else told by its graded cells,
-    else by its file name; :class:`UnknownAssignment` when none of them tells."""
+    else by its file name; :class:`UnknownAssignment` (its message in ``lang``) when none of them tells."""
     if given:
         if given not in ASSIGNMENTS:
-            raise UnknownAssignment(f"unknown assignment {given!r}; choose from {', '.join(ASSIGNMENTS)}.")
+            raise UnknownAssignment(
+                i18n.message(
+                    "unknown assignment {given!r}; choose from {choices}.",
+                    lang,
+                    given=given,
+                    choices=", ".join(ASSIGNMENTS),
+                )
+            )
         return given
     path = Path(path)
     try:
@@ -69,23 +77,42 @@ def assignment_of(path: Path, root: Path, given: str | None = None) -> str:
         return leaders[0]
     if path.stem in (leaders if best else ASSIGNMENTS):
         return path.stem
-    choose = (
-        f"name it after one of {', '.join(ASSIGNMENTS)} (e.g. {ASSIGNMENTS[0]}.ipynb) "
-        f"or pass --assignment {'|'.join(ASSIGNMENTS)}"
+    choose = i18n.message(
+        "name it after one of {names} (e.g. {example}.ipynb) or pass --assignment {choices}",
+        lang,
+        names=", ".join(ASSIGNMENTS),
+        example=ASSIGNMENTS[0],
+        choices="|".join(ASSIGNMENTS),
     )
     if unreadable:
-        why = f"it cannot be read ({unreadable})"
+        why = i18n.message("it cannot be read ({error})", lang, error=unreadable)
     elif best:
-        why = f"its graded cells match {' and '.join(leaders)} equally ({best} grade ids each)"
+        why = i18n.message(
+            "its graded cells match {leaders} equally ({count} grade ids each)",
+            lang,
+            leaders=", ".join(leaders),
+            count=best,
+        )
     elif found:
         shown = sorted(found)[:MAX_IDS_SHOWN]
-        more = f" and {len(found) - len(shown)} more" if len(found) > len(shown) else ""
-        why = f"its cells' nbgrader grade ids ({', '.join(shown)}{more}) are not those of any assignment of this course"
+        ids = ", ".join(shown)
+        if len(found) > len(shown):
+            ids = i18n.message("{names} and {count} more", lang, names=ids, count=len(found) - len(shown))
+        why = i18n.message(
+            "its cells' nbgrader grade ids ({ids}) are not those of any assignment of this course", lang, ids=ids
+        )
     else:
-        why = (
-            "its cells carry no nbgrader grade ids (the metadata of the course's notebook was lost, "
-            "e.g. by copying the cells into a new notebook)"
+        why = i18n.message(
+            "its cells carry no nbgrader grade ids (the metadata of the course's notebook was lost, e.g. by copying "
+            "the cells into a new notebook)",
+            lang,
         )
     raise UnknownAssignment(
-        f"cannot tell which assignment {path.name} is: {why}, and its file name is not an assignment's; {choose}."
+        i18n.message(
+            "cannot tell which assignment {name} is: {why}, and its file name is not an assignment's; {choose}.",
+            lang,
+            name=path.name,
+            why=why,
+            choose=choose,
+        )
     )

@@ -272,6 +272,35 @@ def test_the_graders_notes_on_a_chinese_notebook_are_chinese():
     ]
 
 
+def test_the_notes_on_a_submissions_files_and_kernel_are_in_its_language(tmp_path):
+    """What the grader notes about the files handed in beside a notebook, and a restarted kernel, read in
+    the submitted notebook's language; the class report names a crash from the count, in the page's."""
+    from helpers.instructor import merge
+    from helpers.instructor.verdict import restart_note
+
+    folder = tmp_path / "submitted"
+    (folder / "images").mkdir(parents=True)
+    (folder / "big.bin").write_bytes(b"x" * 100)
+    notes = {}
+    for lang in ("zh", "en"):
+        workdir = tmp_path / f"work_{lang}"
+        workdir.mkdir()
+        notes[lang] = merge.copy_submitted_files(folder, workdir, limit=1000, max_total=10, lang=lang)
+    assert notes["en"] == [
+        "big.bin not copied: the files beside a notebook may hold 10 bytes in all, and 0 bytes were taken by the "
+        "files before it",
+        "images/ not copied: folders beside the notebook are not used",
+    ]
+    assert notes["zh"] == [
+        "big.bin 未复制：notebook 旁边的文件总共最多 10 bytes，在它之前的文件已占用 0 bytes",
+        "images/ 未复制：notebook 旁边的文件夹不会被使用",
+    ]
+    assert restart_note(2, "zh") == "内核重启了 2 次" and restart_note(2, "en") == "the kernel was restarted 2 time(s)"
+    crashed = Result("dave", ASSIGNMENT, 0.0, 2.0, "graded", restarts=1, notes=[restart_note(1, "zh")])
+    data = class_report.ClassData(ASSIGNMENT, {"dave": crashed})
+    assert class_report.problems(data, "en") == [("dave", "crashed", "the kernel was restarted 1 time(s)")]
+
+
 def test_provenance_flags_follow_the_courses_language(tmp_path):
     """A submission whose timestamp lies in the future is flagged in the course's language."""
     from helpers.instructor import provenance

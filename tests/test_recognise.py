@@ -90,7 +90,10 @@ def test_the_commands_print_the_error_and_stop(tmp_path, capsys, command):
     path = _plain_notebook(tmp_path / "lab1.ipynb", [nbformat.v4.new_code_cell("print(1)")])
     assert main(["--root", str(ROOT), command, str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: cannot tell which assignment lab1.ipynb is") and "--assignment" in err
+    if command == "check":  # the command's language: English here
+        assert err.startswith("error: cannot tell which assignment lab1.ipynb is") and "--assignment" in err
+    else:  # the report's language: Chinese, the default
+        assert err.startswith("错误：无法判断 lab1.ipynb 属于哪个作业") and "--assignment" in err
 
 
 def test_course_check_grades_a_renamed_notebook_as_its_assignment(tmp_path, capsys, monkeypatch):

@@ -35,7 +35,7 @@ from helpers.i18n import N_
 from helpers.instructor.batch import GRADE_FILE
 from helpers.instructor.outputs import atomic_write, csv_text
 from helpers.instructor.settings import Settings
-from helpers.instructor.verdict import Result
+from helpers.instructor.verdict import Result, restart_note
 from helpers.paths import course_command
 
 LOW_DISCRIMINATION = 0.2  # under this, a cell hardly separates strong from weak students
@@ -163,7 +163,7 @@ WHAT = {
 STATUS = {"graded": N_("graded"), "missing": N_("missing"), "invalid": N_("invalid"), **WHAT}
 
 
-def problems(data: ClassData) -> list[tuple[str, str, str]]:
+def problems(data: ClassData, lang: str | None = None) -> list[tuple[str, str, str]]:
     """(student, what, reason): notebooks missing, refused, timed out, crashed, or not graded; submissions
     flagged as perhaps not the student's own (:mod:`helpers.instructor.provenance`). ``what`` is a key of
     :data:`WHAT`."""
@@ -176,9 +176,8 @@ def problems(data: ClassData) -> list[tuple[str, str, str]]:
             if cell.status in ("timeout", "kernel died", "not run"):
                 what = {"timeout": "timed out", "kernel died": "crashed", "not run": "not run"}[cell.status]
                 rows.append((student, what, f"{cell.grade_id}: {cell.message or cell.status}"))
-        for note in result.notes:
-            if "restarted" in note:
-                rows.append((student, "crashed", note))
+        if result.restarts:
+            rows.append((student, "crashed", restart_note(result.restarts, lang)))
     for student, result in sorted(data.results.items()):
         rows += [(student, "flagged", flag) for flag in result.flags]
     return rows
@@ -377,7 +376,7 @@ def write_assignment(settings: Settings, assignment: str, out_dir: Path, lang: s
     max_score = max((r.max_score for r in graded), default=0.0)
     stats = cell_stats(data)
     named = mistakes(data, function_of)
-    issues = problems(data)
+    issues = problems(data, lang)
 
     figures = {"scores.png": score_histogram(scores, max_score, lang)}
     if stats:

@@ -34,7 +34,7 @@ from helpers.instructor.inert import inert_notebook
 from helpers.instructor.merge import copy_submitted_files, merge_submission
 from helpers.instructor.outputs import atomic_write
 from helpers.instructor.settings import Settings, SettingsError
-from helpers.instructor.verdict import CellScore, Result, score_cells
+from helpers.instructor.verdict import CellScore, Result, restart_note, score_cells
 
 
 def sha256_file(path: Path) -> str:
@@ -292,7 +292,7 @@ def _grade_notebook(
     kernel = student_nb.get("metadata", {}).get("kernelspec", {}).get("name")
     merged, notes = merge_submission(source, release, student_nb)
     if kernel and kernel != "python3":
-        notes.append(f"kernel {kernel!r} replaced by python3")
+        notes.append(i18n.message("kernel {kernel!r} replaced by python3", result.lang, kernel=kernel))
     result.notes = notes
     probe_sandbox(settings, announce=False)  # refuses before any kernel starts where the sandbox cannot work
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -310,6 +310,7 @@ def _grade_notebook(
                 settings.max_file_bytes,
                 settings.submitted_files_mb << 20,
                 settings.submitted_files,
+                lang=result.lang,
             )
         user = job_user(settings)  # this job's own: never shared with another job, even in this process
         uid = user.uid if user is not None else None
@@ -360,7 +361,8 @@ def _grade_notebook(
     result.seconds = round(report.seconds, 2)
     result.grader_peak_mb = _peak_memory_mb()
     if report.restarts:
-        result.notes.append(f"the kernel was restarted {report.restarts} time(s)")
+        result.restarts = report.restarts
+        result.notes.append(restart_note(report.restarts, result.lang))
     atomic_write(out_dir / f"{assignment}.ipynb", nbformat.writes(inert_notebook(merged)))
     result.phases = {"grader set-up": round(set_up, 3), **report.phases}
     result.phases["clean-up and writing"] = round(max(0.0, time.monotonic() - began - sum(result.phases.values())), 3)

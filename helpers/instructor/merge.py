@@ -102,9 +102,10 @@ def _size(count: int) -> str:
 
 
 def copy_submitted_files(
-    folder: Path, workdir: Path, limit: int, max_total: int = 100 << 20, max_count: int = 100
+    folder: Path, workdir: Path, limit: int, max_total: int = 100 << 20, max_count: int = 100, lang: str | None = None
 ) -> list[str]:
-    """Copy the plain files beside a notebook into the kernel's folder; notes on what was refused and why.
+    """Copy the plain files beside a notebook into the kernel's folder; notes (in ``lang``) on what was
+    refused and why.
 
     At most ``limit`` bytes a file, ``max_total`` bytes and ``max_count`` files in all (in name order):
     the kernel's folder lives in the grader's scratch space, which may be memory.
@@ -113,7 +114,9 @@ def copy_submitted_files(
     with os.scandir(folder) as entries:
         names = sorted(entry.name for entry in itertools.islice(entries, LOOKED_AT))
     if len(names) == LOOKED_AT:
-        notes.append(f"only the first {LOOKED_AT:,} entries beside the notebook were looked at")
+        notes.append(
+            i18n.message("only the first {count:,} entries beside the notebook were looked at", lang, count=LOOKED_AT)
+        )
     copied, total = 0, 0
     for name in names:
         item = folder / name
@@ -123,26 +126,39 @@ def copy_submitted_files(
             folders.append(name)
             continue
         if copied >= max_count:
-            notes.append(f"{name} not copied: at most {max_count} files beside the notebook are used")
+            notes.append(
+                i18n.message(
+                    "{name} not copied: at most {count} files beside the notebook are used",
+                    lang,
+                    name=name,
+                    count=max_count,
+                )
+            )
             continue
         with contextlib.suppress(OSError):
             if stat.S_ISREG(item.lstat().st_mode) and total + item.lstat().st_size > max_total:
                 notes.append(
-                    f"{name} not copied: the files beside a notebook may hold {_size(max_total)} in all, "
-                    f"and {_size(total)} were taken by the files before it"
+                    i18n.message(
+                        "{name} not copied: the files beside a notebook may hold {limit} in all, and {taken} were "
+                        "taken by the files before it",
+                        lang,
+                        name=name,
+                        limit=_size(max_total),
+                        taken=_size(total),
+                    )
                 )
                 continue
         try:
             data = nbu.read_plain_file(item, min(limit, max_total - total))
         except nbu.NotebookError as exc:
-            notes.append(f"not copied: {exc}")
+            notes.append(i18n.message("not copied: {error}", lang, error=exc))
             continue
         with open(workdir / name, "xb") as handle:
             handle.write(data)
         copied, total = copied + 1, total + len(data)
     if folders:
-        shown = ", ".join(f"{name}/" for name in folders[:5]) + (
-            f" and {len(folders) - 5} more" if len(folders) > 5 else ""
-        )
-        notes.append(f"{shown} not copied: folders beside the notebook are not used")
+        shown = ", ".join(f"{name}/" for name in folders[:5])
+        if len(folders) > 5:
+            shown = i18n.message("{names} and {count} more", lang, names=shown, count=len(folders) - 5)
+        notes.append(i18n.message("{names} not copied: folders beside the notebook are not used", lang, names=shown))
     return notes

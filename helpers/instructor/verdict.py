@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from helpers import i18n
+from helpers.i18n import N_
 from helpers.instructor import notebooks as nbu
 
 RESULT_VERSION = 7  # bump when grading or this format changes, so that stored results are not reused
@@ -41,6 +43,7 @@ class Result:
     # benchmarks/grading_throughput.py. Not part of the verdict.
     phases: dict = field(default_factory=dict)
     grader_peak_mb: float = 0.0  # the grading process's peak memory (RSS) while it graded this notebook
+    restarts: int = 0  # how many times the kernel was restarted (it died or stopped answering)
     graded_at: str = ""
     lang: str = "en"  # the submitted notebook's edition (metadata.course.lang): the language of its page
     version: int = RESULT_VERSION
@@ -53,6 +56,14 @@ class Result:
         data = json.loads(text)
         data["cells"] = [CellScore(**c) for c in data.get("cells", [])]
         return cls(**data)
+
+
+RESTART_NOTE = N_("the kernel was restarted {count} time(s)")
+
+
+def restart_note(restarts: int, lang: str | None = None) -> str:
+    """The note on a notebook whose kernel was restarted ``restarts`` times, in ``lang``."""
+    return i18n.message(RESTART_NOTE, lang, count=restarts)
 
 
 def _error_message(cell, last: bool = False) -> str:

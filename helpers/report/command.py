@@ -56,7 +56,7 @@ def report(args, root: Path) -> int:
         print(i18n.message("error: {path}: no such file.", lang, path=args.notebook), file=sys.stderr)
         return 2
     try:
-        assignment = assignment_of(path, root, args.assignment)
+        assignment = assignment_of(path, root, args.assignment, lang)
     except UnknownAssignment as exc:
         return _error(str(exc), lang)
     if assignment != path.stem and not args.assignment:
