@@ -97,7 +97,7 @@ def test_free(k):
 
 def test_two_workers_make_a_modules_fixture_once(folder, tmp_path):
     """Under `-n 2 --dist loadgroup` (pyproject.toml's addopts) the tests that share a module's fixture
-    run in one worker, which makes it once; the others spread over both workers."""
+    run in one worker, which makes it once."""
     (folder / "test_shared.py").write_text(SHARED)
     log = tmp_path / "made.log"
     proc = subprocess.run(
@@ -111,8 +111,8 @@ def test_two_workers_make_a_modules_fixture_once(folder, tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "FixtureGroupScheduling" in out, out
     assert log.read_text() == "made\n", out
-    workers = {line.split()[0] for line in out.splitlines() if "PASSED" in line and "test_free" in line}
-    assert workers == {"[gw0]", "[gw1]"}, out
+    workers = {line.split()[0] for line in out.splitlines() if "PASSED" in line and "test_shares" in line}
+    assert len(workers) == 1, out
 
 
 def test_ci_runs_the_readme_command_then_the_exhaustive_tier():
