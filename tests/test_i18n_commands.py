@@ -301,6 +301,21 @@ def test_the_notes_on_a_submissions_files_and_kernel_are_in_its_language(tmp_pat
     assert class_report.problems(data, "en") == [("dave", "crashed", "the kernel was restarted 1 time(s)")]
 
 
+@pytest.mark.parametrize("lang, reason", [("zh", "没有提交 notebook"), ("en", "no notebook")])
+def test_a_missing_notebook_is_reported_in_the_courses_language(tmp_path, lang, reason):
+    """No notebook tells the student's language: the reason is in the course's (c.CourseGrader.language)."""
+    from helpers.instructor import grading
+
+    root = course_in(tmp_path / "course", lang)
+    if lang == "zh":  # the Chinese edition's release folder, which that setting makes the release directory
+        shutil.copytree(ROOT / "release_zh" / ASSIGNMENT, root / "release_zh" / ASSIGNMENT)
+    settings = Settings.load(root)
+    result = grading.grade_notebook(settings, ASSIGNMENT, "eve", None, tmp_path / "out")
+    assert result.status == "missing" and result.reason == f"{reason} {ASSIGNMENT}.ipynb" + (
+        "" if lang == "zh" else " was submitted"
+    )
+
+
 def test_provenance_flags_follow_the_courses_language(tmp_path):
     """A submission whose timestamp lies in the future is flagged in the course's language."""
     from helpers.instructor import provenance

@@ -274,7 +274,11 @@ def _grade_notebook(
     )
     student_nb = None
     if notebook_path is None or not os.path.lexists(notebook_path):
-        result.status, result.reason = "missing", f"no notebook {assignment}.ipynb was submitted"
+        # no notebook tells the student's language: the course's
+        result.status, result.reason = (
+            "missing",
+            i18n.message("no notebook {name} was submitted", settings.language, name=f"{assignment}.ipynb"),
+        )
     else:
         result.submission_sha256 = sha256_file(notebook_path)
         try:
