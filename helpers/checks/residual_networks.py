@@ -433,6 +433,10 @@ def _expected_resnet(case_key: str) -> dict:
             "rows": json.loads(str(reference(f"{_resnet_key(case_key)}/rows"))),
             "params": json.loads(str(reference(f"{_resnet_key(case_key)}/params"))),
         }
+    key = _resnet_key(case_key)
+    stored = found.stored()  # the visible case's description is among what `course refs` stores: made once
+    if f"{key}/rows" in stored:
+        return {"rows": json.loads(str(stored[f"{key}/rows"])), "params": json.loads(str(stored[f"{key}/params"]))}
     return _memo(found, ("ResNet50", case_key), lambda: _resnet_description(found.namespace, RESNET_CASES[case_key]))
 
 
