@@ -412,12 +412,10 @@ def execute_notebook(
 
 
 class MadeMeanwhile:
-    """What ``make(*args)`` returns, made in a thread of its own while this one goes on; :meth:`get` waits for it
-    and raises what making it raised.
-
-    The judge is made so while the kernel starts and runs the cells before the first test cell, which do not
-    need it: making it runs the source's set-up and solutions in this process (TensorFlow for two assignments:
-    seconds), as long as the kernel's own start. ``course check`` probes the sandbox so while it prepares the data.
+    """The judge, made in a thread of its own while the kernel starts and runs the cells before the first test
+    cell, which do not need it: making it runs the source's set-up and solutions in this process (TensorFlow
+    for two assignments: seconds), as long as the kernel's own start. :meth:`get` waits for it and raises
+    what making it raised.
     """
 
     def __init__(self, make, *args):

@@ -28,7 +28,7 @@ import nbformat
 from helpers import i18n
 from helpers.instructor import diagnosis, grader_log, judge, sandbox
 from helpers.instructor import notebooks as nbu
-from helpers.instructor.execute import MadeMeanwhile, execute_notebook
+from helpers.instructor.execute import execute_notebook
 from helpers.instructor.grader_log import LOGGER
 from helpers.instructor.inert import inert_notebook
 from helpers.instructor.merge import copy_submitted_files, merge_submission
@@ -383,16 +383,9 @@ def prepare_data() -> None:
 
 
 def check_private_copy(settings: Settings, assignment: str, notebook_path: Path) -> Result:
-    """Grade a learner's notebook from a private copy (``course check``, ``course report``): never modified.
-
-    The sandbox's probe (a Python started in it: most of a second, mostly waiting) runs while this process
-    prepares the data; no kernel starts before the probe has answered, and its refusal is raised as before.
-    """
-    probing = MadeMeanwhile(probe_sandbox, settings)
-    try:
-        prepare_data()
-    finally:
-        probing.get()
+    """Grade a learner's notebook from a private copy (``course check``, ``course report``): never modified."""
+    probe_sandbox(settings)
+    prepare_data()
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         copy = Path(tmp) / "submission" / Path(notebook_path).name
         copy.parent.mkdir()
