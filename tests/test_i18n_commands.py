@@ -70,6 +70,7 @@ def test_the_class_report_follows_the_courses_language(tmp_path, monkeypatch):
     assert found[:3] == ["班级报告：cnn_step_by_step", "成绩分布", "学生"] and len(found) == 7
     assert all(HAN.search(h) for h in found), found
     assert "<th>学生</th><th>得分</th><th>状态</th><th>秒</th><th>标记</th>" in page
+    assert "<th>单元格</th><th>分值</th><th>通过</th>" in page  # a cell's points to earn, not earned
     assert "已评分" in page and "未评分" in page and "缺失" in page and "已提交但尚未评分" in page
     assert "4 名学生中已评分 2 名" in page
     for english in ("Score distribution", "Students</h2>", "graded of", "Time to grade", "not graded"):

@@ -328,7 +328,7 @@ PAGE_TEXT = {
     "flags": N_("flags"),
     "cells": N_("Graded cells"),
     "cell": N_("cell"),
-    "points": N_("points"),
+    "points": N_("max points"),
     "passed": N_("passed"),
     "point_biserial": N_("point-biserial"),
     "upper_lower": N_("upper-lower 27%"),
