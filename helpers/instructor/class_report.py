@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import html
 import io
 import statistics
@@ -197,7 +198,8 @@ CJK_FONTS = (
 )
 
 
-def _cjk_fonts_known(font_manager) -> set[str]:
+@functools.cache  # once a process: where no CJK font is installed, the system's font folders are not walked per figure
+def _cjk_fonts_known(font_manager) -> frozenset[str]:
     """The installed fonts of CJK_FONTS that matplotlib knows. Its font list is cached on first use: a CJK
     font installed after that is not in it, so the system's font files named for CJK are added once then."""
     installed = {font.name for font in font_manager.fontManager.ttflist}
@@ -207,7 +209,7 @@ def _cjk_fonts_known(font_manager) -> set[str]:
                 with contextlib.suppress(Exception):  # a file matplotlib cannot read: that font is not used
                     font_manager.fontManager.addfont(path)
         installed = {font.name for font in font_manager.fontManager.ttflist}
-    return installed & set(CJK_FONTS)
+    return frozenset(installed & set(CJK_FONTS))
 
 
 def _figure_png(draw, height: float = 3.4) -> bytes:
