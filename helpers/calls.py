@@ -269,6 +269,13 @@ def _asking_stand_in(name: str, ask: Callable) -> Callable:
 # ------------------------------------------------------------------ the kernel's side, under grading
 
 
+def serve_file(path: str) -> None:
+    """:func:`serve` for a request the grader wrote to a file (a large one: IPython reads a cell's code slowly)."""
+    with open(path, encoding="utf-8") as handle:
+        request_text = handle.read()
+    serve(request_text)
+
+
 def serve(request_text: str) -> None:
     """Run one call the grader asks for, in the notebook's namespace; display the outcome as data."""
     # IPython is there in a kernel, the only place that serves; the grader imports this module too.

@@ -51,6 +51,7 @@ from helpers.instructor.grader_log import LOGGER
 from helpers.solutions import check_module, solution_namespace
 
 MAX_CONNECTIONS = 4
+INLINE_REQUEST_BYTES = 64 << 10  # a call's request up to this size goes in the scratch cell's code; larger, in a file
 DIAGNOSIS_SECONDS = 120  # the grader's time for naming a mistake, beside the test cell's own (a TensorFlow
 # diagnosis rebuilds and runs several catalogue variants; on a loaded two-core machine that took over 20 s)
 
@@ -439,6 +440,8 @@ class Judge(CellJudge):
         run_seed: int | None = None,
     ):
         super().__init__(assignment, source_nb, timeout, catalogue, run_seed)
+        self.socket_dir, self.uid = socket_dir, uid
+        self._requests = 0
         self.server = ReferenceServer(
             os.path.join(socket_dir, "reference.sock"),
             uid,
@@ -471,14 +474,30 @@ class Judge(CellJudge):
                 "a call of %s refused: its inputs (%d bytes) are over %d", name, len(text), wire.MAX_MESSAGE_BYTES
             )
             raise CheckFailure(i18n.message("the inputs of this call of {name} are too large to send", name=name))
-        code = f"__import__('helpers.calls', fromlist=['serve']).serve({text!r})"
+        request_file = None
+        if len(text) > INLINE_REQUEST_BYTES:  # IPython reads a cell's code slowly: 4 s for 8 MB
+            self._requests += 1
+            request_file = os.path.join(self.socket_dir, f"request-{self._requests}.json")
+            descriptor = os.open(request_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with open(descriptor, "w", encoding="utf-8") as handle:
+                if self.uid is not None:
+                    os.fchown(handle.fileno(), self.uid, self.uid)  # the kernel's user reads it
+                handle.write(text)
+            code = f"__import__('helpers.calls', fromlist=['serve_file']).serve_file({request_file!r})"
+        else:
+            code = f"__import__('helpers.calls', fromlist=['serve']).serve({text!r})"
         # i18n.language(): the notebook's, from the grading thread's i18n.reading(), given to the server's threads.
         with (
             self.server.answering(depends_on, i18n.language()),
             self._deadline.paused() if self._deadline else contextlib.nullcontext(),
         ):
             started = time.monotonic()
-            ran = self.kernel.run(code, index, left, doing=name)
+            try:
+                ran = self.kernel.run(code, index, left, doing=name)
+            finally:
+                if request_file is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(request_file)
         if not self._diagnosing:
             self.seconds["calls in the kernel"] += time.monotonic() - started
         LOGGER.debug(
