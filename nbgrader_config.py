@@ -100,6 +100,9 @@ c.CourseGrader.max_processes = 1024
 c.CourseGrader.tmp_mb = 512
 # Wall-clock budget of one notebook, beside the per-cell `Execute.timeout`.
 c.CourseGrader.notebook_timeout = 1800
+# `course grade` forks each kernel of an assignment from a process that imported the set-up cell's
+# modules once (as root or with the sandbox off); False starts every kernel afresh.
+c.CourseGrader.fork_kernels = True
 # Files beside a submitted notebook that are copied into the kernel's folder: how many, and how many
 # megabytes together (each is also held to CourseDirectory.max_file_size).
 c.CourseGrader.submitted_files = 100

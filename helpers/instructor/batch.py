@@ -139,7 +139,13 @@ def _worker(args) -> Result:
         shutil.rmtree(out_dir)
     nb_path = settings.notebook("submitted", job.assignment, job.student)
     result = grade_notebook(
-        settings, job.assignment, job.student, nb_path if os.path.lexists(nb_path) else None, out_dir, threads=threads
+        settings,
+        job.assignment,
+        job.student,
+        nb_path if os.path.lexists(nb_path) else None,
+        out_dir,
+        threads=threads,
+        fork=settings.fork_kernels,
     )
     result.judged_by = key  # what decided it: the next run keeps it while that is unchanged
     result.flags = provenance.flags(settings, job.student, job.assignment)  # who the exchange says handed it in

@@ -108,6 +108,7 @@ class _SandboxedKernelManager(AsyncKernelManager):
     and its client's are bounded (:func:`_bounded_context`)."""
 
     sandbox_spec = None
+    fork_server = None  # a kernel_forks.ForkServer: the kernel is forked from its preloaded interpreter
     client_factory = Type(BoundedKernelClient, klass=AsyncKernelClient)
 
     @default("context")
@@ -126,16 +127,21 @@ class _SandboxedKernelManager(AsyncKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)
         if self.sandbox_spec is None:
             return cmd
+        if self.fork_server is not None and self.fork_server.ready():
+            return self.fork_server.command(self.sandbox_spec, cmd)
         return sandbox.wrap_command(self.sandbox_spec, cmd)
 
 
 class _GuardedClient(NotebookClient):
     """nbclient with a record of timed-out cells and a cap on each cell's output."""
 
-    def __init__(self, *args, max_output_chars: int, sandbox_spec=None, socket_dir: str = "", **kwargs):
+    def __init__(
+        self, *args, max_output_chars: int, sandbox_spec=None, socket_dir: str = "", fork_server=None, **kwargs
+    ):
         super().__init__(*args, kernel_manager_class=_SandboxedKernelManager, **kwargs)
         self.max_output_chars = max_output_chars
         self.sandbox_spec = sandbox_spec
+        self.fork_server = fork_server
         self.socket_dir = socket_dir
         self.timed_out = False
         self._output_chars: dict[int, int] = {}
@@ -183,6 +189,7 @@ class _GuardedClient(NotebookClient):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         km.sandbox_spec = self.sandbox_spec
+        km.fork_server = self.fork_server
         # The kernel may run as another user: its connection file and sockets live in the job folder.
         km.connection_file = os.path.join(self.socket_dir, f"kernel-{os.urandom(4).hex()}.json")
         return km
@@ -373,6 +380,7 @@ def execute_notebook(
     make_judge=None,
     is_test=lambda cell: False,
     notebook_timeout: int = 0,
+    fork_server=None,
 ) -> ExecutionReport:
     """Execute ``nb`` in place (outputs are written into its cells) and report each cell's status.
 
@@ -381,6 +389,8 @@ def execute_notebook(
     (:class:`CappedLog`; no file when it printed nothing).
     ``make_judge(socket_dir)`` gives the :class:`~helpers.instructor.judge.Judge` of the cells for
     which ``is_test(cell)`` holds; it is called in a thread while the kernel starts (:class:`MadeMeanwhile`).
+    With a ``fork_server`` (:mod:`helpers.instructor.kernel_forks`; a spec needed), the kernel is forked
+    from its preloaded interpreter instead of started afresh.
     """
     with (
         tempfile.TemporaryDirectory(prefix=sandbox.scratch_prefix("kernel"), dir=sandbox.scratch_root()) as socket_dir,
@@ -405,6 +415,7 @@ def execute_notebook(
                 judge,
                 is_test,
                 notebook_timeout,
+                fork_server,
             )
         finally:
             if judge is not None:
@@ -456,6 +467,7 @@ def _execute(
     judge=None,
     is_test=lambda cell: False,
     notebook_timeout=0,
+    fork_server=None,
 ) -> ExecutionReport:
     report = ExecutionReport()
     started = time.monotonic()
@@ -480,6 +492,7 @@ def _execute(
         max_output_chars=max_output_chars,
         sandbox_spec=sandbox_spec,
         socket_dir=socket_dir,
+        fork_server=fork_server,
         # Unix sockets instead of TCP ports: nothing listens on the network, and no port clashes
         # between parallel workers.
         # The socket path must be absolute: the kernel runs in another working folder.

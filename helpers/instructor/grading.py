@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 from helpers import i18n
-from helpers.instructor import diagnosis, grader_log, judge, sandbox
+from helpers.instructor import diagnosis, grader_log, judge, kernel_forks, sandbox
 from helpers.instructor import notebooks as nbu
 from helpers.instructor.execute import execute_notebook
 from helpers.instructor.grader_log import LOGGER
@@ -92,6 +92,29 @@ def kernel_env(threads: int, lang: str = i18n.DEFAULT) -> dict[str, str]:
     # The kernel must find the same Python (and `helpers`) as this process.
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "/usr/bin:/bin")
     return env
+
+
+def seed_font_cache(workdir: Path) -> list[Path]:
+    """Put this process's matplotlib font list where the kernel's matplotlib looks for it; the paths made.
+
+    A kernel's ``MPLCONFIGDIR`` is its job folder's ``.matplotlib`` (:mod:`helpers.instructor.sandbox`),
+    new for every notebook: without the list, matplotlib scans the system's fonts again in every kernel
+    (0.6 s). The list names font files the kernel may read anyway, nothing of the course.
+    """
+    try:
+        from matplotlib import font_manager  # lazy: seconds of import, only where a kernel will run
+    except ImportError:
+        return []
+    import matplotlib
+
+    name = f"fontlist-v{font_manager.FontManager.__version__}.json"
+    cached = Path(matplotlib.get_cachedir()) / name
+    if not cached.is_file():
+        return []
+    folder = workdir / ".matplotlib"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    shutil.copyfile(cached, folder / name)
+    return [folder, folder / name]
 
 
 def sandbox_spec(settings: Settings, workdir: Path, uid: int | None = None) -> sandbox.SandboxSpec:
@@ -239,11 +262,22 @@ def _user_name() -> str:
 
 
 def grade_notebook(
-    settings: Settings, assignment: str, student: str, notebook_path: Path | None, out_dir: Path, threads: int = 1
+    settings: Settings,
+    assignment: str,
+    student: str,
+    notebook_path: Path | None,
+    out_dir: Path,
+    threads: int = 1,
+    fork: bool = False,
 ) -> Result:
-    """Grade one notebook file; the executed notebook goes to ``out_dir``. Never raises for a bad notebook."""
+    """Grade one notebook file; the executed notebook goes to ``out_dir``. Never raises for a bad notebook.
+
+    With ``fork`` (a class, graded notebook after notebook by this process), the kernel is forked from
+    a server that preloaded the set-up cell's imports (:mod:`helpers.instructor.kernel_forks`) where
+    this machine's sandbox allows it.
+    """
     with grader_log.job(f"{student}/{assignment}"):
-        result = _grade_notebook(settings, assignment, student, notebook_path, out_dir, threads)
+        result = _grade_notebook(settings, assignment, student, notebook_path, out_dir, threads, fork)
         LOGGER.info(
             "%s: %g/%g points in %.1f s%s",
             result.status,
@@ -256,7 +290,13 @@ def grade_notebook(
 
 
 def _grade_notebook(
-    settings: Settings, assignment: str, student: str, notebook_path: Path | None, out_dir: Path, threads: int
+    settings: Settings,
+    assignment: str,
+    student: str,
+    notebook_path: Path | None,
+    out_dir: Path,
+    threads: int,
+    fork: bool,
 ) -> Result:
     began = time.monotonic()
     _reset_peak_memory()  # Result.grader_peak_mb: this notebook's, not the worker's earlier ones'
@@ -321,8 +361,9 @@ def _grade_notebook(
         spec = sandbox_spec(settings, workdir, uid)
         cgroups = sandbox.KernelCgroups.create(f"{uid or 0}-{job_dir.name[-8:]}", spec.memory_bytes, spec.max_processes)
         spec.cgroups = cgroups.paths if cgroups else []
+        seeded = seed_font_cache(workdir)
         if uid is not None:
-            for path in [workdir, *workdir.iterdir()]:
+            for path in [workdir, *workdir.iterdir(), *seeded]:
                 os.chown(path, uid, uid)
         if "keras" in sys.modules:  # nothing of an earlier job's models lingers in this process
             sys.modules["keras"].backend.clear_session()
@@ -338,6 +379,9 @@ def _grade_notebook(
                     diagnosis.load_catalogue(settings.root, assignment),
                 )
 
+        server = None
+        if fork and kernel_forks.usable(spec):
+            server = kernel_forks.server_for(preload_imports(source), kernel_env(threads), settings.startup_timeout)
         set_up = time.monotonic() - began
         with i18n.reading(result.lang):  # the judge's messages in the notebook's language too
             report = execute_notebook(
@@ -353,6 +397,7 @@ def _grade_notebook(
                 make_judge=make_judge,
                 is_test=lambda cell: nbu.grade_id(cell) in test_ids,
                 notebook_timeout=settings.notebook_timeout,
+                fork_server=server,
             )
     finally:
         if user is not None:
@@ -371,6 +416,19 @@ def _grade_notebook(
     result.phases = {"grader set-up": round(set_up, 3), **report.phases}
     result.phases["clean-up and writing"] = round(max(0.0, time.monotonic() - began - sum(result.phases.values())), 3)
     return result
+
+
+def preload_imports(source) -> str:
+    """The import statements of the source's set-up cells (locked, neither tests nor solutions): what every
+    kernel of the assignment imports, for a fork server to import once."""
+    return "\n".join(
+        kernel_forks.set_up_imports(cell.source)
+        for cell in source.cells
+        if cell.cell_type == "code"
+        and nbu.nbgrader_meta(cell).get("locked")
+        and not nbu.is_test(cell)
+        and not nbu.is_solution(cell)
+    ).strip()
 
 
 def prepare_data() -> None:

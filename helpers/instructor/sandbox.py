@@ -451,7 +451,10 @@ def _new_root(spec: SandboxSpec, root: str) -> None:
     os.chdir("/")
 
 
-def _inside(spec: SandboxSpec, kernel_cmd: list[str]) -> None:
+def enter(spec: SandboxSpec, kernel_cmd: list[str], start=None) -> None:
+    """Enter the sandbox ``spec`` (this process: in its namespaces, as root where it gets a user of its
+    own), then execute ``kernel_cmd``, or call ``start()`` (a kernel forked by
+    :mod:`helpers.instructor.kernel_forks`, whose interpreter has its imports already)."""
     in_namespace = os.environ.get("COURSE_SANDBOX_NS") != "0" and os.getpid() == 1
     if spec.cgroups and os.geteuid() == 0:
         _join_cgroups(spec.cgroups)
@@ -489,6 +492,9 @@ def _inside(spec: SandboxSpec, kernel_cmd: list[str]) -> None:
     os.environ["HOME"] = spec.workdir
     os.environ["MPLCONFIGDIR"] = os.path.join(spec.workdir, ".matplotlib")
     os.umask(0o077)
+    if start is not None:
+        start()
+        return
     os.execvp(kernel_cmd[0], kernel_cmd)
 
 
@@ -496,7 +502,7 @@ def main(argv: list[str]) -> None:
     if len(argv) < 4 or argv[0] != "--inside" or "--" not in argv:
         raise SystemExit("usage: python -m helpers.instructor.sandbox --inside SPEC_JSON -- KERNEL_COMMAND...")
     spec = SandboxSpec(**json.loads(argv[1]))
-    _inside(spec, argv[argv.index("--") + 1 :])
+    enter(spec, argv[argv.index("--") + 1 :])
 
 
 if __name__ == "__main__":

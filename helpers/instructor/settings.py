@@ -74,6 +74,14 @@ class CourseGrader(Configurable):
         help="Wall-clock seconds of one whole notebook, beside Execute.timeout per "
         "cell; the cells after it are not run.",
     ).tag(config=True)
+    fork_kernels = Bool(
+        True,
+        help="`course grade`: each grading process imports an assignment's set-up modules "
+        "(TensorFlow, numpy, matplotlib, ipykernel) once, in a fresh interpreter of its own, and "
+        "forks every kernel of that assignment from it; the kernel then enters the same sandbox. "
+        "Only as root or with the sandbox off (a user namespace cannot be made in a fork); "
+        "elsewhere, and with False, every kernel starts afresh. `course check` always starts afresh.",
+    ).tag(config=True)
     language = Enum(
         list(i18n.LOCALES),
         i18n.DEFAULT,
@@ -114,6 +122,7 @@ class Settings:
     submitted_files: int = 100
     submitted_files_mb: int = 100
     notebook_timeout: int = 1800
+    fork_kernels: bool = True
     language: str = i18n.DEFAULT
 
     # -------------------------------------------------------------- where things are
