@@ -192,6 +192,8 @@ def test_an_endless_cell_is_cut_and_the_rest_is_graded(graded):
     assert cells["conv_forward_values"].status == "timeout"
     assert f"{TIMEOUT} s" in cells["conv_forward_values"].message
     assert all(c.status == "passed" for gid, c in cells.items() if gid != "conv_forward_values")
+    # the interrupt reached the loop: the kernel (forked, where kernels are) went on without a restart
+    assert results["infinite_loop"].restarts == 0
 
 
 def test_tampered_tests_are_restored(graded):
@@ -206,6 +208,7 @@ def test_tampered_tests_are_restored(graded):
 def test_a_dead_kernel_is_restarted(graded):
     _, results, _ = graded
     assert any("restarted" in n for n in results["kernel_exit"].notes)
+    assert results["kernel_exit"].restarts == 1 and results["kernel_exit"].score == results["kernel_exit"].max_score
 
 
 def test_broken_and_missing_notebooks_score_zero_with_a_reason(graded):

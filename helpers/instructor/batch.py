@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from helpers.instructor import grade_key, grader_log, outputs, provenance, sandbox
+from helpers.instructor import grade_key, grader_log, kernel_forks, outputs, provenance, sandbox
 from helpers.instructor.grader_log import LOGGER
 from helpers.instructor.grading import THREAD_VARIABLES, grade_notebook, prepare_data, probe_sandbox, sha256_file
 from helpers.instructor.outputs import atomic_write
@@ -224,6 +224,7 @@ def grade_all(
     finally:  # also on Ctrl-C: the bar is done before the command says how to resume
         if bar:
             bar.close()
+        kernel_forks.close_servers()  # this process's own (workers=1); a worker's end with it
     if failures:
         raise GradingIncomplete(failures, [results[k] for k in sorted(results)])
     return [results[k] for k in range(len(jobs))]

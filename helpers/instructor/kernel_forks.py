@@ -39,6 +39,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 
 from helpers.instructor import sandbox
@@ -77,6 +78,7 @@ class ForkServer:
         self.path = os.path.join(self.folder, "server.sock")
         self.startup_timeout = startup_timeout
         self._ready: bool | None = None
+        self._lock = threading.Lock()
         env = dict(env, HOME=self.folder, MPLCONFIGDIR=os.path.join(self.folder, ".matplotlib"))
         self.process = subprocess.Popen(
             [*sandbox._pdeathsig_prefix(), sys.executable, "-m", __name__, "serve", self.path, imports],
@@ -89,6 +91,10 @@ class ForkServer:
 
     def ready(self) -> bool:
         """Whether the server has its imports and takes requests (waited for once; False: start kernels afresh)."""
+        with self._lock:  # a Dask worker's threads share this process's servers
+            return self._wait()
+
+    def _wait(self) -> bool:
         if self._ready is None:
             said = _read_line(self.process.stdout, self.startup_timeout)
             self._ready = said == "ready"
@@ -130,25 +136,28 @@ def _read_line(stream, seconds: float) -> str:
 
 
 _SERVERS: dict[tuple, ForkServer] = {}
+_SERVERS_LOCK = threading.Lock()
 
 
 def server_for(imports: str, env: dict[str, str], startup_timeout: float = 120) -> ForkServer:
     """This process's server for kernels that import ``imports`` in an environment like ``env``, started on
     first use (and again where it died)."""
     key = (imports, tuple(sorted(env.items())))
-    server = _SERVERS.get(key)
-    if server is not None and server._ready is not None and not server.ready():
-        server.close()
-        server = None
-    if server is None:
-        server = _SERVERS[key] = ForkServer(imports, env, startup_timeout)
-        LOGGER.info("a fork server started for kernels that import:\n%s", imports)
-    return server
+    with _SERVERS_LOCK:
+        server = _SERVERS.get(key)
+        if server is not None and server._ready is not None and not server.ready():
+            server.close()
+            server = None
+        if server is None:
+            server = _SERVERS[key] = ForkServer(imports, env, startup_timeout)
+            LOGGER.info("a fork server started for kernels that import:\n%s", imports)
+        return server
 
 
 def close_servers() -> None:
-    while _SERVERS:
-        _SERVERS.popitem()[1].close()
+    with _SERVERS_LOCK:
+        while _SERVERS:
+            _SERVERS.popitem()[1].close()
 
 
 # ------------------------------------------------------------------ the server process
@@ -272,14 +281,22 @@ def _keep(request: dict, fds: list[int]) -> None:
         _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC)
     kernel = os.fork()
     if kernel == 0:
+        code = 1
         try:
             sandbox.die_with_parent()
             if spec.namespaces:
                 _mount_private_proc()
             _start_kernel(spec, request)
+            code = 0  # the kernel was shut down
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:  # noqa: BLE001 - to the kernel's log
             traceback.print_exc()
-        os._exit(1)
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
     for number in FORWARDED:
         signal.signal(number, lambda received, frame: os.kill(kernel, received))
     _, status = os.waitpid(kernel, 0)

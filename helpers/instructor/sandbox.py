@@ -251,7 +251,12 @@ def sweep_scratch() -> None:
     KernelCgroups.sweep()
     for entry in os.scandir(scratch_root()):
         parts = entry.name.split("-")
-        if len(parts) < 4 or parts[0] != "course" or parts[1] not in ("job", "kernel") or not parts[2].isdigit():
+        if (
+            len(parts) < 4
+            or parts[0] != "course"
+            or parts[1] not in ("job", "kernel", "forks")
+            or not parts[2].isdigit()
+        ):
             continue
         if not entry.is_dir(follow_symlinks=False):
             continue
