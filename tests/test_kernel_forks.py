@@ -44,9 +44,8 @@ def _open_files():
             target = os.readlink(f"/proc/self/fd/{{fd}}")
         except OSError:
             continue
-        if not target.startswith(("socket:", "pipe:", "anon_inode:")) and not target.startswith("/proc/"):
-            found.append(target)
-    return sorted(found)
+        found.append(target.split(":")[0] + ":" if target.startswith(("socket:", "pipe:")) else target)
+    return sorted(t for t in found if not t.startswith("/proc/"))
 print(json.dumps({{
     "preloaded": "matplotlib.pyplot" in sys.modules,
     "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(), "ppid": os.getppid(),

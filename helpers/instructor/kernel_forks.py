@@ -185,11 +185,13 @@ def _mount_private_proc() -> None:
 def serve(path: str, imports: str) -> None:
     """The server: preload, then fork a kernel for each stand-in that connects, until standard input closes."""
     sandbox.die_with_parent()
+    ready = os.dup(1)  # "ready" goes there, and nothing else: what the imports print goes to stderr
+    os.dup2(2, 1)
     if sys.path and os.path.abspath(sys.path[0] or ".") == os.getcwd():
         del sys.path[0]  # as in ipykernel_launcher: not this process's working folder
-    with contextlib.redirect_stdout(sys.stderr):
-        exec(compile(imports, "<set-up imports>", "exec"), {"__name__": "__preload__"})
-        from ipykernel import kernelapp  # noqa: F401 - preloaded for every kernel
+    exec(compile(imports, "<set-up imports>", "exec"), {"__name__": "__preload__"})
+    from ipykernel import kernelapp  # noqa: F401 - preloaded for every kernel
+
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)
     os.chmod(path, 0o600)
@@ -198,7 +200,8 @@ def serve(path: str, imports: str) -> None:
     selector.register(listener, selectors.EVENT_READ, "accept")
     selector.register(sys.stdin, selectors.EVENT_READ, "parent")
     keepers: dict[int, list] = {}  # pidfd -> [stand-in's connection or None once it ended, keeper's pid]
-    os.write(1, b"ready\n")
+    os.write(ready, b"ready\n")
+    os.close(ready)
     while True:
         for key, _ in selector.select():
             if key.data == "parent":
