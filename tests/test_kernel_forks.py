@@ -9,15 +9,19 @@ forked kernel with one started afresh, side by side.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
+import re
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from conftest import make_course_copy
-from helpers.instructor import demo, grading, kernel_forks, sandbox
+from conftest import make_course_copy, write_submissions
+from helpers.instructor import batch, demo, grading, kernel_forks, sandbox
 from helpers.instructor.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -147,3 +151,198 @@ def test_the_preloaded_imports_are_the_set_up_cell_s_import_statements():
     source = nbformat.read(Path(__file__).resolve().parent.parent / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
     imports = grading.preload_imports(source)
     assert "import numpy as np" in imports and "tensorflow" not in imports
+
+
+# ------------------------------------------------------------------ hostile students against the fork server
+
+# An honest student's last cell: a secret of its own in memory, then what it finds of anyone else in its
+# memory (the server's, which it inherited), open files and folders. A pattern matches its text, never itself.
+SPY = f"""{MARK}
+import ctypes, json, os, re, socket, sys, time
+SECRET = "".join(reversed(REVERSED_SECRET))
+def _memory_hits(patterns):
+    hits = dict.fromkeys(patterns, 0)
+    compiled = [re.compile(p.encode()) for p in patterns]
+    with open("/proc/self/maps") as maps:
+        regions = maps.read().splitlines()
+    for line in regions:
+        fields = line.split()
+        if fields[1].startswith("rw") and not fields[-1].startswith("[v"):
+            low, high = (int(x, 16) for x in fields[0].split("-"))
+            data = ctypes.string_at(low, high - low)
+            for pattern, regex in zip(patterns, compiled):
+                hits[pattern] += len(regex.findall(data))
+    return hits
+def _socket_names():
+    names = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            with socket.socket(fileno=os.dup(int(fd))) as s:
+                names += [str(s.getsockname()), str(s.getpeername())]
+        except OSError:
+            pass
+    return names
+print(json.dumps({{
+    "hits": _memory_hits(PATTERNS), "sockets": _socket_names(), "uid": os.getuid(), "at": time.time(),
+    "server": next((a for a in sys.orig_argv if a.endswith("server.sock")), None),
+    "shm": os.listdir("/dev/shm"), "tmp": os.listdir("/tmp"), "procs": [p for p in os.listdir("/proc") if p.isdigit()],
+}}))
+"""
+
+# The attacker's last cells: the server's socket, signals, a daemon that hides, a fork bomb, full
+# temporary folders, a new session, its standard streams closed, SIGSTOP to itself.
+ATTACK = (
+    f"""{MARK}
+import ctypes, json, os, signal, socket, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+seen = {{"at": time.time(), "ppid": os.getppid(), "procs": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}}
+seen["server"] = next((a for a in sys.orig_argv if a.endswith("server.sock")), None)
+try:
+    socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET).connect(seen["server"])
+    seen["connect"] = "connected"
+except (OSError, TypeError) as exc:
+    seen["connect"] = type(exc).__name__
+def _hide():
+    libc.prctl(1, 0, 0, 0, 0)  # no parent-death signal
+    libc.prctl(15, TAG.encode(), 0, 0, 0)  # a name the test looks for
+    for number in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, signal.SIG_IGN)
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    if os.fork() == 0:
+        _hide()
+        time.sleep(600)
+    os._exit(0)
+os.waitpid(pid, 0)
+with open("/dev/shm/left-behind", "wb") as handle:
+    handle.write(b"x" * (64 << 20))
+with open("/tmp/left-behind", "w") as handle:
+    handle.write("x")
+children = []
+try:
+    for _ in range(400):
+        pid = os.fork()
+        if pid == 0:
+            _hide()
+            time.sleep(600)
+            os._exit(0)
+        children.append(pid)
+except OSError as exc:
+    seen["bomb"] = [len(children), exc.errno]
+try:
+    os.setsid()
+    seen["setsid"] = "ok"
+except OSError as exc:
+    seen["setsid"] = exc.errno
+print(json.dumps(seen))
+""",
+    f"""{MARK} (the end)
+import os, signal
+os.kill(os.getpid(), signal.SIGSTOP)
+os.kill(-1, signal.SIGSTOP)
+for fd in (0, 1, 2):
+    os.close(fd)
+""",
+)
+
+ATTACKER, HONEST = "fk0_mallory", ("fk1_alice", "fk2_bob", "fk3_carol")
+
+
+def _secret(student: str) -> str:
+    """A student's secret, which does not contain the student's name."""
+    return "secret-" + hashlib.sha256(f"{student}-{os.getpid()}".encode()).hexdigest()[:16]
+
+
+def _never_itself(text: str) -> str:
+    """A regular expression that matches ``text`` and whose own text does not contain it."""
+    assert text[0].isalnum()
+    return f"[{text[0]}]{re.escape(text[1:])}"
+
+
+def _hidden_line(root: Path) -> str:
+    """A line of the hidden tests' code (which only the grader runs)."""
+    source = nbformat.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    for cell in source.cells:
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            hidden = cell.source.split("BEGIN HIDDEN TESTS", 1)[1].split("END HIDDEN TESTS", 1)[0]
+            return next(line.strip() for line in hidden.splitlines() if "hidden_rng(" in line)
+    raise AssertionError("no hidden test in the source notebook")
+
+
+def _last_probe(graded, student: str, index: int = 0) -> dict:
+    notebook = nbformat.read(graded / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    probes = [c for c in notebook.cells if c.cell_type == "code" and c.source.startswith(MARK)]
+    text = "".join(o.get("text", "") for o in probes[index].outputs if o.get("output_type") == "stream")
+    return json.loads(text)
+
+
+def _processes_named(tag: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == tag:
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory):
+    """An attacker first, then honest students, graded by ``course grade``'s two workers (forked kernels)."""
+    root = make_course_copy(tmp_path_factory.mktemp("hostile") / "course", [ASSIGNMENT])
+    tag = f"fk{os.getpid() % 10**6:06d}x"
+    patterns = [_never_itself(text) for text in [*(_secret(s) for s in HONEST), *HONEST, ATTACKER]]
+    patterns.append(_never_itself(_hidden_line(root)))
+    submissions = {}
+    attacker = demo.filled_notebook(root, ASSIGNMENT)
+    for cell in ATTACK:
+        attacker.cells.append(nbformat.v4.new_code_cell(cell.replace("TAG", repr(tag))))
+    submissions[ATTACKER] = attacker
+    for student in HONEST:
+        notebook = demo.filled_notebook(root, ASSIGNMENT)
+        code = SPY.replace("REVERSED_SECRET", repr(_secret(student)[::-1])).replace("PATTERNS", repr(patterns))
+        notebook.cells.append(nbformat.v4.new_code_cell(code))
+        submissions[student] = notebook
+    write_submissions(root, ASSIGNMENT, submissions)
+    settings = Settings.load(root, timeout=60)
+    settings.max_processes = 200  # the fork bomb meets the limit soon
+    assert settings.fork_kernels
+    began = time.monotonic()
+    results = {r.student: r for r in batch.grade_all(settings, batch.find_jobs(settings, [ASSIGNMENT]), workers=2)}
+    return root, results, patterns, tag, time.monotonic() - began
+
+
+@forkable
+def test_after_an_attacker_every_forked_kernel_earns_its_points_and_sees_nothing_of_anyone(hostile_class):
+    root, results, patterns, _, _ = hostile_class
+    for student in (ATTACKER, *HONEST):
+        assert (results[student].score, results[student].restarts) == (results[student].max_score, 0), student
+    attacker = _last_probe(root, ATTACKER)
+    probes = {student: _last_probe(root, student) for student in HONEST}
+    # the evidence is about forks that followed others': some honest kernel came from the attacker's
+    # server after it, and some from a server that had forked an honest kernel before
+    assert attacker["server"] and any(
+        p["server"] == attacker["server"] and p["at"] > attacker["at"] for p in probes.values()
+    )
+    assert any(p["server"] == q["server"] and p["at"] > q["at"] for p in probes.values() for q in probes.values())
+    for student, probe in probes.items():
+        own = {_never_itself(_secret(student)), _never_itself(student)}
+        # nothing of another student, of the hidden tests or of the server's socket in its memory or files
+        assert {p: n for p, n in probe["hits"].items() if n and p not in own} == {}, student
+        assert probe["hits"][_never_itself(_secret(student))] > 0  # the search finds what is there
+        assert not [name for name in probe["sockets"] if "server.sock" in name or "course-forks" in name]
+        assert (probe["shm"], probe["tmp"], probe["procs"]) == ([], [], ["1"])
+
+
+@forkable
+def test_an_attacker_cannot_reach_the_fork_server_and_leaves_nothing_running(hostile_class):
+    root, _, _, tag, _ = hostile_class
+    attacker = _last_probe(root, ATTACKER)
+    # its interpreter's command line names the server's socket, in a folder only root may enter
+    assert attacker["server"].endswith("server.sock") and attacker["connect"] == "PermissionError"
+    # it sees no process but its own (no keeper, no server); a session of its own (setsid) changes nothing
+    assert attacker["ppid"] == 0 and attacker["procs"][0] == 1 and attacker["setsid"] == "ok"
+    assert attacker["bomb"][1] == errno.EAGAIN and attacker["bomb"][0] < 200
+    assert _processes_named(tag) == []  # the hidden daemon and the fork bomb's processes ended with the job
