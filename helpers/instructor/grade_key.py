@@ -78,13 +78,16 @@ NOT_JUDGING = {
     "helpers/instructor/outputs.py": "writes grades.csv, the gradebook and feedback",
     "helpers/instructor/provenance.py": "flags a submission the exchange says someone else made; no points",
     "helpers/instructor/sandbox.py": "isolates the kernel; its limits are settings, in the key",
+    "helpers/instructor/kernel_forks.py": "starts the kernel from preloaded imports, in the same sandbox; no points",
     "helpers/instructor/settings.py": "reads the settings; the values that decide are in the key",
     "helpers/instructor/grade_key.py": "this module",
 }
 
 # Settings that say where things are or who runs them, never what a notebook earns; every other
 # setting is in the key, so that one added later counts until it is named here.
-SETTINGS_NOT_JUDGING = frozenset({"root", "course_id", "db_url", "folders", "directory_structure", "sandbox_uid_base"})
+SETTINGS_NOT_JUDGING = frozenset(
+    {"root", "course_id", "db_url", "folders", "directory_structure", "sandbox_uid_base", "fork_kernels"}
+)
 
 CATALOGUE = "wrong_variants.json"
 
