@@ -251,6 +251,13 @@ for fd in (0, 1, 2):
 """,
 )
 
+# An honest student's first cell, before its set-up cell seeds numpy: what the global generators draw.
+DRAWS = f"""{MARK} (draws)
+import json, random
+import numpy
+print(json.dumps([numpy.random.random(), random.random()]))
+"""
+
 ATTACKER, HONEST = "fk0_mallory", ("fk1_alice", "fk2_bob", "fk3_carol")
 
 
@@ -275,7 +282,7 @@ def _hidden_line(root: Path) -> str:
     raise AssertionError("no hidden test in the source notebook")
 
 
-def _last_probe(graded, student: str, index: int = 0) -> dict:
+def _probe(graded, student: str, index: int) -> dict:
     notebook = nbformat.read(graded / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
     probes = [c for c in notebook.cells if c.cell_type == "code" and c.source.startswith(MARK)]
     text = "".join(o.get("text", "") for o in probes[index].outputs if o.get("output_type") == "stream")
@@ -311,6 +318,7 @@ def hostile_class(tmp_path_factory):
         notebook = demo.filled_notebook(root, ASSIGNMENT)
         code = SPY.replace("REVERSED_SECRET", repr(_secret(student)[::-1])).replace("PATTERNS", repr(patterns))
         notebook.cells.append(nbformat.v4.new_code_cell(code))
+        notebook.cells.insert(0, nbformat.v4.new_code_cell(DRAWS))
         submissions[student] = notebook
     write_submissions(root, ASSIGNMENT, submissions)
     settings = Settings.load(root, timeout=60)
@@ -326,14 +334,17 @@ def test_after_an_attacker_every_forked_kernel_earns_its_points_and_sees_nothing
     root, results, patterns, _, _ = hostile_class
     for student in (ATTACKER, *HONEST):
         assert (results[student].score, results[student].restarts) == (results[student].max_score, 0), student
-    attacker = _last_probe(root, ATTACKER)
-    probes = {student: _last_probe(root, student) for student in HONEST}
+    attacker = _probe(root, ATTACKER, 0)
+    probes = {student: _probe(root, student, -1) for student in HONEST}
     # the evidence is about forks that followed others': some honest kernel came from the attacker's
     # server after it, and some from a server that had forked an honest kernel before
     assert attacker["server"] and any(
         p["server"] == attacker["server"] and p["at"] > attacker["at"] for p in probes.values()
     )
     assert any(p["server"] == q["server"] and p["at"] > q["at"] for p in probes.values() for q in probes.values())
+    # each kernel's generators are its own, as a fresh interpreter's, not the server's state copied
+    draws = [tuple(_probe(root, student, 0)) for student in HONEST]
+    assert len({d[0] for d in draws}) == len({d[1] for d in draws}) == len(HONEST), draws
     for student, probe in probes.items():
         own = {_never_itself(_secret(student)), _never_itself(student)}
         # nothing of another student, of the hidden tests or of the server's socket in its memory or files
@@ -346,7 +357,7 @@ def test_after_an_attacker_every_forked_kernel_earns_its_points_and_sees_nothing
 @forkable
 def test_an_attacker_cannot_reach_the_fork_server_and_leaves_nothing_running(hostile_class):
     root, _, _, tag, _ = hostile_class
-    attacker = _last_probe(root, ATTACKER)
+    attacker = _probe(root, ATTACKER, 0)
     # its interpreter's command line names the server's socket, in a folder only root may enter
     assert attacker["server"].endswith("server.sock") and attacker["connect"] == "PermissionError"
     # it sees no process but its own (no keeper, no server); a session of its own (setsid) changes nothing
