@@ -162,7 +162,7 @@ SPY = f"""{MARK}
 import ctypes, json, os, re, socket, sys, time
 SECRET = "".join(reversed(REVERSED_SECRET))
 def _memory_hits(patterns):
-    hits = dict.fromkeys(patterns, 0)
+    hits, folders = dict.fromkeys(patterns, 0), set()
     compiled = [re.compile(p.encode()) for p in patterns]
     with open("/proc/self/maps") as maps:
         regions = maps.read().splitlines()
@@ -173,7 +173,8 @@ def _memory_hits(patterns):
             data = ctypes.string_at(low, high - low)
             for pattern, regex in zip(patterns, compiled):
                 hits[pattern] += len(regex.findall(data))
-    return hits
+            folders.update(m.decode() for m in re.findall(rb"course-(?:job|kernel)-[0-9]+-[a-z0-9_]{{8}}", data))
+    return hits, sorted(folders)
 def _socket_names():
     names = []
     for fd in os.listdir("/proc/self/fd"):
@@ -184,7 +185,8 @@ def _socket_names():
             pass
     return names
 print(json.dumps({{
-    "hits": _memory_hits(PATTERNS), "sockets": _socket_names(), "uid": os.getuid(), "at": time.time(),
+    "hits_and_folders": _memory_hits(PATTERNS), "own_folders": [os.getcwd(), sys.argv[sys.argv.index("-f") + 1]],
+    "sockets": _socket_names(), "uid": os.getuid(), "at": time.time(),
     "server": next((a for a in sys.orig_argv if a.endswith("server.sock")), None),
     "shm": os.listdir("/dev/shm"), "tmp": os.listdir("/tmp"), "procs": [p for p in os.listdir("/proc") if p.isdigit()],
 }}))
@@ -348,8 +350,11 @@ def test_after_an_attacker_every_forked_kernel_earns_its_points_and_sees_nothing
     for student, probe in probes.items():
         own = {_never_itself(_secret(student)), _never_itself(student)}
         # nothing of another student, of the hidden tests or of the server's socket in its memory or files
-        assert {p: n for p, n in probe["hits"].items() if n and p not in own} == {}, student
-        assert probe["hits"][_never_itself(_secret(student))] > 0  # the search finds what is there
+        hits, folders = probe["hits_and_folders"]
+        assert {p: n for p, n in hits.items() if n and p not in own} == {}, student
+        assert hits[_never_itself(_secret(student))] > 0  # the search finds what is there
+        # of the job and socket folders of the grader's kernels, it holds only its own two names
+        assert len(folders) == 2 and all(any(f in path for path in probe["own_folders"]) for f in folders), folders
         assert not [name for name in probe["sockets"] if "server.sock" in name or "course-forks" in name]
         assert (probe["shm"], probe["tmp"], probe["procs"]) == ([], [], ["1"])
 
