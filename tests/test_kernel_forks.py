@@ -186,7 +186,8 @@ def _socket_names():
     return names
 print(json.dumps({{
     "hits_and_folders": _memory_hits(PATTERNS), "own_folders": [os.getcwd(), sys.argv[sys.argv.index("-f") + 1]],
-    "sockets": _socket_names(), "uid": os.getuid(), "at": time.time(),
+    "sockets": _socket_names(),
+    "shared_writable": [line for line in open("/proc/self/maps") if line.split()[1][1::2] == "ws"], "uid": os.getuid(), "at": time.time(),
     "server": next((a for a in sys.orig_argv if a.endswith("server.sock")), None),
     "shm": os.listdir("/dev/shm"), "tmp": os.listdir("/tmp"), "procs": [p for p in os.listdir("/proc") if p.isdigit()],
 }}))
@@ -356,6 +357,7 @@ def test_after_an_attacker_every_forked_kernel_earns_its_points_and_sees_nothing
         # of the job and socket folders of the grader's kernels, it holds only its own two names
         assert len(folders) == 2 and all(any(f in path for path in probe["own_folders"]) for f in folders), folders
         assert not [name for name in probe["sockets"] if "server.sock" in name or "course-forks" in name]
+        assert probe["shared_writable"] == []  # no memory it shares with the server or another kernel
         assert (probe["shm"], probe["tmp"], probe["procs"]) == ([], [], ["1"])
 
 
