@@ -34,7 +34,7 @@ forkable = pytest.mark.skipif(
 
 # What the kernel sees of itself and of the machine, as JSON: everything the sandbox decides.
 PROBE = f"""{MARK}
-import json, os, resource, socket, sys
+import ctypes, inspect, json, os, resource, socket, sys
 def _mounts():
     seen = []
     for line in open("/proc/self/mountinfo"):
@@ -60,7 +60,8 @@ print(json.dumps({{
     "cgroup": ["course-" in line for line in open("/proc/self/cgroup")],
     "mounts": _mounts(), "open_files": _open_files(), "tmp": sorted(os.listdir("/tmp")),
     "course": os.path.exists(COURSE_SOURCE), "umask": os.umask(0o077),
-    "tensorflow": "tensorflow" in sys.modules, "path0": sys.path[0] if sys.path else None,
+    "tensorflow": "tensorflow" in sys.modules, "stack": [frame.function for frame in inspect.stack()],
+    "dumpable": ctypes.CDLL(None).prctl(3, 0, 0, 0, 0), "path0": sys.path[0] if sys.path else None,
 }}))
 """
 

@@ -34,6 +34,7 @@ import ctypes
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -47,6 +48,7 @@ from helpers.instructor.grader_log import LOGGER
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID = 0x00020000, 0x08000000, 0x40000000, 0x20000000
 MS_REC, MS_PRIVATE = 0x4000, 1 << 18
+PR_SET_DUMPABLE = 4
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 MAX_REQUEST_BYTES = 1 << 20
 KERNEL_MODULE = "ipykernel_launcher"
@@ -79,7 +81,10 @@ class ForkServer:
         self.startup_timeout = startup_timeout
         self._ready: bool | None = None
         self._lock = threading.Lock()
-        env = dict(env, HOME=self.folder, MPLCONFIGDIR=os.path.join(self.folder, ".matplotlib"))
+        # matplotlib remembers its folder from the import: one in the grader's /tmp, which no kernel has
+        # (a kernel's /tmp is its own), so a kernel's matplotlib finds nothing there, as a fresh one would
+        self.matplotlib = tempfile.mkdtemp(prefix=sandbox.scratch_prefix("forks"))
+        env = dict(env, HOME=self.folder, MPLCONFIGDIR=self.matplotlib)
         self.process = subprocess.Popen(
             [*sandbox._pdeathsig_prefix(), sys.executable, "-m", __name__, "serve", self.path, imports],
             stdin=subprocess.PIPE,  # the server ends when this process closes it, or ends
@@ -122,6 +127,7 @@ class ForkServer:
             os.unlink(self.path)
         with contextlib.suppress(OSError):
             os.rmdir(self.folder)
+        shutil.rmtree(self.matplotlib, ignore_errors=True)
 
 
 def _read_line(stream, seconds: float) -> str:
@@ -212,6 +218,7 @@ def serve(path: str, imports: str) -> None:
                     return
             elif key.data == "accept":
                 connection, _ = listener.accept()
+                fds = []
                 try:
                     message, fds, _, _ = socket.recv_fds(connection, MAX_REQUEST_BYTES, 3)
                     request = json.loads(message)
@@ -219,6 +226,8 @@ def serve(path: str, imports: str) -> None:
                         raise ValueError("three standard streams expected")
                 except (OSError, ValueError) as exc:
                     print(f"fork server: a request refused ({exc})", file=sys.stderr)
+                    for fd in fds:
+                        os.close(fd)
                     connection.close()
                     continue
                 pid = os.fork()
@@ -233,6 +242,8 @@ def serve(path: str, imports: str) -> None:
                                 other.close()
                         connection.close()
                         _keep(request, fds)
+                    except KernelReady:
+                        raise  # the kernel, in its sandbox: out of the server's frames, to the module's top
                     except BaseException:  # noqa: BLE001 - whatever stopped it goes to the kernel's log
                         traceback.print_exc()
                     os._exit(1)
@@ -284,22 +295,16 @@ def _keep(request: dict, fds: list[int]) -> None:
         _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC)
     kernel = os.fork()
     if kernel == 0:
-        code = 1
         try:
             sandbox.die_with_parent()
             if spec.namespaces:
                 _mount_private_proc()
-            _start_kernel(spec, request)
-            code = 0  # the kernel was shut down
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
+            _start_kernel(spec, request)  # raises KernelReady once in the sandbox
+        except KernelReady:
+            raise
         except BaseException:  # noqa: BLE001 - to the kernel's log
             traceback.print_exc()
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os._exit(code)
+        os._exit(1)
     for number in FORWARDED:
         signal.signal(number, lambda received, frame: os.kill(kernel, received))
     _, status = os.waitpid(kernel, 0)
@@ -326,13 +331,23 @@ def _start_kernel(spec: sandbox.SandboxSpec, request: dict) -> None:
         if os.environ.get(variable, "").isdigit()
     ]
 
-    def start() -> None:
-        from ipykernel import kernelapp
-
+    def ready() -> None:
+        # The process is the user's now: dumpable again, as after an exec (the change of user cleared it)
+        if _libc().prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE)")
         sys.argv = [kernel_cmd[0], *argv]
-        kernelapp.launch_new_instance(argv=argv)
+        raise KernelReady(argv)
 
-    sandbox.enter(spec, kernel_cmd, start)
+    sandbox.enter(spec, kernel_cmd, ready)
+
+
+class KernelReady(BaseException):
+    """Raised in a forked kernel once it is in its sandbox: it unwinds the server's frames, and the module's
+    top level starts ipykernel (a student's code sees a stack like a kernel started afresh)."""
+
+    def __init__(self, argv: list[str]):
+        super().__init__()
+        self.argv = argv
 
 
 # ------------------------------------------------------------------ the stand-in
@@ -373,4 +388,10 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KernelReady as started:
+        _kernel_argv = started.argv
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance(argv=_kernel_argv)
