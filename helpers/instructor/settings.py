@@ -79,7 +79,8 @@ class CourseGrader(Configurable):
         help="`course grade`: each grading process imports an assignment's set-up modules "
         "(TensorFlow, numpy, matplotlib, ipykernel) once, in a fresh interpreter of its own, and "
         "forks every kernel of that assignment from it; the kernel then enters the same sandbox. "
-        "Only as root or with the sandbox off (a user namespace cannot be made in a fork); "
+        "Only as root or with the sandbox off (without root the sandbox's user namespace is "
+        "made by `unshare`); "
         "elsewhere, and with False, every kernel starts afresh. `course check` always starts afresh.",
     ).tag(config=True)
     language = Enum(
