@@ -127,15 +127,19 @@ def zero_pad(X, pad):
 # honestly. (Broadcasting 5000 x 5000 in conv_single_step; a nested list padded by 1024 in zero_pad.)
 ASKS_TOO_MUCH = {
     "conv_forward_values_heading": r"""
+import inspect
 REFUSED = []
 _honest_conv_forward = conv_forward
 def conv_forward(A_prev, W, b, hparameters):
-    for ask in (lambda: conv_single_step(np.ones((5000, 1, 1)), np.ones((1, 5000, 1)), np.zeros((1, 1, 1))),
-                lambda: zero_pad([[[[0.0] * 100]]], 1024)):
-        try:
-            ask()
-        except Exception as exc:
-            REFUSED.append(str(exc)[:200])
+    # In a graded call the dependencies are the grader's stand-ins, which must refuse; elsewhere they are this
+    # notebook's own functions, and a 3 GB padding would only test the kernel's memory limit.
+    if any(f.function == "serve" for f in inspect.stack()):
+        for ask in (lambda: conv_single_step(np.ones((5000, 1, 1)), np.ones((1, 5000, 1)), np.zeros((1, 1, 1))),
+                    lambda: zero_pad([[[[0.0] * 100]]], 1024)):
+            try:
+                ask()
+            except Exception as exc:
+                REFUSED.append(str(exc)[:200])
     return _honest_conv_forward(A_prev, W, b, hparameters)
 """,
     "pool_forward": 'print("REFUSED", REFUSED)',
