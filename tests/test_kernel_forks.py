@@ -20,6 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import helpers
 from conftest import make_course_copy, write_submissions
 from helpers.instructor import batch, demo, grading, kernel_forks, sandbox
 from helpers.instructor.settings import Settings
@@ -333,6 +334,13 @@ def hostile_class(tmp_path_factory):
     return root, results, patterns, tag, time.monotonic() - began
 
 
+def _placed_in_tmp(root: Path) -> list[str]:
+    """What a kernel's own (empty) /tmp shows: the first folder of each path the sandbox places under /tmp
+    (a course or a checkout that lives there), nothing else."""
+    placed = grading.kernel_readable([root, Path(helpers.__file__).resolve().parent.parent])
+    return sorted({Path(p).parts[2] for p in [*placed, sandbox.scratch_root()] if Path(p).parts[1:2] == ("tmp",)})
+
+
 @forkable
 def test_after_an_attacker_every_forked_kernel_earns_its_points_and_sees_nothing_of_anyone(hostile_class):
     root, results, patterns, _, _ = hostile_class
@@ -359,7 +367,7 @@ def test_after_an_attacker_every_forked_kernel_earns_its_points_and_sees_nothing
         assert len(folders) == 2 and all(any(f in path for path in probe["own_folders"]) for f in folders), folders
         assert not [name for name in probe["sockets"] if "server.sock" in name or "course-forks" in name]
         assert probe["shared_writable"] == []  # no memory it shares with the server or another kernel
-        assert (probe["shm"], probe["tmp"], probe["procs"]) == ([], [], ["1"])
+        assert (probe["shm"], sorted(probe["tmp"]), probe["procs"]) == ([], _placed_in_tmp(root), ["1"])
 
 
 @forkable
