@@ -169,6 +169,23 @@ def solution_cells(nb) -> list:
     return [cell for cell in _cells(nb) if is_solution(cell) and cell.get("cell_type") == "code"]
 
 
+def set_up_cells(nb) -> list:
+    """The set-up code cells of a notebook: locked, neither a test nor a solution (imports, the check module)."""
+    return [
+        cell
+        for cell in _cells(nb)
+        if cell.get("cell_type") == "code"
+        and nbgrader_meta(cell).get("locked")
+        and not is_test(cell)
+        and not is_solution(cell)
+    ]
+
+
+def without_magics(code: str) -> str:
+    """A cell's code with its IPython magics and shell lines blanked (line numbers kept): plain Python."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines())
+
+
 def docstring_line(source: str) -> str:
     """The first line of a test cell's docstring: what the cell checks."""
     match = re.match(r'\s*(?:"""|\'\'\')(.*?)(?:"""|\'\'\'|\n)', source, re.S)

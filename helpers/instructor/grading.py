@@ -421,14 +421,7 @@ def _grade_notebook(
 def preload_imports(source) -> str:
     """The import statements of the source's set-up cells (locked, neither tests nor solutions): what every
     kernel of the assignment imports, for a fork server to import once."""
-    return "\n".join(
-        kernel_forks.set_up_imports(cell.source)
-        for cell in source.cells
-        if cell.cell_type == "code"
-        and nbu.nbgrader_meta(cell).get("locked")
-        and not nbu.is_test(cell)
-        and not nbu.is_solution(cell)
-    ).strip()
+    return "\n".join(kernel_forks.set_up_imports(cell.source) for cell in nbu.set_up_cells(source)).strip()
 
 
 def prepare_data() -> None:

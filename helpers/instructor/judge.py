@@ -73,24 +73,14 @@ _SOURCES: dict[str, tuple[dict, Solutions]] = {}
 MAX_SOURCES = 8  # a long-lived process whose source notebooks change keeps only the latest ones
 
 
-def _strip_magics(code: str) -> str:
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines())
-
-
 def trusted_setup(assignment: str, source_nb) -> tuple[dict, Solutions]:
     """The setup cells' names (imports, the check module) and the solutions, built once per process."""
     key = hashlib.sha256(nbformat.writes(source_nb).encode()).hexdigest()
     if key not in _SOURCES:
         namespace: dict = {"__name__": "__course_judge__"}
         with contextlib.redirect_stdout(io.StringIO()):
-            for cell in source_nb.cells:
-                if (
-                    cell.cell_type == "code"
-                    and nbu.nbgrader_meta(cell).get("locked")
-                    and not nbu.is_test(cell)
-                    and not nbu.is_solution(cell)
-                ):
-                    exec(compile(_strip_magics(cell.source), f"<setup {nbu.grade_id(cell)}>", "exec"), namespace)
+            for cell in nbu.set_up_cells(source_nb):
+                exec(compile(nbu.without_magics(cell.source), f"<setup {nbu.grade_id(cell)}>", "exec"), namespace)
             found = Solutions(assignment, solution_namespace(assignment, notebook=source_nb))
             found.stored()  # the examples' expected values, before any student's code is judged
         while len(_SOURCES) >= MAX_SOURCES:

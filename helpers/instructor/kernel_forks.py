@@ -45,6 +45,7 @@ import traceback
 
 from helpers.instructor import sandbox
 from helpers.instructor.grader_log import LOGGER
+from helpers.notebook_cells import without_magics
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID = 0x00020000, 0x08000000, 0x40000000, 0x20000000
 MS_REC, MS_PRIVATE = 0x4000, 1 << 18
@@ -56,9 +57,8 @@ KERNEL_MODULE = "ipykernel_launcher"
 
 def set_up_imports(source: str) -> str:
     """The import statements of a set-up cell's code (magics dropped), as code to run: what a server preloads."""
-    lines = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
     try:
-        tree = ast.parse(lines)
+        tree = ast.parse(without_magics(source))
     except SyntaxError:
         return ""
     return "\n".join(ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))

@@ -23,10 +23,12 @@ from helpers.notebook_cells import (
     read_cells,
     read_notebook,
     read_plain_file,
+    set_up_cells,
     solution_cells,
     solution_code,
     strip_hidden_tests,
     test_cells,
+    without_magics,
 )
 
 __all__ = [
@@ -46,8 +48,10 @@ __all__ = [
     "read_cells",
     "read_notebook",
     "read_plain_file",
+    "set_up_cells",
     "solution_cells",
     "solution_code",
     "strip_hidden_tests",
     "test_cells",
+    "without_magics",
 ]
